@@ -1,0 +1,82 @@
+//! The names guards, `set` expressions and templates can see.
+//!
+//! Defined once, here, so that what `check` accepts (P032) and what a run provides cannot drift
+//! apart. Every var is a top-level name too, and so is every key a transition `set`s.
+
+/// The reserved top-level names; a var may not use one.
+pub const RESERVED: &[&str] = &[
+    "run", "state", "target", "event", "incident", "job", "counters", "history", "now",
+];
+
+/// Attributes of `run`.
+pub const RUN_FIELDS: &[&str] = &["id", "started_at", "elapsed", "protocol", "version"];
+
+/// Attributes of `job`.
+pub const JOB_FIELDS: &[&str] = &[
+    "pid",
+    "command",
+    "started_at",
+    "uptime",
+    "exit_code",
+    "signal",
+    "restarts",
+    "log",
+    "last_line",
+];
+
+/// Attributes of `incident` (and of each incident in `history`).
+pub const INCIDENT_FIELDS: &[&str] = &[
+    "category",
+    "owner",
+    "severity",
+    "action",
+    "exception",
+    "message",
+    "line",
+    "line_number",
+    "file",
+    "before",
+    "after",
+    "traceback",
+    "metric",
+    "count",
+    "first_seen",
+    "last_seen",
+];
+
+/// Attributes every `event` has.
+pub const EVENT_FIELDS: &[&str] = &["name", "at", "sender"];
+
+/// The events the engine itself produces, with the attributes each adds to `event`.
+pub const BUILTIN_EVENTS: &[(&str, &[&str])] = &[
+    ("launched", &["pid"]),
+    ("exited", &["exit_code", "signal"]),
+    ("incident", &[]),
+    ("silence", &[]),
+];
+
+/// The attributes a built-in event adds, if `name` is one.
+pub fn builtin_event(name: &str) -> Option<&'static [&'static str]> {
+    BUILTIN_EVENTS
+        .iter()
+        .find(|(event, _)| *event == name)
+        .map(|(_, fields)| *fields)
+}
+
+/// What a top-level name holds, as far as checking attribute access goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// Any attribute may be read (a var, a list, a value set at run time).
+    Open,
+    /// A plain value with no attributes (a state name, a time).
+    Scalar,
+    /// A record with exactly these attributes.
+    Record(Vec<String>),
+}
+
+impl Shape {
+    /// A record of `fields`.
+    pub fn record<'a>(fields: impl IntoIterator<Item = &'a str>) -> Shape {
+        Shape::Record(fields.into_iter().map(str::to_owned).collect())
+    }
+}

@@ -1,0 +1,210 @@
+//! Findings and how they are shown.
+//!
+//! A [`Diagnostic`] is a code plus a place. It renders three ways: one line for tools and grep
+//! (`file:line:col: error[P011]: message`), a rustc-like block with the source line and a caret for
+//! people, and JSON for machines.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+use serde::Serialize;
+
+use crate::codes::{Code, Severity};
+use crate::span::{LineIndex, Span};
+
+/// One finding: what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The stable code.
+    pub code: Code,
+    /// Its severity (always the code's).
+    pub severity: Severity,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The file it is in: the protocol, or one of its templates.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
+    /// How to fix it, where that helps.
+    pub help: Option<String>,
+    /// Width of the marked text, in characters.
+    #[serde(skip)]
+    pub len: u32,
+}
+
+impl Diagnostic {
+    /// A finding with `code` at `span` of `file`.
+    pub fn new(code: Code, file: &Path, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            file: file.to_path_buf(),
+            line: span.line,
+            column: span.column,
+            len: span.len,
+            help: None,
+        }
+    }
+
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a help line if there is one.
+    pub fn with_help_opt(mut self, help: Option<String>) -> Diagnostic {
+        self.help = help;
+        self
+    }
+
+    /// The one-line form: `file:line:col: error[P011]: message`.
+    pub fn short(&self) -> String {
+        format!(
+            "{}:{}:{}: {}[{}]: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.severity,
+            self.code,
+            self.message
+        )
+    }
+
+    fn span(&self) -> Span {
+        Span::new(self.line, self.column, self.len)
+    }
+}
+
+/// Sorts findings the way they are shown: by file, then line, column and code.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.code, &a.message).cmp(&(
+            &b.file, b.line, b.column, b.code, &b.message,
+        ))
+    });
+}
+
+/// The texts of the files findings point into, so they can be shown with their source lines.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    files: BTreeMap<PathBuf, Arc<str>>,
+}
+
+impl Sources {
+    /// Remembers the text of `path`.
+    pub fn insert(&mut self, path: &Path, text: Arc<str>) {
+        self.files.insert(path.to_path_buf(), text);
+    }
+
+    /// The text of `path`, if it was read.
+    pub fn get(&self, path: &Path) -> Option<&str> {
+        self.files.get(path).map(|text| &**text)
+    }
+
+    /// Adds every file of `other`.
+    pub fn extend(&mut self, other: Sources) {
+        self.files.extend(other.files);
+    }
+}
+
+/// Whether the pretty form uses ANSI colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// Plain text.
+    Never,
+    /// ANSI escapes, for a terminal.
+    Always,
+}
+
+/// Renders `diagnostic` as rustc does: a header, the source line with a caret, and a help line.
+pub fn pretty(diagnostic: &Diagnostic, sources: &Sources, color: Color) -> String {
+    let severity = match diagnostic.severity {
+        Severity::Error => cs::Severity::Error,
+        Severity::Warning => cs::Severity::Warning,
+    };
+    let mut rendered = cs::Diagnostic::new(severity)
+        .with_code(diagnostic.code.as_str())
+        .with_message(&diagnostic.message);
+    if let Some(help) = &diagnostic.help {
+        rendered = rendered.with_notes(vec![format!("help: {help}")]);
+    }
+    let mut files = SimpleFiles::new();
+    let name = diagnostic.file.display().to_string();
+    let text = sources.get(&diagnostic.file).unwrap_or("");
+    let file = files.add(name, text);
+    let range = LineIndex::new(text).byte_range(text, diagnostic.span());
+    if !text.is_empty() {
+        rendered = rendered.with_labels(vec![cs::Label::primary(file, range)]);
+    } else {
+        rendered = rendered.with_notes(vec![format!(
+            "at {}:{}:{}",
+            diagnostic.file.display(),
+            diagnostic.line,
+            diagnostic.column
+        )]);
+    }
+    let config = term::Config::default();
+    let out = match color {
+        Color::Never => term::emit_into_string(&config, &files, &rendered),
+        Color::Always => {
+            let mut buffer = term::termcolor::Buffer::ansi();
+            term::emit_to_write_style(&mut buffer, &config, &files, &rendered)
+                .map(|()| String::from_utf8_lossy(buffer.as_slice()).into_owned())
+        }
+    };
+    // Rendering only fails when a span lies outside its file, which `byte_range` rules out; the
+    // short form is the fallback all the same.
+    out.unwrap_or_else(|_| format!("{}\n", diagnostic.short()))
+}
+
+/// Renders findings as a JSON array of objects with code, severity, message, file, line, column
+/// and help.
+pub fn to_json(diagnostics: &[Diagnostic]) -> String {
+    serde_json::to_string_pretty(diagnostics).expect("diagnostics serialize to JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (Diagnostic, Sources) {
+        let path = Path::new("p.yaml");
+        let mut sources = Sources::default();
+        sources.insert(path, Arc::from("states:\n  watch: {}\n  bad: { initial: maybe }\n"));
+        let diagnostic = Diagnostic::new(
+            Code::P003,
+            path,
+            Span::new(3, 19, 5),
+            "expected a boolean, found `maybe`",
+        )
+        .with_help("write true or false");
+        (diagnostic, sources)
+    }
+
+    #[test]
+    fn short_form_is_file_line_col() {
+        let (d, _) = sample();
+        assert_eq!(
+            d.short(),
+            "p.yaml:3:19: error[P003]: expected a boolean, found `maybe`"
+        );
+    }
+
+    #[test]
+    fn pretty_form_marks_the_value() {
+        let (d, sources) = sample();
+        let text = pretty(&d, &sources, Color::Never);
+        assert!(text.contains("error[P003]: expected a boolean"), "{text}");
+        assert!(text.contains("┌─ p.yaml:3:19"), "{text}");
+        assert!(text.contains("^^^^^"), "{text}");
+        assert!(text.contains("= help: write true or false"), "{text}");
+    }
+}

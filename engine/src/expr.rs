@@ -1,0 +1,398 @@
+//! The one template environment, and what can be learnt from a template without running it.
+//!
+//! Guards, `set` expressions, metric rules and message templates are all minijinja, evaluated in
+//! one [`Environment`]: undefined names are errors, not empty strings; a fuel limit stops runaway
+//! loops; durations render as `2h 30m`; nothing is HTML-escaped (messages are markdown).
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use minijinja::machinery::tokenize;
+use minijinja::machinery::Token;
+use minijinja::value::{DynObject, Object, Value};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+
+/// Instructions one render or evaluation may execute before it is stopped.
+pub const FUEL: u64 = 200_000;
+
+/// The environment every template and expression is compiled in.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.add_filter("fence", fence);
+    env.add_filter("duration", duration_filter);
+    env
+}
+
+/// A duration inside templates: renders as `2h 30m`, compares with other durations, and has
+/// `seconds`, `minutes` and `hours` attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DurationValue(pub Duration);
+
+impl DurationValue {
+    /// The duration as a template value.
+    pub fn value(duration: Duration) -> Value {
+        Value::from_object(DurationValue(duration))
+    }
+}
+
+impl Object for DurationValue {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let seconds = self.0.as_secs_f64();
+        match key.as_str()? {
+            "seconds" => Some(Value::from(seconds)),
+            "minutes" => Some(Value::from(seconds / 60.0)),
+            "hours" => Some(Value::from(seconds / 3600.0)),
+            _ => None,
+        }
+    }
+
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        other
+            .downcast_ref::<DurationValue>()
+            .map(|other| self.0.cmp(&other.0))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::duration::format(self.0))
+    }
+}
+
+/// `{{ seconds | duration }}`: a number of seconds (or a duration text) as a duration.
+fn duration_filter(value: Value) -> Result<Value, minijinja::Error> {
+    if value.downcast_object_ref::<DurationValue>().is_some() {
+        return Ok(value);
+    }
+    if let Some(text) = value.as_str() {
+        return crate::duration::parse(text)
+            .map(DurationValue::value)
+            .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e));
+    }
+    let seconds = f64::try_from(value.clone()).map_err(|_| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot read {} as a duration", value.kind()),
+        )
+    })?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{seconds} is not a duration in seconds"),
+        ));
+    }
+    Ok(DurationValue::value(Duration::from_secs_f64(seconds)))
+}
+
+/// `{{ text | fence }}` or `{{ lines | fence("python") }}`: text from a log as a markdown code
+/// block whose fence is longer than any run of backticks inside, so log text can never close it
+/// or turn into markup.
+fn fence(value: Value, language: Option<String>) -> String {
+    let text = match value.try_iter() {
+        Ok(lines) if value.as_str().is_none() => lines
+            .map(|line| line.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => value.to_string(),
+    };
+    let longest = text
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let ticks = "`".repeat((longest + 1).max(3));
+    let language = language.unwrap_or_default();
+    format!("{ticks}{language}\n{}\n{ticks}", text.trim_end_matches('\n'))
+}
+
+/// Whether a template (a whole file) or an expression (a guard, `set` value or metric rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Template text with `{{ }}` and `{% %}` blocks.
+    Template,
+    /// A bare expression.
+    Expression,
+}
+
+/// A position inside a template or expression: 1-based line and column, length in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// Length in characters.
+    pub len: u32,
+}
+
+/// A syntax error, at its place in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// What the parser said.
+    pub message: String,
+    /// Where.
+    pub position: Position,
+}
+
+/// A name a template reads from its context: `incident.message` reads `incident`, then its
+/// attribute `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameUse {
+    /// The dotted path, as far as it is plain attribute access.
+    pub path: Vec<String>,
+    /// Where it is first read.
+    pub position: Position,
+}
+
+/// A filter or test a template calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Its name.
+    pub name: String,
+    /// Where it is called.
+    pub position: Position,
+}
+
+/// What a template or expression reads and calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    /// Context names it reads (locals such as loop variables are left out).
+    pub names: Vec<NameUse>,
+    /// Filters it calls.
+    pub filters: Vec<Call>,
+    /// Tests it calls.
+    pub tests: Vec<Call>,
+}
+
+/// Compiles `source` and lists what it reads and calls, or says where its syntax is wrong.
+pub fn analyze(env: &Environment, source: &str, kind: Kind) -> Result<Analysis, SyntaxError> {
+    let undeclared = match kind {
+        Kind::Template => env
+            .template_from_str(source)
+            .map(|t| t.undeclared_variables(true)),
+        Kind::Expression => env
+            .compile_expression(source)
+            .map(|e| e.undeclared_variables(true)),
+    }
+    .map_err(|error| syntax_error(source, &error))?;
+
+    let in_expr = kind == Kind::Expression;
+    let tokens: Vec<(Token, Position)> = tokenize(source, in_expr, Default::default())
+        .filter_map(Result::ok)
+        .map(|(token, span)| {
+            let position = Position {
+                line: u32::from(span.start_line),
+                column: u32::from(span.start_col) + 1,
+                len: (span.end_offset.saturating_sub(span.start_offset)).max(1),
+            };
+            (token, position)
+        })
+        .collect();
+
+    let mut analysis = Analysis::default();
+    let mut names: Vec<Vec<String>> = undeclared
+        .into_iter()
+        .map(|path| path.split('.').map(str::to_owned).collect())
+        .collect();
+    names.sort();
+    for path in names {
+        if env.globals().any(|(global, _)| global == path[0]) {
+            continue;
+        }
+        let position = find_path(&tokens, &path).unwrap_or(Position {
+            line: 1,
+            column: 1,
+            len: 1,
+        });
+        analysis.names.push(NameUse { path, position });
+    }
+    for (i, (token, _)) in tokens.iter().enumerate() {
+        let next_ident = |at: usize| match tokens.get(at) {
+            Some((Token::Ident(name), position)) => Some(Call {
+                name: (*name).to_owned(),
+                position: *position,
+            }),
+            _ => None,
+        };
+        match token {
+            Token::Pipe => analysis.filters.extend(next_ident(i + 1)),
+            Token::Ident("is") => {
+                let negated = matches!(tokens.get(i + 1), Some((Token::Ident("not"), _)));
+                analysis
+                    .tests
+                    .extend(next_ident(i + 1 + usize::from(negated)));
+            }
+            _ => {}
+        }
+    }
+    Ok(analysis)
+}
+
+/// The place of the first token run `a . b . c` spelling `path`, or of its first name.
+fn find_path(tokens: &[(Token, Position)], path: &[String]) -> Option<Position> {
+    let spells = |start: usize, depth: usize| {
+        (0..depth).all(|k| {
+            let name_ok = matches!(tokens.get(start + 2 * k), Some((Token::Ident(n), _)) if *n == path[k]);
+            let dot_ok = k == 0 || matches!(tokens.get(start + 2 * k - 1), Some((Token::Dot, _)));
+            name_ok && dot_ok
+        })
+    };
+    for depth in (1..=path.len()).rev() {
+        for start in 0..tokens.len() {
+            if spells(start, depth) {
+                let first = tokens[start].1;
+                let last = tokens[start + 2 * (depth - 1)].1;
+                let len = if first.line == last.line {
+                    last.column + last.len - first.column
+                } else {
+                    first.len
+                };
+                return Some(Position { len, ..first });
+            }
+        }
+    }
+    None
+}
+
+fn syntax_error(source: &str, error: &minijinja::Error) -> SyntaxError {
+    let detail = error
+        .detail()
+        .map_or_else(|| error.kind().to_string(), str::to_owned);
+    let position = match error.range() {
+        Some(range) => {
+            let before = &source[..range.start.min(source.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let len = source
+                .get(range.clone())
+                .map_or(1, |text| text.chars().count().max(1));
+            Position {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(column).unwrap_or(u32::MAX),
+                len: u32::try_from(len).unwrap_or(1),
+            }
+        }
+        None => Position {
+            line: error
+                .line()
+                .and_then(|l| u32::try_from(l).ok())
+                .unwrap_or(1),
+            column: 1,
+            len: 1,
+        },
+    };
+    SyntaxError {
+        message: detail,
+        position,
+    }
+}
+
+/// Whether the environment knows the filter `name`.
+pub fn has_filter(env: &Environment, name: &str) -> bool {
+    probe(env, &format!("{{{{ none | {name} }}}}"), ErrorKind::UnknownFilter)
+}
+
+/// Whether the environment knows the test `name`.
+pub fn has_test(env: &Environment, name: &str) -> bool {
+    probe(env, &format!("{{{{ none is {name} }}}}"), ErrorKind::UnknownTest)
+}
+
+fn probe(env: &Environment, template: &str, unknown: ErrorKind) -> bool {
+    match env.render_str(template, ()) {
+        Ok(_) => true,
+        Err(error) => error.kind() != unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn fence_outgrows_backticks_in_the_text() {
+        let env = environment();
+        let out = env
+            .render_str("{{ t | fence }}", context! { t => "a ```` b" })
+            .unwrap();
+        assert_eq!(out, "`````\na ```` b\n`````");
+        let out = env
+            .render_str("{{ t | fence('python') }}", context! { t => vec!["x", "y"] })
+            .unwrap();
+        assert_eq!(out, "```python\nx\ny\n```");
+    }
+
+    #[test]
+    fn durations_render_and_compare() {
+        let env = environment();
+        let ctx = context! {
+            up => DurationValue::value(Duration::from_secs(9000)),
+            limit => DurationValue::value(Duration::from_secs(86400)),
+        };
+        assert_eq!(env.render_str("{{ up }}", &ctx).unwrap(), "2h 30m");
+        assert_eq!(
+            env.render_str("{{ up < limit }} {{ up.hours }}", &ctx).unwrap(),
+            "True 2.5"
+        );
+        assert_eq!(env.render_str("{{ 90 | duration }}", ()).unwrap(), "1m 30s");
+        assert_eq!(
+            env.render_str("{{ '1h30m' | duration }}", ()).unwrap(),
+            "1h 30m"
+        );
+    }
+
+    #[test]
+    fn undefined_names_are_errors() {
+        let env = environment();
+        assert!(env.render_str("{{ nope }}", ()).is_err());
+    }
+
+    #[test]
+    fn analysis_finds_names_with_positions() {
+        let env = environment();
+        let a = analyze(
+            &env,
+            "Model {{ model }}\n{% for h in history %}{{ h.to }}{% endfor %}\n  {{ incident.message | fence }}{% if x is not defined %}{% endif %}",
+            Kind::Template,
+        )
+        .unwrap();
+        let names: Vec<_> = a
+            .names
+            .iter()
+            .map(|n| (n.path.join("."), n.position.line, n.position.column, n.position.len))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("history".to_owned(), 2, 13, 7),
+                ("incident.message".to_owned(), 3, 6, 16),
+                ("model".to_owned(), 1, 10, 5),
+                ("x".to_owned(), 3, 39, 1),
+            ]
+        );
+        assert_eq!(a.filters[0].name, "fence");
+        assert_eq!(a.tests[0].name, "defined");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let env = environment();
+        let e = analyze(&env, "ok\n{{ x + }}\n", Kind::Template).unwrap_err();
+        assert_eq!((e.position.line, e.position.column), (2, 8));
+        let e = analyze(&env, "a ==", Kind::Expression).unwrap_err();
+        assert_eq!(e.position.line, 1);
+    }
+
+    #[test]
+    fn knows_its_filters_and_tests() {
+        let env = environment();
+        assert!(has_filter(&env, "fence"));
+        assert!(has_filter(&env, "upper"));
+        assert!(!has_filter(&env, "nosuch"));
+        assert!(has_test(&env, "defined"));
+        assert!(!has_test(&env, "nosuch"));
+    }
+}

@@ -1,0 +1,20 @@
+//! Warden: a workflow state-machine engine driven by declarative protocol files.
+//!
+//! The crate is a pipeline of stages, each in its own module: [`protocol`] loads a YAML file into
+//! a typed model with positions, [`check`] lints it, [`graph`] views its states as a graph, and
+//! [`expr`] is the one template environment that guards, `set` expressions and messages share.
+
+#![deny(missing_docs)]
+
+pub mod codes;
+pub mod context;
+pub mod diagnostic;
+pub mod duration;
+pub mod expr;
+pub mod protocol;
+pub mod span;
+mod suggest;
+
+pub use codes::{Code, Severity};
+pub use diagnostic::Diagnostic;
+pub use span::{Span, Spanned};

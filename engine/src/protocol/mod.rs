@@ -1,0 +1,345 @@
+//! Loading a protocol file into the typed model, with the place of every node.
+//!
+//! Loading never panics, whatever the bytes: invalid UTF-8 and YAML errors are P001, unknown keys
+//! P002, wrong types P003, duplicate keys P004, each at its own line and column.
+
+mod decode;
+mod model;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use marked_yaml::{LoadError as YamlError, LoaderOptions};
+
+pub use model::*;
+
+use crate::codes::Code;
+use crate::diagnostic::{self, Diagnostic};
+use crate::span::Span;
+
+pub(crate) use decode::is_id;
+
+/// Why a protocol could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid protocol.
+    #[error("{} is not a valid protocol ({} problems)", .diagnostics.first().map_or_else(String::new, |d| d.file.display().to_string()), .diagnostics.len())]
+    Invalid {
+        /// The file's text, when it was text.
+        source_text: Option<Arc<str>>,
+        /// Every problem found.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+/// Reads and parses the protocol at `path`.
+pub fn load(path: &Path) -> Result<Protocol, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &bytes)
+}
+
+/// Parses protocol `bytes` read from `path`.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
+    let text: Arc<str> = match std::str::from_utf8(bytes) {
+        Ok(text) => Arc::from(text),
+        Err(error) => {
+            let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
+            let line = valid.matches('\n').count() + 1;
+            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let span = Span::new(to_u32(line), to_u32(column), 1);
+            let diagnostic = Diagnostic::new(
+                Code::P001,
+                path,
+                span,
+                format!(
+                    "the file is not valid UTF-8 (byte {} of the file)",
+                    error.valid_up_to() + 1
+                ),
+            )
+            .with_help("protocol files are UTF-8; re-save the file as UTF-8");
+            return Err(LoadError::Invalid {
+                source_text: Some(Arc::from(String::from_utf8_lossy(bytes).as_ref())),
+                diagnostics: vec![diagnostic],
+            });
+        }
+    };
+    let invalid = |diagnostics: Vec<Diagnostic>| LoadError::Invalid {
+        source_text: Some(text.clone()),
+        diagnostics,
+    };
+
+    if let Some(span) = second_document(&text) {
+        let diagnostic = Diagnostic::new(
+            Code::P001,
+            path,
+            span,
+            "a protocol file holds one YAML document; found a second",
+        )
+        .with_help("remove the `---` separator or split the file");
+        return Err(invalid(vec![diagnostic]));
+    }
+
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    let root = marked_yaml::parse_yaml_with_options(0, &*text, options)
+        .map_err(|error| invalid(vec![yaml_error(path, error)]))?;
+
+    let mut decoder = decode::Decoder::new(path, &text);
+    let parts = decode::protocol(&mut decoder, &root);
+    let mut diagnostics = decoder.diagnostics;
+    match parts {
+        Some(parts) if diagnostics.is_empty() => Ok(Protocol {
+            path: path.to_path_buf(),
+            source: text,
+            id: parts.id,
+            version: parts.version,
+            title: parts.title,
+            doc: parts.doc,
+            templates: parts.templates,
+            roles: parts.roles,
+            channels: parts.channels,
+            vars: parts.vars,
+            job: parts.job,
+            events: parts.events,
+            categories: parts.categories,
+            uncategorized: parts.uncategorized,
+            states: parts.states,
+            timers: parts.timers,
+            transitions: parts.transitions,
+        }),
+        _ => {
+            diagnostic::sort(&mut diagnostics);
+            Err(invalid(diagnostics))
+        }
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The place of a `---` that starts a second document, if any.
+fn second_document(text: &str) -> Option<Span> {
+    let mut content_seen = false;
+    for (index, line) in text.lines().enumerate() {
+        let is_marker = line == "---" || line.starts_with("--- ");
+        if is_marker && content_seen {
+            return Some(Span::new(to_u32(index + 1), 1, 3));
+        }
+        let trimmed = line.trim_start();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') && !is_marker {
+            content_seen = true;
+        }
+    }
+    None
+}
+
+fn yaml_error(path: &Path, error: YamlError) -> Diagnostic {
+    let at = |marker: &marked_yaml::Marker| {
+        Span::new(to_u32(marker.line()), to_u32(marker.column()), 1)
+    };
+    match error {
+        YamlError::TopLevelMustBeMapping(m) | YamlError::TopLevelMustBeSequence(m) => {
+            Diagnostic::new(
+                Code::P001,
+                path,
+                at(&m),
+                "a protocol file must be a YAML mapping",
+            )
+            .with_help("start with `protocol: NAME`")
+        }
+        YamlError::UnexpectedAnchor(m) => Diagnostic::new(
+            Code::P001,
+            path,
+            at(&m),
+            "YAML anchors and aliases are not supported in protocol files",
+        )
+        .with_help("write the value out where it is used"),
+        YamlError::MappingKeyMustBeScalar(m) => Diagnostic::new(
+            Code::P001,
+            path,
+            at(&m),
+            "a mapping key must be a plain string",
+        ),
+        YamlError::UnexpectedTag(m) => Diagnostic::new(
+            Code::P001,
+            path,
+            at(&m),
+            "YAML tags (`!name`) are not supported in protocol files",
+        ),
+        YamlError::ScanError(m, scan) => Diagnostic::new(
+            Code::P001,
+            path,
+            at(&m),
+            format!("YAML syntax error: {}", scan.info()),
+        ),
+        YamlError::DuplicateKey(inner) => {
+            let first = inner.prev_key.span().start().map_or(0, |m| m.line());
+            let key = inner.key.as_str();
+            let marker = inner.key.span().start().copied();
+            let span = marker.map_or(Span::start_of_file(), |m| {
+                Span::new(
+                    to_u32(m.line()),
+                    to_u32(m.column()),
+                    to_u32(key.chars().count()),
+                )
+            });
+            Diagnostic::new(Code::P004, path, span, format!("duplicate key `{key}`"))
+                .with_help(format!("`{key}` is first defined on line {first}"))
+        }
+    }
+}
+
+/// A message template read from the protocol's templates folder.
+#[derive(Debug, Clone)]
+pub struct TemplateSource {
+    /// The template's name (the file is NAME.md.j2).
+    pub name: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: Arc<str>,
+}
+
+/// The file a template name resolves to.
+pub fn template_path(protocol: &Protocol, name: &str) -> PathBuf {
+    protocol.templates_dir().join(format!("{name}.md.j2"))
+}
+
+/// Reads every template the protocol's messages name; a missing or unreadable one is P030.
+pub fn load_templates(protocol: &Protocol) -> (BTreeMap<String, TemplateSource>, Vec<Diagnostic>) {
+    let mut templates = BTreeMap::new();
+    let mut diagnostics = Vec::new();
+    let mut reported = std::collections::BTreeSet::new();
+    let names = protocol
+        .transitions
+        .iter()
+        .flat_map(|t| &t.send)
+        .filter_map(|send| send.template.as_ref());
+    for name in names {
+        if templates.contains_key(name.as_str()) || reported.contains(name.as_str()) {
+            continue;
+        }
+        let path = template_path(protocol, name);
+        let problem = match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    templates.insert(
+                        name.value.clone(),
+                        TemplateSource {
+                            name: name.value.clone(),
+                            path,
+                            text: Arc::from(text),
+                        },
+                    );
+                    continue;
+                }
+                Err(_) => format!("template `{}` is not valid UTF-8", name.as_str()),
+            },
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                format!("template `{}` not found", name.as_str())
+            }
+            Err(error) => format!("template `{}` cannot be read: {error}", name.as_str()),
+        };
+        reported.insert(name.value.clone());
+        diagnostics.push(
+            Diagnostic::new(Code::P030, &protocol.path, name.span, problem)
+                .with_help(format!("expected the file {}", path.display())),
+        );
+    }
+    (templates, diagnostics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match parse(Path::new("p.yaml"), text.as_bytes()) {
+            Ok(_) => vec![],
+            Err(LoadError::Invalid { diagnostics, .. }) => {
+                diagnostics.iter().map(Diagnostic::short).collect()
+            }
+            Err(other) => vec![other.to_string()],
+        }
+    }
+
+    #[test]
+    fn minimal_protocol_loads() {
+        let p = parse(
+            Path::new("p.yaml"),
+            b"protocol: p\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions:\n  - { from: a, to: b }\n",
+        )
+        .unwrap();
+        assert_eq!(p.id.as_str(), "p");
+        assert_eq!(p.states.len(), 2);
+        assert_eq!(p.transitions[0].to.span, Span::new(6, 20, 1));
+    }
+
+    #[test]
+    fn every_malformed_node_is_reported_at_its_place() {
+        let found = errors(
+            "protocol: p\nstates:\n  a: { initial: yes }\ntransitons: []\ntransitions:\n  - { from: a, too: b }\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "p.yaml:3:17: error[P003]: expected true or false, found `yes`",
+                "p.yaml:4:1: error[P002]: unknown key `transitons` in a protocol",
+                "p.yaml:6:5: error[P003]: a transition is missing the required key `to`",
+                "p.yaml:6:16: error[P002]: unknown key `too` in a transition",
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_errors_and_bad_bytes_are_p001() {
+        assert_eq!(
+            errors("protocol: p\nstates: [a, b\nx: 1\n"),
+            ["p.yaml:3:2: error[P001]: YAML syntax error: illegal placement of ':' indicator"]
+        );
+        assert_eq!(
+            errors("protocol: p\ntitle: caf\u{e9}\n").len(),
+            0,
+            "UTF-8 text is fine"
+        );
+        let mut bytes = b"protocol: p\ntitle: ab".to_vec();
+        bytes.push(0xff);
+        let found = match parse(Path::new("p.yaml"), &bytes) {
+            Err(LoadError::Invalid { diagnostics, .. }) => diagnostics[0].short(),
+            _ => String::new(),
+        };
+        assert_eq!(
+            found,
+            "p.yaml:2:10: error[P001]: the file is not valid UTF-8 (byte 22 of the file)"
+        );
+        assert_eq!(
+            errors("- a\n"),
+            ["p.yaml:1:1: error[P001]: a protocol file must be a YAML mapping"]
+        );
+        assert_eq!(
+            errors("protocol: p\n---\nprotocol: q\n"),
+            ["p.yaml:2:1: error[P001]: a protocol file holds one YAML document; found a second"]
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_p004() {
+        assert_eq!(
+            errors("protocol: p\nstates:\n  a: {}\n  a: {}\n"),
+            ["p.yaml:4:3: error[P004]: duplicate key `a`"]
+        );
+    }
+}

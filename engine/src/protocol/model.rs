@@ -1,0 +1,549 @@
+//! The typed protocol: the file's shape, with the place of every node.
+//!
+//! The types mirror the YAML one to one, so that the JSON Schema derived from them
+//! (`warden schema`) describes exactly what the loader accepts. Doc comments here are the
+//! descriptions editors show.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+use crate::span::{Span, Spanned};
+
+/// A protocol: a workflow declared as a state machine.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "Warden protocol")]
+pub struct Protocol {
+    /// The file it was read from.
+    #[schemars(skip)]
+    pub path: PathBuf,
+    /// The file's text.
+    #[schemars(skip)]
+    pub source: Arc<str>,
+    /// Protocol id: `[a-z][a-z0-9_-]*`.
+    #[schemars(rename = "protocol", regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
+    pub id: Spanned<String>,
+    /// Version of the protocol, such as "2.5.8".
+    pub version: Option<Spanned<String>>,
+    /// One-line title.
+    pub title: Option<Spanned<String>>,
+    /// What the protocol is for, in prose.
+    pub doc: Option<Spanned<String>>,
+    /// Folder of message templates, relative to this file; a template NAME is NAME.md.j2 there.
+    pub templates: Option<Spanned<String>>,
+    /// The roles that take part, by id.
+    #[schemars(default)]
+    pub roles: Map<Role>,
+    /// Who may send a message to whom; nothing else is allowed.
+    #[schemars(default)]
+    pub channels: Vec<Channel>,
+    /// Run variables; templates and guards see them as top-level names.
+    #[schemars(default)]
+    pub vars: Map<Var>,
+    /// The supervised process (used by `run`; ignored by check and simulate).
+    pub job: Option<Job>,
+    /// Events that roles send; job and timer events are built in.
+    #[schemars(default)]
+    pub events: Map<EventDef>,
+    /// Ordered incident categories: the first with a matching rule wins.
+    #[schemars(default)]
+    pub categories: Vec<Category>,
+    /// Owner and severity of a traceback that matches no category.
+    pub uncategorized: Option<Uncategorized>,
+    /// The states, by id.
+    #[schemars(default)]
+    pub states: Map<State>,
+    /// Timers, active while the run is in one of their states.
+    #[schemars(default)]
+    pub timers: Vec<Timer>,
+    /// The transitions, in priority order.
+    #[schemars(default)]
+    pub transitions: Vec<Transition>,
+}
+
+/// A role of the team.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Role {
+    /// Display name.
+    pub title: Option<Spanned<String>>,
+    /// What the role does.
+    pub doc: Option<Spanned<String>>,
+}
+
+/// Permission for messages from some roles to others.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Channel {
+    /// Where the channel is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Sending role or roles.
+    pub from: OneOrMany<Spanned<String>>,
+    /// Receiving role or roles.
+    pub to: OneOrMany<Spanned<String>>,
+    /// Only on transitions into or out of these states.
+    #[schemars(rename = "in")]
+    pub in_states: Option<OneOrMany<Spanned<String>>>,
+}
+
+/// The type of a variable or an event field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    /// Text.
+    String,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// true or false.
+    Boolean,
+    /// A duration such as 90s, 30m, 12h or 1h30m.
+    Duration,
+    /// A list of values.
+    List,
+}
+
+impl ValueType {
+    /// The type as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Integer => "integer",
+            ValueType::Number => "number",
+            ValueType::Boolean => "boolean",
+            ValueType::Duration => "duration",
+            ValueType::List => "list",
+        }
+    }
+
+    /// Every type, for messages.
+    pub const ALL: [ValueType; 6] = [
+        ValueType::String,
+        ValueType::Integer,
+        ValueType::Number,
+        ValueType::Boolean,
+        ValueType::Duration,
+        ValueType::List,
+    ];
+}
+
+/// A run variable.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Var {
+    /// Its type.
+    #[schemars(rename = "type")]
+    pub ty: Spanned<ValueType>,
+    /// Whether `run` must be given a value.
+    #[schemars(default)]
+    pub required: bool,
+    /// The value when none is given.
+    pub default: Option<Spanned<serde_json::Value>>,
+    /// What it means.
+    pub doc: Option<Spanned<String>>,
+}
+
+/// The supervised job.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Job {
+    /// Where `job:` is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Program and arguments, each a template over the vars.
+    pub command: Vec<Spanned<String>>,
+    /// The job's combined stdout and stderr, appended across restarts.
+    pub log: Spanned<String>,
+    /// Further files the job writes, watched like the log.
+    #[schemars(default)]
+    pub follow: Vec<Spanned<String>>,
+    /// How to resume from a checkpoint.
+    pub resume: Option<Resume>,
+    /// Time between SIGTERM and SIGKILL when the job is stopped (default 30s).
+    pub stop_grace: Option<Spanned<String>>,
+}
+
+/// Resuming the job from a checkpoint.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Resume {
+    /// The checkpoint file; the job resumes when it exists.
+    pub when_exists: Spanned<String>,
+    /// Arguments appended to the command to resume.
+    #[schemars(default)]
+    pub args: Vec<Spanned<String>>,
+}
+
+/// An event that roles send.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EventDef {
+    /// The roles that may send it.
+    pub from: OneOrMany<Spanned<String>>,
+    /// Its fields, by name.
+    #[schemars(default)]
+    pub fields: Map<FieldDef>,
+    /// What it means.
+    pub doc: Option<Spanned<String>>,
+}
+
+/// A field of a role-sent event.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FieldDef {
+    /// Its type.
+    #[schemars(rename = "type")]
+    pub ty: Spanned<ValueType>,
+    /// Whether the sender must give it.
+    #[schemars(default)]
+    pub required: bool,
+    /// What it means.
+    pub doc: Option<Spanned<String>>,
+}
+
+/// How bad an incident is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentSeverity {
+    /// The job cannot go on as it is.
+    Critical,
+    /// Something to look at; the job goes on.
+    Warning,
+    /// For the record.
+    Info,
+}
+
+impl IncidentSeverity {
+    /// The severity as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentSeverity::Critical => "critical",
+            IncidentSeverity::Warning => "warning",
+            IncidentSeverity::Info => "info",
+        }
+    }
+}
+
+/// An incident category.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Category {
+    /// Where the category is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Category id.
+    pub id: Spanned<String>,
+    /// The role that fixes incidents of this category.
+    pub owner: Spanned<String>,
+    /// How bad its incidents are.
+    pub severity: Spanned<IncidentSeverity>,
+    /// Rules; an incident matching any of them belongs to the category.
+    #[schemars(rename = "match")]
+    pub rules: Vec<Rule>,
+    /// The recommended first step, shown in reports as `incident.action`.
+    pub action: Option<Spanned<String>>,
+    /// What the category covers.
+    pub doc: Option<Spanned<String>>,
+}
+
+/// One matching rule of a category.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Rule {
+    /// Where the rule is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Final exception type(s) of a traceback; `KeyError` also matches `builtins.KeyError`.
+    pub exception: Option<OneOrMany<Spanned<String>>>,
+    /// Regular expression the exception message must match.
+    pub message: Option<Spanned<String>>,
+    /// Regular expression matched against each line outside tracebacks.
+    pub line: Option<Spanned<String>>,
+    /// Expression over the keys of a metric record (a JSON or key=value line).
+    pub metric: Option<Spanned<String>>,
+}
+
+/// Owner and severity of tracebacks that match no category.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Uncategorized {
+    /// The role told (default: director).
+    pub owner: Option<Spanned<String>>,
+    /// Severity (default: critical).
+    pub severity: Option<Spanned<IncidentSeverity>>,
+    /// The recommended first step.
+    pub action: Option<Spanned<String>>,
+}
+
+/// A state.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct State {
+    /// The state a run starts in; exactly one.
+    #[schemars(default)]
+    pub initial: bool,
+    /// A state that ends the run.
+    #[schemars(default, rename = "final")]
+    pub is_final: bool,
+    /// What the state means.
+    pub doc: Option<Spanned<String>>,
+}
+
+/// A timer.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Timer {
+    /// Where the timer is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// The event it fires.
+    pub event: Spanned<String>,
+    /// Fires periodically from when it became active (a duration or a template of one).
+    pub every: Option<Spanned<String>>,
+    /// Fires once, that long after it became active.
+    pub after: Option<Spanned<String>>,
+    /// The states in which it is active.
+    #[schemars(rename = "while")]
+    pub while_in: OneOrMany<Spanned<String>>,
+}
+
+/// The source of a transition.
+#[derive(Debug, Clone)]
+pub enum From {
+    /// `"*"`: any non-final state.
+    Any(Span),
+    /// One or more named states.
+    States(Vec<Spanned<String>>),
+}
+
+impl JsonSchema for From {
+    fn schema_name() -> Cow<'static, str> {
+        "From".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let states = generator.subschema_for::<OneOrMany<String>>();
+        json_schema!({
+            "description": "A state, a list of states, or \"*\" for any non-final state.",
+            "anyOf": [states]
+        })
+    }
+}
+
+/// A job effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Start the job.
+    Launch,
+    /// SIGTERM to the job's process group, SIGKILL after `stop_grace`.
+    Stop,
+    /// Stop, then launch, resuming from the checkpoint when it exists.
+    Restart,
+}
+
+impl Effect {
+    /// The effect as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Launch => "launch",
+            Effect::Stop => "stop",
+            Effect::Restart => "restart",
+        }
+    }
+}
+
+/// A transition.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Transition {
+    /// Where the transition is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Source state(s).
+    pub from: From,
+    /// Target state.
+    pub to: Spanned<String>,
+    /// The event; none for an eventless transition, taken on entering `from`.
+    pub on: Option<Spanned<String>>,
+    /// Guard: an expression that must hold.
+    #[schemars(rename = "if")]
+    pub guard: Option<Spanned<String>>,
+    /// Variables to set, each to an expression evaluated before the transition.
+    #[schemars(default)]
+    pub set: Map<Spanned<String>>,
+    /// Counters to increment.
+    #[schemars(default)]
+    pub count: Vec<Spanned<String>>,
+    /// Messages to render and send.
+    #[schemars(default)]
+    pub send: Vec<Send>,
+    /// Job effects.
+    #[schemars(default, rename = "do")]
+    pub effects: Vec<Spanned<Effect>>,
+    /// What the transition means.
+    pub doc: Option<Spanned<String>>,
+}
+
+impl Transition {
+    /// Whether the transition does `launch` or `restart`.
+    pub fn starts_job(&self) -> bool {
+        self.effects
+            .iter()
+            .any(|e| matches!(e.value, Effect::Launch | Effect::Restart))
+    }
+}
+
+/// A message sent on a transition.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Send {
+    /// Where the message is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Sending role.
+    pub from: Spanned<String>,
+    /// Receiving role(s).
+    pub to: OneOrMany<Spanned<String>>,
+    /// Template name: the file NAME.md.j2 in the templates folder.
+    pub template: Option<Spanned<String>>,
+    /// An inline template, instead of `template`.
+    pub text: Option<Spanned<String>>,
+}
+
+/// One value, or a list of them, as YAML allows either.
+#[derive(Debug, Clone, Default)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> std::ops::Deref for OneOrMany<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("OneOrMany_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<T>();
+        json_schema!({
+            "anyOf": [one, { "type": "array", "items": one }]
+        })
+    }
+}
+
+/// A YAML mapping from ids to values, in file order.
+#[derive(Debug, Clone)]
+pub struct Map<T>(pub Vec<(Spanned<String>, T)>);
+
+impl<T> Default for Map<T> {
+    fn default() -> Self {
+        Map(Vec::new())
+    }
+}
+
+impl<T> Map<T> {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+    }
+
+    /// The entry of `key`, with the key's place.
+    pub fn entry(&self, key: &str) -> Option<(&Spanned<String>, &T)> {
+        self.0.iter().find(|(k, _)| k.value == key).map(|(k, v)| (k, v))
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The keys, in file order.
+    pub fn keys(&self) -> impl Iterator<Item = &Spanned<String>> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// The entries, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Spanned<String>, &T)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Map<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let value = generator.subschema_for::<T>();
+        json_schema!({
+            "type": "object",
+            "propertyNames": { "pattern": "^[a-z][a-z0-9_]*$" },
+            "additionalProperties": value
+        })
+    }
+}
+
+impl Protocol {
+    /// The id of the initial state, when there is exactly one.
+    pub fn initial_state(&self) -> Option<&Spanned<String>> {
+        let mut initial = self.states.iter().filter(|(_, s)| s.initial);
+        match (initial.next(), initial.next()) {
+            (Some((id, _)), None) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether `state` is declared final.
+    pub fn is_final(&self, state: &str) -> bool {
+        self.states.get(state).is_some_and(|s| s.is_final)
+    }
+
+    /// The declared states a transition's `from` covers: `"*"` is every non-final state.
+    pub fn sources<'p>(&'p self, transition: &'p Transition) -> Vec<&'p str> {
+        match &transition.from {
+            From::Any(_) => self
+                .states
+                .iter()
+                .filter(|(_, s)| !s.is_final)
+                .map(|(id, _)| id.as_str())
+                .collect(),
+            From::States(states) => states.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+
+    /// The span of a transition's `from`.
+    pub fn from_span(transition: &Transition) -> Span {
+        match &transition.from {
+            From::Any(span) => *span,
+            From::States(states) => states.first().map_or(transition.span, |s| s.span),
+        }
+    }
+
+    /// The folder templates are read from.
+    pub fn templates_dir(&self) -> PathBuf {
+        let base = self
+            .path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        match &self.templates {
+            Some(dir) => base.join(dir.as_str()),
+            None => base.join("templates"),
+        }
+    }
+}

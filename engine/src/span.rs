@@ -1,0 +1,170 @@
+//! Source positions.
+//!
+//! Every node of a protocol that a diagnostic can name carries the place it was read from, captured
+//! by the loader; nothing searches for a position after loading.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+/// A place in a source file: 1-based line and column (in characters) and a length in characters
+/// (at least 1) for the caret under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, counted in characters.
+    pub column: u32,
+    /// Width of the marked text in characters; at least 1.
+    pub len: u32,
+}
+
+impl Default for Span {
+    fn default() -> Span {
+        Span::start_of_file()
+    }
+}
+
+impl Span {
+    /// A span of `len` characters at `line`:`column`.
+    pub fn new(line: u32, column: u32, len: u32) -> Span {
+        Span {
+            line: line.max(1),
+            column: column.max(1),
+            len: len.max(1),
+        }
+    }
+
+    /// The first character of the file.
+    pub fn start_of_file() -> Span {
+        Span::new(1, 1, 1)
+    }
+}
+
+/// A value together with the place it was read from.
+///
+/// Equality and hashing look at the value only, so a `Spanned<String>` compares like its string.
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    /// Wraps `value` read at `span`.
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+impl<T> Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Spanned<T> {}
+
+impl PartialEq<str> for Spanned<String> {
+    fn eq(&self, other: &str) -> bool {
+        self.value == other
+    }
+}
+
+impl Spanned<String> {
+    /// The string value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// Line starts of a text, to turn (line, column) positions into byte offsets and back.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The text of 1-based `line`, without its line break; empty past the end.
+    pub fn line<'t>(&self, text: &'t str, line: u32) -> &'t str {
+        let Some(&start) = self.starts.get(line as usize - 1) else {
+            return "";
+        };
+        let end = self
+            .starts
+            .get(line as usize)
+            .map_or(text.len(), |&next| next - 1);
+        text[start..end].trim_end_matches('\r')
+    }
+
+    /// The byte range that `span` covers in `text`, clamped to its line.
+    pub fn byte_range(&self, text: &str, span: Span) -> std::ops::Range<usize> {
+        let Some(&line_start) = self.starts.get(span.line as usize - 1) else {
+            return text.len()..text.len();
+        };
+        let line = self.line(text, span.line);
+        let char_offset = |chars: usize| {
+            line.char_indices()
+                .nth(chars)
+                .map_or(line.len(), |(i, _)| i)
+        };
+        let start = char_offset(span.column as usize - 1);
+        let end = char_offset((span.column + span.len) as usize - 1).max(start);
+        line_start + start..line_start + end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_range_counts_characters_not_bytes() {
+        let text = "a: ✅ done\nb: x\n";
+        let index = LineIndex::new(text);
+        let range = index.byte_range(text, Span::new(1, 6, 4));
+        assert_eq!(&text[range], "done");
+        let range = index.byte_range(text, Span::new(2, 4, 1));
+        assert_eq!(&text[range], "x");
+    }
+
+    #[test]
+    fn byte_range_past_the_end_is_empty_not_a_panic() {
+        let text = "a\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.byte_range(text, Span::new(9, 9, 9)), 2..2);
+        assert_eq!(index.byte_range(text, Span::new(1, 40, 3)), 1..1);
+    }
+}
