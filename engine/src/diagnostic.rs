@@ -151,7 +151,10 @@ pub fn pretty(diagnostic: &Diagnostic, sources: &Sources, color: Color) -> Strin
             diagnostic.column
         )]);
     }
-    let config = term::Config::default();
+    let config = term::Config {
+        chars: term::Chars::ascii(),
+        ..term::Config::default()
+    };
     let out = match color {
         Color::Never => term::emit_into_string(&config, &files, &rendered),
         Color::Always => {
@@ -203,7 +206,7 @@ mod tests {
         let (d, sources) = sample();
         let text = pretty(&d, &sources, Color::Never);
         assert!(text.contains("error[P003]: expected a boolean"), "{text}");
-        assert!(text.contains("┌─ p.yaml:3:19"), "{text}");
+        assert!(text.contains("--> p.yaml:3:19"), "{text}");
         assert!(text.contains("^^^^^"), "{text}");
         assert!(text.contains("= help: write true or false"), "{text}");
     }

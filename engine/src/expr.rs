@@ -25,7 +25,14 @@ pub fn environment() -> Environment<'static> {
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.add_filter("fence", fence);
     env.add_filter("duration", duration_filter);
+    env.add_test("nan", |v: Value| as_float(&v).is_some_and(f64::is_nan));
+    env.add_test("infinite", |v: Value| as_float(&v).is_some_and(f64::is_infinite));
+    env.add_test("finite", |v: Value| as_float(&v).is_some_and(f64::is_finite));
     env
+}
+
+fn as_float(value: &Value) -> Option<f64> {
+    f64::try_from(value.clone()).ok()
 }
 
 /// A duration inside templates: renders as `2h 30m`, compares with other durations, and has
@@ -393,6 +400,12 @@ mod tests {
         assert!(has_filter(&env, "upper"));
         assert!(!has_filter(&env, "nosuch"));
         assert!(has_test(&env, "defined"));
+        assert!(has_test(&env, "nan"));
+        assert_eq!(
+            env.render_str("{{ x is nan }} {{ y is infinite }} {{ y is finite }} {{ 1 is nan }}", context! { x => f64::NAN, y => f64::INFINITY })
+                .unwrap(),
+            "True True False False"
+        );
         assert!(!has_test(&env, "nosuch"));
     }
 }

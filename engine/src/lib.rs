@@ -6,12 +6,15 @@
 
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod codes;
 pub mod context;
 pub mod diagnostic;
 pub mod duration;
 pub mod expr;
+pub mod graph;
 pub mod protocol;
+pub mod schema;
 pub mod span;
 mod suggest;
 

@@ -1,0 +1,119 @@
+//! P031 and P032 in the protocol file: guards, `set` expressions, metric rules and the job's
+//! templates.
+//!
+//! **Why.** A guard that does not parse, or reads a name the context does not have, fails at run
+//! time, hours into a job, exactly when a decision is needed. Names are checked against what the
+//! transition can see: the vars, `set` keys, `run`, `state`, `target`, `event` (with the fields of
+//! the transition's event), `incident`, `job`, `counters` (those some transition counts),
+//! `history` and `now`.
+//!
+//! **Example.**
+//! ```yaml
+//! - { from: watch, on: incident, if: "incident.severty == 'critical'", to: error }   # P032
+//! - { from: watch, on: incident, if: "incident.severity ==", to: error }             # P031
+//! ```
+
+use std::path::Path;
+
+use super::super::{Cx, Scope};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::expr::{self, Kind, Position};
+use crate::span::{Span, Spanned};
+
+pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
+    let p = cx.protocol;
+    for transition in &p.transitions {
+        let scope = Scope::transition(p, transition);
+        if let Some(guard) = &transition.guard {
+            lint_in_protocol(cx, guard, Kind::Expression, Some(&scope), "guard", out);
+        }
+        for (_, value) in transition.set.iter() {
+            lint_in_protocol(cx, value, Kind::Expression, Some(&scope), "`set` expression", out);
+        }
+    }
+    for rule in p.categories.iter().flat_map(|c| &c.rules) {
+        if let Some(metric) = &rule.metric {
+            // A metric rule reads the keys of a metric record, which only the job knows.
+            lint_in_protocol(cx, metric, Kind::Expression, None, "metric rule", out);
+        }
+    }
+    if let Some(job) = &p.job {
+        let scope = Scope::vars_only(p);
+        let templates = job
+            .command
+            .iter()
+            .chain(std::iter::once(&job.log))
+            .chain(&job.follow)
+            .chain(job.resume.iter().flat_map(|r| std::iter::once(&r.when_exists).chain(&r.args)));
+        for template in templates {
+            lint_in_protocol(cx, template, Kind::Template, Some(&scope), "job template", out);
+        }
+    }
+}
+
+/// Lints an expression or template written inline in the protocol file.
+pub(super) fn lint_in_protocol(
+    cx: &Cx,
+    text: &Spanned<String>,
+    kind: Kind,
+    scope: Option<&Scope>,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let place = |position: Position| cx.in_expression(text.span, position);
+    lint(cx, &cx.protocol.path, text, kind, scope, what, &place, out);
+}
+
+/// Lints `source`: syntax (P031), then the names, filters and tests it uses (P032). `place` maps a
+/// position inside the source to the file.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn lint(
+    cx: &Cx,
+    file: &Path,
+    source: &str,
+    kind: Kind,
+    scope: Option<&Scope>,
+    what: &str,
+    place: &dyn Fn(Position) -> Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    let analysis = match expr::analyze(&cx.env, source, kind) {
+        Ok(analysis) => analysis,
+        Err(error) => {
+            out.push(Diagnostic::new(
+                Code::P031,
+                file,
+                place(error.position),
+                format!("syntax error in {what}: {}", error.message),
+            ));
+            return;
+        }
+    };
+    if let Some(scope) = scope {
+        for name in &analysis.names {
+            if let Some((message, help)) = scope.problem(name) {
+                out.push(
+                    Diagnostic::new(Code::P032, file, place(name.position), format!("{message} (in {what})"))
+                        .with_help_opt(help),
+                );
+            }
+        }
+    }
+    for filter in analysis.filters.iter().filter(|f| !expr::has_filter(&cx.env, &f.name)) {
+        out.push(Diagnostic::new(
+            Code::P032,
+            file,
+            place(filter.position),
+            format!("unknown filter `{}` (in {what})", filter.name),
+        ));
+    }
+    for test in analysis.tests.iter().filter(|t| !expr::has_test(&cx.env, &t.name)) {
+        out.push(Diagnostic::new(
+            Code::P032,
+            file,
+            place(test.position),
+            format!("unknown test `{}` (in {what})", test.name),
+        ));
+    }
+}

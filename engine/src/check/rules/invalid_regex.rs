@@ -1,0 +1,63 @@
+//! P040: an invalid regular expression in a category rule (and P003 for a malformed exception
+//! name).
+//!
+//! **Why.** Rules are compiled when a run starts; a broken one would stop the watcher from
+//! classifying anything. Exception names are Python names, optionally dotted
+//! (`torch.OutOfMemoryError`).
+//!
+//! **Example.**
+//! ```yaml
+//! match:
+//!   - { line: "CUDA out of memory (" }   # P040: unclosed group
+//! ```
+
+use super::Cx;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+
+pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
+    for category in &cx.protocol.categories {
+        for rule in &category.rules {
+            for pattern in rule.message.iter().chain(&rule.line) {
+                if let Err(error) = regex::Regex::new(pattern) {
+                    let detail = match &error {
+                        regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),
+                        other => other.to_string(),
+                    };
+                    out.push(
+                        cx.at(Code::P040, pattern.span, format!("invalid regular expression: {detail}"))
+                            .with_help("rules use Rust regex syntax (https://docs.rs/regex); escape literal characters such as `(` with `\\`"),
+                    );
+                }
+            }
+            for name in rule.exception.iter().flat_map(|e| e.iter()) {
+                if !is_python_name(name) {
+                    out.push(
+                        cx.at(Code::P003, name.span, format!("`{}` is not an exception name", name.as_str()))
+                            .with_help("write the exception's class name, optionally with its module: `KeyError`, `torch.OutOfMemoryError`"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn is_python_name(text: &str) -> bool {
+    text.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn python_names() {
+        assert!(super::is_python_name("KeyError"));
+        assert!(super::is_python_name("torch.OutOfMemoryError"));
+        assert!(!super::is_python_name("Key Error"));
+        assert!(!super::is_python_name("a..b"));
+        assert!(!super::is_python_name(""));
+    }
+}

@@ -1,0 +1,80 @@
+//! P050: a timer that names an unknown state or has an invalid duration.
+//!
+//! **Why.** A timer outside every state never fires; a duration that does not parse (`30 mins`,
+//! `0s` for `every`) fails when the run starts. A duration written as a template (`"{{
+//! status_every }}"`) is checked with the var's default.
+//!
+//! **Example.**
+//! ```yaml
+//! timers:
+//!   - { event: status_due, every: 30 mins, while: [wach] }   # P050 twice
+//! ```
+
+use super::super::{Cx, Scope};
+use super::expressions::lint_in_protocol;
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::duration;
+use crate::expr::Kind;
+use crate::protocol::ValueType;
+use crate::span::Spanned;
+use crate::suggest;
+
+pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
+    let p = cx.protocol;
+    let states: Vec<&str> = p.states.keys().map(|k| k.as_str()).collect();
+    let scope = Scope::vars_only(p);
+    for timer in &p.timers {
+        for state in timer.while_in.iter() {
+            if !p.states.contains(state) {
+                out.push(
+                    cx.at(Code::P050, state.span, format!("timer state `{}` is not a declared state", state.as_str()))
+                        .with_help_opt(suggest::closest(state, states.iter().copied()).map(|b| format!("did you mean `{b}`?"))),
+                );
+            }
+        }
+        let (key, text) = match (&timer.every, &timer.after) {
+            (Some(every), _) => ("every", every),
+            (None, Some(after)) => ("after", after),
+            (None, None) => continue,
+        };
+        if text.contains("{{") || text.contains("{%") {
+            let before = out.len();
+            lint_in_protocol(cx, text, Kind::Template, Some(&scope), "timer duration", out);
+            if out.len() == before {
+                check_templated(cx, key, text, out);
+            }
+        } else {
+            check_literal(cx, key, text, out);
+        }
+    }
+}
+
+fn check_literal(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    match duration::parse(text) {
+        Ok(d) if d.is_zero() && key == "every" => out.push(
+            cx.at(Code::P050, text.span, "a timer cannot fire `every` zero seconds"),
+        ),
+        Ok(_) => {}
+        Err(error) => out.push(
+            cx.at(Code::P050, text.span, format!("invalid duration: {error}"))
+                .with_help("write durations like 90s, 30m, 12h or 1h30m"),
+        ),
+    }
+}
+
+/// `"{{ var }}"`: the var must be a duration; its default, if any, must parse.
+fn check_templated(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+    let inner = text.trim().trim_start_matches("{{").trim_end_matches("}}").trim();
+    let Some(var) = cx.protocol.vars.get(inner) else { return };
+    if var.ty.value != ValueType::Duration {
+        out.push(
+            cx.at(Code::P050, text.span, format!("`{inner}` is a {} var, not a duration", var.ty.value.as_str()))
+                .with_help(format!("declare `{inner}` with `type: duration`")),
+        );
+        return;
+    }
+    if let Some(default) = var.default.as_ref().and_then(|d| d.as_str().map(|s| Spanned::new(s.to_owned(), d.span))) {
+        check_literal(cx, key, &default, out);
+    }
+}

@@ -1,0 +1,53 @@
+//! The rules, one file each. Every file starts with what the rule finds, why it matters, and an
+//! example; `docs/checks.md` shows each code's real output.
+
+use super::Cx;
+use crate::diagnostic::Diagnostic;
+
+mod channel_denied;
+mod duplicate_id;
+mod eventless_cycle;
+mod expressions;
+mod final_state_exit;
+mod initial_state;
+mod invalid_regex;
+mod invalid_timer;
+mod reserved_name;
+mod shadowed_transition;
+mod template_missing;
+mod templates;
+mod trap_state;
+mod unbounded_restart;
+mod unknown_role;
+mod unknown_state;
+mod unreachable_state;
+mod unused_event;
+mod unwatched_job;
+mod values;
+
+/// A rule: reads the context, appends its findings.
+pub(crate) type Rule = fn(&Cx, &mut Vec<Diagnostic>);
+
+/// Every rule, in the order of their codes.
+pub(crate) const ALL: &[Rule] = &[
+    values::check,
+    duplicate_id::check,
+    reserved_name::check,
+    initial_state::check,
+    unknown_state::check,
+    unreachable_state::check,
+    trap_state::check,
+    final_state_exit::check,
+    shadowed_transition::check,
+    eventless_cycle::check,
+    unknown_role::check,
+    channel_denied::check,
+    unused_event::check,
+    template_missing::check,
+    expressions::check,
+    templates::check,
+    invalid_regex::check,
+    unwatched_job::check,
+    invalid_timer::check,
+    unbounded_restart::check,
+];

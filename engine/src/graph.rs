@@ -1,0 +1,263 @@
+//! The protocol's states and transitions as a graph: reachability for the checks, and pictures
+//! (Mermaid, DOT) for people.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Bfs, Reversed, Walker};
+
+use crate::protocol::{From, Protocol, Transition};
+
+/// States as nodes, transitions as edges (a transition from several states is several edges;
+/// `"*"` is an edge from every non-final state). Edges naming unknown states are left out.
+#[derive(Debug)]
+pub struct StateGraph<'p> {
+    /// The graph; an edge's weight is the index of its transition in the protocol.
+    pub graph: DiGraph<&'p str, usize>,
+    nodes: HashMap<&'p str, NodeIndex>,
+}
+
+impl<'p> StateGraph<'p> {
+    /// Builds the graph of `protocol`.
+    pub fn new(protocol: &'p Protocol) -> StateGraph<'p> {
+        let mut graph = DiGraph::with_capacity(protocol.states.len(), protocol.transitions.len());
+        let mut nodes = HashMap::with_capacity(protocol.states.len());
+        for id in protocol.states.keys() {
+            nodes
+                .entry(id.as_str())
+                .or_insert_with(|| graph.add_node(id.as_str()));
+        }
+        for (index, transition) in protocol.transitions.iter().enumerate() {
+            let Some(&to) = nodes.get(transition.to.as_str()) else {
+                continue;
+            };
+            for from in protocol.sources(transition) {
+                if let Some(&from) = nodes.get(from) {
+                    graph.add_edge(from, to, index);
+                }
+            }
+        }
+        StateGraph { graph, nodes }
+    }
+
+    /// The node of a state.
+    pub fn node(&self, state: &str) -> Option<NodeIndex> {
+        self.nodes.get(state).copied()
+    }
+
+    /// The states reachable from `start` (itself included).
+    pub fn reachable_from(&self, start: NodeIndex) -> HashSet<NodeIndex> {
+        Bfs::new(&self.graph, start).iter(&self.graph).collect()
+    }
+
+    /// The states from which one of `targets` can be reached (the targets included).
+    pub fn reaching(&self, targets: impl IntoIterator<Item = NodeIndex>) -> HashSet<NodeIndex> {
+        let reversed = Reversed(&self.graph);
+        let mut seen = HashSet::new();
+        for target in targets {
+            if seen.contains(&target) {
+                continue;
+            }
+            seen.extend(Bfs::new(reversed, target).iter(reversed));
+        }
+        seen
+    }
+}
+
+/// A picture format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A Mermaid `stateDiagram-v2`, as GitHub renders in markdown.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// The label of a transition's edge: `event [guard] / effects`.
+pub fn label(transition: &Transition) -> String {
+    let mut label = String::new();
+    if let Some(on) = &transition.on {
+        label.push_str(on);
+    }
+    if let Some(guard) = &transition.guard {
+        let guard: String = guard.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = guard.chars().take(48).collect();
+        let ellipsis = if short.len() < guard.len() { "…" } else { "" };
+        if !label.is_empty() {
+            label.push(' ');
+        }
+        let _ = write!(label, "[{short}{ellipsis}]");
+    }
+    if !transition.effects.is_empty() {
+        let effects: Vec<_> = transition.effects.iter().map(|e| e.as_str()).collect();
+        if !label.is_empty() {
+            label.push(' ');
+        }
+        let _ = write!(label, "/ {}", effects.join(", "));
+    }
+    label
+}
+
+/// Draws the protocol's states and transitions. Transitions from `"*"` start at a pseudo-state
+/// named "any state" rather than at every state, to keep the picture readable.
+pub fn render(protocol: &Protocol, format: Format) -> String {
+    match format {
+        Format::Mermaid => mermaid(protocol),
+        Format::Dot => dot(protocol),
+    }
+}
+
+const ANY: &str = "any_state";
+
+fn edges(protocol: &Protocol) -> Vec<(String, &str, String)> {
+    let mut edges = Vec::new();
+    for transition in &protocol.transitions {
+        let label = label(transition);
+        match &transition.from {
+            From::Any(_) => edges.push((ANY.to_owned(), transition.to.as_str(), label)),
+            From::States(states) => {
+                for from in states {
+                    edges.push((from.value.clone(), transition.to.as_str(), label.clone()));
+                }
+            }
+        }
+    }
+    edges
+}
+
+fn mermaid(protocol: &Protocol) -> String {
+    let escape = |text: &str| {
+        text.replace('#', "#35;")
+            .replace(';', "#59;")
+            .replace('"', "#quot;")
+            .replace(':', "#58;")
+    };
+    let mut out = String::from("stateDiagram-v2\n");
+    for (id, state) in protocol.states.iter() {
+        if state.initial {
+            let _ = writeln!(out, "    [*] --> {}", id.as_str());
+        }
+    }
+    if protocol
+        .transitions
+        .iter()
+        .any(|t| matches!(t.from, From::Any(_)))
+    {
+        let _ = writeln!(out, "    state \"any state\" as {ANY}");
+    }
+    for (from, to, label) in edges(protocol) {
+        if label.is_empty() {
+            let _ = writeln!(out, "    {from} --> {to}");
+        } else {
+            let _ = writeln!(out, "    {from} --> {to} : {}", escape(&label));
+        }
+    }
+    for (id, state) in protocol.states.iter() {
+        if state.is_final {
+            let _ = writeln!(out, "    {} --> [*]", id.as_str());
+        }
+    }
+    out
+}
+
+fn dot(protocol: &Protocol) -> String {
+    let quote = |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = format!("digraph {} {{\n", quote(protocol.id.as_str()));
+    out.push_str("    rankdir=LR;\n    node [shape=box, style=rounded];\n");
+    for (id, state) in protocol.states.iter() {
+        let mut attrs = Vec::new();
+        if state.initial {
+            attrs.push("penwidth=2");
+        }
+        if state.is_final {
+            attrs.push("peripheries=2");
+        }
+        let _ = writeln!(out, "    {} [{}];", quote(id.as_str()), attrs.join(", "));
+    }
+    if protocol
+        .transitions
+        .iter()
+        .any(|t| matches!(t.from, From::Any(_)))
+    {
+        let _ = writeln!(
+            out,
+            "    {} [label=\"any state\", shape=note, style=dashed];",
+            quote(ANY)
+        );
+    }
+    if let Some(initial) = protocol.initial_state() {
+        out.push_str("    __start [shape=point];\n");
+        let _ = writeln!(out, "    __start -> {};", quote(initial.as_str()));
+    }
+    for (from, to, label) in edges(protocol) {
+        let _ = writeln!(
+            out,
+            "    {} -> {} [label={}];",
+            quote(&from),
+            quote(to),
+            quote(&label)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn protocol(text: &str) -> Protocol {
+        crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap()
+    }
+
+    const SMALL: &str = "protocol: p
+states:
+  a: { initial: true }
+  b: {}
+  c: { final: true }
+  d: {}
+transitions:
+  - { from: a, to: b, on: go, if: \"x > 1\", do: [launch] }
+  - { from: b, to: c }
+  - { from: \"*\", to: c, on: stop }
+";
+
+    #[test]
+    fn reachability_both_ways() {
+        let p = protocol(SMALL);
+        let g = StateGraph::new(&p);
+        let reached = g.reachable_from(g.node("a").unwrap());
+        assert!(reached.contains(&g.node("c").unwrap()));
+        assert!(!reached.contains(&g.node("d").unwrap()));
+        let reaching = g.reaching([g.node("c").unwrap()]);
+        assert_eq!(reaching.len(), 4, "every state reaches c through `*`");
+    }
+
+    #[test]
+    fn mermaid_marks_initial_final_and_labels() {
+        let p = protocol(SMALL);
+        let out = render(&p, Format::Mermaid);
+        assert_eq!(
+            out,
+            "stateDiagram-v2
+    [*] --> a
+    state \"any state\" as any_state
+    a --> b : go [x > 1] / launch
+    b --> c
+    any_state --> c : stop
+    c --> [*]
+"
+        );
+    }
+
+    #[test]
+    fn dot_quotes_everything() {
+        let p = protocol(SMALL);
+        let out = render(&p, Format::Dot);
+        assert!(out.contains("\"a\" -> \"b\" [label=\"go [x > 1] / launch\"];"));
+        assert!(out.contains("\"c\" [peripheries=2];"));
+        assert!(out.contains("__start -> \"a\";"));
+    }
+}
