@@ -3,15 +3,18 @@
 //! Defined once, here, so that what `check` accepts (P032) and what a run provides cannot drift
 //! apart. Every var is a top-level name too, and so is every key a transition `set`s.
 
-/// The reserved top-level names; a var may not use one.
+/// The reserved top-level names; a var may not use one. Besides those PROTOCOL.md lists,
+/// `metrics` holds the latest value of every key of the metric records (JSON or `key=value`
+/// lines) read from the job's log so far, such as `metrics.r_hat`.
 pub const RESERVED: &[&str] = &[
-    "run", "state", "target", "event", "incident", "job", "counters", "history", "now",
+    "run", "state", "target", "event", "incident", "job", "counters", "history", "metrics", "now",
 ];
 
 /// Attributes of `run`.
 pub const RUN_FIELDS: &[&str] = &["id", "started_at", "elapsed", "protocol", "version"];
 
-/// Attributes of `job`.
+/// Attributes of `job`. Besides PROTOCOL.md's, `checkpoint` is the job's resume checkpoint path
+/// (none without `resume`) and `resumed` whether the running process was started from it.
 pub const JOB_FIELDS: &[&str] = &[
     "pid",
     "command",
@@ -22,9 +25,13 @@ pub const JOB_FIELDS: &[&str] = &[
     "restarts",
     "log",
     "last_line",
+    "checkpoint",
+    "resumed",
 ];
 
-/// Attributes of `incident` (and of each incident in `history`).
+/// Attributes of `incident` (and of each incident in `history`). `line` is the log line that
+/// raised it (a traceback's final `Type: message` line) and `line_number` its number in the log;
+/// `file` and `code_line` are the source file and line of a traceback's innermost frame.
 pub const INCIDENT_FIELDS: &[&str] = &[
     "category",
     "owner",
@@ -35,6 +42,7 @@ pub const INCIDENT_FIELDS: &[&str] = &[
     "line",
     "line_number",
     "file",
+    "code_line",
     "before",
     "after",
     "traceback",

@@ -29,11 +29,8 @@ impl<'p> StateGraph<'p> {
                 .or_insert_with(|| graph.add_node(id.as_str()));
         }
         for (index, transition) in protocol.transitions.iter().enumerate() {
-            let Some(&to) = nodes.get(transition.to.as_str()) else {
-                continue;
-            };
-            for from in protocol.sources(transition) {
-                if let Some(&from) = nodes.get(from) {
+            for (from, to) in protocol.edges(transition) {
+                if let (Some(&from), Some(&to)) = (nodes.get(from), nodes.get(to)) {
                     graph.add_edge(from, to, index);
                 }
             }
@@ -110,15 +107,16 @@ pub fn render(protocol: &Protocol, format: Format) -> String {
 
 const ANY: &str = "any_state";
 
-fn edges(protocol: &Protocol) -> Vec<(String, &str, String)> {
+fn edges(protocol: &Protocol) -> Vec<(String, String, String)> {
     let mut edges = Vec::new();
     for transition in &protocol.transitions {
         let label = label(transition);
-        match &transition.from {
-            From::Any(_) => edges.push((ANY.to_owned(), transition.to.as_str(), label)),
-            From::States(states) => {
-                for from in states {
-                    edges.push((from.value.clone(), transition.to.as_str(), label.clone()));
+        match (&transition.from, &transition.to) {
+            (From::Any(_), Some(to)) => edges.push((ANY.to_owned(), to.value.clone(), label)),
+            (From::Any(_), None) => edges.push((ANY.to_owned(), ANY.to_owned(), label)),
+            _ => {
+                for (from, to) in protocol.edges(transition) {
+                    edges.push((from.to_owned(), to.to_owned(), label.clone()));
                 }
             }
         }
@@ -195,7 +193,7 @@ fn dot(protocol: &Protocol) -> String {
             out,
             "    {} -> {} [label={}];",
             quote(&from),
-            quote(to),
+            quote(&to),
             quote(&label)
         );
     }

@@ -51,6 +51,7 @@ impl Scope {
         names.insert("target".into(), Shape::Scalar);
         names.insert("now".into(), Shape::Scalar);
         names.insert("history".into(), Shape::Open);
+        names.insert("metrics".into(), Shape::Open);
         names.insert("event".into(), Shape::record(event));
         names.insert("incident".into(), Shape::record(INCIDENT_FIELDS.iter().copied()));
         names.insert("job".into(), Shape::record(JOB_FIELDS.iter().copied()));

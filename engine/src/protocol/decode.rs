@@ -620,16 +620,19 @@ impl Decode for Rule {
             node,
             at,
             "a rule",
-            &["exception", "message", "line", "metric"],
+            &["exception", "message", "traceback", "line", "metric", "severity"],
         )?;
         let rule = Rule {
             span: at,
             exception: f.opt(d, "exception"),
             message: f.opt(d, "message"),
+            traceback: f.opt(d, "traceback"),
             line: f.opt(d, "line"),
             metric: f.opt(d, "metric"),
+            severity: f.opt(d, "severity"),
         };
-        let traceback = rule.exception.is_some() || rule.message.is_some();
+        let traceback =
+            rule.exception.is_some() || rule.message.is_some() || rule.traceback.is_some();
         let kinds = usize::from(traceback)
             + usize::from(rule.line.is_some())
             + usize::from(rule.metric.is_some());
@@ -643,8 +646,8 @@ impl Decode for Rule {
                     "a rule matches one kind of input"
                 },
                 Some(
-                    "give `exception` (with an optional `message`), `line`, or `metric`; \
-                     write several rules to match several"
+                    "give `exception` (with optional `message` and `traceback`), `line`, or \
+                     `metric`; write several rules to match several"
                         .into(),
                 ),
             );
@@ -720,7 +723,7 @@ impl Decode for Transition {
             ],
         )?;
         let from = f.req(d, "from");
-        let to = f.req(d, "to");
+        let to = f.opt(d, "to");
         let on = f.opt(d, "on");
         let guard = f.opt(d, "if");
         let set = f.or_default(d, "set");
@@ -731,7 +734,7 @@ impl Decode for Transition {
         Some(Transition {
             span: at,
             from: from?,
-            to: to?,
+            to,
             on,
             guard,
             set,

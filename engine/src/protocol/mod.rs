@@ -285,20 +285,21 @@ mod tests {
         .unwrap();
         assert_eq!(p.id.as_str(), "p");
         assert_eq!(p.states.len(), 2);
-        assert_eq!(p.transitions[0].to.span, Span::new(6, 20, 1));
+        assert_eq!(p.transitions[0].to.as_ref().unwrap().span, Span::new(6, 20, 1));
     }
 
     #[test]
     fn every_malformed_node_is_reported_at_its_place() {
         let found = errors(
-            "protocol: p\nstates:\n  a: { initial: yes }\ntransitons: []\ntransitions:\n  - { from: a, too: b }\n",
+            "protocol: p\nstates:\n  a: { initial: yes }\ntransitons: []\ntransitions:\n  - { form: a, too: b }\n",
         );
         assert_eq!(
             found,
             [
                 "p.yaml:3:17: error[P003]: expected true or false, found `yes`",
                 "p.yaml:4:1: error[P002]: unknown key `transitons` in a protocol",
-                "p.yaml:6:5: error[P003]: a transition is missing the required key `to`",
+                "p.yaml:6:5: error[P003]: a transition is missing the required key `from`",
+                "p.yaml:6:7: error[P002]: unknown key `form` in a transition",
                 "p.yaml:6:16: error[P002]: unknown key `too` in a transition",
             ]
         );

@@ -261,10 +261,14 @@ pub struct Rule {
     pub exception: Option<OneOrMany<Spanned<String>>>,
     /// Regular expression the exception message must match.
     pub message: Option<Spanned<String>>,
+    /// Regular expression some line of the traceback must match (a frame's file, say).
+    pub traceback: Option<Spanned<String>>,
     /// Regular expression matched against each line outside tracebacks.
     pub line: Option<Spanned<String>>,
     /// Expression over the keys of a metric record (a JSON or key=value line).
     pub metric: Option<Spanned<String>>,
+    /// Severity of what this rule matches, instead of the category's.
+    pub severity: Option<Spanned<IncidentSeverity>>,
 }
 
 /// Owner and severity of tracebacks that match no category.
@@ -365,8 +369,9 @@ pub struct Transition {
     pub span: Span,
     /// Source state(s).
     pub from: From,
-    /// Target state.
-    pub to: Spanned<String>,
+    /// Target state; none for a targetless transition, which stays in its source state (its
+    /// effects and messages happen, its timers go on).
+    pub to: Option<Spanned<String>>,
     /// The event; none for an eventless transition, taken on entering `from`.
     pub on: Option<Spanned<String>>,
     /// Guard: an expression that must hold.
@@ -526,6 +531,14 @@ impl Protocol {
         }
     }
 
+    /// The (source, target) pairs of a transition: a targetless one stays where it is.
+    pub fn edges<'p>(&'p self, transition: &'p Transition) -> Vec<(&'p str, &'p str)> {
+        self.sources(transition)
+            .into_iter()
+            .map(|from| (from, transition.to.as_ref().map_or(from, |to| to.as_str())))
+            .collect()
+    }
+
     /// The span of a transition's `from`.
     pub fn from_span(transition: &Transition) -> Span {
         match &transition.from {
@@ -541,9 +554,47 @@ impl Protocol {
             .parent()
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
-        match &self.templates {
+        let dir = match &self.templates {
             Some(dir) => base.join(dir.as_str()),
             None => base.join("templates"),
+        };
+        normalize(&dir)
+    }
+}
+
+/// Removes `.` and `name/..` pairs from a path without touching the file system, so that
+/// `protocols/../templates` reads `templates` in messages.
+fn normalize(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
         }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::Path;
+
+    #[test]
+    fn normalize_folds_parent_components() {
+        assert_eq!(normalize(Path::new("protocols/../templates")), Path::new("templates"));
+        assert_eq!(normalize(Path::new("./a/./b")), Path::new("a/b"));
+        assert_eq!(normalize(Path::new("../t")), Path::new("../t"));
+        assert_eq!(normalize(Path::new("/x/../y")), Path::new("/y"));
+        assert_eq!(normalize(Path::new("a/..")), Path::new("."));
     }
 }

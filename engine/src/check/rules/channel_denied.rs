@@ -70,7 +70,8 @@ fn opens(channel: &Channel, from: &str, to: &str, transition: &Transition, sourc
             None => true,
             Some(states) => {
                 let inside = |state: &str| states.iter().any(|s| s == state);
-                inside(&transition.to) || (!sources.is_empty() && sources.iter().all(|s| inside(s)))
+                let enters = transition.to.as_ref().is_some_and(|to| inside(to));
+                enters || (!sources.is_empty() && sources.iter().all(|s| inside(s)))
             }
         }
 }

@@ -28,9 +28,8 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         if transition.on.is_some() || transition.guard.is_some() {
             continue;
         }
-        let to = node(&mut graph, transition.to.as_str());
-        for from in cx.protocol.sources(transition) {
-            let from = node(&mut graph, from);
+        for (from, to) in cx.protocol.edges(transition) {
+            let (from, to) = (node(&mut graph, from), node(&mut graph, to));
             graph.add_edge(from, to, index);
         }
     }

@@ -18,7 +18,7 @@ use crate::diagnostic::Diagnostic;
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     for category in &cx.protocol.categories {
         for rule in &category.rules {
-            for pattern in rule.message.iter().chain(&rule.line) {
+            for pattern in rule.message.iter().chain(&rule.traceback).chain(&rule.line) {
                 if let Err(error) = regex::Regex::new(pattern) {
                     let detail = match &error {
                         regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),

@@ -50,9 +50,8 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     }
     let mut restart_edges = Vec::new();
     for (index, transition) in p.transitions.iter().enumerate() {
-        let Some(&to) = nodes.get(transition.to.as_str()) else { continue };
-        for state in p.sources(transition) {
-            let Some(&from) = nodes.get(state) else { continue };
+        for (state, target) in p.edges(transition) {
+            let (Some(&from), Some(&to)) = (nodes.get(state), nodes.get(target)) else { continue };
             if bounded(index, transition, state) {
                 continue;
             }

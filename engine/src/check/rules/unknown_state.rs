@@ -34,7 +34,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 report(state, "source state");
             }
         }
-        report(&transition.to, "target state");
+        if let Some(to) = &transition.to {
+            report(to, "target state");
+        }
     }
     for channel in &cx.protocol.channels {
         for state in channel.in_states.iter().flat_map(|s| s.iter()) {

@@ -17,11 +17,12 @@ use crate::diagnostic::Diagnostic;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let mut reported = BTreeSet::new();
-    for transition in cx.protocol.transitions.iter().filter(|t| t.starts_job()) {
-        let state = transition.to.as_str();
+    let launches = cx.protocol.transitions.iter().filter(|t| t.starts_job());
+    for (transition, state) in launches.flat_map(|t| cx.protocol.edges(t).into_iter().map(move |(_, to)| (t, to))) {
         if cx.protocol.is_final(state) || !cx.protocol.states.contains(state) || !reported.insert(state) {
             continue;
         }
+        let at = transition.to.as_ref().map_or(transition.span, |to| to.span);
         let missing: Vec<&str> = ["incident", "exited"]
             .into_iter()
             .filter(|event| cx.candidates(state, Some(event)).next().is_none())
@@ -31,7 +32,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         }
         let events = missing.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(" or ");
         out.push(
-            cx.at(Code::P041, transition.to.span, format!("the job runs in `{state}`, which has no transition on {events}"))
+            cx.at(Code::P041, at, format!("the job runs in `{state}`, which has no transition on {events}"))
                 .with_help("an error in the log or the job ending would go unnoticed; add the transitions"),
         );
     }
