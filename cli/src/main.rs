@@ -114,17 +114,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_check(files: &[PathBuf], format: CheckFormat, deny_warnings: bool, color: ColorChoice) -> ExitCode {
+fn run_check(
+    files: &[PathBuf],
+    format: CheckFormat,
+    deny_warnings: bool,
+    color: ColorChoice,
+) -> ExitCode {
     let color = match color {
         ColorChoice::Always => Color::Always,
         ColorChoice::Never => Color::Never,
-        ColorChoice::Auto if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() => {
+        ColorChoice::Auto
+            if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() =>
+        {
             Color::Always
         }
         ColorChoice::Auto => Color::Never,
     };
     let mut combined = Report::default();
-    let mut unreadable = false;
+    let mut unreadable = 0;
     for file in files {
         match check::check_path(file) {
             Ok(report) => {
@@ -133,7 +140,7 @@ fn run_check(files: &[PathBuf], format: CheckFormat, deny_warnings: bool, color:
             }
             Err(error) => {
                 eprintln!("error: {error}");
-                unreadable = true;
+                unreadable += 1;
             }
         }
     }
@@ -148,12 +155,18 @@ fn run_check(files: &[PathBuf], format: CheckFormat, deny_warnings: bool, color:
             .diagnostics
             .iter()
             .try_for_each(|d| write!(out, "{}", diagnostic::pretty(d, &combined.sources, color)))
-            .and_then(|()| writeln!(out, "{}", summary(&combined, files.len()))),
+            .and_then(|()| {
+                writeln!(
+                    out,
+                    "{}",
+                    summary(&combined, files.len() - unreadable, unreadable)
+                )
+            }),
     };
     if written.is_err() {
         return ExitCode::from(IO_ERROR);
     }
-    if unreadable {
+    if unreadable > 0 {
         ExitCode::from(IO_ERROR)
     } else if combined.fails(deny_warnings) {
         ExitCode::from(FINDINGS)
@@ -162,20 +175,24 @@ fn run_check(files: &[PathBuf], format: CheckFormat, deny_warnings: bool, color:
     }
 }
 
-fn summary(report: &Report, files: usize) -> String {
+fn summary(report: &Report, checked: usize, unreadable: usize) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
-    let checked = plural(files, "protocol");
-    if errors + warnings == 0 {
-        format!("checked {checked}: no findings")
+    let findings = if errors + warnings == 0 {
+        "no findings".to_owned()
     } else {
         format!(
-            "checked {checked}: {}, {}",
+            "{}, {}",
             plural(errors, "error"),
             plural(warnings, "warning")
         )
+    };
+    let mut line = format!("checked {}: {findings}", plural(checked, "protocol"));
+    if unreadable > 0 {
+        line.push_str(&format!("; {unreadable} could not be read"));
     }
+    line
 }
 
 fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
@@ -199,7 +216,10 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
             for d in &diagnostics {
                 eprint!("{}", diagnostic::pretty(d, &sources, Color::Never));
             }
-            eprintln!("error: {} cannot be drawn until it loads; see `warden check`", file.display());
+            eprintln!(
+                "error: {} cannot be drawn until it loads; see `warden check`",
+                file.display()
+            );
             ExitCode::from(FINDINGS)
         }
         Err(error) => {

@@ -86,9 +86,8 @@ impl Diagnostic {
 /// Sorts findings the way they are shown: by file, then line, column and code.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.code, &a.message).cmp(&(
-            &b.file, b.line, b.column, b.code, &b.message,
-        ))
+        (&a.file, a.line, a.column, a.code, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.code, &b.message))
     });
 }
 
@@ -181,7 +180,10 @@ mod tests {
     fn sample() -> (Diagnostic, Sources) {
         let path = Path::new("p.yaml");
         let mut sources = Sources::default();
-        sources.insert(path, Arc::from("states:\n  watch: {}\n  bad: { initial: maybe }\n"));
+        sources.insert(
+            path,
+            Arc::from("states:\n  watch: {}\n  bad: { initial: maybe }\n"),
+        );
         let diagnostic = Diagnostic::new(
             Code::P003,
             path,

@@ -26,8 +26,12 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("fence", fence);
     env.add_filter("duration", duration_filter);
     env.add_test("nan", |v: Value| as_float(&v).is_some_and(f64::is_nan));
-    env.add_test("infinite", |v: Value| as_float(&v).is_some_and(f64::is_infinite));
-    env.add_test("finite", |v: Value| as_float(&v).is_some_and(f64::is_finite));
+    env.add_test("infinite", |v: Value| {
+        as_float(&v).is_some_and(f64::is_infinite)
+    });
+    env.add_test("finite", |v: Value| {
+        as_float(&v).is_some_and(f64::is_finite)
+    });
     env
 }
 
@@ -105,14 +109,13 @@ fn fence(value: Value, language: Option<String>) -> String {
             .join("\n"),
         _ => value.to_string(),
     };
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat((longest + 1).max(3));
     let language = language.unwrap_or_default();
-    format!("{ticks}{language}\n{}\n{ticks}", text.trim_end_matches('\n'))
+    format!(
+        "{ticks}{language}\n{}\n{ticks}",
+        text.trim_end_matches('\n')
+    )
 }
 
 /// Whether a template (a whole file) or an expression (a guard, `set` value or metric rule).
@@ -242,7 +245,8 @@ pub fn analyze(env: &Environment, source: &str, kind: Kind) -> Result<Analysis, 
 fn find_path(tokens: &[(Token, Position)], path: &[String]) -> Option<Position> {
     let spells = |start: usize, depth: usize| {
         (0..depth).all(|k| {
-            let name_ok = matches!(tokens.get(start + 2 * k), Some((Token::Ident(n), _)) if *n == path[k]);
+            let name_ok =
+                matches!(tokens.get(start + 2 * k), Some((Token::Ident(n), _)) if *n == path[k]);
             let dot_ok = k == 0 || matches!(tokens.get(start + 2 * k - 1), Some((Token::Dot, _)));
             name_ok && dot_ok
         })
@@ -299,12 +303,20 @@ fn syntax_error(source: &str, error: &minijinja::Error) -> SyntaxError {
 
 /// Whether the environment knows the filter `name`.
 pub fn has_filter(env: &Environment, name: &str) -> bool {
-    probe(env, &format!("{{{{ none | {name} }}}}"), ErrorKind::UnknownFilter)
+    probe(
+        env,
+        &format!("{{{{ none | {name} }}}}"),
+        ErrorKind::UnknownFilter,
+    )
 }
 
 /// Whether the environment knows the test `name`.
 pub fn has_test(env: &Environment, name: &str) -> bool {
-    probe(env, &format!("{{{{ none is {name} }}}}"), ErrorKind::UnknownTest)
+    probe(
+        env,
+        &format!("{{{{ none is {name} }}}}"),
+        ErrorKind::UnknownTest,
+    )
 }
 
 fn probe(env: &Environment, template: &str, unknown: ErrorKind) -> bool {
@@ -327,7 +339,10 @@ mod tests {
             .unwrap();
         assert_eq!(out, "`````\na ```` b\n`````");
         let out = env
-            .render_str("{{ t | fence('python') }}", context! { t => vec!["x", "y"] })
+            .render_str(
+                "{{ t | fence('python') }}",
+                context! { t => vec!["x", "y"] },
+            )
             .unwrap();
         assert_eq!(out, "```python\nx\ny\n```");
     }
@@ -341,7 +356,8 @@ mod tests {
         };
         assert_eq!(env.render_str("{{ up }}", &ctx).unwrap(), "2h 30m");
         assert_eq!(
-            env.render_str("{{ up < limit }} {{ up.hours }}", &ctx).unwrap(),
+            env.render_str("{{ up < limit }} {{ up.hours }}", &ctx)
+                .unwrap(),
             "True 2.5"
         );
         assert_eq!(env.render_str("{{ 90 | duration }}", ()).unwrap(), "1m 30s");
@@ -369,7 +385,14 @@ mod tests {
         let names: Vec<_> = a
             .names
             .iter()
-            .map(|n| (n.path.join("."), n.position.line, n.position.column, n.position.len))
+            .map(|n| {
+                (
+                    n.path.join("."),
+                    n.position.line,
+                    n.position.column,
+                    n.position.len,
+                )
+            })
             .collect();
         assert_eq!(
             names,
@@ -402,8 +425,11 @@ mod tests {
         assert!(has_test(&env, "defined"));
         assert!(has_test(&env, "nan"));
         assert_eq!(
-            env.render_str("{{ x is nan }} {{ y is infinite }} {{ y is finite }} {{ 1 is nan }}", context! { x => f64::NAN, y => f64::INFINITY })
-                .unwrap(),
+            env.render_str(
+                "{{ x is nan }} {{ y is infinite }} {{ y is finite }} {{ 1 is nan }}",
+                context! { x => f64::NAN, y => f64::INFINITY }
+            )
+            .unwrap(),
             "True True False False"
         );
         assert!(!has_test(&env, "nosuch"));

@@ -13,7 +13,7 @@ pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
 
 /// A help line naming the closest candidate, or listing them all when none is close and the list
 /// is short.
-pub fn help<'c>(word: &str, candidates: &[&'c str]) -> Option<String> {
+pub fn help(word: &str, candidates: &[&str]) -> Option<String> {
     if let Some(best) = closest(word, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::context::{
-    builtin_event, Shape, EVENT_FIELDS, INCIDENT_FIELDS, JOB_FIELDS, RUN_FIELDS,
-};
+use crate::context::{builtin_event, Shape, EVENT_FIELDS, INCIDENT_FIELDS, JOB_FIELDS, RUN_FIELDS};
 use crate::expr::NameUse;
 use crate::protocol::{Protocol, Transition};
 use crate::suggest;
@@ -53,7 +51,10 @@ impl Scope {
         names.insert("history".into(), Shape::Open);
         names.insert("metrics".into(), Shape::Open);
         names.insert("event".into(), Shape::record(event));
-        names.insert("incident".into(), Shape::record(INCIDENT_FIELDS.iter().copied()));
+        names.insert(
+            "incident".into(),
+            Shape::record(INCIDENT_FIELDS.iter().copied()),
+        );
         names.insert("job".into(), Shape::record(JOB_FIELDS.iter().copied()));
         names.insert("counters".into(), Shape::record(counters));
         scope
@@ -69,9 +70,7 @@ impl Scope {
                 suggest::closest(root, known.iter().copied())
                     .map(|best| format!("did you mean `{best}`?"))
                     .or_else(|| {
-                        Some(
-                            "declare it under `vars`, or set it with a transition's `set`".into(),
-                        )
+                        Some("declare it under `vars`, or set it with a transition's `set`".into())
                     }),
             ));
         };

@@ -162,25 +162,18 @@ impl<'s> Decoder<'s> {
 }
 
 fn quoted_len(rest: &str, quote: char) -> usize {
-    let mut chars = rest.char_indices().skip(1).peekable();
+    let mut chars = rest.chars().skip(1).peekable();
     let mut count = 1;
-    while let Some((_, c)) = chars.next() {
+    while let Some(c) = chars.next() {
         count += 1;
-        match c {
-            '\\' if quote == '"' => {
-                if chars.next().is_some() {
-                    count += 1;
-                }
+        let escaped = quote == '"' && c == '\\';
+        let doubled = quote == '\'' && c == quote && chars.peek() == Some(&quote);
+        if escaped || doubled {
+            if chars.next().is_some() {
+                count += 1;
             }
-            c if c == quote => {
-                if quote == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') {
-                    chars.next();
-                    count += 1;
-                } else {
-                    return count;
-                }
-            }
-            _ => {}
+        } else if c == quote {
+            return count;
         }
     }
     count
@@ -366,7 +359,9 @@ impl<T: Decode> Decode for Map<T> {
                     Code::P003,
                     key_span,
                     format!("`{}` is not a valid id", truncate(key.as_str())),
-                    Some("ids are lowercase letters, digits and `_`, starting with a letter".into()),
+                    Some(
+                        "ids are lowercase letters, digits and `_`, starting with a letter".into(),
+                    ),
                 );
             }
             let span = if d.is_null(value) {
@@ -427,7 +422,8 @@ keyword_enum!(Effect, "an effect", {
 });
 
 impl Decode for serde_json::Value {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    // Any YAML value is a JSON value, so this never reports and needs no place.
+    fn decode(d: &mut Decoder, node: &Node, _at: Span) -> Option<Self> {
         Some(match node {
             Node::Scalar(s) => {
                 let text = s.as_str();
@@ -461,7 +457,8 @@ impl Decode for serde_json::Value {
             Node::Mapping(map) => serde_json::Value::Object(
                 map.iter()
                     .filter_map(|(k, v)| {
-                        let value = serde_json::Value::decode(d, v, at)?;
+                        let span = d.span_of(v);
+                        let value = serde_json::Value::decode(d, v, span)?;
                         Some((k.as_str().to_owned(), value))
                     })
                     .collect(),
@@ -510,7 +507,12 @@ impl Decode for Channel {
 
 impl Decode for Var {
     fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
-        let f = d.fields(node, at, "a variable", &["type", "required", "default", "doc"])?;
+        let f = d.fields(
+            node,
+            at,
+            "a variable",
+            &["type", "required", "default", "doc"],
+        )?;
         let ty = f.req(d, "type");
         let required = f.or_default(d, "required");
         let default = f.opt(d, "default");
@@ -620,7 +622,14 @@ impl Decode for Rule {
             node,
             at,
             "a rule",
-            &["exception", "message", "traceback", "line", "metric", "severity"],
+            &[
+                "exception",
+                "message",
+                "traceback",
+                "line",
+                "metric",
+                "severity",
+            ],
         )?;
         let rule = Rule {
             span: at,

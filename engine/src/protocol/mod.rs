@@ -147,9 +147,8 @@ fn second_document(text: &str) -> Option<Span> {
 }
 
 fn yaml_error(path: &Path, error: YamlError) -> Diagnostic {
-    let at = |marker: &marked_yaml::Marker| {
-        Span::new(to_u32(marker.line()), to_u32(marker.column()), 1)
-    };
+    let at =
+        |marker: &marked_yaml::Marker| Span::new(to_u32(marker.line()), to_u32(marker.column()), 1);
     match error {
         YamlError::TopLevelMustBeMapping(m) | YamlError::TopLevelMustBeSequence(m) => {
             Diagnostic::new(
@@ -285,7 +284,10 @@ mod tests {
         .unwrap();
         assert_eq!(p.id.as_str(), "p");
         assert_eq!(p.states.len(), 2);
-        assert_eq!(p.transitions[0].to.as_ref().unwrap().span, Span::new(6, 20, 1));
+        assert_eq!(
+            p.transitions[0].to.as_ref().unwrap().span,
+            Span::new(6, 20, 1)
+        );
     }
 
     #[test]

@@ -460,7 +460,10 @@ impl<T> Map<T> {
 
     /// The entry of `key`, with the key's place.
     pub fn entry(&self, key: &str) -> Option<(&Spanned<String>, &T)> {
-        self.0.iter().find(|(k, _)| k.value == key).map(|(k, v)| (k, v))
+        self.0
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(k, v)| (k, v))
     }
 
     /// Whether `key` is present.
@@ -591,7 +594,10 @@ mod tests {
 
     #[test]
     fn normalize_folds_parent_components() {
-        assert_eq!(normalize(Path::new("protocols/../templates")), Path::new("templates"));
+        assert_eq!(
+            normalize(Path::new("protocols/../templates")),
+            Path::new("templates")
+        );
         assert_eq!(normalize(Path::new("./a/./b")), Path::new("a/b"));
         assert_eq!(normalize(Path::new("../t")), Path::new("../t"));
         assert_eq!(normalize(Path::new("/x/../y")), Path::new("/y"));

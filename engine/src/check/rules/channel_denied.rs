@@ -29,16 +29,25 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             for to in send.to.iter().filter(|to| p.roles.contains(to)) {
-                let open = |c: &&Channel| opens(c, send.from.as_str(), to.as_str(), transition, &sources);
+                let open =
+                    |c: &&Channel| opens(c, send.from.as_str(), to.as_str(), transition, &sources);
                 if p.channels.iter().any(|c| open(&c)) {
                     continue;
                 }
                 let restricted: Vec<String> = p
                     .channels
                     .iter()
-                    .filter(|c| c.from.iter().any(|f| f == &send.from) && c.to.iter().any(|t| t == to))
+                    .filter(|c| {
+                        c.from.iter().any(|f| f == &send.from) && c.to.iter().any(|t| t == to)
+                    })
                     .filter_map(|c| c.in_states.as_ref())
-                    .map(|states| states.iter().map(|s| format!("`{}`", s.as_str())).collect::<Vec<_>>().join(", "))
+                    .map(|states| {
+                        states
+                            .iter()
+                            .map(|s| format!("`{}`", s.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .collect();
                 let help = if restricted.is_empty() {
                     format!(
@@ -55,15 +64,29 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                     )
                 };
                 out.push(
-                    cx.at(Code::P021, to.span, format!("`{}` may not send a message to `{}` here", send.from.as_str(), to.as_str()))
-                        .with_help(help),
+                    cx.at(
+                        Code::P021,
+                        to.span,
+                        format!(
+                            "`{}` may not send a message to `{}` here",
+                            send.from.as_str(),
+                            to.as_str()
+                        ),
+                    )
+                    .with_help(help),
                 );
             }
         }
     }
 }
 
-fn opens(channel: &Channel, from: &str, to: &str, transition: &Transition, sources: &[&str]) -> bool {
+fn opens(
+    channel: &Channel,
+    from: &str,
+    to: &str,
+    transition: &Transition,
+    sources: &[&str],
+) -> bool {
     let listed = channel.from.iter().any(|f| f == from) && channel.to.iter().any(|t| t == to);
     listed
         && match &channel.in_states {

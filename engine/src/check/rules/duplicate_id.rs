@@ -24,20 +24,36 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let id = &category.id;
         if !is_id(id) {
             out.push(
-                cx.at(Code::P003, id.span, format!("`{}` is not a valid id", id.as_str()))
-                    .with_help("ids are lowercase letters, digits and `_`, starting with a letter"),
+                cx.at(
+                    Code::P003,
+                    id.span,
+                    format!("`{}` is not a valid id", id.as_str()),
+                )
+                .with_help("ids are lowercase letters, digits and `_`, starting with a letter"),
             );
         }
         if id.as_str() == "uncategorized" {
             out.push(
-                cx.at(Code::P004, id.span, "`uncategorized` is the id of tracebacks no category matches")
-                    .with_help("set its owner and severity with the top-level `uncategorized:` key"),
+                cx.at(
+                    Code::P004,
+                    id.span,
+                    "`uncategorized` is the id of tracebacks no category matches",
+                )
+                .with_help("set its owner and severity with the top-level `uncategorized:` key"),
             );
         }
         if let Some(first) = seen.insert(id.as_str(), id.span) {
             out.push(
-                cx.at(Code::P004, id.span, format!("duplicate category id `{}`", id.as_str()))
-                    .with_help(format!("`{}` is first defined on line {}", id.as_str(), first.line)),
+                cx.at(
+                    Code::P004,
+                    id.span,
+                    format!("duplicate category id `{}`", id.as_str()),
+                )
+                .with_help(format!(
+                    "`{}` is first defined on line {}",
+                    id.as_str(),
+                    first.line
+                )),
             );
         }
     }

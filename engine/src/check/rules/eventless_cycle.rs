@@ -22,7 +22,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let mut graph = DiGraph::<&str, usize>::new();
     let mut nodes = std::collections::HashMap::new();
     let mut node = |graph: &mut DiGraph<&str, usize>, id: &'_ str| {
-        *nodes.entry(id.to_owned()).or_insert_with(|| graph.add_node(""))
+        *nodes
+            .entry(id.to_owned())
+            .or_insert_with(|| graph.add_node(""))
     };
     for (index, transition) in cx.protocol.transitions.iter().enumerate() {
         if transition.on.is_some() || transition.guard.is_some() {
@@ -34,8 +36,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         }
     }
     for component in tarjan_scc(&graph) {
-        let cyclic = component.len() > 1
-            || graph.find_edge(component[0], component[0]).is_some();
+        let cyclic = component.len() > 1 || graph.find_edge(component[0], component[0]).is_some();
         if !cyclic {
             continue;
         }

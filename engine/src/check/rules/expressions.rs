@@ -29,7 +29,14 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             lint_in_protocol(cx, guard, Kind::Expression, Some(&scope), "guard", out);
         }
         for (_, value) in transition.set.iter() {
-            lint_in_protocol(cx, value, Kind::Expression, Some(&scope), "`set` expression", out);
+            lint_in_protocol(
+                cx,
+                value,
+                Kind::Expression,
+                Some(&scope),
+                "`set` expression",
+                out,
+            );
         }
     }
     for rule in p.categories.iter().flat_map(|c| &c.rules) {
@@ -45,9 +52,20 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             .iter()
             .chain(std::iter::once(&job.log))
             .chain(&job.follow)
-            .chain(job.resume.iter().flat_map(|r| std::iter::once(&r.when_exists).chain(&r.args)));
+            .chain(
+                job.resume
+                    .iter()
+                    .flat_map(|r| std::iter::once(&r.when_exists).chain(&r.args)),
+            );
         for template in templates {
-            lint_in_protocol(cx, template, Kind::Template, Some(&scope), "job template", out);
+            lint_in_protocol(
+                cx,
+                template,
+                Kind::Template,
+                Some(&scope),
+                "job template",
+                out,
+            );
         }
     }
 }
@@ -94,13 +112,22 @@ pub(super) fn lint(
         for name in &analysis.names {
             if let Some((message, help)) = scope.problem(name) {
                 out.push(
-                    Diagnostic::new(Code::P032, file, place(name.position), format!("{message} (in {what})"))
-                        .with_help_opt(help),
+                    Diagnostic::new(
+                        Code::P032,
+                        file,
+                        place(name.position),
+                        format!("{message} (in {what})"),
+                    )
+                    .with_help_opt(help),
                 );
             }
         }
     }
-    for filter in analysis.filters.iter().filter(|f| !expr::has_filter(&cx.env, &f.name)) {
+    for filter in analysis
+        .filters
+        .iter()
+        .filter(|f| !expr::has_filter(&cx.env, &f.name))
+    {
         out.push(Diagnostic::new(
             Code::P032,
             file,
@@ -108,7 +135,11 @@ pub(super) fn lint(
             format!("unknown filter `{}` (in {what})", filter.name),
         ));
     }
-    for test in analysis.tests.iter().filter(|t| !expr::has_test(&cx.env, &t.name)) {
+    for test in analysis
+        .tests
+        .iter()
+        .filter(|t| !expr::has_test(&cx.env, &t.name))
+    {
         out.push(Diagnostic::new(
             Code::P032,
             file,

@@ -18,11 +18,17 @@ use crate::protocol::From;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     for transition in &cx.protocol.transitions {
-        let From::States(states) = &transition.from else { continue };
+        let From::States(states) = &transition.from else {
+            continue;
+        };
         for state in states.iter().filter(|s| cx.protocol.is_final(s)) {
             out.push(
-                cx.at(Code::P014, state.span, format!("`{}` is final: no transition may leave it", state.as_str()))
-                    .with_help("remove the transition, or make the state non-final"),
+                cx.at(
+                    Code::P014,
+                    state.span,
+                    format!("`{}` is final: no transition may leave it", state.as_str()),
+                )
+                .with_help("remove the transition, or make the state non-final"),
             );
         }
     }

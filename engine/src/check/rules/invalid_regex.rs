@@ -21,7 +21,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             for pattern in rule.message.iter().chain(&rule.traceback).chain(&rule.line) {
                 if let Err(error) = regex::Regex::new(pattern) {
                     let detail = match &error {
-                        regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),
+                        regex::Error::Syntax(text) => {
+                            text.lines().last().unwrap_or(text).trim().to_owned()
+                        }
                         other => other.to_string(),
                     };
                     out.push(

@@ -28,8 +28,15 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         for state in timer.while_in.iter() {
             if !p.states.contains(state) {
                 out.push(
-                    cx.at(Code::P050, state.span, format!("timer state `{}` is not a declared state", state.as_str()))
-                        .with_help_opt(suggest::closest(state, states.iter().copied()).map(|b| format!("did you mean `{b}`?"))),
+                    cx.at(
+                        Code::P050,
+                        state.span,
+                        format!("timer state `{}` is not a declared state", state.as_str()),
+                    )
+                    .with_help_opt(
+                        suggest::closest(state, states.iter().copied())
+                            .map(|b| format!("did you mean `{b}`?")),
+                    ),
                 );
             }
         }
@@ -40,7 +47,14 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         };
         if text.contains("{{") || text.contains("{%") {
             let before = out.len();
-            lint_in_protocol(cx, text, Kind::Template, Some(&scope), "timer duration", out);
+            lint_in_protocol(
+                cx,
+                text,
+                Kind::Template,
+                Some(&scope),
+                "timer duration",
+                out,
+            );
             if out.len() == before {
                 check_templated(cx, key, text, out);
             }
@@ -52,9 +66,11 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
 fn check_literal(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     match duration::parse(text) {
-        Ok(d) if d.is_zero() && key == "every" => out.push(
-            cx.at(Code::P050, text.span, "a timer cannot fire `every` zero seconds"),
-        ),
+        Ok(d) if d.is_zero() && key == "every" => out.push(cx.at(
+            Code::P050,
+            text.span,
+            "a timer cannot fire `every` zero seconds",
+        )),
         Ok(_) => {}
         Err(error) => out.push(
             cx.at(Code::P050, text.span, format!("invalid duration: {error}"))
@@ -65,16 +81,33 @@ fn check_literal(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagn
 
 /// `"{{ var }}"`: the var must be a duration; its default, if any, must parse.
 fn check_templated(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
-    let inner = text.trim().trim_start_matches("{{").trim_end_matches("}}").trim();
-    let Some(var) = cx.protocol.vars.get(inner) else { return };
+    let inner = text
+        .trim()
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    let Some(var) = cx.protocol.vars.get(inner) else {
+        return;
+    };
     if var.ty.value != ValueType::Duration {
         out.push(
-            cx.at(Code::P050, text.span, format!("`{inner}` is a {} var, not a duration", var.ty.value.as_str()))
-                .with_help(format!("declare `{inner}` with `type: duration`")),
+            cx.at(
+                Code::P050,
+                text.span,
+                format!(
+                    "`{inner}` is a {} var, not a duration",
+                    var.ty.value.as_str()
+                ),
+            )
+            .with_help(format!("declare `{inner}` with `type: duration`")),
         );
         return;
     }
-    if let Some(default) = var.default.as_ref().and_then(|d| d.as_str().map(|s| Spanned::new(s.to_owned(), d.span))) {
+    if let Some(default) = var
+        .default
+        .as_ref()
+        .and_then(|d| d.as_str().map(|s| Spanned::new(s.to_owned(), d.span)))
+    {
         check_literal(cx, key, &default, out);
     }
 }

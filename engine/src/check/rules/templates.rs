@@ -28,7 +28,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 lint_in_protocol(cx, text, Kind::Template, Some(&scope), "message text", out);
             }
             let Some(name) = &send.template else { continue };
-            let Some(template) = cx.templates.get(name.as_str()) else { continue };
+            let Some(template) = cx.templates.get(name.as_str()) else {
+                continue;
+            };
             let what = format!(
                 "template `{}`, sent on the transition at {}:{}",
                 name.as_str(),
@@ -39,10 +41,24 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 Span::new(position.line, position.column, position.len)
             };
             let mut found = Vec::new();
-            lint(cx, &template.path, &template.text, Kind::Template, Some(&scope), &what, &place, &mut found);
+            lint(
+                cx,
+                &template.path,
+                &template.text,
+                Kind::Template,
+                Some(&scope),
+                &what,
+                &place,
+                &mut found,
+            );
             // One template sent from many transitions: report each problem once, for the first.
             for diagnostic in found {
-                let key = (diagnostic.file.clone(), diagnostic.line, diagnostic.column, diagnostic.code);
+                let key = (
+                    diagnostic.file.clone(),
+                    diagnostic.line,
+                    diagnostic.column,
+                    diagnostic.code,
+                );
                 if seen.insert(key) {
                     out.push(diagnostic);
                 }

@@ -26,11 +26,19 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let can_finish = cx.graph.reaching(finals);
     let reached = cx.graph.reachable_from(initial);
     for (id, state) in cx.protocol.states.iter() {
-        let Some(node) = cx.graph.node(id) else { continue };
+        let Some(node) = cx.graph.node(id) else {
+            continue;
+        };
         if !state.is_final && reached.contains(&node) && !can_finish.contains(&node) {
             out.push(
-                cx.at(Code::P013, id.span, format!("no final state can be reached from `{}`", id.as_str()))
-                    .with_help("add a way out, such as `from: \"*\"` on a terminate event to a final state"),
+                cx.at(
+                    Code::P013,
+                    id.span,
+                    format!("no final state can be reached from `{}`", id.as_str()),
+                )
+                .with_help(
+                    "add a way out, such as `from: \"*\"` on a terminate event to a final state",
+                ),
             );
         }
     }

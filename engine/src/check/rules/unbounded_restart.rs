@@ -32,7 +32,11 @@ fn reads_counters(names: &[Vec<String>]) -> bool {
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
-    let counted: Vec<bool> = p.transitions.iter().map(|t| reads_counters(&cx.guard_names(t))).collect();
+    let counted: Vec<bool> = p
+        .transitions
+        .iter()
+        .map(|t| reads_counters(&cx.guard_names(t)))
+        .collect();
 
     // An edge is bounded when its own guard, or an earlier sibling's, reads the counters.
     let bounded = |index: usize, transition: &Transition, state: &str| {
@@ -51,12 +55,18 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let mut restart_edges = Vec::new();
     for (index, transition) in p.transitions.iter().enumerate() {
         for (state, target) in p.edges(transition) {
-            let (Some(&from), Some(&to)) = (nodes.get(state), nodes.get(target)) else { continue };
+            let (Some(&from), Some(&to)) = (nodes.get(state), nodes.get(target)) else {
+                continue;
+            };
             if bounded(index, transition, state) {
                 continue;
             }
             graph.add_edge(from, to, index);
-            if transition.effects.iter().any(|e| e.value == Effect::Restart) {
+            if transition
+                .effects
+                .iter()
+                .any(|e| e.value == Effect::Restart)
+            {
                 restart_edges.push((index, from, to));
             }
         }
@@ -69,7 +79,11 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         if Bfs::new(&graph, to).iter(&graph).any(|n| n == from) {
             reported.insert(index);
             let transition = &p.transitions[index];
-            let effect = transition.effects.iter().find(|e| e.value == Effect::Restart).map_or(transition.span, |e| e.span);
+            let effect = transition
+                .effects
+                .iter()
+                .find(|e| e.value == Effect::Restart)
+                .map_or(transition.span, |e| e.span);
             out.push(
                 cx.at(Code::P060, effect, "the job can be restarted without bound")
                     .with_help("try first a transition with a guard on the restart count, such as `if: \"counters.restarts >= max_restarts\"`, that gives up"),

@@ -23,13 +23,21 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 .map(|best| format!("did you mean `{best}`?"))
                 .or_else(|| Some(format!("declare `{}` under `roles`", role.as_str())));
             out.push(
-                cx.at(Code::P020, role.span, format!("`{}` is not a declared role", role.as_str()))
-                    .with_help_opt(help),
+                cx.at(
+                    Code::P020,
+                    role.span,
+                    format!("`{}` is not a declared role", role.as_str()),
+                )
+                .with_help_opt(help),
             );
         }
     };
     for channel in &p.channels {
-        channel.from.iter().chain(channel.to.iter()).for_each(&mut report);
+        channel
+            .from
+            .iter()
+            .chain(channel.to.iter())
+            .for_each(&mut report);
     }
     for (_, event) in p.events.iter() {
         event.from.iter().for_each(&mut report);

@@ -23,8 +23,12 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 .map(|best| format!("did you mean `{best}`?"))
                 .or_else(|| Some(format!("declare `{}` under `states`", name.as_str())));
             out.push(
-                cx.at(Code::P011, name.span, format!("{role} `{}` is not a declared state", name.as_str()))
-                    .with_help_opt(help),
+                cx.at(
+                    Code::P011,
+                    name.span,
+                    format!("{role} `{}` is not a declared state", name.as_str()),
+                )
+                .with_help_opt(help),
             );
         }
     };

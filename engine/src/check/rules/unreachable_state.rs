@@ -24,10 +24,22 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     };
     let reached = cx.graph.reachable_from(start);
     for id in cx.protocol.states.keys() {
-        if cx.graph.node(id).is_some_and(|node| !reached.contains(&node)) {
+        if cx
+            .graph
+            .node(id)
+            .is_some_and(|node| !reached.contains(&node))
+        {
             out.push(
-                cx.at(Code::P012, id.span, format!("state `{}` cannot be reached from `{}`", id.as_str(), initial.as_str()))
-                    .with_help("add a transition into it, or remove it"),
+                cx.at(
+                    Code::P012,
+                    id.span,
+                    format!(
+                        "state `{}` cannot be reached from `{}`",
+                        id.as_str(),
+                        initial.as_str()
+                    ),
+                )
+                .with_help("add a transition into it, or remove it"),
             );
         }
     }

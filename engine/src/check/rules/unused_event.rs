@@ -22,7 +22,12 @@ use crate::suggest;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
-    let used: HashSet<&str> = p.transitions.iter().filter_map(|t| t.on.as_ref()).map(|on| on.as_str()).collect();
+    let used: HashSet<&str> = p
+        .transitions
+        .iter()
+        .filter_map(|t| t.on.as_ref())
+        .map(|on| on.as_str())
+        .collect();
     let timer_events: Vec<&str> = p.timers.iter().map(|t| t.event.as_str()).collect();
     let mut known: Vec<&str> = BUILTIN_EVENTS.iter().map(|(name, _)| *name).collect();
     known.extend(p.events.keys().map(|k| k.as_str()));
@@ -30,14 +35,29 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
     for name in p.events.keys().filter(|name| !used.contains(name.as_str())) {
         out.push(
-            cx.at(Code::P022, name.span, format!("no transition uses the event `{}`", name.as_str()))
-                .with_help("roles can send it but nothing happens; add a transition `on` it, or remove it"),
+            cx.at(
+                Code::P022,
+                name.span,
+                format!("no transition uses the event `{}`", name.as_str()),
+            )
+            .with_help(
+                "roles can send it but nothing happens; add a transition `on` it, or remove it",
+            ),
         );
     }
     for timer in p.timers.iter().filter(|t| !used.contains(t.event.as_str())) {
         out.push(
-            cx.at(Code::P022, timer.event.span, format!("no transition uses the timer event `{}`", timer.event.as_str()))
-                .with_help("the timer fires for nothing; add a transition `on` it, or remove the timer"),
+            cx.at(
+                Code::P022,
+                timer.event.span,
+                format!(
+                    "no transition uses the timer event `{}`",
+                    timer.event.as_str()
+                ),
+            )
+            .with_help(
+                "the timer fires for nothing; add a transition `on` it, or remove the timer",
+            ),
         );
     }
     for on in p.transitions.iter().filter_map(|t| t.on.as_ref()) {
@@ -46,8 +66,15 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 .map(|best| format!("did you mean `{best}`?"))
                 .unwrap_or_else(|| "declare it under `events`, or fire it from a timer".into());
             out.push(
-                cx.at(Code::P022, on.span, format!("`{}` is not a built-in event, a declared event, or a timer's event", on.as_str()))
-                    .with_help(help),
+                cx.at(
+                    Code::P022,
+                    on.span,
+                    format!(
+                        "`{}` is not a built-in event, a declared event, or a timer's event",
+                        on.as_str()
+                    ),
+                )
+                .with_help(help),
             );
         }
     }

@@ -21,13 +21,23 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     for (name, var) in cx.protocol.vars.iter() {
         if var.required && var.default.is_some() {
             out.push(
-                cx.at(Code::P003, name.span, format!("`{}` is required and has a default", name.as_str()))
-                    .with_help("a default makes the var optional; drop one of them"),
+                cx.at(
+                    Code::P003,
+                    name.span,
+                    format!("`{}` is required and has a default", name.as_str()),
+                )
+                .with_help("a default makes the var optional; drop one of them"),
             );
         }
-        let Some(default) = &var.default else { continue };
+        let Some(default) = &var.default else {
+            continue;
+        };
         if let Some(problem) = mismatch(var.ty.value, &default.value) {
-            out.push(cx.at(Code::P003, default.span, format!("default of `{}`: {problem}", name.as_str())));
+            out.push(cx.at(
+                Code::P003,
+                default.span,
+                format!("default of `{}`: {problem}", name.as_str()),
+            ));
         }
     }
     if let Some(grace) = cx.protocol.job.as_ref().and_then(|j| j.stop_grace.as_ref()) {

@@ -1,0 +1,172 @@
+//! Files generated from the code stay in step with it: the JSON Schema, the README's picture of
+//! Phase 5B, and docs/checks.md. Run with UPDATE_GENERATED=1 to rewrite them after a change.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use warden::graph;
+use warden::Code;
+use warden_tests::{root, warden};
+
+fn compare_or_update(path: &Path, expected: &str) {
+    if std::env::var_os("UPDATE_GENERATED").is_some() {
+        std::fs::write(path, expected).unwrap();
+        return;
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "{} is out of date; run `UPDATE_GENERATED=1 cargo test -p warden-tests --test generated` \
+         and review the diff",
+        path.display()
+    );
+}
+
+#[test]
+fn schema_file_is_current() {
+    compare_or_update(
+        &root().join("schema/protocol.schema.json"),
+        &warden::schema::protocol_schema(),
+    );
+}
+
+#[test]
+fn shipped_protocols_name_the_schema() {
+    for entry in std::fs::read_dir(root().join("protocols")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.starts_with(
+                    "# yaml-language-server: $schema=../schema/protocol.schema.json\n"
+                ),
+                "{} lacks the schema modeline",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn readme_shows_the_current_phase5b_graph() {
+    let protocol = warden::protocol::load(&root().join("protocols/phase5b.yaml")).unwrap();
+    let picture = graph::render(&protocol, graph::Format::Mermaid);
+    let readme_path = root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let start = readme
+        .find("```mermaid\n")
+        .expect("README has a mermaid block")
+        + 11;
+    let end = start + readme[start..].find("```").unwrap();
+    let updated = format!("{}{picture}{}", &readme[..start], &readme[end..]);
+    compare_or_update(&readme_path, &updated);
+}
+
+/// The module docs of the rule files: the text every section of checks.md starts with.
+fn rule_docs() -> Vec<(String, String)> {
+    let dir = root().join("engine/src/check/rules");
+    let mut docs = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let doc: Vec<&str> = text
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| {
+                l.trim_start_matches("//!")
+                    .strip_prefix(' ')
+                    .unwrap_or(l.trim_start_matches("//!"))
+            })
+            .collect();
+        let doc = doc.join("\n");
+        let doc = doc.split("\n**Example").next().unwrap().trim().to_owned();
+        if let Some(code) = doc.get(..4).filter(|c| c.starts_with('P')) {
+            docs.push((code.to_owned(), doc));
+        }
+    }
+    docs
+}
+
+#[test]
+fn checks_doc_shows_every_code_with_its_real_output() {
+    let docs = rule_docs();
+    let mut page = String::from(
+        "# Checks\n\n\
+         `warden check` loads a protocol, then runs every rule below. Errors make it exit 1;\n\
+         warnings too with `--deny warnings`. Every section shows a protocol that breaks the rule\n\
+         (a fixture from `tests/check/`) and what `warden check` prints for it.\n\n\
+         This page is generated from the rules' own documentation and the fixtures' real output\n\
+         by `tests/tests/generated.rs`, which fails when it is out of date.\n\n\
+         | code | severity | finding |\n|---|---|---|\n",
+    );
+    for code in Code::ALL {
+        let _ = writeln!(
+            page,
+            "| [{code}](#{}) | {} | {} |",
+            anchor(*code),
+            code.severity(),
+            code.summary()
+        );
+    }
+    let fixtures = root().join("tests/check");
+    let mut names: Vec<String> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    for code in Code::ALL {
+        let _ = write!(page, "\n## {code}: {}\n\n", code.slug());
+        let _ = writeln!(page, "Severity: {}.\n", code.severity());
+        if let Some((_, doc)) = docs.iter().find(|(c, _)| c == code.as_str()) {
+            // The first line reads "P011: what it finds." or "P012 (warning): ...".
+            let body = doc
+                .split_once(": ")
+                .map_or(doc.as_str(), |(_, rest)| rest)
+                .trim();
+            let mut chars = body.chars();
+            let first = chars
+                .next()
+                .map(|c| c.to_uppercase().to_string())
+                .unwrap_or_default();
+            let _ = writeln!(page, "{first}{}\n", chars.as_str());
+        } else {
+            let _ = writeln!(
+                page,
+                "Reported while the file is read, before any rule runs.\n"
+            );
+        }
+        for name in names.iter().filter(|n| n.starts_with(&format!("{code}_"))) {
+            let relative = format!("tests/check/{name}");
+            let text = std::fs::read_to_string(root().join(&relative)).unwrap();
+            let shown: String = text
+                .lines()
+                .filter(|l| !l.starts_with("# expect:"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let run = warden()
+                .args(["check", "--color", "never", &relative])
+                .output()
+                .unwrap();
+            assert_eq!(
+                run.status.code(),
+                Some(if code.severity() == warden::Severity::Error {
+                    1
+                } else {
+                    0
+                }),
+                "{relative}"
+            );
+            let output = String::from_utf8(run.stdout).unwrap();
+            assert!(
+                output.contains(&format!("[{code}]")),
+                "{relative} does not report {code}:\n{output}"
+            );
+            let _ = write!(page, "`{relative}`:\n\n```yaml\n{shown}```\n\n```console\n$ warden check {relative}\n{output}```\n\n");
+        }
+    }
+    compare_or_update(&root().join("docs/checks.md"), &page);
+}
+
+fn anchor(code: Code) -> String {
+    format!("{}-{}", code.as_str().to_lowercase(), code.slug())
+}
