@@ -107,21 +107,39 @@ pub fn render(protocol: &Protocol, format: Format) -> String {
 
 const ANY: &str = "any_state";
 
+/// The edges to draw, one per pair of states: the labels of parallel transitions are joined
+/// with `; ` in file order.
 fn edges(protocol: &Protocol) -> Vec<(String, String, String)> {
-    let mut edges = Vec::new();
+    let mut edges: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut add = |from: &str, to: &str, label: &str| {
+        match edges.iter_mut().find(|(f, t, _)| f == from && t == to) {
+            Some((_, _, labels)) => {
+                if !labels.iter().any(|l| l == label) {
+                    labels.push(label.to_owned());
+                }
+            }
+            None => edges.push((from.to_owned(), to.to_owned(), vec![label.to_owned()])),
+        }
+    };
     for transition in &protocol.transitions {
         let label = label(transition);
         match (&transition.from, &transition.to) {
-            (From::Any(_), Some(to)) => edges.push((ANY.to_owned(), to.value.clone(), label)),
-            (From::Any(_), None) => edges.push((ANY.to_owned(), ANY.to_owned(), label)),
+            (From::Any(_), Some(to)) => add(ANY, to, &label),
+            (From::Any(_), None) => add(ANY, ANY, &label),
             _ => {
                 for (from, to) in protocol.edges(transition) {
-                    edges.push((from.to_owned(), to.to_owned(), label.clone()));
+                    add(from, to, &label);
                 }
             }
         }
     }
     edges
+        .into_iter()
+        .map(|(from, to, labels)| {
+            let labels: Vec<String> = labels.into_iter().filter(|l| !l.is_empty()).collect();
+            (from, to, labels.join("; "))
+        })
+        .collect()
 }
 
 fn mermaid(protocol: &Protocol) -> String {
