@@ -111,15 +111,16 @@ const ANY: &str = "any_state";
 /// with `; ` in file order.
 fn edges(protocol: &Protocol) -> Vec<(String, String, String)> {
     let mut edges: Vec<(String, String, Vec<String>)> = Vec::new();
-    let mut add = |from: &str, to: &str, label: &str| {
-        match edges.iter_mut().find(|(f, t, _)| f == from && t == to) {
-            Some((_, _, labels)) => {
-                if !labels.iter().any(|l| l == label) {
-                    labels.push(label.to_owned());
-                }
+    let mut add = |from: &str, to: &str, label: &str| match edges
+        .iter_mut()
+        .find(|(f, t, _)| f == from && t == to)
+    {
+        Some((_, _, labels)) => {
+            if !labels.iter().any(|l| l == label) {
+                labels.push(label.to_owned());
             }
-            None => edges.push((from.to_owned(), to.to_owned(), vec![label.to_owned()])),
         }
+        None => edges.push((from.to_owned(), to.to_owned(), vec![label.to_owned()])),
     };
     for transition in &protocol.transitions {
         let label = label(transition);
