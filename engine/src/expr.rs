@@ -119,7 +119,7 @@ fn fence(value: Value, language: Option<String>) -> String {
 }
 
 /// Whether a template (a whole file) or an expression (a guard, `set` value or metric rule).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// Template text with `{{ }}` and `{% %}` blocks.
     Template,

@@ -107,6 +107,8 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Whether each line is ASCII, where a column is a byte offset and needs no walk.
+    ascii: Vec<bool>,
 }
 
 impl LineIndex {
@@ -114,7 +116,30 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[start..end].is_ascii()
+            })
+            .collect();
+        LineIndex { starts, ascii }
+    }
+
+    /// The text of 1-based `line` from 1-based `column` (in characters) to the end of the line.
+    pub fn from_column<'t>(&self, text: &'t str, line: u32, column: u32) -> &'t str {
+        let line_text = self.line(text, line);
+        let skip = column.saturating_sub(1) as usize;
+        let offset = if self.ascii.get(line as usize - 1).copied().unwrap_or(false) {
+            skip.min(line_text.len())
+        } else {
+            line_text
+                .char_indices()
+                .nth(skip)
+                .map_or(line_text.len(), |(i, _)| i)
+        };
+        &line_text[offset..]
     }
 
     /// The text of 1-based `line`, without its line break; empty past the end.
@@ -158,6 +183,16 @@ mod tests {
         assert_eq!(&text[range], "done");
         let range = index.byte_range(text, Span::new(2, 4, 1));
         assert_eq!(&text[range], "x");
+    }
+
+    #[test]
+    fn from_column_counts_characters_on_any_line() {
+        let text = "ascii: value\nemoji: ✅ ok\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.from_column(text, 1, 8), "value");
+        assert_eq!(index.from_column(text, 2, 10), "ok");
+        assert_eq!(index.from_column(text, 2, 99), "");
+        assert_eq!(index.from_column(text, 9, 1), "");
     }
 
     #[test]

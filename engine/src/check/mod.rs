@@ -6,8 +6,10 @@
 mod rules;
 mod scope;
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::rc::Rc;
 
 use minijinja::Environment;
 
@@ -96,7 +98,8 @@ pub fn check_protocol(protocol: &Protocol) -> Report {
     }
 }
 
-/// What every rule sees: the protocol, its templates, its graph and the template environment.
+/// What every rule sees: the protocol, its templates, its graph and the template environment,
+/// with the indexes and caches that keep checking linear in the size of the protocol.
 pub(crate) struct Cx<'p> {
     pub protocol: &'p Protocol,
     pub templates: &'p BTreeMap<String, TemplateSource>,
@@ -104,7 +107,17 @@ pub(crate) struct Cx<'p> {
     pub graph: StateGraph<'p>,
     pub env: Environment<'static>,
     lines: LineIndex,
+    /// Transitions by source state, then event (`""` for eventless ones), in file order.
+    candidates: HashMap<&'p str, HashMap<&'p str, Vec<usize>>>,
+    /// What every transition sees, before its event's fields.
+    base_scope: Scope,
+    analyses: RefCell<HashMap<(expr::Kind, String), Rc<Analyzed>>>,
+    filters: RefCell<HashMap<String, bool>>,
+    tests: RefCell<HashMap<String, bool>>,
 }
+
+/// A template or expression, analyzed.
+pub(crate) type Analyzed = Result<expr::Analysis, expr::SyntaxError>;
 
 impl<'p> Cx<'p> {
     fn new(
@@ -112,6 +125,14 @@ impl<'p> Cx<'p> {
         templates: &'p BTreeMap<String, TemplateSource>,
         template_problems: Vec<Diagnostic>,
     ) -> Cx<'p> {
+        let mut candidates: HashMap<&str, HashMap<&str, Vec<usize>>> = HashMap::new();
+        for (index, transition) in protocol.transitions.iter().enumerate() {
+            let event = transition.on.as_ref().map_or("", |on| on.as_str());
+            for state in protocol.sources(transition) {
+                let by_event = candidates.entry(state).or_default();
+                by_event.entry(event).or_default().push(index);
+            }
+        }
         Cx {
             protocol,
             templates,
@@ -119,6 +140,11 @@ impl<'p> Cx<'p> {
             graph: StateGraph::new(protocol),
             env: expr::environment(),
             lines: LineIndex::new(&protocol.source),
+            candidates,
+            base_scope: Scope::base(protocol),
+            analyses: RefCell::default(),
+            filters: RefCell::default(),
+            tests: RefCell::default(),
         }
     }
 
@@ -129,11 +155,10 @@ impl<'p> Cx<'p> {
 
     /// Maps a position inside an expression written at `span` in the protocol to the file.
     pub fn in_expression(&self, span: Span, position: expr::Position) -> Span {
-        let line_text = self.lines.line(&self.protocol.source, span.line);
-        let quoted = matches!(
-            line_text.chars().nth(span.column as usize - 1),
-            Some('"' | '\'')
-        );
+        let rest = self
+            .lines
+            .from_column(&self.protocol.source, span.line, span.column);
+        let quoted = matches!(rest.chars().next(), Some('"' | '\''));
         if position.line <= 1 {
             let column = span.column + u32::from(quoted) + position.column - 1;
             Span::new(span.line, column, position.len)
@@ -147,28 +172,61 @@ impl<'p> Cx<'p> {
     }
 
     /// The transitions that apply in `state` on `event` (`None`: eventless), in file order.
-    pub fn candidates<'a>(
-        &'a self,
-        state: &'a str,
-        event: Option<&'a str>,
-    ) -> impl Iterator<Item = (usize, &'p protocol::Transition)> + 'a {
-        self.protocol
-            .transitions
+    pub fn candidates(
+        &self,
+        state: &str,
+        event: Option<&str>,
+    ) -> impl Iterator<Item = (usize, &'p protocol::Transition)> + '_ {
+        self.candidates
+            .get(state)
+            .and_then(|by_event| by_event.get(event.unwrap_or("")))
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .enumerate()
-            .filter(move |(_, t)| {
-                t.on.as_ref().map(|on| on.as_str()) == event
-                    && self.protocol.sources(t).contains(&state)
-            })
+            .map(|&index| (index, &self.protocol.transitions[index]))
+    }
+
+    /// What a transition's guard, `set` expressions and messages can read.
+    pub fn scope(&self, transition: &protocol::Transition) -> Scope {
+        self.base_scope.for_event(self.protocol, transition)
+    }
+
+    /// `source` analyzed once, however many rules ask.
+    pub fn analyze(&self, source: &str, kind: expr::Kind) -> Rc<Analyzed> {
+        let key = (kind, source.to_owned());
+        if let Some(analyzed) = self.analyses.borrow().get(&key) {
+            return analyzed.clone();
+        }
+        let analyzed = Rc::new(expr::analyze(&self.env, source, kind));
+        self.analyses.borrow_mut().insert(key, analyzed.clone());
+        analyzed
+    }
+
+    /// Whether the environment has the filter `name`.
+    pub fn has_filter(&self, name: &str) -> bool {
+        *self
+            .filters
+            .borrow_mut()
+            .entry(name.to_owned())
+            .or_insert_with(|| expr::has_filter(&self.env, name))
+    }
+
+    /// Whether the environment has the test `name`.
+    pub fn has_test(&self, name: &str) -> bool {
+        *self
+            .tests
+            .borrow_mut()
+            .entry(name.to_owned())
+            .or_insert_with(|| expr::has_test(&self.env, name))
     }
 
     /// The names a guard reads, when it parses.
     pub fn guard_names(&self, transition: &protocol::Transition) -> Vec<Vec<String>> {
-        transition
-            .guard
-            .as_ref()
-            .and_then(|guard| expr::analyze(&self.env, guard, expr::Kind::Expression).ok())
-            .map(|analysis| analysis.names.into_iter().map(|n| n.path).collect())
-            .unwrap_or_default()
+        let Some(guard) = &transition.guard else {
+            return Vec::new();
+        };
+        match &*self.analyze(guard, expr::Kind::Expression) {
+            Ok(analysis) => analysis.names.iter().map(|n| n.path.clone()).collect(),
+            Err(_) => Vec::new(),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Which names a guard, `set` expression or template can read, for P032.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::context::{builtin_event, Shape, EVENT_FIELDS, INCIDENT_FIELDS, JOB_FIELDS, RUN_FIELDS};
 use crate::expr::NameUse;
@@ -25,17 +25,38 @@ impl Scope {
         Scope { names }
     }
 
-    /// What a transition's guard, `set` expressions and messages see.
-    pub fn transition(protocol: &Protocol, transition: &Transition) -> Scope {
+    /// What every transition sees: the vars, the names transitions `set`, and the reserved
+    /// names, with `event` holding only what every event has.
+    pub fn base(protocol: &Protocol) -> Scope {
         let mut scope = Scope::vars_only(protocol);
         for set in protocol.transitions.iter().flat_map(|t| t.set.keys()) {
             scope.names.insert(set.value.clone(), Shape::Open);
         }
-        let counters = protocol
+        let counters: BTreeSet<&str> = protocol
             .transitions
             .iter()
             .flat_map(|t| &t.count)
-            .map(|c| c.as_str());
+            .map(|c| c.as_str())
+            .collect();
+        let names = &mut scope.names;
+        names.insert("state".into(), Shape::Scalar);
+        names.insert("target".into(), Shape::Scalar);
+        names.insert("now".into(), Shape::Scalar);
+        names.insert("history".into(), Shape::Open);
+        names.insert("metrics".into(), Shape::Open);
+        names.insert("event".into(), Shape::record(EVENT_FIELDS.iter().copied()));
+        names.insert(
+            "incident".into(),
+            Shape::record(INCIDENT_FIELDS.iter().copied()),
+        );
+        names.insert("job".into(), Shape::record(JOB_FIELDS.iter().copied()));
+        names.insert("counters".into(), Shape::record(counters));
+        scope
+    }
+
+    /// This base scope, with `event` holding the fields of `transition`'s event.
+    pub fn for_event(&self, protocol: &Protocol, transition: &Transition) -> Scope {
+        let mut scope = self.clone();
         let mut event: Vec<&str> = EVENT_FIELDS.to_vec();
         if let Some(on) = &transition.on {
             if let Some(fields) = builtin_event(on) {
@@ -44,19 +65,7 @@ impl Scope {
                 event.extend(def.fields.keys().map(|k| k.as_str()));
             }
         }
-        let names = &mut scope.names;
-        names.insert("state".into(), Shape::Scalar);
-        names.insert("target".into(), Shape::Scalar);
-        names.insert("now".into(), Shape::Scalar);
-        names.insert("history".into(), Shape::Open);
-        names.insert("metrics".into(), Shape::Open);
-        names.insert("event".into(), Shape::record(event));
-        names.insert(
-            "incident".into(),
-            Shape::record(INCIDENT_FIELDS.iter().copied()),
-        );
-        names.insert("job".into(), Shape::record(JOB_FIELDS.iter().copied()));
-        names.insert("counters".into(), Shape::record(counters));
+        scope.names.insert("event".into(), Shape::record(event));
         scope
     }
 

@@ -49,11 +49,6 @@ impl<'s> Decoder<'s> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// The text of 1-based `line`.
-    fn line_text(&self, line: u32) -> &'s str {
-        self.lines.line(self.text, line)
-    }
-
     fn start(&self, node: &Node) -> (u32, u32) {
         node.span().start().map_or((1, 1), |m| {
             (
@@ -67,7 +62,10 @@ impl<'s> Decoder<'s> {
     fn is_quoted(&self, node: &MarkedScalarNode) -> bool {
         let (line, column) = self.scalar_start(node);
         matches!(
-            self.line_text(line).chars().nth(column as usize - 1),
+            self.lines
+                .from_column(self.text, line, column)
+                .chars()
+                .next(),
             Some('"' | '\'')
         )
     }
@@ -84,19 +82,16 @@ impl<'s> Decoder<'s> {
     /// The span of a scalar as written: through its closing quote, or the plain text's first line.
     pub(crate) fn scalar_span(&self, node: &MarkedScalarNode) -> Span {
         let (line, column) = self.scalar_start(node);
-        let rest: String = self
-            .line_text(line)
-            .chars()
-            .skip(column as usize - 1)
-            .collect();
+        let rest = self.lines.from_column(self.text, line, column);
         let len = match rest.chars().next() {
-            Some(quote @ ('"' | '\'')) => quoted_len(&rest, quote),
+            Some(quote @ ('"' | '\'')) => quoted_len(rest, quote),
             _ => {
                 let first_line = node.as_str().lines().next().unwrap_or("");
                 if !first_line.is_empty() && rest.starts_with(first_line) {
                     first_line.chars().count()
                 } else {
-                    rest.trim_end().chars().count()
+                    let token = rest.split([',', ']', '}', '#']).next().unwrap_or(rest);
+                    token.trim_end().chars().count()
                 }
             }
         };
@@ -373,7 +368,7 @@ impl<T: Decode> Decode for Map<T> {
                 entries.push((Spanned::new(key.as_str().to_owned(), key_span), value));
             }
         }
-        Some(Map(entries))
+        Some(entries.into_iter().collect())
     }
 }
 

@@ -5,6 +5,7 @@
 //! descriptions editors show.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -442,53 +443,71 @@ impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
     }
 }
 
-/// A YAML mapping from ids to values, in file order.
+/// A YAML mapping from ids to values, in file order, indexed by id.
 #[derive(Debug, Clone)]
-pub struct Map<T>(pub Vec<(Spanned<String>, T)>);
+pub struct Map<T> {
+    entries: Vec<(Spanned<String>, T)>,
+    index: HashMap<String, usize>,
+}
 
 impl<T> Default for Map<T> {
     fn default() -> Self {
-        Map(Vec::new())
+        Map {
+            entries: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<T> FromIterator<(Spanned<String>, T)> for Map<T> {
+    /// Collects entries; of two with one key, the first is kept (the loader reports the second).
+    fn from_iter<I: IntoIterator<Item = (Spanned<String>, T)>>(entries: I) -> Self {
+        let mut map = Map::default();
+        for (key, value) in entries {
+            if !map.index.contains_key(key.as_str()) {
+                map.index.insert(key.value.clone(), map.entries.len());
+                map.entries.push((key, value));
+            }
+        }
+        map
     }
 }
 
 impl<T> Map<T> {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&T> {
-        self.0.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+        self.entry(key).map(|(_, v)| v)
     }
 
     /// The entry of `key`, with the key's place.
     pub fn entry(&self, key: &str) -> Option<(&Spanned<String>, &T)> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.value == key)
-            .map(|(k, v)| (k, v))
+        let (k, v) = &self.entries[*self.index.get(key)?];
+        Some((k, v))
     }
 
     /// Whether `key` is present.
     pub fn contains(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.index.contains_key(key)
     }
 
     /// The keys, in file order.
     pub fn keys(&self) -> impl Iterator<Item = &Spanned<String>> {
-        self.0.iter().map(|(k, _)| k)
+        self.entries.iter().map(|(k, _)| k)
     }
 
     /// The entries, in file order.
     pub fn iter(&self) -> impl Iterator<Item = (&Spanned<String>, &T)> {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.entries.iter().map(|(k, v)| (k, v))
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 }
 

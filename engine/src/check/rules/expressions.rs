@@ -18,13 +18,13 @@ use std::path::Path;
 use super::super::{Cx, Scope};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
-use crate::expr::{self, Kind, Position};
+use crate::expr::{Kind, Position};
 use crate::span::{Span, Spanned};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
     for transition in &p.transitions {
-        let scope = Scope::transition(p, transition);
+        let scope = cx.scope(transition);
         if let Some(guard) = &transition.guard {
             lint_in_protocol(cx, guard, Kind::Expression, Some(&scope), "guard", out);
         }
@@ -96,7 +96,8 @@ pub(super) fn lint(
     place: &dyn Fn(Position) -> Span,
     out: &mut Vec<Diagnostic>,
 ) {
-    let analysis = match expr::analyze(&cx.env, source, kind) {
+    let analyzed = cx.analyze(source, kind);
+    let analysis = match &*analyzed {
         Ok(analysis) => analysis,
         Err(error) => {
             out.push(Diagnostic::new(
@@ -123,11 +124,7 @@ pub(super) fn lint(
             }
         }
     }
-    for filter in analysis
-        .filters
-        .iter()
-        .filter(|f| !expr::has_filter(&cx.env, &f.name))
-    {
+    for filter in analysis.filters.iter().filter(|f| !cx.has_filter(&f.name)) {
         out.push(Diagnostic::new(
             Code::P032,
             file,
@@ -135,11 +132,7 @@ pub(super) fn lint(
             format!("unknown filter `{}` (in {what})", filter.name),
         ));
     }
-    for test in analysis
-        .tests
-        .iter()
-        .filter(|t| !expr::has_test(&cx.env, &t.name))
-    {
+    for test in analysis.tests.iter().filter(|t| !cx.has_test(&t.name)) {
         out.push(Diagnostic::new(
             Code::P032,
             file,

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use super::super::{Cx, Scope};
+use super::super::Cx;
 use super::expressions::{lint, lint_in_protocol};
 use crate::diagnostic::Diagnostic;
 use crate::expr::Kind;
@@ -22,7 +22,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
     let mut seen = BTreeSet::new();
     for transition in &p.transitions {
-        let scope = Scope::transition(p, transition);
+        let scope = cx.scope(transition);
         for send in &transition.send {
             if let Some(text) = &send.text {
                 lint_in_protocol(cx, text, Kind::Template, Some(&scope), "message text", out);

@@ -13,10 +13,10 @@
 //! - { from: error, on: fix_submitted, to: watch, do: [restart] }   # P060 if watch leads back to error
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
+use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
-use petgraph::visit::{Bfs, Walker};
 
 use super::Cx;
 use crate::codes::Code;
@@ -47,13 +47,19 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 .any(|(i, _)| counted[i])
     };
 
-    let mut graph = DiGraph::<(), usize>::new();
-    let mut nodes = HashMap::new();
-    for id in p.states.keys() {
-        nodes.insert(id.as_str(), graph.add_node(()));
-    }
+    // The graph of unbounded edges: a restart edge on one of its cycles restarts forever.
+    let mut graph = DiGraph::<(), ()>::new();
+    let nodes: HashMap<&str, _> = p
+        .states
+        .keys()
+        .map(|id| (id.as_str(), graph.add_node(())))
+        .collect();
     let mut restart_edges = Vec::new();
     for (index, transition) in p.transitions.iter().enumerate() {
+        let restarts = transition
+            .effects
+            .iter()
+            .any(|e| e.value == Effect::Restart);
         for (state, target) in p.edges(transition) {
             let (Some(&from), Some(&to)) = (nodes.get(state), nodes.get(target)) else {
                 continue;
@@ -61,33 +67,32 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             if bounded(index, transition, state) {
                 continue;
             }
-            graph.add_edge(from, to, index);
-            if transition
-                .effects
-                .iter()
-                .any(|e| e.value == Effect::Restart)
-            {
+            graph.add_edge(from, to, ());
+            if restarts {
                 restart_edges.push((index, from, to));
             }
         }
     }
-    let mut reported = std::collections::BTreeSet::new();
+    let mut component = vec![0; graph.node_count()];
+    for (id, members) in tarjan_scc(&graph).into_iter().enumerate() {
+        for node in members {
+            component[node.index()] = id;
+        }
+    }
+    let mut reported = BTreeSet::new();
     for (index, from, to) in restart_edges {
-        if reported.contains(&index) {
+        if component[from.index()] != component[to.index()] || !reported.insert(index) {
             continue;
         }
-        if Bfs::new(&graph, to).iter(&graph).any(|n| n == from) {
-            reported.insert(index);
-            let transition = &p.transitions[index];
-            let effect = transition
-                .effects
-                .iter()
-                .find(|e| e.value == Effect::Restart)
-                .map_or(transition.span, |e| e.span);
-            out.push(
-                cx.at(Code::P060, effect, "the job can be restarted without bound")
-                    .with_help("try first a transition with a guard on the restart count, such as `if: \"counters.restarts >= max_restarts\"`, that gives up"),
-            );
-        }
+        let transition = &p.transitions[index];
+        let effect = transition
+            .effects
+            .iter()
+            .find(|e| e.value == Effect::Restart)
+            .map_or(transition.span, |e| e.span);
+        out.push(
+            cx.at(Code::P060, effect, "the job can be restarted without bound")
+                .with_help("try first a transition with a guard on the restart count, such as `if: \"counters.restarts >= max_restarts\"`, that gives up"),
+        );
     }
 }
