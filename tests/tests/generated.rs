@@ -170,3 +170,41 @@ fn checks_doc_shows_every_code_with_its_real_output() {
 fn anchor(code: Code) -> String {
     format!("{}-{}", code.as_str().to_lowercase(), code.slug())
 }
+
+fn yaml_as_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_schema_accepts_every_shipped_protocol_and_rejects_unknown_keys() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&warden::schema::protocol_schema()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let accepted = [
+        "protocols/phase5b.yaml",
+        "examples/nightly.yaml",
+        "tests/check/clean.yaml",
+    ];
+    for path in accepted {
+        let errors: Vec<String> = validator
+            .iter_errors(&yaml_as_json(&root().join(path)))
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{path}: {errors:#?}");
+    }
+    let unknown_key = yaml_as_json(&root().join("tests/check/P002_unknown_key.yaml"));
+    assert!(!validator.is_valid(&unknown_key));
+}
+
+#[test]
+fn readme_example_is_the_checked_example_file() {
+    let example = std::fs::read_to_string(root().join("examples/nightly.yaml")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```yaml\n{example}```")),
+        "README's protocol example differs from examples/nightly.yaml"
+    );
+    let report = warden::check::check_path(&root().join("examples/nightly.yaml")).unwrap();
+    assert!(report.diagnostics.is_empty(), "{:#?}", report.diagnostics);
+}

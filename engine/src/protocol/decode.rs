@@ -536,7 +536,7 @@ impl Decode for Job {
         let stop_grace = f.opt(d, "stop_grace");
         Some(Job {
             span: f.span(),
-            command: command?.0,
+            command: command?,
             log: log?,
             follow,
             resume,

@@ -155,8 +155,9 @@ pub struct Job {
     /// Where `job:` is written.
     #[schemars(skip)]
     pub span: Span,
-    /// Program and arguments, each a template over the vars.
-    pub command: Vec<Spanned<String>>,
+    /// Program and arguments, each a template over the vars (a single string is the program
+    /// alone, not a shell command line).
+    pub command: OneOrMany<Spanned<String>>,
     /// The job's combined stdout and stderr, appended across restarts.
     pub log: Spanned<String>,
     /// Further files the job writes, watched like the log.
