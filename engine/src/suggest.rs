@@ -11,11 +11,19 @@ pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) ->
         .map(|(_, candidate)| candidate)
 }
 
+/// "did you mean `best`?" for the closest candidate, if one is close enough.
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<String> {
+    closest(word, candidates).map(|best| format!("did you mean `{best}`?"))
+}
+
 /// A help line naming the closest candidate, or listing them all when none is close and the list
 /// is short.
 pub fn help(word: &str, candidates: &[&str]) -> Option<String> {
-    if let Some(best) = closest(word, candidates.iter().copied()) {
-        return Some(format!("did you mean `{best}`?"));
+    if let Some(help) = did_you_mean(word, candidates.iter().copied()) {
+        return Some(help);
     }
     match candidates.len() {
         0 => None,

@@ -76,11 +76,9 @@ impl Scope {
             let known: Vec<&str> = self.names.keys().map(String::as_str).collect();
             return Some((
                 format!("`{root}` is not in the context"),
-                suggest::closest(root, known.iter().copied())
-                    .map(|best| format!("did you mean `{best}`?"))
-                    .or_else(|| {
-                        Some("declare it under `vars`, or set it with a transition's `set`".into())
-                    }),
+                suggest::did_you_mean(root, known.iter().copied()).or_else(|| {
+                    Some("declare it under `vars`, or set it with a transition's `set`".into())
+                }),
             ));
         };
         let attribute = name.path.get(1)?;
@@ -96,8 +94,7 @@ impl Scope {
                     format!("`{root}` has no attribute `{attribute}`")
                 };
                 let help = if root == "counters" {
-                    suggest::closest(attribute, fields.iter().copied())
-                        .map(|best| format!("did you mean `{best}`?"))
+                    suggest::did_you_mean(attribute, fields.iter().copied())
                         .or_else(|| Some(format!("add `count: [{attribute}]` to a transition")))
                 } else {
                     suggest::help(attribute, &fields)

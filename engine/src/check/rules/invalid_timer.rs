@@ -33,10 +33,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                         state.span,
                         format!("timer state `{}` is not a declared state", state.as_str()),
                     )
-                    .with_help_opt(
-                        suggest::closest(state, states.iter().copied())
-                            .map(|b| format!("did you mean `{b}`?")),
-                    ),
+                    .with_help_opt(suggest::did_you_mean(state, states.iter().copied())),
                 );
             }
         }

@@ -19,8 +19,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let roles: Vec<&str> = p.roles.keys().map(|k| k.as_str()).collect();
     let mut report = |role: &Spanned<String>| {
         if !p.roles.contains(role) {
-            let help = suggest::closest(role, roles.iter().copied())
-                .map(|best| format!("did you mean `{best}`?"))
+            let help = suggest::did_you_mean(role, roles.iter().copied())
                 .or_else(|| Some(format!("declare `{}` under `roles`", role.as_str())));
             out.push(
                 cx.at(

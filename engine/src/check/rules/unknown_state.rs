@@ -19,8 +19,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let states: Vec<&str> = cx.protocol.states.keys().map(|k| k.as_str()).collect();
     let mut report = |name: &Spanned<String>, role: &str| {
         if !cx.protocol.states.contains(name) {
-            let help = suggest::closest(name, states.iter().copied())
-                .map(|best| format!("did you mean `{best}`?"))
+            let help = suggest::did_you_mean(name, states.iter().copied())
                 .or_else(|| Some(format!("declare `{}` under `states`", name.as_str())));
             out.push(
                 cx.at(

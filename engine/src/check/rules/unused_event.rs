@@ -62,8 +62,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     }
     for on in p.transitions.iter().filter_map(|t| t.on.as_ref()) {
         if !known.contains(&on.as_str()) {
-            let help = suggest::closest(on, known.iter().copied())
-                .map(|best| format!("did you mean `{best}`?"))
+            let help = suggest::did_you_mean(on, known.iter().copied())
                 .unwrap_or_else(|| "declare it under `events`, or fire it from a timer".into());
             out.push(
                 cx.at(
