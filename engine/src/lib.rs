@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod classify;
 pub mod codes;
 pub mod context;
 pub mod diagnostic;

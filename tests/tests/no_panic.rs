@@ -36,3 +36,59 @@ proptest! {
         let _ = check::check_source(&path, &mutated);
     }
 }
+
+fn classifier() -> warden::classify::Classifier {
+    static PROTOTYPE: std::sync::OnceLock<warden::classify::Classifier> =
+        std::sync::OnceLock::new();
+    PROTOTYPE
+        .get_or_init(|| {
+            let path = warden_tests::root().join("protocols/phase5b.yaml");
+            warden::classify::Classifier::new(&protocol::load(&path).unwrap()).unwrap()
+        })
+        .clone()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn classifier_takes_arbitrary_bytes(lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..40)) {
+        let mut classifier = classifier();
+        let mut out = Vec::new();
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        for line in &lines {
+            classifier.push(line, at, &mut out);
+        }
+        classifier.flush(at, true, &mut out);
+    }
+
+    #[test]
+    fn classifier_takes_tracebacks_mixed_with_noise(
+        pieces in proptest::collection::vec(prop_oneof![
+            Just("Traceback (most recent call last):".to_owned()),
+            Just("  File \"m.py\", line 3, in <module>".to_owned()),
+            Just("During handling of the above exception, another exception occurred:".to_owned()),
+            Just(String::new()),
+            Just("KeyError: 'Gold'".to_owned()),
+            Just("{\"loss\": NaN, \"r_hat\": 1.4}".to_owned()),
+            Just("r_hat=1.5 loss=nan".to_owned()),
+            "[ -~]{0,40}",
+        ], 0..60)
+    ) {
+        let mut classifier = classifier();
+        let mut out = Vec::new();
+        let mut at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        for piece in &pieces {
+            classifier.push(piece.as_bytes(), at, &mut out);
+            at += chrono::TimeDelta::seconds(7);
+        }
+        classifier.flush(at, true, &mut out);
+        // Every line is accounted for: no incident claims a line past the end.
+        for finding in &out {
+            if let warden::classify::Finding::Incident(incident) = finding {
+                prop_assert!(incident.line_number <= pieces.len() as u64);
+                prop_assert!(incident.after.len() <= warden::classify::CONTEXT_LINES);
+            }
+        }
+    }
+}

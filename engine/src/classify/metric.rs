@@ -1,0 +1,243 @@
+//! Metric rules evaluated natively when they have a simple shape.
+//!
+//! A metric rule is a minijinja expression over a record's keys, and a record can arrive millions
+//! of times a minute, too often to run the template VM for each. Rules made of keys, constants,
+//! arithmetic, comparisons, `and`/`or`/`not` and the tests `nan`, `infinite`, `finite`,
+//! `defined` and `undefined` are compiled from minijinja's own parse into a small tree evaluated
+//! here; any other shape returns `None` from [`compile`] and is rendered by minijinja. A property
+//! test holds the two to the same answers.
+
+use minijinja::machinery::ast::{BinOpKind, Expr, UnaryOpKind};
+use minijinja::machinery::parse_expr;
+use minijinja::value::{Value, ValueKind};
+
+use super::record::{MetricValue, Record};
+
+/// A compiled metric rule.
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    Key(String),
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    Null,
+    Not(Box<Node>),
+    Neg(Box<Node>),
+    Binary(Op, Box<Node>, Box<Node>),
+    Test(Test, Box<Node>),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    And,
+    Or,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Test {
+    Nan,
+    Infinite,
+    Finite,
+    Defined,
+    Undefined,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Val<'r> {
+    Number(f64),
+    Bool(bool),
+    Text(&'r str),
+    Null,
+}
+
+/// Compiles `source`, or `None` when it has a shape this evaluator does not cover.
+pub(crate) fn compile(source: &str) -> Option<Node> {
+    node(&parse_expr(source).ok()?)
+}
+
+fn node(expr: &Expr<'_>) -> Option<Node> {
+    Some(match expr {
+        Expr::Var(var) => Node::Key(var.id.to_owned()),
+        Expr::Const(constant) => match constant.value.kind() {
+            ValueKind::Number => Node::Number(f64::try_from(constant.value.clone()).ok()?),
+            ValueKind::Bool => Node::Bool(constant.value.is_true()),
+            ValueKind::String => Node::Text(constant.value.as_str()?.to_owned()),
+            ValueKind::None => Node::Null,
+            _ => return None,
+        },
+        Expr::UnaryOp(unary) => {
+            let inner = Box::new(node(&unary.expr)?);
+            match unary.op {
+                UnaryOpKind::Not => Node::Not(inner),
+                UnaryOpKind::Neg => Node::Neg(inner),
+            }
+        }
+        Expr::BinOp(binary) => {
+            let op = match binary.op {
+                BinOpKind::Eq => Op::Eq,
+                BinOpKind::Ne => Op::Ne,
+                BinOpKind::Lt => Op::Lt,
+                BinOpKind::Lte => Op::Lte,
+                BinOpKind::Gt => Op::Gt,
+                BinOpKind::Gte => Op::Gte,
+                BinOpKind::ScAnd => Op::And,
+                BinOpKind::ScOr => Op::Or,
+                BinOpKind::Add => Op::Add,
+                BinOpKind::Sub => Op::Sub,
+                BinOpKind::Mul => Op::Mul,
+                BinOpKind::Div => Op::Div,
+                _ => return None,
+            };
+            Node::Binary(
+                op,
+                Box::new(node(&binary.left)?),
+                Box::new(node(&binary.right)?),
+            )
+        }
+        Expr::Test(test) if test.args.is_empty() => {
+            let kind = match test.name {
+                "nan" => Test::Nan,
+                "infinite" => Test::Infinite,
+                "finite" => Test::Finite,
+                "defined" => Test::Defined,
+                "undefined" => Test::Undefined,
+                _ => return None,
+            };
+            Node::Test(kind, Box::new(node(&test.expr)?))
+        }
+        _ => return None,
+    })
+}
+
+/// Why evaluation stopped.
+#[derive(Debug)]
+enum Stop {
+    /// An undefined key was read: in a strict template that is an error, so the rule does not
+    /// hold.
+    Undefined,
+    /// Arithmetic on something other than numbers (string repetition, say), or a division by
+    /// zero: minijinja's answer is the rule's, so the template decides.
+    Template,
+}
+
+/// Whether the rule holds for `record`: `Some` answer, or `None` when the template must decide.
+pub(crate) fn holds(node: &Node, record: &Record) -> Option<bool> {
+    match eval(node, record) {
+        Ok(value) => Some(truthy(value)),
+        Err(Stop::Undefined) => Some(false),
+        Err(Stop::Template) => None,
+    }
+}
+
+fn truthy(value: Val<'_>) -> bool {
+    match value {
+        Val::Number(n) => n != 0.0,
+        Val::Bool(b) => b,
+        Val::Text(s) => !s.is_empty(),
+        Val::Null => false,
+    }
+}
+
+fn eval<'r>(node: &'r Node, record: &'r Record) -> Result<Val<'r>, Stop> {
+    Ok(match node {
+        Node::Key(key) => match record.get(key).ok_or(Stop::Undefined)? {
+            MetricValue::Int(i) => Val::Number(*i as f64),
+            MetricValue::Float(f) => Val::Number(*f),
+            MetricValue::Bool(b) => Val::Bool(*b),
+            MetricValue::Text(s) => Val::Text(s),
+            MetricValue::Null => Val::Null,
+        },
+        Node::Number(n) => Val::Number(*n),
+        Node::Text(s) => Val::Text(s),
+        Node::Bool(b) => Val::Bool(*b),
+        Node::Null => Val::Null,
+        Node::Not(inner) => Val::Bool(!truthy(eval(inner, record)?)),
+        Node::Neg(inner) => Val::Number(-number(eval(inner, record)?).ok_or(Stop::Template)?),
+        Node::Test(test, inner) => {
+            // A test reads an undefined name without error: it is simply not a number.
+            let value = match eval(inner, record) {
+                Ok(value) => Some(value),
+                Err(Stop::Undefined) => None,
+                Err(Stop::Template) => return Err(Stop::Template),
+            };
+            let number = match value {
+                Some(Val::Number(n)) => Some(n),
+                _ => None,
+            };
+            Val::Bool(match test {
+                Test::Nan => number.is_some_and(f64::is_nan),
+                Test::Infinite => number.is_some_and(f64::is_infinite),
+                Test::Finite => number.is_some_and(f64::is_finite),
+                Test::Defined => value.is_some(),
+                Test::Undefined => value.is_none(),
+            })
+        }
+        Node::Binary(Op::And, left, right) => {
+            let left = eval(left, record)?;
+            if truthy(left) {
+                eval(right, record)?
+            } else {
+                left
+            }
+        }
+        Node::Binary(Op::Or, left, right) => {
+            let left = eval(left, record)?;
+            if truthy(left) {
+                left
+            } else {
+                eval(right, record)?
+            }
+        }
+        Node::Binary(op, left, right) => binary(*op, eval(left, record)?, eval(right, record)?)?,
+    })
+}
+
+/// The number arithmetic works on; anything else is for the template to decide.
+fn number(value: Val<'_>) -> Option<f64> {
+    match value {
+        Val::Number(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// Comparisons go through minijinja's own value ordering and equality (kinds ordered by kind,
+/// floats by total order, numbers coerced across representations), so they mean exactly what
+/// they mean in a template; arithmetic is on numbers.
+fn binary<'r>(op: Op, left: Val<'r>, right: Val<'r>) -> Result<Val<'r>, Stop> {
+    let value = |v: Val<'_>| match v {
+        Val::Number(n) => Value::from(n),
+        Val::Bool(b) => Value::from(b),
+        Val::Text(s) => Value::from(s),
+        Val::Null => Value::from(()),
+    };
+    let number = |v| number(v).ok_or(Stop::Template);
+    Ok(match op {
+        Op::Eq => Val::Bool(value(left) == value(right)),
+        Op::Ne => Val::Bool(value(left) != value(right)),
+        Op::Lt => Val::Bool(value(left) < value(right)),
+        Op::Lte => Val::Bool(value(left) <= value(right)),
+        Op::Gt => Val::Bool(value(left) > value(right)),
+        Op::Gte => Val::Bool(value(left) >= value(right)),
+        Op::Add => Val::Number(number(left)? + number(right)?),
+        Op::Sub => Val::Number(number(left)? - number(right)?),
+        Op::Mul => Val::Number(number(left)? * number(right)?),
+        Op::Div => {
+            let divisor = number(right)?;
+            if divisor == 0.0 {
+                return Err(Stop::Template);
+            }
+            Val::Number(number(left)? / divisor)
+        }
+        Op::And | Op::Or => unreachable!("short-circuited in eval"),
+    })
+}

@@ -1,0 +1,719 @@
+//! From log lines to incidents and metric records. Pure: lines and their times in, events out.
+//!
+//! A Python traceback, chained ones included ("During handling of the above exception...", "The
+//! above exception was the direct cause..."), is one incident whose exception is the final one.
+//! A line outside tracebacks is an incident when a `line` rule matches it; a JSON or `key=value`
+//! line is a metric record, and an incident when a `metric` rule holds for it. An incident waits
+//! for the five lines after it (its `after` context) or for [`Classifier::flush`]. Words like
+//! "Error" in an ordinary line are never incidents by themselves.
+
+mod metric;
+mod record;
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use minijinja::{Environment, Value};
+use regex::{Regex, RegexSet};
+use serde::{Deserialize, Serialize};
+
+pub use record::{MetricValue, Record};
+
+use crate::protocol::{IncidentSeverity, Protocol};
+
+/// Lines kept before and after an incident.
+pub const CONTEXT_LINES: usize = 5;
+/// Longer lines are cut to this many bytes and marked.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// A repeat of an incident this soon after it was reported is counted, not reported again.
+pub const REPEAT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
+const CHAIN_HEADERS: [&str; 2] = [
+    "During handling of the above exception, another exception occurred:",
+    "The above exception was the direct cause of the following exception:",
+];
+
+/// Something that went wrong in the job, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Category id, or `uncategorized`.
+    pub category: String,
+    /// The role that fixes it.
+    pub owner: String,
+    /// How bad it is.
+    pub severity: IncidentSeverity,
+    /// The recommended first step, from the category.
+    pub action: Option<String>,
+    /// The exception (or warning) type, when there is one.
+    pub exception: Option<String>,
+    /// The exception's message, or the matched line.
+    pub message: String,
+    /// The log line that raised it: a traceback's final `Type: message` line, or the matched line.
+    pub line: String,
+    /// That line's number in the log, from 1.
+    pub line_number: u64,
+    /// The source file of the innermost traceback frame (or of a warning).
+    pub file: Option<String>,
+    /// The line in that file.
+    pub code_line: Option<u64>,
+    /// Up to five lines before it (before the traceback's start).
+    pub before: Vec<String>,
+    /// Up to five lines after it.
+    pub after: Vec<String>,
+    /// The traceback's lines, empty for a line or metric incident.
+    pub traceback: Vec<String>,
+    /// The metric record, for a metric rule.
+    pub metric: Option<Record>,
+    /// How many times it was seen in its reporting window.
+    pub count: u64,
+    /// When it was first seen.
+    pub first_seen: DateTime<Utc>,
+    /// When it was last seen.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// What the classifier finds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// A new incident.
+    Incident(Box<Incident>),
+    /// An incident reported less than a minute ago happened again.
+    Repeated {
+        /// Its category.
+        category: String,
+        /// Its exception.
+        exception: Option<String>,
+        /// Its message.
+        message: String,
+        /// How many times it has been seen since it was reported.
+        count: u64,
+        /// This time.
+        last_seen: DateTime<Utc>,
+    },
+    /// A metric record.
+    Metric {
+        /// Its line number.
+        line_number: u64,
+        /// Its keys and values.
+        record: Record,
+    },
+}
+
+/// Why a protocol's rules cannot be compiled (`warden check` reports these first).
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    /// A regular expression does not compile.
+    #[error("category `{category}`: invalid regular expression: {source}")]
+    Regex {
+        /// The category.
+        category: String,
+        /// The error.
+        #[source]
+        source: regex::Error,
+    },
+    /// A metric rule does not compile.
+    #[error("category `{category}`: invalid metric rule: {source}")]
+    Metric {
+        /// The category.
+        category: String,
+        /// The error.
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
+#[derive(Clone)]
+struct Category {
+    id: String,
+    owner: String,
+    severity: IncidentSeverity,
+    action: Option<String>,
+}
+
+#[derive(Clone)]
+struct TracebackRule {
+    category: usize,
+    exceptions: Vec<String>,
+    message: Option<Regex>,
+    traceback: Option<Regex>,
+    severity: Option<IncidentSeverity>,
+}
+
+#[derive(Clone)]
+struct MetricRule {
+    category: usize,
+    /// The rule evaluated natively, when it has a simple shape.
+    native: Option<metric::Node>,
+    /// The rule as a template `{% if RULE %}1{% endif %}`, for the other shapes.
+    template: String,
+    /// The record keys the rule reads; without one of them the template does not hold.
+    keys: Vec<String>,
+    severity: Option<IncidentSeverity>,
+}
+
+/// A protocol's category rules, compiled once.
+#[derive(Clone)]
+struct Rules {
+    categories: Vec<Category>,
+    uncategorized: Category,
+    tracebacks: Vec<TracebackRule>,
+    /// All line rules as one alternation: a single regex gets a literal prefilter that a set
+    /// does not, so most lines are rejected without running the set.
+    any_line: Regex,
+    lines: RegexSet,
+    line_rules: Vec<(usize, Option<IncidentSeverity>)>,
+    metrics: Vec<MetricRule>,
+    env: Environment<'static>,
+}
+
+/// The state of one log stream being classified.
+#[derive(Clone)]
+pub struct Classifier {
+    rules: Rules,
+    exception_line: Regex,
+    warning_line: Regex,
+    frame_line: Regex,
+    line_number: u64,
+    recent: VecDeque<String>,
+    traceback: Option<Traceback>,
+    pending: Vec<Incident>,
+    /// When each incident was last reported, and how often it was seen since.
+    reported: HashMap<IncidentKey, (DateTime<Utc>, u64)>,
+}
+
+/// What makes two incidents the same one: category, exception and message.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct IncidentKey {
+    category: String,
+    exception: Option<String>,
+    message: String,
+}
+
+#[derive(Clone)]
+struct Traceback {
+    lines: Vec<String>,
+    before: Vec<String>,
+    frame: Option<(String, u64)>,
+    phase: Phase,
+    started: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+enum Phase {
+    /// Reading frames until the exception line.
+    Frames,
+    /// After an exception line: a chain may follow. Holds the lines read since.
+    Ended {
+        exception_line: String,
+        line_number: u64,
+        held: Vec<String>,
+    },
+}
+
+impl Classifier {
+    /// Compiles the protocol's categories.
+    pub fn new(protocol: &Protocol) -> Result<Classifier, ClassifyError> {
+        Ok(Classifier {
+            rules: Rules::new(protocol)?,
+            exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
+                .expect("valid regex"),
+            warning_line: Regex::new(
+                r"^(.+?):(\d+): ([A-Za-z_][A-Za-z0-9_.]*(?:Warning|Error)): (.*)$",
+            )
+            .expect("valid regex"),
+            frame_line: Regex::new(r#"^\s*File "(.+)", line (\d+)"#).expect("valid regex"),
+            line_number: 0,
+            recent: VecDeque::with_capacity(CONTEXT_LINES + 1),
+            traceback: None,
+            pending: Vec::new(),
+            reported: HashMap::new(),
+        })
+    }
+
+    /// The number of lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line_number
+    }
+
+    /// Reads every complete line of `chunk` (each ending in `\n`), written at `at`, and returns
+    /// how many bytes that was: a partial last line is left for the caller to complete with the
+    /// next chunk.
+    pub fn push_chunk(&mut self, chunk: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            self.push(&chunk[start..end], at, out);
+            start = end + 1;
+        }
+        start
+    }
+
+    /// Reads one line (without its line break), written at `at`.
+    pub fn push(&mut self, bytes: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        self.line_number += 1;
+        let line = decode_line(bytes);
+        let line = line.as_ref();
+        // Every line is context for the incidents still collecting theirs.
+        for incident in &mut self.pending {
+            incident.after.push(line.to_owned());
+        }
+        if let Some(mut traceback) = self.traceback.take() {
+            match self.continue_traceback(&mut traceback, line) {
+                Continue::Inside => {
+                    self.traceback = Some(traceback);
+                    self.emit_complete(out, false);
+                    return;
+                }
+                Continue::Finished(held) => {
+                    let mut after = held.clone();
+                    after.push(line.to_owned());
+                    self.finish_traceback(traceback, after, at, out);
+                    for held in &held {
+                        self.outside(held, at, out);
+                    }
+                }
+            }
+        }
+        self.outside(line, at, out);
+        self.emit_complete(out, false);
+    }
+
+    /// Completes what is waiting: a traceback whose exception line was read, and incidents still
+    /// collecting their `after` lines. With `end`, the stream is over: a traceback cut short is
+    /// reported as it is.
+    pub fn flush(&mut self, at: DateTime<Utc>, end: bool, out: &mut Vec<Finding>) {
+        if let Some(traceback) = self.traceback.take() {
+            match &traceback.phase {
+                Phase::Ended { held, .. } => {
+                    let held = held.clone();
+                    self.finish_traceback(traceback, held, at, out);
+                }
+                Phase::Frames if end => self.finish_traceback(traceback, Vec::new(), at, out),
+                Phase::Frames => self.traceback = Some(traceback),
+            }
+        }
+        self.emit_complete(out, true);
+    }
+
+    fn outside(&mut self, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        if line.trim_start().starts_with(TRACEBACK_HEADER) {
+            self.traceback = Some(Traceback {
+                lines: vec![line.to_owned()],
+                before: self.recent.iter().cloned().collect(),
+                frame: None,
+                phase: Phase::Frames,
+                started: at,
+            });
+            return;
+        }
+        if let Some(record) = looks_like_record(line)
+            .then(|| record::parse(line))
+            .flatten()
+        {
+            if let Some((category, severity)) = self.rules.match_metric(&record) {
+                let mut incident =
+                    self.incident(category, severity, None, line.to_owned(), line, at);
+                incident.metric = Some(record.clone());
+                self.report(incident, out);
+            }
+            out.push(Finding::Metric {
+                line_number: self.line_number,
+                record,
+            });
+        } else if let Some((category, severity)) = self.rules.match_line(line) {
+            let mut incident = match self.warning_line.captures(line) {
+                Some(caps) => {
+                    let mut incident = self.incident(
+                        category,
+                        severity,
+                        Some(caps[3].to_owned()),
+                        caps[4].to_owned(),
+                        line,
+                        at,
+                    );
+                    incident.file = Some(caps[1].to_owned());
+                    incident.code_line = caps[2].parse().ok();
+                    incident
+                }
+                None => self.incident(category, severity, None, line.to_owned(), line, at),
+            };
+            incident.line_number = self.line_number;
+            self.report(incident, out);
+        }
+        self.remember(line);
+    }
+
+    /// Reads `line` as part of `traceback`, or says the traceback ended before it (handing back
+    /// the lines held while that was undecided).
+    fn continue_traceback(&mut self, traceback: &mut Traceback, line: &str) -> Continue {
+        match &mut traceback.phase {
+            Phase::Frames => {
+                let indented = line.starts_with([' ', '\t']);
+                if indented || line.trim_start().starts_with(TRACEBACK_HEADER) || line.is_empty() {
+                    if let Some(caps) = self.frame_line.captures(line) {
+                        traceback.frame = Some((caps[1].to_owned(), caps[2].parse().unwrap_or(0)));
+                    }
+                } else {
+                    traceback.phase = Phase::Ended {
+                        exception_line: line.to_owned(),
+                        line_number: self.line_number,
+                        held: Vec::new(),
+                    };
+                }
+                traceback.lines.push(line.to_owned());
+                self.remember(line);
+                Continue::Inside
+            }
+            Phase::Ended { held, .. } => {
+                if line.trim().is_empty() && held.is_empty() {
+                    held.push(line.to_owned());
+                    return Continue::Inside;
+                }
+                if CHAIN_HEADERS.contains(&line.trim()) {
+                    traceback.lines.append(held);
+                    traceback.lines.push(line.to_owned());
+                    traceback.phase = Phase::Frames;
+                    traceback.frame = None;
+                    self.remember(line);
+                    return Continue::Inside;
+                }
+                Continue::Finished(std::mem::take(held))
+            }
+        }
+    }
+
+    fn finish_traceback(
+        &mut self,
+        traceback: Traceback,
+        after: Vec<String>,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
+        let (exception_line, line_number, complete) = match traceback.phase {
+            Phase::Ended {
+                exception_line,
+                line_number,
+                ..
+            } => (exception_line, line_number, true),
+            Phase::Frames => (
+                traceback.lines.last().cloned().unwrap_or_default(),
+                self.line_number,
+                false,
+            ),
+        };
+        let (exception, message) = match self.exception_line.captures(exception_line.trim()) {
+            Some(caps) if complete => (
+                Some(caps[1].to_owned()),
+                caps.get(2)
+                    .map_or_else(String::new, |m| m.as_str().to_owned()),
+            ),
+            _ => (None, exception_line.trim().to_owned()),
+        };
+        let (category, severity) =
+            self.rules
+                .match_traceback(exception.as_deref(), &message, &traceback.lines);
+        let mut incident = self.incident(
+            category,
+            severity,
+            exception,
+            message,
+            &exception_line,
+            traceback.started.min(at),
+        );
+        incident.line_number = line_number;
+        incident.before = traceback.before;
+        incident.traceback = traceback.lines;
+        if let Some((file, line)) = traceback.frame {
+            incident.file = Some(file);
+            incident.code_line = Some(line);
+        }
+        incident.after = after;
+        self.report(incident, out);
+    }
+
+    fn incident(
+        &self,
+        category: Option<usize>,
+        severity: Option<IncidentSeverity>,
+        exception: Option<String>,
+        message: String,
+        line: &str,
+        at: DateTime<Utc>,
+    ) -> Incident {
+        let category = category.map_or(&self.rules.uncategorized, |c| &self.rules.categories[c]);
+        Incident {
+            category: category.id.clone(),
+            owner: category.owner.clone(),
+            severity: severity.unwrap_or(category.severity),
+            action: category.action.clone(),
+            exception,
+            message,
+            line: line.to_owned(),
+            line_number: self.line_number,
+            file: None,
+            code_line: None,
+            before: self.recent.iter().cloned().collect(),
+            after: Vec::new(),
+            traceback: Vec::new(),
+            metric: None,
+            count: 1,
+            first_seen: at,
+            last_seen: at,
+        }
+    }
+
+    /// Reports `incident`, or counts it when the same one was reported less than a minute ago.
+    fn report(&mut self, incident: Incident, out: &mut Vec<Finding>) {
+        let key = IncidentKey {
+            category: incident.category.clone(),
+            exception: incident.exception.clone(),
+            message: incident.message.clone(),
+        };
+        let at = incident.first_seen;
+        if let Some((reported_at, count)) = self.reported.get_mut(&key) {
+            if at - *reported_at < REPEAT_WINDOW {
+                *count += 1;
+                out.push(Finding::Repeated {
+                    category: key.category,
+                    exception: key.exception,
+                    message: key.message,
+                    count: *count,
+                    last_seen: at,
+                });
+                return;
+            }
+        }
+        self.reported.insert(key, (at, 1));
+        self.pending.push(incident);
+    }
+
+    fn emit_complete(&mut self, out: &mut Vec<Finding>, all: bool) {
+        let mut index = 0;
+        while index < self.pending.len() {
+            if all || self.pending[index].after.len() >= CONTEXT_LINES {
+                let mut incident = self.pending.remove(index);
+                incident.after.truncate(CONTEXT_LINES);
+                out.push(Finding::Incident(Box::new(incident)));
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Keeps `line` among the last five, reusing the oldest one's buffer.
+    fn remember(&mut self, line: &str) {
+        let mut slot = if self.recent.len() == CONTEXT_LINES {
+            self.recent.pop_front().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        slot.clear();
+        slot.push_str(line);
+        self.recent.push_back(slot);
+    }
+}
+
+enum Continue {
+    Inside,
+    Finished(Vec<String>),
+}
+
+/// A line as text: invalid UTF-8 replaced, a line over 64 KiB cut and marked.
+fn decode_line(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if bytes.len() <= MAX_LINE_BYTES {
+        return String::from_utf8_lossy(bytes);
+    }
+    let mut line = String::from_utf8_lossy(&bytes[..MAX_LINE_BYTES]).into_owned();
+    line.push_str(&format!(
+        " […cut: {} more bytes]",
+        bytes.len() - MAX_LINE_BYTES
+    ));
+    std::borrow::Cow::Owned(line)
+}
+
+fn looks_like_record(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    trimmed.starts_with('{') || (trimmed.contains('=') && !trimmed.starts_with(' '))
+}
+
+impl Rules {
+    fn new(protocol: &Protocol) -> Result<Rules, ClassifyError> {
+        let mut categories = Vec::new();
+        let mut tracebacks = Vec::new();
+        let mut patterns = Vec::new();
+        let mut line_rules = Vec::new();
+        let mut metrics = Vec::new();
+        let mut env = crate::expr::environment();
+        for (index, category) in protocol.categories.iter().enumerate() {
+            let regex_error = |source| ClassifyError::Regex {
+                category: category.id.value.clone(),
+                source,
+            };
+            categories.push(Category {
+                id: category.id.value.clone(),
+                owner: category.owner.value.clone(),
+                severity: category.severity.value,
+                action: category.action.as_ref().map(|a| a.value.clone()),
+            });
+            for rule in &category.rules {
+                let severity = rule.severity.as_ref().map(|s| s.value);
+                if let Some(line) = &rule.line {
+                    patterns.push(line.value.clone());
+                    line_rules.push((index, severity));
+                } else if let Some(metric) = &rule.metric {
+                    let template = format!("metric-{index}-{}", metrics.len());
+                    let source = format!("{{% if {} %}}1{{% endif %}}", metric.value);
+                    env.add_template_owned(template.clone(), source)
+                        .map_err(|source| ClassifyError::Metric {
+                            category: category.id.value.clone(),
+                            source,
+                        })?;
+                    let keys = env
+                        .get_template(&template)
+                        .map(|t| t.undeclared_variables(false).into_iter().collect())
+                        .unwrap_or_default();
+                    metrics.push(MetricRule {
+                        category: index,
+                        native: metric::compile(&metric.value),
+                        template,
+                        keys,
+                        severity,
+                    });
+                } else {
+                    let compile = |pattern: &Option<crate::span::Spanned<String>>| {
+                        pattern.as_ref().map(|p| Regex::new(p)).transpose()
+                    };
+                    tracebacks.push(TracebackRule {
+                        category: index,
+                        exceptions: rule
+                            .exception
+                            .iter()
+                            .flat_map(|e| e.iter())
+                            .map(|e| e.value.clone())
+                            .collect(),
+                        message: compile(&rule.message).map_err(regex_error)?,
+                        traceback: compile(&rule.traceback).map_err(regex_error)?,
+                        severity,
+                    });
+                }
+            }
+        }
+        let set_error = |source| ClassifyError::Regex {
+            category: "(line rules)".into(),
+            source,
+        };
+        let lines = RegexSet::new(&patterns).map_err(set_error)?;
+        let alternation = if patterns.is_empty() {
+            // Matches nothing.
+            "[^\\s\\S]".to_owned()
+        } else {
+            patterns
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let any_line = Regex::new(&alternation).map_err(set_error)?;
+        let uncategorized = protocol.uncategorized.as_ref();
+        Ok(Rules {
+            categories,
+            uncategorized: Category {
+                id: "uncategorized".into(),
+                owner: uncategorized
+                    .and_then(|u| u.owner.as_ref())
+                    .map_or_else(|| "director".to_owned(), |o| o.value.clone()),
+                severity: uncategorized
+                    .and_then(|u| u.severity.as_ref())
+                    .map_or(IncidentSeverity::Critical, |s| s.value),
+                action: uncategorized
+                    .and_then(|u| u.action.as_ref())
+                    .map(|a| a.value.clone()),
+            },
+            tracebacks,
+            any_line,
+            lines,
+            line_rules,
+            metrics,
+            env,
+        })
+    }
+
+    fn match_traceback(
+        &self,
+        exception: Option<&str>,
+        message: &str,
+        lines: &[String],
+    ) -> (Option<usize>, Option<IncidentSeverity>) {
+        let matched = self.tracebacks.iter().find(|rule| {
+            let type_ok = rule.exceptions.is_empty()
+                || exception
+                    .is_some_and(|e| rule.exceptions.iter().any(|r| exception_matches(r, e)));
+            type_ok
+                && rule.message.as_ref().is_none_or(|m| m.is_match(message))
+                && rule
+                    .traceback
+                    .as_ref()
+                    .is_none_or(|t| lines.iter().any(|l| t.is_match(l)))
+        });
+        matched.map_or((None, None), |rule| (Some(rule.category), rule.severity))
+    }
+
+    fn match_line(&self, line: &str) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
+        if !self.any_line.is_match(line) {
+            return None;
+        }
+        let first = self.lines.matches(line).into_iter().next()?;
+        let (category, severity) = self.line_rules[first];
+        Some((Some(category), severity))
+    }
+
+    fn match_metric(&self, record: &Record) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
+        let mut context = None;
+        let rule = self.metrics.iter().find(|rule| {
+            if let Some(answer) = rule.native.as_ref().and_then(|n| metric::holds(n, record)) {
+                return answer;
+            }
+            if !rule.keys.iter().all(|k| record.contains_key(k)) {
+                return false;
+            }
+            let context = context.get_or_insert_with(|| record_context(record));
+            self.env
+                .get_template(&rule.template)
+                .and_then(|t| t.render(context.clone()))
+                .is_ok_and(|out| out == "1")
+        })?;
+        Some((Some(rule.category), rule.severity))
+    }
+}
+
+/// A rule's exception name matches the exception's: `KeyError` matches `KeyError` and
+/// `builtins.KeyError`; a dotted name matches only itself.
+fn exception_matches(rule: &str, exception: &str) -> bool {
+    exception == rule
+        || (!rule.contains('.')
+            && exception
+                .strip_suffix(rule)
+                .is_some_and(|prefix| prefix.ends_with('.')))
+}
+
+fn record_context(record: &Record) -> Value {
+    let map: std::collections::BTreeMap<String, Value> = record
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                MetricValue::Int(i) => Value::from(*i),
+                MetricValue::Float(f) => Value::from(*f),
+                MetricValue::Bool(b) => Value::from(*b),
+                MetricValue::Text(s) => Value::from(s.as_str()),
+                MetricValue::Null => Value::from(()),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    Value::from(map)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! Metric records: a JSON object line, or a line of `key=value` pairs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One value of a metric record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum MetricValue {
+    /// A whole number.
+    Int(i64),
+    /// Any other number, NaN and infinities included (written as Python's json writes them).
+    #[serde(serialize_with = "float::serialize")]
+    Float(f64),
+    /// true or false.
+    Bool(bool),
+    /// Text.
+    Text(String),
+    /// JSON `null`, or a nested value kept as its JSON text.
+    Null,
+}
+
+/// A metric record: its keys and values.
+pub type Record = BTreeMap<String, MetricValue>;
+
+impl<'de> Deserialize<'de> for MetricValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Reads a JSON value straight into a [`MetricValue`]: the markers written for Python's NaN and
+/// infinities become floats again; nested arrays and objects are not metrics and read as null.
+struct ValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = MetricValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a metric value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<MetricValue, E> {
+        Ok(MetricValue::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<MetricValue, E> {
+        Ok(MetricValue::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<MetricValue, E> {
+        Ok(i64::try_from(v).map_or(MetricValue::Float(v as f64), MetricValue::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<MetricValue, E> {
+        Ok(MetricValue::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<MetricValue, E> {
+        Ok(match v {
+            NAN | "NaN" => MetricValue::Float(f64::NAN),
+            INFINITY | "Infinity" => MetricValue::Float(f64::INFINITY),
+            NEG_INFINITY | "-Infinity" => MetricValue::Float(f64::NEG_INFINITY),
+            _ => MetricValue::Text(v.to_owned()),
+        })
+    }
+    fn visit_unit<E>(self) -> Result<MetricValue, E> {
+        Ok(MetricValue::Null)
+    }
+    fn visit_none<E>(self) -> Result<MetricValue, E> {
+        Ok(MetricValue::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<MetricValue, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(MetricValue::Null)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MetricValue, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(MetricValue::Null)
+    }
+}
+
+mod float {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f64(*value)
+        } else if value.is_nan() {
+            serializer.serialize_str("NaN")
+        } else if *value > 0.0 {
+            serializer.serialize_str("Infinity")
+        } else {
+            serializer.serialize_str("-Infinity")
+        }
+    }
+}
+
+impl MetricValue {
+    /// A bare `key=value` token: a number when it reads as one, else text.
+    fn from_token(token: &str) -> MetricValue {
+        if let Ok(int) = token.parse::<i64>() {
+            return MetricValue::Int(int);
+        }
+        match token {
+            "true" | "True" => return MetricValue::Bool(true),
+            "false" | "False" => return MetricValue::Bool(false),
+            "nan" | "NaN" => return MetricValue::Float(f64::NAN),
+            "inf" | "Infinity" => return MetricValue::Float(f64::INFINITY),
+            "-inf" | "-Infinity" => return MetricValue::Float(f64::NEG_INFINITY),
+            _ => {}
+        }
+        let numeric = token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+        match token.parse::<f64>() {
+            Ok(float) if numeric => MetricValue::Float(float),
+            _ => MetricValue::Text(token.to_owned()),
+        }
+    }
+}
+
+// Python's json module writes NaN, Infinity and -Infinity, which JSON does not allow; they are
+// rewritten to these marker strings before parsing.
+const NAN: &str = "\u{0}NaN";
+const INFINITY: &str = "\u{0}Infinity";
+const NEG_INFINITY: &str = "\u{0}-Infinity";
+
+/// Reads `line` as a metric record, if it is one.
+pub fn parse(line: &str) -> Option<Record> {
+    let trimmed = line.trim();
+    if trimmed.starts_with('{') {
+        return parse_json(trimmed);
+    }
+    if trimmed.contains('=') {
+        return parse_key_values(trimmed);
+    }
+    None
+}
+
+fn parse_json(text: &str) -> Option<Record> {
+    match serde_json::from_str(text) {
+        Ok(record) => Some(record),
+        Err(_) if text.contains("NaN") || text.contains("Infinity") => {
+            serde_json::from_str(&python_tokens_to_markers(text)).ok()
+        }
+        Err(_) => None,
+    }
+}
+
+/// Replaces the bare tokens NaN, Infinity and -Infinity outside strings by marker strings.
+fn python_tokens_to_markers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let replaced = [
+            ("-Infinity", NEG_INFINITY),
+            ("Infinity", INFINITY),
+            ("NaN", NAN),
+        ]
+        .into_iter()
+        .find(|(token, _)| rest.starts_with(token));
+        if let Some((token, marker)) = replaced {
+            out.push('"');
+            out.push_str(&marker.replace('\u{0}', "\\u0000"));
+            out.push('"');
+            rest = &rest[token.len()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// `key=value key="quoted value" ...`: a record only when every token is such a pair.
+fn parse_key_values(text: &str) -> Option<Record> {
+    let mut record = Record::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        let eq = rest.find('=')?;
+        let key = &rest[..eq];
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/'))
+        {
+            return None;
+        }
+        rest = &rest[eq + 1..];
+        let value = if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            let value = MetricValue::Text(quoted[..end].to_owned());
+            rest = &quoted[end + 1..];
+            value
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let value = MetricValue::from_token(&rest[..end]);
+            rest = &rest[end..];
+            value
+        };
+        record.insert(key.to_owned(), value);
+    }
+    (!record.is_empty()).then_some(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(record: &Record, key: &str) -> f64 {
+        match record[key] {
+            MetricValue::Float(f) => f,
+            MetricValue::Int(i) => i as f64,
+            ref other => panic!("{key} is {other:?}"),
+        }
+    }
+
+    #[test]
+    fn python_json_with_nan_and_infinity() {
+        let r = parse(r#"{"epoch": 2, "loss": NaN, "elapsed_seconds": 120.0}"#).unwrap();
+        assert!(float(&r, "loss").is_nan());
+        assert_eq!(r["epoch"], MetricValue::Int(2));
+        let r =
+            parse(r#"{"loss": Infinity, "grad": -Infinity, "note": "NaN stays text"}"#).unwrap();
+        assert_eq!(float(&r, "loss"), f64::INFINITY);
+        assert_eq!(float(&r, "grad"), f64::NEG_INFINITY);
+        assert_eq!(r["note"], MetricValue::Text("NaN stays text".into()));
+    }
+
+    #[test]
+    fn key_value_lines() {
+        let r =
+            parse(r#"timestamp=2026-01-19T15:34:12.123 level=INFO message="Starting training...""#)
+                .unwrap();
+        assert_eq!(r["level"], MetricValue::Text("INFO".into()));
+        assert_eq!(
+            r["message"],
+            MetricValue::Text("Starting training...".into())
+        );
+        assert_eq!(
+            r["timestamp"],
+            MetricValue::Text("2026-01-19T15:34:12.123".into())
+        );
+        let r = parse("step=9000 r_hat=1.35 ess=41 divergences=57 loss=nan").unwrap();
+        assert_eq!(float(&r, "r_hat"), 1.35);
+        assert_eq!(r["ess"], MetricValue::Int(41));
+        assert!(float(&r, "loss").is_nan());
+    }
+
+    #[test]
+    fn ordinary_lines_are_not_records() {
+        assert_eq!(
+            parse("Sampling 2 chains for 40 tune and 400 draw iterations"),
+            None
+        );
+        assert_eq!(parse("x = 3 is fine"), None);
+        assert_eq!(parse("{not json"), None);
+        assert_eq!(parse("[1, 2]"), None);
+        assert!(
+            parse("val_error=0.3").is_some(),
+            "a record, not an incident"
+        );
+    }
+
+    #[test]
+    fn records_serialize_non_finite_numbers_as_python_does() {
+        let r = parse(r#"{"loss": NaN}"#).unwrap();
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"loss":"NaN"}"#);
+    }
+}
