@@ -52,6 +52,11 @@ impl DurationValue {
 }
 
 impl Object for DurationValue {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        // Plain: it renders and serializes as its text, `2h 30m`.
+        minijinja::value::ObjectRepr::Plain
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let seconds = self.0.as_secs_f64();
         match key.as_str()? {

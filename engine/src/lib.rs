@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod expr;
 pub mod graph;
+pub mod machine;
 pub mod protocol;
 pub mod schema;
 pub mod span;

@@ -351,7 +351,7 @@ impl JsonSchema for From {
 }
 
 /// A job effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     /// Start the job.

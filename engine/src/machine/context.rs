@@ -1,0 +1,214 @@
+//! The template context of a transition, built from an instance: the names `context.rs` at the
+//! crate root defines, with times in ISO 8601 UTC and durations as duration values.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+
+use super::instance::{HistoryEntry, Instance};
+use crate::classify::{MetricValue, Record};
+use crate::expr::DurationValue;
+
+/// A time as templates see it: `2026-01-19T15:34:12Z`.
+pub fn time(at: DateTime<Utc>) -> Value {
+    Value::from(at.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+fn since(start: DateTime<Utc>, now: DateTime<Utc>) -> Value {
+    DurationValue::value((now - start).to_std().unwrap_or_default())
+}
+
+fn map(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    Value::from(
+        entries
+            .into_iter()
+            .collect::<BTreeMap<&'static str, Value>>(),
+    )
+}
+
+/// A metric value in a template.
+pub fn metric(value: &MetricValue) -> Value {
+    match value {
+        MetricValue::Int(i) => Value::from(*i),
+        MetricValue::Float(f) => Value::from(*f),
+        MetricValue::Bool(b) => Value::from(*b),
+        MetricValue::Text(s) => Value::from(s.as_str()),
+        MetricValue::Null => Value::from(()),
+    }
+}
+
+/// A metric record in a template.
+pub fn record(record: &Record) -> Value {
+    Value::from(
+        record
+            .iter()
+            .map(|(k, v)| (k.clone(), metric(v)))
+            .collect::<BTreeMap<String, Value>>(),
+    )
+}
+
+/// An incident in a template: its fields, times as text, its record with NaN kept.
+pub fn incident(incident: &crate::classify::Incident) -> Value {
+    let mut value: BTreeMap<String, Value> = BTreeMap::new();
+    let text = |s: &Option<String>| s.as_deref().map_or(Value::from(()), Value::from);
+    let lines = |lines: &[String]| Value::from(lines.to_vec());
+    value.insert("category".into(), Value::from(incident.category.as_str()));
+    value.insert("owner".into(), Value::from(incident.owner.as_str()));
+    value.insert("severity".into(), Value::from(incident.severity.as_str()));
+    value.insert("action".into(), text(&incident.action));
+    value.insert("exception".into(), text(&incident.exception));
+    value.insert("message".into(), Value::from(incident.message.as_str()));
+    value.insert("line".into(), Value::from(incident.line.as_str()));
+    value.insert("line_number".into(), Value::from(incident.line_number));
+    value.insert("file".into(), text(&incident.file));
+    value.insert(
+        "code_line".into(),
+        incident.code_line.map_or(Value::from(()), Value::from),
+    );
+    value.insert("before".into(), lines(&incident.before));
+    value.insert("after".into(), lines(&incident.after));
+    value.insert("traceback".into(), lines(&incident.traceback));
+    value.insert(
+        "metric".into(),
+        incident.metric.as_ref().map_or(Value::from(()), record),
+    );
+    value.insert("count".into(), Value::from(incident.count));
+    value.insert("first_seen".into(), time(incident.first_seen));
+    value.insert("last_seen".into(), time(incident.last_seen));
+    Value::from(value)
+}
+
+/// The history, read lazily: templates that never look at it do not pay for it.
+#[derive(Debug)]
+struct History(imbl::Vector<HistoryEntry>);
+
+impl Object for History {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let entry = self.0.get(key.as_usize()?)?;
+        let event = entry.event.as_deref().map_or(Value::from(()), Value::from);
+        let mut value = BTreeMap::from([
+            ("at", time(entry.at)),
+            ("from", Value::from(entry.from.as_str())),
+            ("to", Value::from(entry.to.as_str())),
+            ("event", event),
+            ("ignored", Value::from(entry.transition.is_none())),
+            (
+                "incident",
+                entry.incident.as_deref().map_or(Value::from(()), incident),
+            ),
+        ]);
+        value.insert(
+            "fields",
+            Value::from(entry.fields.clone().into_iter().collect::<BTreeMap<_, _>>()),
+        );
+        Some(Value::from(value))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+}
+
+/// The context of a transition from `state` to `target` in `instance`, at `now`.
+pub fn build(
+    machine: &super::Machine,
+    instance: &Instance,
+    state: &str,
+    target: &str,
+    now: DateTime<Utc>,
+) -> Value {
+    let protocol = machine.protocol();
+    let mut names: BTreeMap<String, Value> = instance.vars.clone();
+    let job = &instance.job;
+    let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
+    names.insert(
+        "run".into(),
+        map([
+            ("id", Value::from(instance.run.id.as_str())),
+            ("started_at", time(instance.run.started_at)),
+            ("elapsed", since(instance.run.started_at, now)),
+            ("protocol", Value::from(protocol.id.as_str())),
+            (
+                "version",
+                protocol
+                    .version
+                    .as_ref()
+                    .map_or(Value::from(()), |v| Value::from(v.as_str())),
+            ),
+        ]),
+    );
+    names.insert("state".into(), Value::from(state));
+    names.insert("target".into(), Value::from(target));
+    let mut event: BTreeMap<String, Value> = instance.event.fields.clone();
+    event.insert("name".into(), Value::from(instance.event.name.as_str()));
+    event.insert("at".into(), time(instance.event.at));
+    event.insert(
+        "sender".into(),
+        instance
+            .event
+            .sender
+            .as_deref()
+            .map_or(Value::from(()), Value::from),
+    );
+    names.insert("event".into(), Value::from(event));
+    names.insert(
+        "incident".into(),
+        instance.incident.as_ref().map_or(Value::from(()), incident),
+    );
+    names.insert(
+        "job".into(),
+        map([
+            ("pid", job.pid.map_or(Value::from(()), Value::from)),
+            ("command", Value::from(job.command.clone())),
+            ("started_at", job.started_at.map_or(Value::from(()), time)),
+            (
+                "uptime",
+                job.started_at
+                    .map_or(DurationValue::value(Default::default()), |s| since(s, now)),
+            ),
+            ("exit_code", optional(job.exit_code)),
+            ("signal", optional(job.signal)),
+            (
+                "restarts",
+                Value::from(instance.counters.get("restarts").copied().unwrap_or(0)),
+            ),
+            ("log", Value::from(job.log.as_str())),
+            (
+                "last_line",
+                job.last_line
+                    .as_deref()
+                    .map_or(Value::from(()), Value::from),
+            ),
+            (
+                "checkpoint",
+                job.checkpoint
+                    .as_deref()
+                    .map_or(Value::from(()), Value::from),
+            ),
+            ("resumed", Value::from(job.resumed)),
+        ]),
+    );
+    names.insert(
+        "counters".into(),
+        Value::from(
+            instance
+                .counters
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(*v)))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+    );
+    names.insert(
+        "history".into(),
+        Value::from_object(History(instance.history.clone())),
+    );
+    names.insert("metrics".into(), record(&instance.metrics));
+    names.insert("now".into(), time(now));
+    Value::from(names)
+}

@@ -1,0 +1,121 @@
+//! The state of one run: everything a step reads and writes, and nothing else.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use minijinja::Value;
+use serde::Serialize;
+
+use crate::classify::{Incident, Record};
+
+/// One run of a protocol, as of its last step. Cloning is cheap: the history is a persistent
+/// vector that shares its entries with earlier instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+    /// The run.
+    pub run: RunInfo,
+    /// The current state.
+    pub state: String,
+    /// Vars and the names transitions `set`.
+    pub vars: BTreeMap<String, Value>,
+    /// Counters (every counter some transition counts, from 0).
+    pub counters: BTreeMap<String, u64>,
+    /// Timers active in the current state.
+    pub timers: Vec<ActiveTimer>,
+    /// The job as last seen.
+    pub job: JobInfo,
+    /// The current or last incident.
+    pub incident: Option<Incident>,
+    /// The latest value of every metric key read from the log.
+    pub metrics: Record,
+    /// The event that started the current chain of transitions.
+    pub event: EventInfo,
+    /// Every transition taken and every event ignored.
+    pub history: imbl::Vector<HistoryEntry>,
+    /// Messages sent so far.
+    pub messages_sent: u64,
+}
+
+impl Instance {
+    /// Whether the run has ended in a final state.
+    pub fn finished(&self, machine: &super::Machine) -> bool {
+        machine.protocol().is_final(&self.state)
+    }
+}
+
+/// What a run is.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Its id.
+    pub id: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// A timer active in the current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveTimer {
+    /// Its index among the protocol's timers.
+    pub timer: usize,
+    /// The event it fires.
+    pub event: String,
+    /// When it fires next; `None` once an `after` timer has fired.
+    pub due: Option<DateTime<Utc>>,
+    /// Its period, for `every` timers.
+    pub every: Option<std::time::Duration>,
+}
+
+/// The job, as the run knows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobInfo {
+    /// The process id of the current or last process.
+    pub pid: Option<u32>,
+    /// The command it runs.
+    pub command: Vec<String>,
+    /// When the current or last process started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Its exit code, once it exited by itself.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// The log file.
+    pub log: String,
+    /// The last line of the log.
+    pub last_line: Option<String>,
+    /// The resume checkpoint, when the job has one.
+    pub checkpoint: Option<String>,
+    /// Whether the current process was resumed from the checkpoint.
+    pub resumed: bool,
+}
+
+/// The event a transition reacts to.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventInfo {
+    /// Its name.
+    pub name: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The role that sent it, for role events.
+    pub sender: Option<String>,
+    /// Its fields (every declared field, `none` when not given).
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// One entry of the history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The state it happened in.
+    pub from: String,
+    /// The state after it (the same for a targetless transition or an ignored event).
+    pub to: String,
+    /// The event, `None` for an eventless transition.
+    pub event: Option<String>,
+    /// The transition's index, `None` when the event was ignored.
+    pub transition: Option<usize>,
+    /// The incident the event carried.
+    pub incident: Option<Box<Incident>>,
+    /// The fields of a role event.
+    pub fields: BTreeMap<String, Value>,
+}

@@ -1,0 +1,491 @@
+//! The machine's rules on small protocols, then Phase 5B's main path on real output.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::*;
+use crate::classify::{Classifier, Finding};
+use crate::protocol;
+
+fn t(minutes: i64) -> DateTime<Utc> {
+    "2026-01-19T12:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes)
+}
+
+fn machine(text: &str) -> Machine {
+    let protocol = protocol::parse(Path::new("m.yaml"), text.as_bytes()).unwrap();
+    Machine::new(protocol, &BTreeMap::new()).unwrap()
+}
+
+fn states(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .transitions
+        .iter()
+        .map(|t| format!("{}->{}", t.from, t.to))
+        .collect()
+}
+
+const SMALL: &str = r#"
+protocol: small
+roles: { trainer: {}, director: {} }
+channels: [{ from: trainer, to: director }, { from: director, to: trainer }]
+vars:
+  limit: { type: integer, default: 2 }
+  every: { type: duration, default: 30m }
+events:
+  fix: { from: [director], fields: { summary: { type: string, required: true }, big: { type: boolean } } }
+states:
+  start: { initial: true }
+  watch: {}
+  error: {}
+  resume: {}
+  done: { final: true }
+  gave_up: { final: true }
+timers:
+  - { event: tick, every: "{{ every }}", while: [watch] }
+  - { event: late, after: 1h, while: [watch, error, resume] }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - from: watch
+    on: tick
+    send: [{ from: trainer, to: director, text: "tick at {{ now }}, up {{ run.elapsed }}" }]
+  - { from: watch, on: late, to: done }
+  - from: watch
+    on: incident
+    to: error
+    set: { seen: "incident.message" }
+    send: [{ from: trainer, to: director, text: "{{ incident.exception }}: {{ seen }}" }]
+  - from: error
+    on: fix
+    to: resume
+    send: [{ from: director, to: trainer, text: "fix: {{ event.summary }} big={{ event.big }}" }]
+  - { from: resume, if: "counters.restarts >= limit", to: gave_up }
+  - { from: resume, to: watch, count: [restarts], do: [restart] }
+  - { from: watch, on: exited, if: "job.exit_code == 0", to: done }
+"#;
+
+#[test]
+fn start_takes_eventless_transitions_and_arms_timers() {
+    let m = machine(SMALL);
+    let out = m.start("r1", &BTreeMap::new(), t(0)).unwrap();
+    assert_eq!(states(&out), ["start->watch"]);
+    assert_eq!(out.effects, [Effect::Launch]);
+    assert_eq!(out.instance.state, "watch");
+    assert_eq!(m.next_deadline(&out.instance), Some(t(30)));
+}
+
+#[test]
+fn due_timers_fire_in_order_at_their_own_times() {
+    let m = machine(SMALL);
+    let run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let out = m.step(&run, Input::Tick, t(75)).unwrap();
+    // tick at 30 and 60 (self-transitions keep the timers); `late` is also due at 60 and fires
+    // after `tick`, declared before it, and ends the run.
+    let texts: Vec<&str> = out.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "tick at 2026-01-19T12:30:00Z, up 30m",
+            "tick at 2026-01-19T13:00:00Z, up 1h"
+        ]
+    );
+    assert_eq!(
+        states(&out),
+        ["watch->watch", "watch->watch", "watch->done"]
+    );
+    assert_eq!(out.instance.state, "done");
+    assert!(
+        out.instance.timers.is_empty(),
+        "a final state stops every timer"
+    );
+}
+
+#[test]
+fn timers_keep_running_across_states_in_their_while_set() {
+    let m = machine(SMALL);
+    let run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let incident = Box::new(incident("ValueError", "bad", t(10)));
+    let run = m
+        .step(&run, Input::Incident(incident), t(10))
+        .unwrap()
+        .instance;
+    assert_eq!(run.state, "error");
+    let late = run.timers.iter().find(|t| t.event == "late").unwrap();
+    assert_eq!(
+        late.due,
+        Some(t(60)),
+        "not restarted by moving watch -> error"
+    );
+    assert!(
+        !run.timers.iter().any(|t| t.event == "tick"),
+        "tick is only active in watch"
+    );
+}
+
+#[test]
+fn set_then_count_then_render_then_effects() {
+    let m = machine(SMALL);
+    let run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let out = m
+        .step(
+            &run,
+            Input::Incident(Box::new(incident("KeyError", "'Gold'", t(5)))),
+            t(5),
+        )
+        .unwrap();
+    assert_eq!(out.messages[0].text, "KeyError: 'Gold'");
+    assert_eq!(out.messages[0].seq, 1);
+    let fields = BTreeMap::from([(
+        "summary".to_owned(),
+        serde_json::json!("renamed the column"),
+    )]);
+    let send = Input::Send {
+        event: "fix".into(),
+        sender: "director".into(),
+        fields,
+    };
+    let out = m.step(&out.instance, send, t(7)).unwrap();
+    assert_eq!(states(&out), ["error->resume", "resume->watch"]);
+    assert_eq!(out.messages[0].text, "fix: renamed the column big=None");
+    assert_eq!(out.effects, [Effect::Restart]);
+    assert_eq!(out.instance.counters["restarts"], 1);
+}
+
+#[test]
+fn restarts_are_bounded_by_the_guard_tried_first() {
+    let m = machine(SMALL);
+    let mut run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    for round in 0..3 {
+        let at = t(round * 2 + 1);
+        run = m
+            .step(&run, Input::Incident(Box::new(incident("E", "x", at))), at)
+            .unwrap()
+            .instance;
+        let fields = BTreeMap::from([("summary".to_owned(), serde_json::json!("again"))]);
+        let send = Input::Send {
+            event: "fix".into(),
+            sender: "director".into(),
+            fields,
+        };
+        run = m.step(&run, send, at).unwrap().instance;
+    }
+    assert_eq!(run.state, "gave_up");
+    assert_eq!(run.counters["restarts"], 2);
+}
+
+#[test]
+fn refused_events_leave_the_instance_untouched() {
+    let m = machine(SMALL);
+    let run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let run = m
+        .step(
+            &run,
+            Input::Incident(Box::new(incident("E", "x", t(1)))),
+            t(1),
+        )
+        .unwrap()
+        .instance;
+    let cases = [
+        (
+            "fix",
+            "trainer",
+            serde_json::json!({"summary": "x"}),
+            "`trainer` may not send `fix`; it comes from director",
+        ),
+        (
+            "fix",
+            "director",
+            serde_json::json!({}),
+            "`fix` needs the field `summary`",
+        ),
+        (
+            "fix",
+            "director",
+            serde_json::json!({"summary": "x", "size": 3}),
+            "`fix` has no field `size`; its fields are summary, big",
+        ),
+        (
+            "fix",
+            "director",
+            serde_json::json!({"summary": "x", "big": "maybe"}),
+            "field `big`: expected boolean, found `\"maybe\"`",
+        ),
+        (
+            "deploy",
+            "director",
+            serde_json::json!({}),
+            "no event `deploy` can be sent; the protocol's events are fix",
+        ),
+        (
+            "fix",
+            "ghost",
+            serde_json::json!({}),
+            "`ghost` is not a role of this protocol",
+        ),
+    ];
+    for (event, sender, fields, reason) in cases {
+        let fields = serde_json::from_value(fields).unwrap();
+        let out = m
+            .step(
+                &run,
+                Input::Send {
+                    event: event.into(),
+                    sender: sender.into(),
+                    fields,
+                },
+                t(2),
+            )
+            .unwrap();
+        assert_eq!(out.refused.as_deref(), Some(reason));
+        assert!(out.transitions.is_empty() && out.messages.is_empty());
+        assert_eq!(out.instance.history.len(), run.history.len());
+        assert_eq!(out.instance.state, "error");
+    }
+}
+
+#[test]
+fn events_without_a_candidate_are_ignored_and_recorded() {
+    let m = machine(SMALL);
+    let run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let out = m
+        .step(
+            &run,
+            Input::Exited {
+                exit_code: Some(1),
+                signal: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    assert_eq!(out.ignored, ["exited"]);
+    assert_eq!(out.instance.state, "watch");
+    let last = out.instance.history.last().unwrap();
+    assert_eq!(
+        (last.event.as_deref(), last.transition),
+        (Some("exited"), None)
+    );
+}
+
+#[test]
+fn a_final_state_absorbs_everything() {
+    let m = machine(SMALL);
+    let run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let run = m
+        .step(
+            &run,
+            Input::Exited {
+                exit_code: Some(0),
+                signal: None,
+            },
+            t(1),
+        )
+        .unwrap()
+        .instance;
+    assert_eq!(run.state, "done");
+    let out = m
+        .step(
+            &run,
+            Input::Incident(Box::new(incident("E", "x", t(2)))),
+            t(2),
+        )
+        .unwrap();
+    assert_eq!(out.instance.state, "done");
+    assert_eq!(out.ignored, ["incident"]);
+}
+
+#[test]
+fn vars_are_checked_and_typed_at_start() {
+    let m = machine(SMALL);
+    let given = |pairs: serde_json::Value| serde_json::from_value::<BTreeMap<_, _>>(pairs).unwrap();
+    assert_eq!(
+        m.start("r", &given(serde_json::json!({"limit": "two"})), t(0))
+            .unwrap_err(),
+        StartError::BadVar {
+            name: "limit".into(),
+            reason: "expected integer, found `\"two\"`".into()
+        }
+    );
+    assert_eq!(
+        m.start("r", &given(serde_json::json!({"nope": 1})), t(0))
+            .unwrap_err(),
+        StartError::UnknownVar("nope".into())
+    );
+    let out = m
+        .start(
+            "r",
+            &given(serde_json::json!({"every": "10m", "limit": "3"})),
+            t(0),
+        )
+        .unwrap();
+    assert_eq!(m.next_deadline(&out.instance), Some(t(10)));
+}
+
+#[test]
+fn a_failing_guard_is_an_error_naming_the_transition_not_a_panic() {
+    let m = machine(
+        "protocol: p\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions:\n  - { from: a, on: exited, if: \"job.pid > 'x'\", to: b }\n  - { from: a, if: \"nope.x\", to: b }\n",
+    );
+    let error = m.start("r", &BTreeMap::new(), t(0)).unwrap_err();
+    assert!(
+        matches!(&error, StartError::Step(StepError::Guard { line: 7, message }) if message.contains("undefined")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_endless_eventless_chain_is_an_error() {
+    let m = machine(
+        "protocol: p\nvars:\n  go: { type: boolean, default: true }\nstates:\n  a: { initial: true }\n  b: {}\n  c: { final: true }\ntransitions:\n  - { from: a, if: go, to: b }\n  - { from: b, if: go, to: a }\n  - { from: \"*\", on: exited, to: c }\n",
+    );
+    let error = m.start("r", &BTreeMap::new(), t(0)).unwrap_err();
+    assert!(
+        matches!(error, StartError::Step(StepError::EventlessLoop { .. })),
+        "{error:?}"
+    );
+}
+
+fn incident(exception: &str, message: &str, at: DateTime<Utc>) -> Incident {
+    Incident {
+        category: "implementation".into(),
+        owner: "code_translator".into(),
+        severity: crate::protocol::IncidentSeverity::Critical,
+        action: None,
+        exception: Some(exception.into()),
+        message: message.into(),
+        line: format!("{exception}: {message}"),
+        line_number: 3,
+        file: None,
+        code_line: None,
+        before: vec![],
+        after: vec![],
+        traceback: vec![],
+        metric: None,
+        count: 1,
+        first_seen: at,
+        last_seen: at,
+    }
+}
+
+/// Phase 5B with its real templates, driven through the seeds' first example: the PyMC `.logp`
+/// AttributeError, delegated, fixed without a design change, resumed, and completed.
+#[test]
+fn phase5b_main_path_renders_every_message() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
+    let protocol = protocol::load(&path).unwrap();
+    let (templates, problems) = protocol::load_templates(&protocol);
+    assert!(problems.is_empty());
+    let mut classifier = Classifier::new(&protocol).unwrap();
+    let m = Machine::new(protocol, &templates).unwrap();
+    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
+    let mut run = m.start("run-1", &vars, t(0)).unwrap().instance;
+    let mut sent = Vec::new();
+    let mut step = |run: &Instance, input: Input, at| {
+        let out = m.step(run, input, at).unwrap();
+        sent.extend(
+            out.messages
+                .iter()
+                .map(|m| m.template.clone().unwrap_or_default()),
+        );
+        out.instance
+    };
+    run = step(
+        &run,
+        Input::Launched {
+            pid: 12345,
+            resumed: false,
+        },
+        t(0),
+    );
+    run = step(&run, Input::Tick, t(180));
+    let log = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/logs/pymc_logp_attribute_error.log"),
+    )
+    .unwrap();
+    let mut findings = Vec::new();
+    for line in log.lines() {
+        classifier.push(line.as_bytes(), t(180), &mut findings);
+    }
+    classifier.flush(t(180), false, &mut findings);
+    for finding in findings {
+        if let Finding::Incident(incident) = finding {
+            run = step(&run, Input::Incident(incident), t(180));
+        }
+    }
+    assert_eq!(run.state, "error");
+    run = step(
+        &run,
+        Input::Exited {
+            exit_code: Some(1),
+            signal: None,
+        },
+        t(180),
+    );
+    let send = |event: &str, sender: &str, fields: serde_json::Value| Input::Send {
+        event: event.into(),
+        sender: sender.into(),
+        fields: serde_json::from_value(fields).unwrap(),
+    };
+    run = step(
+        &run,
+        send("delegate", "director", serde_json::json!({})),
+        t(181),
+    );
+    assert_eq!(run.state, "fix");
+    run = step(
+        &run,
+        send(
+            "fix_submitted",
+            "code_translator",
+            serde_json::json!({"summary": "use pm.logp()", "design_change": false, "files": ["model_1.py (line 45)"]}),
+        ),
+        t(186),
+    );
+    assert_eq!(run.state, "watch");
+    run = step(
+        &run,
+        Input::Launched {
+            pid: 12346,
+            resumed: true,
+        },
+        t(187),
+    );
+    run = step(
+        &run,
+        Input::Log {
+            last_line: Some("done".into()),
+            records: vec![],
+        },
+        t(720),
+    );
+    run = step(
+        &run,
+        Input::Exited {
+            exit_code: Some(0),
+            signal: None,
+        },
+        t(750),
+    );
+    assert_eq!(run.state, "complete");
+    assert_eq!(
+        sent,
+        [
+            "training_started",
+            "status_update",
+            "status_update",
+            "status_update",
+            "status_update",
+            "status_update",
+            "status_update",
+            "error_report",
+            "delegate_fix",
+            "fix_report",
+            "action_command",
+            "resume_notice",
+            "completion_report",
+            "worker_completion_report",
+        ]
+        .map(str::to_owned)
+    );
+}
