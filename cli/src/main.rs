@@ -9,6 +9,7 @@ use warden::check::{self, Report};
 use warden::diagnostic::{self, Color};
 use warden::graph;
 use warden::protocol::{self, LoadError};
+use warden::scenario;
 use warden::Severity;
 
 /// Warden runs long jobs under declarative protocols: YAML state machines that watch the job,
@@ -46,6 +47,36 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Replay a scenario on a virtual clock and print its transcript.
+    Simulate {
+        /// Scenario file.
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
+        format: TranscriptFormat,
+    },
+    /// Replay every scenario and compare each transcript with the one stored beside it.
+    Test {
+        /// Scenario files, or folders searched for `scenarios/*.yaml` (default: protocols).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Store the new transcripts instead of comparing.
+        #[arg(long)]
+        bless: bool,
+    },
+    /// Render one template of a protocol against a context read from a YAML or JSON file.
+    Render {
+        /// Protocol file.
+        #[arg(value_name = "PROTOCOL")]
+        protocol: PathBuf,
+        /// Template name (the file NAME.md.j2 in the protocol's templates folder).
+        #[arg(value_name = "TEMPLATE")]
+        template: String,
+        /// The context: a YAML or JSON mapping of names to values.
+        #[arg(long, value_name = "FILE")]
+        context: PathBuf,
+    },
     /// Print the JSON Schema of the protocol file format.
     Schema,
     /// Print shell completions.
@@ -62,6 +93,14 @@ enum CheckFormat {
     /// One line per finding: `file:line:col: severity[code]: message`.
     Short,
     /// A JSON array of findings.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TranscriptFormat {
+    /// Readable text, as stored by `warden test`.
+    Text,
+    /// JSON.
     Json,
 }
 
@@ -103,6 +142,13 @@ fn main() -> ExitCode {
             color,
         } => run_check(&files, format, deny.is_some(), color),
         Command::Graph { file, format } => run_graph(&file, format),
+        Command::Simulate { scenario, format } => run_simulate(&scenario, format),
+        Command::Test { paths, bless } => run_test(&paths, bless),
+        Command::Render {
+            protocol,
+            template,
+            context,
+        } => run_render(&protocol, &template, &context),
         Command::Schema => {
             print!("{}", warden::schema::protocol_schema());
             ExitCode::SUCCESS
@@ -225,6 +271,163 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(IO_ERROR)
+        }
+    }
+}
+
+fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
+    let replayed = scenario::load(path).and_then(|loaded| {
+        let prepared = scenario::prepare(path, &loaded)?;
+        let transcript = scenario::replay(path, &loaded, &prepared)?;
+        Ok((prepared, transcript))
+    });
+    match replayed {
+        Ok((prepared, transcript)) => {
+            match format {
+                TranscriptFormat::Text => print!("{}", transcript.to_text(&prepared.protocol)),
+                TranscriptFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&transcript).expect("transcripts serialize")
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(failure_code(&error))
+        }
+    }
+}
+
+fn failure_code(error: &scenario::ScenarioError) -> u8 {
+    match error {
+        scenario::ScenarioError::Io { .. } | scenario::ScenarioError::Malformed { .. } => IO_ERROR,
+        _ => FINDINGS,
+    }
+}
+
+fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
+    let roots = if paths.is_empty() {
+        vec![PathBuf::from("protocols")]
+    } else {
+        paths.to_vec()
+    };
+    let files: Vec<PathBuf> = roots.iter().flat_map(|r| scenario::discover(r)).collect();
+    if files.is_empty() {
+        eprintln!("error: no scenarios found (looked for scenarios/*.yaml)");
+        return ExitCode::from(IO_ERROR);
+    }
+    let mut failed = 0;
+    // Transitions taken, per protocol file, across all its scenarios.
+    let mut coverage: std::collections::BTreeMap<
+        PathBuf,
+        (
+            warden::protocol::Protocol,
+            std::collections::BTreeSet<usize>,
+        ),
+    > = std::collections::BTreeMap::new();
+    for file in &files {
+        let result = scenario::load(file).and_then(|loaded| {
+            let prepared = scenario::prepare(file, &loaded)?;
+            let transcript = scenario::replay(file, &loaded, &prepared)?;
+            Ok((prepared, transcript))
+        });
+        let (prepared, transcript) = match result {
+            Ok(replayed) => replayed,
+            Err(error) => {
+                println!("FAIL {}: {error}", file.display());
+                failed += 1;
+                continue;
+            }
+        };
+        let text = transcript.to_text(&prepared.protocol);
+        let stored_path = scenario::transcript_path(file);
+        let entry = coverage
+            .entry(prepared.protocol.path.clone())
+            .or_insert_with(|| (prepared.protocol.clone(), Default::default()));
+        entry.1.extend(transcript.taken.iter().copied());
+        if bless {
+            if let Err(error) = std::fs::write(&stored_path, &text) {
+                eprintln!("error: cannot write {}: {error}", stored_path.display());
+                return ExitCode::from(IO_ERROR);
+            }
+            println!("blessed {}", stored_path.display());
+            continue;
+        }
+        let stored = std::fs::read_to_string(&stored_path).unwrap_or_default();
+        let diff = scenario::diff(&stored, &text);
+        if diff.is_empty() {
+            println!("ok   {}", file.display());
+        } else {
+            println!(
+                "FAIL {}: the transcript differs from {}",
+                file.display(),
+                stored_path.display()
+            );
+            print!("{diff}");
+            failed += 1;
+        }
+    }
+    for (path, (protocol, taken)) in &coverage {
+        let total = protocol.transitions.len();
+        println!(
+            "coverage {}: {} of {} transitions taken",
+            path.display(),
+            taken.len(),
+            total
+        );
+        for (index, transition) in protocol.transitions.iter().enumerate() {
+            if !taken.contains(&index) {
+                let label = graph::label(transition);
+                println!(
+                    "  not taken: line {} ({})",
+                    transition.span.line,
+                    if label.is_empty() {
+                        "eventless"
+                    } else {
+                        &label
+                    }
+                );
+            }
+        }
+    }
+    println!("{} passed, {} failed", files.len() - failed, failed);
+    if failed > 0 {
+        ExitCode::from(FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_render(
+    protocol_path: &std::path::Path,
+    template: &str,
+    context: &std::path::Path,
+) -> ExitCode {
+    let protocol = match protocol::load(protocol_path) {
+        Ok(protocol) => protocol,
+        Err(error) => {
+            eprintln!("error: {error}; see `warden check`");
+            return ExitCode::from(FINDINGS);
+        }
+    };
+    let template_path = protocol::template_path(&protocol, template);
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let rendered = read(&template_path).and_then(|source| {
+        let values = read(context)?;
+        warden::expr::render_with_context(&source, &values)
+            .map_err(|e| format!("{}: {e}", template_path.display()))
+    });
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(FINDINGS)
         }
     }
 }

@@ -306,6 +306,30 @@ fn syntax_error(source: &str, error: &minijinja::Error) -> SyntaxError {
     }
 }
 
+/// Renders template `source` against a context given as YAML or JSON text (for authors trying a
+/// template out). Durations in the context stay text; use the `duration` filter to read them.
+pub fn render_with_context(source: &str, context: &str) -> Result<String, String> {
+    let context: serde_json::Value =
+        serde_yaml::from_str(context).map_err(|e| format!("the context is not YAML: {e}"))?;
+    if !context.is_object() {
+        return Err("the context must be a mapping of names to values".into());
+    }
+    environment()
+        .render_str(
+            source,
+            minijinja::value::Value::from(minijinja::value::Serde(&context)),
+        )
+        .map_err(|e| {
+            let mut text = e.to_string();
+            if let Some(detail) = e.detail() {
+                if !text.contains(detail) {
+                    text = format!("{text}: {detail}");
+                }
+            }
+            text
+        })
+}
+
 /// Whether the environment knows the filter `name`.
 pub fn has_filter(env: &Environment, name: &str) -> bool {
     probe(

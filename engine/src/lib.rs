@@ -16,6 +16,7 @@ pub mod expr;
 pub mod graph;
 pub mod machine;
 pub mod protocol;
+pub mod scenario;
 pub mod schema;
 pub mod span;
 mod suggest;

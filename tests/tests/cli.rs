@@ -86,3 +86,141 @@ fn completions_are_generated() {
     assert!(script.contains("_warden()"), "{script}");
     assert!(script.contains("--deny"), "{script}");
 }
+
+#[test]
+fn simulate_prints_the_transcript_of_a_scenario() {
+    let output = warden()
+        .args([
+            "simulate",
+            "protocols/phase5b/scenarios/pymc_logp_fixed_and_resumed.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("## 0. start — 2026-01-19T12:00:00Z\ntransition: start → watch"));
+    assert!(text.contains("incident: implementation (critical) for code_translator"));
+    assert!(text.ends_with("end: complete\n"));
+}
+
+#[test]
+fn simulate_json_has_the_same_steps() {
+    let output = warden()
+        .args([
+            "simulate",
+            "--format",
+            "json",
+            "protocols/phase5b/scenarios/pymc_logp_fixed_and_resumed.yaml",
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["state"], "complete");
+    assert_eq!(json["steps"][0]["what"], "start");
+}
+
+#[test]
+fn test_replays_every_scenario_against_its_transcript() {
+    let output = warden().args(["test"]).output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("coverage protocols/phase5b.yaml:"), "{text}");
+    assert!(
+        text.lines().last().unwrap().ends_with(" passed, 0 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn test_reports_a_changed_transcript_with_a_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    let root = warden_tests::root();
+    let scenario = std::fs::read_to_string(
+        root.join("protocols/phase5b/scenarios/pymc_logp_fixed_and_resumed.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "../../phase5b.yaml",
+        &root.join("protocols/phase5b.yaml").display().to_string(),
+    )
+    .replace(
+        "../../../tests/fixtures",
+        &root.join("tests/fixtures").display().to_string(),
+    );
+    std::fs::write(scenarios.join("s.yaml"), scenario).unwrap();
+    let stored = std::fs::read_to_string(
+        root.join("protocols/phase5b/scenarios/pymc_logp_fixed_and_resumed.transcript.md"),
+    )
+    .unwrap()
+    .replace("**PID**: 12345", "**PID**: 54321");
+    std::fs::write(scenarios.join("s.transcript.md"), stored).unwrap();
+    let output = warden().arg("test").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("-    **PID**: 54321\n+    **PID**: 12345"),
+        "{text}"
+    );
+    assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
+}
+
+#[test]
+fn render_one_template_for_authors() {
+    let dir = tempfile::tempdir().unwrap();
+    let context = dir.path().join("context.yaml");
+    std::fs::write(&context, "model: 3\nfix: { sender: data_engineer, summary: dropped NaN rows, design_change: false }\n").unwrap();
+    let output = warden()
+        .args([
+            "render",
+            "protocols/phase5b.yaml",
+            "review_overdue",
+            "--context",
+        ])
+        .arg(&context)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "review_window and run are not in this context"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("undefined"),
+        "{text}"
+    );
+    std::fs::write(
+        &context,
+        "model: 3\nreview_window: 1h\nrun: { id: r1 }\nfix: { summary: dropped NaN rows }\n",
+    )
+    .unwrap();
+    let output = warden()
+        .args([
+            "render",
+            "protocols/phase5b.yaml",
+            "review_overdue",
+            "--context",
+        ])
+        .arg(&context)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.starts_with("## ⚠️ Retroactive Review Overdue: Model 3\n"),
+        "{text}"
+    );
+    assert!(text.contains("Fix: dropped NaN rows"), "{text}");
+}

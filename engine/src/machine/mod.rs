@@ -85,12 +85,8 @@ pub struct Outcome {
     /// The instance after the step.
     #[serde(skip)]
     pub instance: Instance,
-    /// The transitions taken, in order.
+    /// The transitions taken, in order, each with the messages it rendered and its effects.
     pub transitions: Vec<Taken>,
-    /// The messages rendered, in order.
-    pub messages: Vec<Message>,
-    /// The job effects to carry out, in order.
-    pub effects: Vec<Effect>,
     /// Events no transition took.
     pub ignored: Vec<String>,
     /// Why a role's event was refused; the instance is then unchanged.
@@ -110,6 +106,24 @@ pub struct Taken {
     pub event: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+    /// The messages it rendered, in order.
+    pub messages: Vec<Message>,
+    /// The job effects it asks for, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    /// Every message rendered, in order.
+    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+        self.transitions.iter().flat_map(|t| &t.messages)
+    }
+
+    /// Every job effect to carry out, in order.
+    pub fn effects(&self) -> impl Iterator<Item = Effect> + '_ {
+        self.transitions
+            .iter()
+            .flat_map(|t| t.effects.iter().copied())
+    }
 }
 
 /// A rendered message.
@@ -535,8 +549,6 @@ impl<'m> Step<'m> {
             outcome: Outcome {
                 instance: instance.clone(),
                 transitions: Vec::new(),
-                messages: Vec::new(),
-                effects: Vec::new(),
                 ignored: Vec::new(),
                 refused: None,
             },
@@ -722,6 +734,7 @@ impl<'m> Step<'m> {
                 .entry(counter.value.clone())
                 .or_default() += 1;
         }
+        let mut messages = Vec::with_capacity(transition.send.len());
         if !transition.send.is_empty() {
             let context = self.context(&to);
             for (k, send) in transition.send.iter().enumerate() {
@@ -743,7 +756,7 @@ impl<'m> Step<'m> {
                         message: describe(&e),
                     })?;
                 self.instance.messages_sent += 1;
-                self.outcome.messages.push(Message {
+                messages.push(Message {
                     seq: self.instance.messages_sent,
                     at: self.now,
                     from: send.from.value.clone(),
@@ -754,9 +767,6 @@ impl<'m> Step<'m> {
                 });
             }
         }
-        self.outcome
-            .effects
-            .extend(transition.effects.iter().map(|e| e.value));
         self.instance.history.push_back(HistoryEntry {
             at: self.now,
             from: from.clone(),
@@ -772,6 +782,8 @@ impl<'m> Step<'m> {
             to: to.clone(),
             event: transition.on.as_ref().map(|on| on.value.clone()),
             at: self.now,
+            messages,
+            effects: transition.effects.iter().map(|e| e.value).collect(),
         });
         self.enter(&from, &to, false)
     }

@@ -598,7 +598,7 @@ impl Protocol {
 
 /// Removes `.` and `name/..` pairs from a path without touching the file system, so that
 /// `protocols/../templates` reads `templates` in messages.
-fn normalize(path: &std::path::Path) -> PathBuf {
+pub fn normalize(path: &std::path::Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for component in path.components() {

@@ -1,0 +1,566 @@
+//! Scenarios: a run replayed on a virtual clock, and its transcript.
+//!
+//! A scenario file names a protocol, the run's vars and start time, and steps: time passing
+//! (due timers fire), lines appended to the job's log (classified as in a real run), job events
+//! and role events. Replaying it gives a transcript of everything that happened, in a stable
+//! text form that `warden test` compares with the one stored beside the scenario.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{Classifier, Finding};
+use crate::machine::{Input, Instance, Machine, Outcome};
+use crate::protocol::{self, Protocol};
+
+/// A scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The protocol, relative to the scenario file.
+    pub protocol: PathBuf,
+    /// What the scenario shows, in prose.
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// The run's vars.
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// When the run starts.
+    pub start: DateTime<Utc>,
+    /// The run's id (default `scenario`).
+    #[serde(default)]
+    pub run: Option<String>,
+    /// What happens, in order.
+    pub steps: Vec<StepSpec>,
+    /// What must hold at the end.
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// One step: time passes, then log lines, a job event or a role event.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Time passes first (due timers fire in order): `90s`, `3h`, `1h30m`.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Lines appended to the job's log.
+    #[serde(default)]
+    pub log: Option<String>,
+    /// A file whose lines are appended to the job's log, relative to the scenario.
+    #[serde(default)]
+    pub log_file: Option<PathBuf>,
+    /// A job event: `launched` or `exited`.
+    #[serde(default)]
+    pub job: Option<JobEvent>,
+    /// For `launched`: the process id.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// For `launched`: whether it resumed from the checkpoint.
+    #[serde(default)]
+    pub resumed: Option<bool>,
+    /// For `exited`: the exit code.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// For `exited`: the signal.
+    #[serde(default)]
+    pub signal: Option<i32>,
+    /// A role event's name.
+    #[serde(default)]
+    pub send: Option<String>,
+    /// The role sending it.
+    #[serde(default, rename = "as")]
+    pub sender: Option<String>,
+    /// Its fields.
+    #[serde(default)]
+    pub fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// A job event in a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobEvent {
+    /// The job started.
+    Launched,
+    /// The job ended.
+    Exited,
+}
+
+/// What must hold when a scenario ends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The final state.
+    pub state: String,
+}
+
+/// Why a scenario could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The scenario file is malformed.
+    #[error("{}: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line and column.
+        message: String,
+    },
+    /// The protocol does not load or compile.
+    #[error("{}: the protocol does not load: {message}", path.display())]
+    Protocol {
+        /// The protocol file.
+        path: PathBuf,
+        /// Why; `warden check` says more.
+        message: String,
+    },
+    /// A step failed at run time.
+    #[error("step {step}: {message}")]
+    Step {
+        /// The step's number, from 1 (0: the start).
+        step: usize,
+        /// Why.
+        message: String,
+    },
+    /// The expectation does not hold.
+    #[error("expected to end in `{expected}`, ended in `{actual}`")]
+    Expectation {
+        /// The expected final state.
+        expected: String,
+        /// The actual one.
+        actual: String,
+    },
+}
+
+/// Reads a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_yaml::from_str(&text).map_err(|e| ScenarioError::Malformed {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The record of one replayed scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transcript {
+    /// The protocol's id.
+    pub protocol: String,
+    /// The steps, the start first.
+    pub steps: Vec<StepRecord>,
+    /// The final state.
+    pub state: String,
+    /// The transitions taken, by index.
+    #[serde(skip)]
+    pub taken: BTreeSet<usize>,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    /// What the step was.
+    pub what: String,
+    /// The virtual time after it.
+    pub at: DateTime<Utc>,
+    /// What happened, in order.
+    pub entries: Vec<Entry>,
+}
+
+/// One thing that happened in a step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// The log produced an incident.
+    Incident(IncidentSummary),
+    /// The machine took a step.
+    Outcome(Box<Outcome>),
+}
+
+/// An incident, as the transcript shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentSummary {
+    /// Category.
+    pub category: String,
+    /// Owner.
+    pub owner: String,
+    /// Severity.
+    pub severity: String,
+    /// Exception.
+    pub exception: Option<String>,
+    /// Message.
+    pub message: String,
+    /// Line in the log.
+    pub line_number: u64,
+}
+
+/// A scenario's protocol, loaded and compiled.
+pub struct Prepared {
+    /// The protocol.
+    pub protocol: Protocol,
+    machine: Machine,
+}
+
+/// Loads and compiles the protocol a scenario at `path` names.
+pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let protocol_path = protocol::normalize(&base.join(&scenario.protocol));
+    let failure = |message: String| ScenarioError::Protocol {
+        path: protocol_path.clone(),
+        message,
+    };
+    let protocol = protocol::load(&protocol_path).map_err(|e| failure(e.to_string()))?;
+    let (templates, problems) = protocol::load_templates(&protocol);
+    if let Some(problem) = problems.first() {
+        return Err(failure(problem.message.clone()));
+    }
+    let machine = Machine::new(protocol.clone(), &templates).map_err(|e| failure(e.to_string()))?;
+    Ok(Prepared { protocol, machine })
+}
+
+/// Replays the scenario at `path`.
+pub fn run(path: &Path) -> Result<Transcript, ScenarioError> {
+    let scenario = load(path)?;
+    let prepared = prepare(path, &scenario)?;
+    replay(path, &scenario, &prepared)
+}
+
+/// Replays `scenario` (read from `path`) against `prepared`.
+pub fn replay(
+    path: &Path,
+    scenario: &Scenario,
+    prepared: &Prepared,
+) -> Result<Transcript, ScenarioError> {
+    let machine = &prepared.machine;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut classifier =
+        Classifier::new(&prepared.protocol).map_err(|e| ScenarioError::Protocol {
+            path: base.join(&scenario.protocol),
+            message: e.to_string(),
+        })?;
+    let failed = |step: usize| move |message: String| ScenarioError::Step { step, message };
+    let run_id = scenario.run.clone().unwrap_or_else(|| "scenario".into());
+    let mut now = scenario.start;
+    let start = machine
+        .start(&run_id, &scenario.vars, now)
+        .map_err(|e| failed(0)(e.to_string()))?;
+    let mut transcript = Transcript {
+        protocol: prepared.protocol.id.value.clone(),
+        steps: Vec::new(),
+        state: String::new(),
+        taken: BTreeSet::new(),
+    };
+    let mut instance: Instance = start.instance.clone();
+    transcript.steps.push(StepRecord {
+        what: "start".into(),
+        at: now,
+        entries: vec![Entry::Outcome(Box::new(start))],
+    });
+
+    for (number, spec) in scenario.steps.iter().enumerate() {
+        let number = number + 1;
+        let fail = failed(number);
+        let mut record = StepRecord {
+            what: describe(spec),
+            at: now,
+            entries: Vec::new(),
+        };
+        let apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
+            let outcome = machine
+                .step(instance, input, at)
+                .map_err(|e| fail(e.to_string()))?;
+            *instance = outcome.instance.clone();
+            let busy = !(outcome.transitions.is_empty()
+                && outcome.ignored.is_empty()
+                && outcome.refused.is_none());
+            if busy {
+                record.entries.push(Entry::Outcome(Box::new(outcome)));
+            }
+            Ok::<(), ScenarioError>(())
+        };
+        if let Some(after) = &spec.after {
+            let step = crate::duration::parse(after).map_err(&fail)?;
+            now += chrono::TimeDelta::from_std(step).map_err(|e| fail(e.to_string()))?;
+            apply(&mut instance, Input::Tick, now, &mut record)?;
+        }
+        let mut text = spec.log.clone().unwrap_or_default();
+        if let Some(file) = &spec.log_file {
+            let file = base.join(file);
+            let bytes =
+                std::fs::read(&file).map_err(|source| ScenarioError::Io { path: file, source })?;
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        if !text.is_empty() {
+            let mut findings = Vec::new();
+            for line in text.lines() {
+                classifier.push(line.as_bytes(), now, &mut findings);
+            }
+            classifier.flush(now, false, &mut findings);
+            let last_line = text.lines().last().map(str::to_owned);
+            let mut records = Vec::new();
+            let mut inputs = Vec::new();
+            for finding in findings {
+                match finding {
+                    Finding::Metric { record, .. } => records.push(record),
+                    Finding::Incident(incident) => inputs.push(Input::Incident(incident)),
+                    Finding::Repeated {
+                        count, last_seen, ..
+                    } => inputs.push(Input::Repeated { count, last_seen }),
+                }
+            }
+            let facts = Input::Log { last_line, records };
+            apply(&mut instance, facts, now, &mut record)?;
+            for input in inputs {
+                if let Input::Incident(incident) = &input {
+                    record.entries.push(Entry::Incident(IncidentSummary {
+                        category: incident.category.clone(),
+                        owner: incident.owner.clone(),
+                        severity: incident.severity.as_str().to_owned(),
+                        exception: incident.exception.clone(),
+                        message: incident.message.clone(),
+                        line_number: incident.line_number,
+                    }));
+                }
+                apply(&mut instance, input, now, &mut record)?;
+            }
+        }
+        if let Some(job) = spec.job {
+            let input = match job {
+                JobEvent::Launched => Input::Launched {
+                    pid: spec.pid.unwrap_or(1),
+                    resumed: spec.resumed.unwrap_or(false),
+                },
+                JobEvent::Exited => Input::Exited {
+                    exit_code: spec.exit_code,
+                    signal: spec.signal,
+                },
+            };
+            apply(&mut instance, input, now, &mut record)?;
+        }
+        if let Some(event) = &spec.send {
+            let sender = spec
+                .sender
+                .clone()
+                .ok_or_else(|| fail(format!("`send: {event}` needs `as: ROLE`")))?;
+            let input = Input::Send {
+                event: event.clone(),
+                sender,
+                fields: spec.fields.clone(),
+            };
+            apply(&mut instance, input, now, &mut record)?;
+        }
+        record.at = now;
+        transcript.steps.push(record);
+    }
+    transcript.state = instance.state.clone();
+    transcript.taken = transcript
+        .steps
+        .iter()
+        .flat_map(|s| &s.entries)
+        .filter_map(|e| match e {
+            Entry::Outcome(outcome) => Some(&**outcome),
+            Entry::Incident(_) => None,
+        })
+        .flat_map(|o| &o.transitions)
+        .map(|t| t.transition)
+        .collect();
+    if let Some(expect) = &scenario.expect {
+        if expect.state != transcript.state {
+            return Err(ScenarioError::Expectation {
+                expected: expect.state.clone(),
+                actual: transcript.state.clone(),
+            });
+        }
+    }
+    Ok(transcript)
+}
+
+fn describe(spec: &StepSpec) -> String {
+    let mut parts = Vec::new();
+    if let Some(after) = &spec.after {
+        parts.push(format!("after {after}"));
+    }
+    if let Some(log) = &spec.log {
+        parts.push(format!("log ({} lines)", log.lines().count()));
+    }
+    if let Some(file) = &spec.log_file {
+        parts.push(format!("log from {}", file.display()));
+    }
+    match spec.job {
+        Some(JobEvent::Launched) => parts.push(format!(
+            "job launched (pid {}{})",
+            spec.pid.unwrap_or(1),
+            if spec.resumed == Some(true) {
+                ", resumed"
+            } else {
+                ""
+            }
+        )),
+        Some(JobEvent::Exited) => match (spec.exit_code, spec.signal) {
+            (_, Some(signal)) => parts.push(format!("job exited on signal {signal}")),
+            (code, None) => parts.push(format!("job exited with code {}", code.unwrap_or(0))),
+        },
+        None => {}
+    }
+    if let Some(event) = &spec.send {
+        let fields: Vec<String> = spec
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        parts.push(format!(
+            "{} sends {event}{}",
+            spec.sender.as_deref().unwrap_or("?"),
+            if fields.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", fields.join(", "))
+            }
+        ));
+    }
+    parts.join(", then ")
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl Transcript {
+    /// The transcript as text: every step, the incidents it produced, the transitions taken (with
+    /// their line in the protocol), every message in full, the effects, and what was ignored or
+    /// refused.
+    pub fn to_text(&self, protocol: &Protocol) -> String {
+        let mut out = String::new();
+        for (number, step) in self.steps.iter().enumerate() {
+            let _ = writeln!(out, "## {number}. {} — {}", step.what, time(step.at));
+            for entry in &step.entries {
+                match entry {
+                    Entry::Incident(incident) => write_incident(&mut out, incident),
+                    Entry::Outcome(outcome) => write_outcome(&mut out, protocol, outcome),
+                }
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "end: {}", self.state);
+        out
+    }
+}
+
+fn write_incident(out: &mut String, incident: &IncidentSummary) {
+    let exception = incident
+        .exception
+        .as_deref()
+        .map_or_else(String::new, |e| format!("{e}: "));
+    let _ = writeln!(
+        out,
+        "incident: {} ({}) for {}, log line {}: {exception}{}",
+        incident.category,
+        incident.severity,
+        incident.owner,
+        incident.line_number,
+        incident.message
+    );
+}
+
+fn write_outcome(out: &mut String, protocol: &Protocol, outcome: &Outcome) {
+    if let Some(reason) = &outcome.refused {
+        let _ = writeln!(out, "refused: {reason}");
+    }
+    for event in &outcome.ignored {
+        let _ = writeln!(out, "ignored: {event}");
+    }
+    for taken in &outcome.transitions {
+        let line = protocol.transitions[taken.transition].span.line;
+        let on = taken
+            .event
+            .as_deref()
+            .map_or_else(String::new, |e| format!(" on {e}"));
+        let _ = writeln!(
+            out,
+            "transition: {} → {}{on} (line {line}) at {}",
+            taken.from,
+            taken.to,
+            time(taken.at)
+        );
+        for message in &taken.messages {
+            let _ = writeln!(
+                out,
+                "\nmessage #{} {} → {} ({}):\n",
+                message.seq,
+                message.from,
+                message.to.join(", "),
+                message.template.as_deref().unwrap_or("text"),
+            );
+            for line in message.text.lines() {
+                if line.trim().is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            out.push('\n');
+        }
+        for effect in &taken.effects {
+            let _ = writeln!(out, "effect: {}", effect.as_str());
+        }
+    }
+}
+
+/// A unified diff of a stored transcript against a new one, empty when they are equal.
+pub fn diff(stored: &str, actual: &str) -> String {
+    if stored == actual {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(stored, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header("stored", "actual")
+        .to_string()
+}
+
+/// The transcript stored beside a scenario: `NAME.yaml` → `NAME.transcript.md`.
+pub fn transcript_path(scenario: &Path) -> PathBuf {
+    scenario.with_extension("transcript.md")
+}
+
+/// Every scenario file under `root` (a file, or a folder searched for `scenarios/*.yaml`).
+pub fn discover(root: &Path) -> Vec<PathBuf> {
+    if root.is_file() {
+        return vec![root.to_path_buf()];
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml")
+                && path
+                    .parent()
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == "scenarios")
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
