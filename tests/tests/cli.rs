@@ -129,7 +129,19 @@ fn test_replays_every_scenario_against_its_transcript() {
     let output = warden().args(["test"]).output().unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{text}");
-    assert!(text.contains("coverage protocols/phase5b.yaml:"), "{text}");
+    let coverage = text
+        .lines()
+        .find(|l| l.starts_with("coverage protocols/phase5b.yaml: "))
+        .unwrap_or_else(|| panic!("no coverage line:\n{text}"));
+    let counts: Vec<&str> = coverage
+        .split_whitespace()
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(counts.len(), 2, "{coverage}");
+    assert_eq!(
+        counts[0], counts[1],
+        "every Phase 5B transition is taken by some scenario: {text}"
+    );
     assert!(
         text.lines().last().unwrap().ends_with(" passed, 0 failed"),
         "{text}"
