@@ -92,3 +92,140 @@ proptest! {
         }
     }
 }
+
+mod machine_sequences {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, TimeDelta, Utc};
+    use proptest::prelude::*;
+    use warden::classify::Incident;
+    use warden::machine::{Input, Machine};
+    use warden::protocol::{self, IncidentSeverity};
+
+    fn machine() -> &'static Machine {
+        static MACHINE: std::sync::OnceLock<Machine> = std::sync::OnceLock::new();
+        MACHINE.get_or_init(|| {
+            let protocol =
+                protocol::load(&warden_tests::root().join("protocols/phase5b.yaml")).unwrap();
+            let (templates, _) = protocol::load_templates(&protocol);
+            Machine::new(protocol, &templates).unwrap()
+        })
+    }
+
+    fn incident(category: &str, severity: IncidentSeverity, metric: Option<f64>) -> Incident {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        Incident {
+            category: category.into(),
+            owner: "director".into(),
+            severity,
+            action: Some("look".into()),
+            exception: (category != "convergence").then(|| "ValueError".into()),
+            message: "m".into(),
+            line: "ValueError: m".into(),
+            line_number: 7,
+            file: Some("model_1.py".into()),
+            code_line: Some(45),
+            before: vec!["a".into()],
+            after: vec![],
+            traceback: vec!["Traceback (most recent call last):".into()],
+            metric: metric.map(|r| {
+                BTreeMap::from([("r_hat".to_owned(), warden::classify::MetricValue::Float(r))])
+            }),
+            count: 1,
+            first_seen: at,
+            last_seen: at,
+        }
+    }
+
+    /// Inputs any run can receive, role events included with and without their fields.
+    fn input() -> impl Strategy<Value = Input> {
+        let events = machine().protocol().events.iter().map(|(name, def)| {
+            (
+                name.value.clone(),
+                def.from.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+            )
+        });
+        let sends: Vec<(String, String)> = events
+            .flat_map(|(event, senders)| senders.into_iter().map(move |s| (event.clone(), s)))
+            .collect();
+        prop_oneof![
+            (1u32..99999, any::<bool>())
+                .prop_map(|(pid, resumed)| Input::Launched { pid, resumed }),
+            prop_oneof![Just(Some(0)), Just(Some(1)), Just(None)].prop_map(|code| Input::Exited {
+                exit_code: code,
+                signal: code.is_none().then_some(9)
+            }),
+            prop_oneof![
+                Just(incident("implementation", IncidentSeverity::Critical, None)),
+                Just(incident("data", IncidentSeverity::Warning, None)),
+                Just(incident(
+                    "convergence",
+                    IncidentSeverity::Warning,
+                    Some(1.42)
+                )),
+                Just(incident("convergence", IncidentSeverity::Warning, None)),
+                Just(incident("uncategorized", IncidentSeverity::Critical, None)),
+            ]
+            .prop_map(|i| Input::Incident(Box::new(i))),
+            Just(Input::Tick),
+            (
+                proptest::sample::select(sends),
+                any::<bool>(),
+                "[a-z ]{0,12}"
+            )
+                .prop_map(|((event, sender), full, text)| {
+                    let mut fields = BTreeMap::new();
+                    if full {
+                        let def = machine().protocol().events.get(&event).unwrap();
+                        for (name, field) in def.fields.iter() {
+                            let value = match field.ty.value {
+                                protocol::ValueType::Boolean => {
+                                    serde_json::json!(text.len() % 2 == 0)
+                                }
+                                protocol::ValueType::Number | protocol::ValueType::Integer => {
+                                    serde_json::json!(3)
+                                }
+                                protocol::ValueType::List => serde_json::json!([text.clone()]),
+                                _ => serde_json::json!(text.clone()),
+                            };
+                            fields.insert(name.value.clone(), value);
+                        }
+                    }
+                    Input::Send {
+                        event,
+                        sender,
+                        fields,
+                    }
+                }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_sequence_of_inputs_runs_phase5b_without_error(
+            steps in proptest::collection::vec((input(), 0i64..(26 * 60)), 1..40)
+        ) {
+            let m = machine();
+            let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
+            let mut now = "2026-01-19T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+            let mut run = m.start("prop", &vars, now).unwrap().instance;
+            for (input, minutes) in steps {
+                now += TimeDelta::minutes(minutes);
+                let was_final = run.finished(m);
+                let before = run.state.clone();
+                let outcome = m.step(&run, Input::Tick, now).and_then(|o| m.step(&o.instance, input, now));
+                let outcome = match outcome {
+                    Ok(outcome) => outcome,
+                    Err(error) => return Err(TestCaseError::fail(format!("{error} (in {before})"))),
+                };
+                run = outcome.instance;
+                prop_assert!(m.protocol().states.contains(&run.state), "undeclared state {}", run.state);
+                if was_final {
+                    prop_assert_eq!(&run.state, &before, "a final state absorbs everything");
+                }
+            }
+        }
+    }
+}

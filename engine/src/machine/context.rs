@@ -115,14 +115,8 @@ impl Object for History {
     }
 }
 
-/// The context of a transition from `state` to `target` in `instance`, at `now`.
-pub fn build(
-    machine: &super::Machine,
-    instance: &Instance,
-    state: &str,
-    target: &str,
-    now: DateTime<Utc>,
-) -> Value {
+/// The context of `instance` at `now`, but for `target` (which each transition adds).
+pub fn build(machine: &super::Machine, instance: &Instance, now: DateTime<Utc>) -> Value {
     let protocol = machine.protocol();
     let mut names: BTreeMap<String, Value> = instance.vars.clone();
     let job = &instance.job;
@@ -143,8 +137,7 @@ pub fn build(
             ),
         ]),
     );
-    names.insert("state".into(), Value::from(state));
-    names.insert("target".into(), Value::from(target));
+    names.insert("state".into(), Value::from(instance.state.as_str()));
     let mut event: BTreeMap<String, Value> = instance.event.fields.clone();
     event.insert("name".into(), Value::from(instance.event.name.as_str()));
     event.insert("at".into(), time(instance.event.at));

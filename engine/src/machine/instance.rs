@@ -37,6 +37,31 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// An empty instance, for an outcome under construction.
+    pub(crate) fn placeholder() -> Instance {
+        Instance {
+            run: RunInfo {
+                id: String::new(),
+                started_at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            state: String::new(),
+            vars: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            timers: Vec::new(),
+            job: JobInfo::default(),
+            incident: None,
+            metrics: Record::new(),
+            event: EventInfo {
+                name: String::new(),
+                at: DateTime::<Utc>::UNIX_EPOCH,
+                sender: None,
+                fields: BTreeMap::new(),
+            },
+            history: imbl::Vector::new(),
+            messages_sent: 0,
+        }
+    }
+
     /// Whether the run has ended in a final state.
     pub fn finished(&self, machine: &super::Machine) -> bool {
         machine.protocol().is_final(&self.state)

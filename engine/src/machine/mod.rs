@@ -31,6 +31,10 @@ pub struct Machine {
     protocol: Arc<Protocol>,
     env: Environment<'static>,
     counters: BTreeSet<String>,
+    /// Transitions by source state, then event (`""` for eventless ones), in file order.
+    candidates: std::collections::HashMap<String, std::collections::HashMap<String, Vec<usize>>>,
+    /// The compiled guard of each transition, by name.
+    guards: Vec<Option<String>>,
 }
 
 /// What happens to a run.
@@ -305,10 +309,29 @@ impl Machine {
             .flat_map(|t| &t.count)
             .map(|c| c.value.clone())
             .collect();
+        let mut candidates: std::collections::HashMap<_, std::collections::HashMap<_, Vec<_>>> =
+            Default::default();
+        for (index, transition) in protocol.transitions.iter().enumerate() {
+            let event = transition.on.as_ref().map_or("", |on| on.as_str());
+            for state in protocol.sources(transition) {
+                let by_event = candidates.entry(state.to_owned()).or_default();
+                by_event.entry(event.to_owned()).or_default().push(index);
+            }
+        }
+        let guards = (0..protocol.transitions.len())
+            .map(|index| {
+                protocol.transitions[index]
+                    .guard
+                    .as_ref()
+                    .map(|_| format!("guard:{index}"))
+            })
+            .collect();
         Ok(Machine {
             protocol: Arc::new(protocol),
             env,
             counters,
+            candidates,
+            guards,
         })
     }
 
@@ -540,6 +563,10 @@ struct Step<'m> {
     instance: Instance,
     now: DateTime<Utc>,
     outcome: Outcome,
+    /// The context as of the instance's last change, built on first use: guards tried in a row
+    /// and the messages of one transition share it. Every change to what the context shows
+    /// clears it (see `changed`).
+    context: std::cell::RefCell<Option<Value>>,
 }
 
 impl<'m> Step<'m> {
@@ -547,14 +574,20 @@ impl<'m> Step<'m> {
         Step {
             machine,
             outcome: Outcome {
-                instance: instance.clone(),
+                instance: Instance::placeholder(),
                 transitions: Vec::new(),
                 ignored: Vec::new(),
                 refused: None,
             },
             instance,
             now,
+            context: std::cell::RefCell::new(None),
         }
+    }
+
+    /// The instance or the time changed: the cached context is stale.
+    fn changed(&mut self) {
+        *self.context.get_mut() = None;
     }
 
     fn finish(mut self) -> Outcome {
@@ -567,13 +600,12 @@ impl<'m> Step<'m> {
     }
 
     fn context(&self, target: &str) -> Value {
-        context::build(
-            self.machine,
-            &self.instance,
-            &self.instance.state,
-            target,
-            self.now,
-        )
+        let base = self
+            .context
+            .borrow_mut()
+            .get_or_insert_with(|| context::build(self.machine, &self.instance, self.now))
+            .clone();
+        minijinja::context! { target => target, ..base }
     }
 
     /// Renders the job's command, log and checkpoint from the vars, for `job`.
@@ -627,6 +659,7 @@ impl<'m> Step<'m> {
                 sender: sender.clone(),
                 fields: fields.clone(),
             };
+            self.changed();
             let chosen = self.choose(Some(event))?;
             if let Some(index) = chosen {
                 self.take(index, incident, fields)?;
@@ -650,19 +683,22 @@ impl<'m> Step<'m> {
     fn choose(&self, event: Option<&str>) -> Result<Option<usize>, StepError> {
         let protocol = self.protocol();
         let state = self.instance.state.as_str();
-        for (index, transition) in protocol.transitions.iter().enumerate() {
-            let on = transition.on.as_ref().map(|on| on.as_str());
-            if on != event || !protocol.sources(transition).contains(&state) {
-                continue;
-            }
-            if transition.guard.is_none() {
+        let candidates = self
+            .machine
+            .candidates
+            .get(state)
+            .and_then(|by_event| by_event.get(event.unwrap_or("")))
+            .map_or(&[][..], Vec::as_slice);
+        for &index in candidates {
+            let Some(guard) = &self.machine.guards[index] else {
                 return Ok(Some(index));
-            }
+            };
+            let transition = &protocol.transitions[index];
             let target = transition.to.as_ref().map_or(state, |to| to.as_str());
             let holds = self
                 .machine
                 .env
-                .get_template(&format!("guard:{index}"))
+                .get_template(guard)
                 .and_then(|t| t.render(self.context(target)))
                 .map_err(|e| StepError::Guard {
                     line: transition.span.line,
@@ -726,6 +762,7 @@ impl<'m> Step<'m> {
                 values.push((key.value.clone(), value));
             }
             self.instance.vars.extend(values);
+            self.changed();
         }
         for counter in &transition.count {
             *self
@@ -733,6 +770,7 @@ impl<'m> Step<'m> {
                 .counters
                 .entry(counter.value.clone())
                 .or_default() += 1;
+            self.changed();
         }
         let mut messages = Vec::with_capacity(transition.send.len());
         if !transition.send.is_empty() {
@@ -792,6 +830,7 @@ impl<'m> Step<'m> {
     fn enter(&mut self, from: &str, to: &str, starting: bool) -> Result<(), StepError> {
         let protocol = self.protocol();
         self.instance.state = to.to_owned();
+        self.changed();
         if protocol.is_final(to) {
             self.instance.timers.clear();
             return Ok(());
@@ -861,9 +900,11 @@ impl<'m> Step<'m> {
                 .map(|every| due + every);
             let event = timer.event.clone();
             self.now = due;
+            self.changed();
             self.dispatch(&event, None, BTreeMap::new(), None)?;
         }
         self.now = end;
+        self.changed();
         Ok(())
     }
 }
