@@ -82,7 +82,7 @@ pub fn incident(incident: &crate::classify::Incident) -> Value {
 
 /// The history, read lazily: templates that never look at it do not pay for it.
 #[derive(Debug)]
-struct History(imbl::Vector<HistoryEntry>);
+struct History(imbl::Vector<Arc<HistoryEntry>>);
 
 impl Object for History {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -115,15 +115,24 @@ impl Object for History {
     }
 }
 
-/// The context of `instance` at `now`, but for `target` (which each transition adds).
-pub fn build(machine: &super::Machine, instance: &Instance, now: DateTime<Utc>) -> Value {
+/// The top-level names of every context, besides the vars and `set` keys.
+pub const NAMES: &[&str] = &[
+    "run", "state", "event", "incident", "job", "counters", "history", "metrics", "now",
+];
+
+/// The value of one top-level name (not `target`, which each transition adds), or `None` for a
+/// name the context does not have.
+pub fn value_of(
+    machine: &super::Machine,
+    instance: &Instance,
+    now: DateTime<Utc>,
+    name: &str,
+) -> Option<Value> {
     let protocol = machine.protocol();
-    let mut names: BTreeMap<String, Value> = instance.vars.clone();
     let job = &instance.job;
     let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
-    names.insert(
-        "run".into(),
-        map([
+    Some(match name {
+        "run" => map([
             ("id", Value::from(instance.run.id.as_str())),
             ("started_at", time(instance.run.started_at)),
             ("elapsed", since(instance.run.started_at, now)),
@@ -136,27 +145,23 @@ pub fn build(machine: &super::Machine, instance: &Instance, now: DateTime<Utc>) 
                     .map_or(Value::from(()), |v| Value::from(v.as_str())),
             ),
         ]),
-    );
-    names.insert("state".into(), Value::from(instance.state.as_str()));
-    let mut event: BTreeMap<String, Value> = instance.event.fields.clone();
-    event.insert("name".into(), Value::from(instance.event.name.as_str()));
-    event.insert("at".into(), time(instance.event.at));
-    event.insert(
-        "sender".into(),
-        instance
-            .event
-            .sender
-            .as_deref()
-            .map_or(Value::from(()), Value::from),
-    );
-    names.insert("event".into(), Value::from(event));
-    names.insert(
-        "incident".into(),
-        instance.incident.as_ref().map_or(Value::from(()), incident),
-    );
-    names.insert(
-        "job".into(),
-        map([
+        "state" => Value::from(instance.state.as_str()),
+        "event" => {
+            let mut event: BTreeMap<String, Value> = instance.event.fields.clone();
+            event.insert("name".into(), Value::from(instance.event.name.as_str()));
+            event.insert("at".into(), time(instance.event.at));
+            event.insert(
+                "sender".into(),
+                instance
+                    .event
+                    .sender
+                    .as_deref()
+                    .map_or(Value::from(()), Value::from),
+            );
+            Value::from(event)
+        }
+        "incident" => instance.incident.as_ref().map_or(Value::from(()), incident),
+        "job" => map([
             ("pid", job.pid.map_or(Value::from(()), Value::from)),
             ("command", Value::from(job.command.clone())),
             ("started_at", job.started_at.map_or(Value::from(()), time)),
@@ -186,22 +191,27 @@ pub fn build(machine: &super::Machine, instance: &Instance, now: DateTime<Utc>) 
             ),
             ("resumed", Value::from(job.resumed)),
         ]),
-    );
-    names.insert(
-        "counters".into(),
-        Value::from(
+        "counters" => Value::from(
             instance
                 .counters
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::from(*v)))
                 .collect::<BTreeMap<_, _>>(),
         ),
-    );
-    names.insert(
-        "history".into(),
-        Value::from_object(History(instance.history.clone())),
-    );
-    names.insert("metrics".into(), record(&instance.metrics));
-    names.insert("now".into(), time(now));
+        "history" => Value::from_object(History(instance.history.clone())),
+        "metrics" => record(&instance.metrics),
+        "now" => time(now),
+        var => instance.vars.get(var)?.clone(),
+    })
+}
+
+/// The whole context of `instance` at `now`, but for `target` (which each transition adds).
+pub fn build(machine: &super::Machine, instance: &Instance, now: DateTime<Utc>) -> Value {
+    let mut names: BTreeMap<String, Value> = instance.vars.clone();
+    for name in NAMES {
+        if let Some(value) = value_of(machine, instance, now, name) {
+            names.insert((*name).to_owned(), value);
+        }
+    }
     Value::from(names)
 }

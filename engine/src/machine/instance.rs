@@ -30,8 +30,9 @@ pub struct Instance {
     pub metrics: Record,
     /// The event that started the current chain of transitions.
     pub event: EventInfo,
-    /// Every transition taken and every event ignored.
-    pub history: imbl::Vector<HistoryEntry>,
+    /// Every transition taken and every event ignored. Entries are shared, not copied, when
+    /// an instance is cloned (the vector's chunks hold pointers, not the entries themselves).
+    pub history: imbl::Vector<std::sync::Arc<HistoryEntry>>,
     /// Messages sent so far.
     pub messages_sent: u64,
 }

@@ -33,8 +33,15 @@ pub struct Machine {
     counters: BTreeSet<String>,
     /// Transitions by source state, then event (`""` for eventless ones), in file order.
     candidates: std::collections::HashMap<String, std::collections::HashMap<String, Vec<usize>>>,
-    /// The compiled guard of each transition, by name.
-    guards: Vec<Option<String>>,
+    /// The compiled guard of each transition, by name, with the top-level names it reads.
+    guards: Vec<Option<Guard>>,
+}
+
+/// A guard: its template's name and the context names it reads, so that evaluating it builds
+/// only those.
+struct Guard {
+    template: String,
+    reads: Vec<String>,
 }
 
 /// What happens to a run.
@@ -320,10 +327,15 @@ impl Machine {
         }
         let guards = (0..protocol.transitions.len())
             .map(|index| {
-                protocol.transitions[index]
-                    .guard
-                    .as_ref()
-                    .map(|_| format!("guard:{index}"))
+                protocol.transitions[index].guard.as_ref().map(|_| {
+                    let template = format!("guard:{index}");
+                    let mut reads: Vec<String> = env
+                        .get_template(&template)
+                        .map(|t| t.undeclared_variables(false).into_iter().collect())
+                        .unwrap_or_default();
+                    reads.sort();
+                    Guard { template, reads }
+                })
             })
             .collect();
         Ok(Machine {
@@ -567,6 +579,8 @@ struct Step<'m> {
     /// and the messages of one transition share it. Every change to what the context shows
     /// clears it (see `changed`).
     context: std::cell::RefCell<Option<Value>>,
+    /// Single names of the context, built on demand for guards, cleared with it.
+    names: std::cell::RefCell<BTreeMap<String, Value>>,
 }
 
 impl<'m> Step<'m> {
@@ -582,12 +596,37 @@ impl<'m> Step<'m> {
             instance,
             now,
             context: std::cell::RefCell::new(None),
+            names: std::cell::RefCell::new(BTreeMap::new()),
         }
     }
 
     /// The instance or the time changed: the cached context is stale.
     fn changed(&mut self) {
         *self.context.get_mut() = None;
+        self.names.get_mut().clear();
+    }
+
+    /// A context holding only `reads` (and `target`): what a guard needs, each name built once
+    /// per change of the instance.
+    fn context_of(&self, reads: &[String], target: &str) -> Value {
+        let mut cache = self.names.borrow_mut();
+        let mut names: BTreeMap<String, Value> = BTreeMap::new();
+        for name in reads {
+            let value = match cache.get(name) {
+                Some(value) => value.clone(),
+                None => {
+                    let value = context::value_of(self.machine, &self.instance, self.now, name);
+                    let value = value.unwrap_or(Value::UNDEFINED);
+                    cache.insert(name.clone(), value.clone());
+                    value
+                }
+            };
+            if !value.is_undefined() {
+                names.insert(name.clone(), value);
+            }
+        }
+        names.insert("target".into(), Value::from(target));
+        Value::from(names)
     }
 
     fn finish(mut self) -> Outcome {
@@ -667,7 +706,7 @@ impl<'m> Step<'m> {
             }
         }
         self.outcome.ignored.push(event.to_owned());
-        self.instance.history.push_back(HistoryEntry {
+        self.instance.history.push_back(Arc::new(HistoryEntry {
             at: self.now,
             from: from.clone(),
             to: from,
@@ -675,7 +714,7 @@ impl<'m> Step<'m> {
             transition: None,
             incident,
             fields,
-        });
+        }));
         Ok(())
     }
 
@@ -698,8 +737,8 @@ impl<'m> Step<'m> {
             let holds = self
                 .machine
                 .env
-                .get_template(guard)
-                .and_then(|t| t.render(self.context(target)))
+                .get_template(&guard.template)
+                .and_then(|t| t.render(self.context_of(&guard.reads, target)))
                 .map_err(|e| StepError::Guard {
                     line: transition.span.line,
                     message: describe(&e),
@@ -805,7 +844,7 @@ impl<'m> Step<'m> {
                 });
             }
         }
-        self.instance.history.push_back(HistoryEntry {
+        self.instance.history.push_back(Arc::new(HistoryEntry {
             at: self.now,
             from: from.clone(),
             to: to.clone(),
@@ -813,7 +852,7 @@ impl<'m> Step<'m> {
             transition: Some(index),
             incident,
             fields,
-        });
+        }));
         self.outcome.transitions.push(Taken {
             transition: index,
             from: from.clone(),
