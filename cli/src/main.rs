@@ -74,7 +74,7 @@ enum Command {
         #[arg(value_name = "TEMPLATE")]
         template: String,
         /// The context: a YAML or JSON mapping of names to values.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", alias = "vars")]
         context: PathBuf,
     },
     /// Print the JSON Schema of the protocol file format.
