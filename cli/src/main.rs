@@ -276,12 +276,7 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
 }
 
 fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
-    let replayed = scenario::load(path).and_then(|loaded| {
-        let prepared = scenario::prepare(path, &loaded)?;
-        let transcript = scenario::replay(path, &loaded, &prepared)?;
-        Ok((prepared, transcript))
-    });
-    match replayed {
+    match scenario::run(path) {
         Ok((prepared, transcript)) => {
             match format {
                 TranscriptFormat::Text => print!("{}", transcript.to_text(&prepared.protocol)),
@@ -327,12 +322,7 @@ fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
         ),
     > = std::collections::BTreeMap::new();
     for file in &files {
-        let result = scenario::load(file).and_then(|loaded| {
-            let prepared = scenario::prepare(file, &loaded)?;
-            let transcript = scenario::replay(file, &loaded, &prepared)?;
-            Ok((prepared, transcript))
-        });
-        let (prepared, transcript) = match result {
+        let (prepared, transcript) = match scenario::run(file) {
             Ok(replayed) => replayed,
             Err(error) => {
                 println!("FAIL {}: {error}", file.display());

@@ -231,11 +231,12 @@ pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioErr
     Ok(Prepared { protocol, machine })
 }
 
-/// Replays the scenario at `path`.
-pub fn run(path: &Path) -> Result<Transcript, ScenarioError> {
+/// Replays the scenario at `path`; returns its protocol with the transcript.
+pub fn run(path: &Path) -> Result<(Prepared, Transcript), ScenarioError> {
     let scenario = load(path)?;
     let prepared = prepare(path, &scenario)?;
-    replay(path, &scenario, &prepared)
+    let transcript = replay(path, &scenario, &prepared)?;
+    Ok((prepared, transcript))
 }
 
 /// Replays `scenario` (read from `path`) against `prepared`.

@@ -13,11 +13,11 @@ mod record;
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
-use minijinja::{Environment, Value};
+use minijinja::Environment;
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 
-pub use record::{MetricValue, Record};
+pub use record::{to_value as record_value, MetricValue, Record};
 
 use crate::protocol::{IncidentSeverity, Protocol};
 
@@ -678,7 +678,7 @@ impl Rules {
             if !rule.keys.iter().all(|k| record.contains_key(k)) {
                 return false;
             }
-            let context = context.get_or_insert_with(|| record_context(record));
+            let context = context.get_or_insert_with(|| record::to_value(record));
             self.env
                 .get_template(&rule.template)
                 .and_then(|t| t.render(context.clone()))
@@ -696,23 +696,6 @@ fn exception_matches(rule: &str, exception: &str) -> bool {
             && exception
                 .strip_suffix(rule)
                 .is_some_and(|prefix| prefix.ends_with('.')))
-}
-
-fn record_context(record: &Record) -> Value {
-    let map: std::collections::BTreeMap<String, Value> = record
-        .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                MetricValue::Int(i) => Value::from(*i),
-                MetricValue::Float(f) => Value::from(*f),
-                MetricValue::Bool(b) => Value::from(*b),
-                MetricValue::Text(s) => Value::from(s.as_str()),
-                MetricValue::Null => Value::from(()),
-            };
-            (k.clone(), value)
-        })
-        .collect();
-    Value::from(map)
 }
 
 #[cfg(test)]

@@ -24,6 +24,30 @@ pub enum MetricValue {
 /// A metric record: its keys and values.
 pub type Record = BTreeMap<String, MetricValue>;
 
+impl MetricValue {
+    /// The value as templates and rules see it (NaN and infinities stay floats).
+    pub fn to_value(&self) -> minijinja::Value {
+        use minijinja::Value;
+        match self {
+            MetricValue::Int(i) => Value::from(*i),
+            MetricValue::Float(f) => Value::from(*f),
+            MetricValue::Bool(b) => Value::from(*b),
+            MetricValue::Text(s) => Value::from(s.as_str()),
+            MetricValue::Null => Value::from(()),
+        }
+    }
+}
+
+/// A record as templates and rules see it: a mapping of its keys.
+pub fn to_value(record: &Record) -> minijinja::Value {
+    minijinja::Value::from(
+        record
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect::<BTreeMap<String, minijinja::Value>>(),
+    )
+}
+
 impl<'de> Deserialize<'de> for MetricValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(ValueVisitor)

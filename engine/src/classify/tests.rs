@@ -489,19 +489,7 @@ mod native_metric_rules {
 
     fn template_holds(rule: &str, record: &Record) -> bool {
         let env = crate::expr::environment();
-        let context: std::collections::BTreeMap<String, minijinja::Value> = record
-            .iter()
-            .map(|(k, v)| {
-                let value = match v {
-                    MetricValue::Int(i) => minijinja::Value::from(*i),
-                    MetricValue::Float(f) => minijinja::Value::from(*f),
-                    MetricValue::Bool(b) => minijinja::Value::from(*b),
-                    MetricValue::Text(s) => minijinja::Value::from(s.as_str()),
-                    MetricValue::Null => minijinja::Value::from(()),
-                };
-                (k.clone(), value)
-            })
-            .collect();
+        let context = super::super::record::to_value(record);
         env.render_str(&format!("{{% if {rule} %}}1{{% endif %}}"), context)
             .is_ok_and(|out| out == "1")
     }

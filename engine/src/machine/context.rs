@@ -8,7 +8,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 
 use super::instance::{HistoryEntry, Instance};
-use crate::classify::{MetricValue, Record};
 use crate::expr::DurationValue;
 
 /// A time as templates see it: `2026-01-19T15:34:12Z`.
@@ -25,27 +24,6 @@ fn map(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
         entries
             .into_iter()
             .collect::<BTreeMap<&'static str, Value>>(),
-    )
-}
-
-/// A metric value in a template.
-pub fn metric(value: &MetricValue) -> Value {
-    match value {
-        MetricValue::Int(i) => Value::from(*i),
-        MetricValue::Float(f) => Value::from(*f),
-        MetricValue::Bool(b) => Value::from(*b),
-        MetricValue::Text(s) => Value::from(s.as_str()),
-        MetricValue::Null => Value::from(()),
-    }
-}
-
-/// A metric record in a template.
-pub fn record(record: &Record) -> Value {
-    Value::from(
-        record
-            .iter()
-            .map(|(k, v)| (k.clone(), metric(v)))
-            .collect::<BTreeMap<String, Value>>(),
     )
 }
 
@@ -72,7 +50,10 @@ pub fn incident(incident: &crate::classify::Incident) -> Value {
     value.insert("traceback".into(), lines(&incident.traceback));
     value.insert(
         "metric".into(),
-        incident.metric.as_ref().map_or(Value::from(()), record),
+        incident
+            .metric
+            .as_ref()
+            .map_or(Value::from(()), crate::classify::record_value),
     );
     value.insert("count".into(), Value::from(incident.count));
     value.insert("first_seen".into(), time(incident.first_seen));
@@ -199,7 +180,7 @@ pub fn value_of(
                 .collect::<BTreeMap<_, _>>(),
         ),
         "history" => Value::from_object(History(instance.history.clone())),
-        "metrics" => record(&instance.metrics),
+        "metrics" => crate::classify::record_value(&instance.metrics),
         "now" => time(now),
         var => instance.vars.get(var)?.clone(),
     })
