@@ -77,6 +77,38 @@ transitions:
 }
 
 #[divan::bench]
+fn phase5b_error_report_render(bencher: divan::Bencher) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
+    let protocol = protocol::load(&path).unwrap();
+    let (templates, _) = protocol::load_templates(&protocol);
+    let machine = Machine::new(protocol, &templates).unwrap();
+    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
+    let run = machine.start("bench", &vars, now()).unwrap().instance;
+    let run = machine
+        .step(
+            &run,
+            Input::Launched {
+                pid: 12345,
+                resumed: false,
+            },
+            now(),
+        )
+        .unwrap()
+        .instance;
+    let run = machine
+        .step(&run, Input::Incident(Box::new(incident())), now())
+        .unwrap()
+        .instance;
+    bencher.counter(ItemsCount::new(1usize)).bench(|| {
+        let text = machine
+            .render(divan::black_box(&run), "error_report", now())
+            .unwrap();
+        assert!(text.starts_with("## Phase 5B Error Report"));
+        text
+    });
+}
+
+#[divan::bench]
 fn phase5b_error_report(bencher: divan::Bencher) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
     let protocol = protocol::load(&path).unwrap();

@@ -65,6 +65,33 @@ struct Expected {
 
 const REAL_LOGS: &[Expected] = &[
     Expected {
+        fixture: "torch_cpu_out_of_memory",
+        category: "resource",
+        severity: "critical",
+        exception: Some("RuntimeError"),
+        message: "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory",
+        file: Some("<string>"),
+        code_line: Some(4),
+    },
+    Expected {
+        fixture: "torch_no_cuda",
+        category: "resource",
+        severity: "critical",
+        exception: Some("RuntimeError"),
+        message: "Found no NVIDIA driver on your system.",
+        file: Some("torch/cuda/__init__.py"),
+        code_line: Some(616),
+    },
+    Expected {
+        fixture: "torch_nan_anomaly",
+        category: "data",
+        severity: "critical",
+        exception: Some("RuntimeError"),
+        message: "Function 'SqrtBackward0' returned nan values in its 0th output.",
+        file: Some("torch/autograd/graph.py"),
+        code_line: Some(1113),
+    },
+    Expected {
         fixture: "pymc_logp_attribute_error",
         category: "implementation",
         severity: "critical",
@@ -205,7 +232,7 @@ const REAL_LOGS: &[Expected] = &[
 fn real_library_output_is_classified_as_phase5b_says() {
     assert_eq!(
         REAL_LOGS.len(),
-        15,
+        18,
         "one row for each captured traceback and warning log"
     );
     for expected in REAL_LOGS {

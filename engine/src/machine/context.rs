@@ -61,6 +61,48 @@ pub fn incident(incident: &crate::classify::Incident) -> Value {
     Value::from(value)
 }
 
+/// `job`, read lazily: a guard on `job.exit_code` does not format the start time.
+#[derive(Debug)]
+struct JobView {
+    job: Arc<super::instance::JobInfo>,
+    restarts: u64,
+    now: DateTime<Utc>,
+}
+
+impl JobView {
+    const FIELDS: &'static [&'static str] = crate::context::JOB_FIELDS;
+}
+
+impl Object for JobView {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let job = &self.job;
+        let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
+        let text = |v: &Option<String>| v.as_deref().map_or(Value::from(()), Value::from);
+        Some(match key.as_str()? {
+            "pid" => job.pid.map_or(Value::from(()), Value::from),
+            "command" => Value::from(job.command.clone()),
+            "started_at" => job.started_at.map_or(Value::from(()), time),
+            "uptime" => job
+                .started_at
+                .map_or(DurationValue::value(Default::default()), |s| {
+                    since(s, self.now)
+                }),
+            "exit_code" => optional(job.exit_code),
+            "signal" => optional(job.signal),
+            "restarts" => Value::from(self.restarts),
+            "log" => Value::from(job.log.as_str()),
+            "last_line" => text(&job.last_line),
+            "checkpoint" => text(&job.checkpoint),
+            "resumed" => Value::from(job.resumed),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(Self::FIELDS)
+    }
+}
+
 /// The history, read lazily: templates that never look at it do not pay for it.
 #[derive(Debug)]
 struct History(imbl::Vector<Arc<HistoryEntry>>);
@@ -111,7 +153,6 @@ pub fn value_of(
 ) -> Option<Value> {
     let protocol = machine.protocol();
     let job = &instance.job;
-    let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
     Some(match name {
         "run" => map([
             ("id", Value::from(instance.run.id.as_str())),
@@ -142,36 +183,11 @@ pub fn value_of(
             Value::from(event)
         }
         "incident" => instance.incident.as_ref().map_or(Value::from(()), incident),
-        "job" => map([
-            ("pid", job.pid.map_or(Value::from(()), Value::from)),
-            ("command", Value::from(job.command.clone())),
-            ("started_at", job.started_at.map_or(Value::from(()), time)),
-            (
-                "uptime",
-                job.started_at
-                    .map_or(DurationValue::value(Default::default()), |s| since(s, now)),
-            ),
-            ("exit_code", optional(job.exit_code)),
-            ("signal", optional(job.signal)),
-            (
-                "restarts",
-                Value::from(instance.counters.get("restarts").copied().unwrap_or(0)),
-            ),
-            ("log", Value::from(job.log.as_str())),
-            (
-                "last_line",
-                job.last_line
-                    .as_deref()
-                    .map_or(Value::from(()), Value::from),
-            ),
-            (
-                "checkpoint",
-                job.checkpoint
-                    .as_deref()
-                    .map_or(Value::from(()), Value::from),
-            ),
-            ("resumed", Value::from(job.resumed)),
-        ]),
+        "job" => Value::from_object(JobView {
+            job: job.clone(),
+            restarts: instance.counters.get("restarts").copied().unwrap_or(0),
+            now,
+        }),
         "counters" => Value::from(
             instance
                 .counters

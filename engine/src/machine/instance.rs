@@ -22,8 +22,8 @@ pub struct Instance {
     pub counters: BTreeMap<String, u64>,
     /// Timers active in the current state.
     pub timers: Vec<ActiveTimer>,
-    /// The job as last seen.
-    pub job: JobInfo,
+    /// The job as last seen (shared until it changes: templates read it without copying).
+    pub job: std::sync::Arc<JobInfo>,
     /// The current or last incident.
     pub incident: Option<Incident>,
     /// The latest value of every metric key read from the log.
@@ -49,7 +49,7 @@ impl Instance {
             vars: BTreeMap::new(),
             counters: BTreeMap::new(),
             timers: Vec::new(),
-            job: JobInfo::default(),
+            job: Default::default(),
             incident: None,
             metrics: Record::new(),
             event: EventInfo {

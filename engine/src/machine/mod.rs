@@ -397,7 +397,7 @@ impl Machine {
             vars,
             counters: self.counters.iter().map(|c| (c.clone(), 0)).collect(),
             timers: Vec::new(),
-            job: JobInfo::default(),
+            job: Default::default(),
             incident: None,
             metrics: Record::new(),
             event: EventInfo {
@@ -426,7 +426,7 @@ impl Machine {
         let mut step = Step::new(self, instance.clone(), now);
         match input {
             Input::Launched { pid, resumed } => {
-                let job = &mut step.instance.job;
+                let job = Arc::make_mut(&mut step.instance.job);
                 job.pid = Some(pid);
                 job.started_at = Some(now);
                 job.exit_code = None;
@@ -436,8 +436,9 @@ impl Machine {
                 step.dispatch("launched", None, fields, None)?;
             }
             Input::Exited { exit_code, signal } => {
-                step.instance.job.exit_code = exit_code;
-                step.instance.job.signal = signal;
+                let job = Arc::make_mut(&mut step.instance.job);
+                job.exit_code = exit_code;
+                job.signal = signal;
                 let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
                 let fields = BTreeMap::from([
                     ("exit_code".to_owned(), optional(exit_code)),
@@ -457,7 +458,7 @@ impl Machine {
             }
             Input::Log { last_line, records } => {
                 if last_line.is_some() {
-                    step.instance.job.last_line = last_line;
+                    Arc::make_mut(&mut step.instance.job).last_line = last_line;
                 }
                 for record in records {
                     step.instance.metrics.extend(record);
@@ -478,6 +479,26 @@ impl Machine {
             Input::Tick => step.fire_due_timers()?,
         }
         Ok(step.finish())
+    }
+
+    /// Renders the message template `name` against `instance` at `now`, as a transition from
+    /// the current state to itself would (for authors, and to show what a role would get now).
+    pub fn render(
+        &self,
+        instance: &Instance,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StepError> {
+        let step = Step::new(self, instance.clone(), now);
+        let context = step.context(&instance.state);
+        self.env
+            .get_template(&format!("message:{name}"))
+            .and_then(|t| t.render(context))
+            .map_err(|e| StepError::Render {
+                line: 0,
+                what: format!("`{name}`"),
+                message: describe(&e),
+            })
     }
 
     /// When the next timer is due, if one is active.
@@ -674,7 +695,7 @@ impl<'m> Step<'m> {
             .as_ref()
             .map(|r| render(&r.when_exists))
             .transpose()?;
-        let info = &mut self.instance.job;
+        let info = Arc::make_mut(&mut self.instance.job);
         info.command = command;
         info.log = log;
         info.checkpoint = checkpoint;
