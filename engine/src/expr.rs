@@ -107,20 +107,33 @@ fn duration_filter(value: Value) -> Result<Value, minijinja::Error> {
 /// block whose fence is longer than any run of backticks inside, so log text can never close it
 /// or turn into markup.
 fn fence(value: Value, language: Option<String>) -> String {
-    let text = match value.try_iter() {
-        Ok(lines) if value.as_str().is_none() => lines
-            .map(|line| line.to_string())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => value.to_string(),
-    };
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    match value.try_iter() {
+        Ok(lines) if value.as_str().is_none() => {
+            for (i, line) in lines.enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                match line.as_str() {
+                    Some(line) => text.push_str(line),
+                    None => {
+                        let _ = write!(text, "{line}");
+                    }
+                }
+            }
+        }
+        _ => {
+            let _ = write!(text, "{value}");
+        }
+    }
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat((longest + 1).max(3));
-    let language = language.unwrap_or_default();
-    format!(
-        "{ticks}{language}\n{}\n{ticks}",
-        text.trim_end_matches('\n')
-    )
+    let body = text.trim_end_matches('\n');
+    let language = language.as_deref().unwrap_or("");
+    let mut out = String::with_capacity(body.len() + 2 * ticks.len() + language.len() + 2);
+    let _ = write!(out, "{ticks}{language}\n{body}\n{ticks}");
+    out
 }
 
 /// Whether a template (a whole file) or an expression (a guard, `set` value or metric rule).

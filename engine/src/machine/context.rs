@@ -202,13 +202,19 @@ pub fn value_of(
     })
 }
 
-/// The whole context of `instance` at `now`, but for `target` (which each transition adds).
-pub fn build(machine: &super::Machine, instance: &Instance, now: DateTime<Utc>) -> Value {
+/// The whole context of `instance` at `now` for a transition into `target`.
+pub fn build(
+    machine: &super::Machine,
+    instance: &Instance,
+    now: DateTime<Utc>,
+    target: &str,
+) -> Value {
     let mut names: BTreeMap<String, Value> = instance.vars.clone();
     for name in NAMES {
         if let Some(value) = value_of(machine, instance, now, name) {
             names.insert((*name).to_owned(), value);
         }
     }
+    names.insert("target".to_owned(), Value::from(target));
     Value::from(names)
 }

@@ -489,8 +489,7 @@ impl Machine {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<String, StepError> {
-        let step = Step::new(self, instance.clone(), now);
-        let context = step.context(&instance.state);
+        let context = context::build(self, instance, now, &instance.state);
         self.env
             .get_template(&format!("message:{name}"))
             .and_then(|t| t.render(context))
@@ -596,10 +595,10 @@ struct Step<'m> {
     instance: Instance,
     now: DateTime<Utc>,
     outcome: Outcome,
-    /// The context as of the instance's last change, built on first use: guards tried in a row
-    /// and the messages of one transition share it. Every change to what the context shows
-    /// clears it (see `changed`).
-    context: std::cell::RefCell<Option<Value>>,
+    /// The context as of the instance's last change, for a target, built on first use: the
+    /// messages of one transition share it. Every change to what the context shows clears it
+    /// (see `changed`).
+    context: std::cell::RefCell<Option<(String, Value)>>,
     /// Single names of the context, built on demand for guards, cleared with it.
     names: std::cell::RefCell<BTreeMap<String, Value>>,
 }
@@ -660,12 +659,15 @@ impl<'m> Step<'m> {
     }
 
     fn context(&self, target: &str) -> Value {
-        let base = self
-            .context
-            .borrow_mut()
-            .get_or_insert_with(|| context::build(self.machine, &self.instance, self.now))
-            .clone();
-        minijinja::context! { target => target, ..base }
+        let mut cached = self.context.borrow_mut();
+        match &*cached {
+            Some((for_target, context)) if for_target == target => context.clone(),
+            _ => {
+                let context = context::build(self.machine, &self.instance, self.now, target);
+                *cached = Some((target.to_owned(), context.clone()));
+                context
+            }
+        }
     }
 
     /// Renders the job's command, log and checkpoint from the vars, for `job`.
