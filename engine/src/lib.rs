@@ -18,6 +18,7 @@ pub mod expr;
 pub mod graph;
 pub mod machine;
 pub mod protocol;
+pub mod run;
 pub mod scenario;
 pub mod schema;
 pub mod span;

@@ -1,0 +1,363 @@
+//! The supervised job: started in a process group of its own, known by its PID and start time,
+//! and signalled only through that group.
+//!
+//! Nothing here finds processes by name or pattern. A job is identified by the PID Warden
+//! started and the start time the kernel recorded for it; before signalling a job it did not
+//! just start (a re-adopted one), Warden checks that the PID still belongs to that process, so a
+//! recycled PID is never signalled. Signals go to the job's process group, so the job's
+//! children (DataLoader workers, say) stop with it and nothing outside it is touched.
+
+use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSpec {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// The working directory (default: Warden's).
+    pub cwd: Option<PathBuf>,
+    /// The file that receives stdout and stderr, appended to.
+    pub log: PathBuf,
+}
+
+/// A process as the kernel knows it: its PID and when it started, in clock ticks since boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The process id, which is also the id of the job's process group.
+    pub pid: u32,
+    /// Field 22 of `/proc/PID/stat`: the start time, which a recycled PID does not share.
+    pub start_time: u64,
+}
+
+impl Identity {
+    /// The identity of the running process `pid`, if there is one.
+    pub fn of(pid: u32) -> Option<Identity> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces or parentheses.
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        let start_time = after_name.split_whitespace().nth(19)?.parse().ok()?;
+        Some(Identity { pid, start_time })
+    }
+
+    /// Whether `pid` still names the process this identity was taken from.
+    pub fn is_current(&self) -> bool {
+        Identity::of(self.pid).is_some_and(|now| now == *self)
+    }
+
+    fn group(&self) -> Pid {
+        Pid::from_raw(self.pid as i32)
+    }
+}
+
+/// Why a job could not be started or signalled.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The command is empty.
+    #[error("the job has no command")]
+    NoCommand,
+    /// The log could not be opened.
+    #[error("cannot open the job's log {}: {source}", path.display())]
+    Log {
+        /// The log.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The program could not be started.
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The PID no longer belongs to the job: it exited and the PID may have been reused.
+    #[error("process {pid} is not the job any more (its start time differs); not signalling it")]
+    NotTheJob {
+        /// The PID.
+        pid: u32,
+    },
+    /// A signal could not be sent.
+    #[error("cannot signal the process group {pid}: {source}")]
+    Signal {
+        /// The group.
+        pid: u32,
+        /// Why.
+        #[source]
+        source: Errno,
+    },
+}
+
+/// A job Warden started and is the parent of.
+#[derive(Debug)]
+pub struct Job {
+    child: Child,
+    identity: Identity,
+}
+
+impl Job {
+    /// Starts `spec` in a new process group, stdout and stderr appended to its log.
+    pub fn spawn(spec: &JobSpec) -> Result<Job, JobError> {
+        let (program, args) = spec.command.split_first().ok_or(JobError::NoCommand)?;
+        let log = open_log(&spec.log)?;
+        let err = log.try_clone().map_err(|source| JobError::Log {
+            path: spec.log.clone(),
+            source,
+        })?;
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            // Its own group: signals reach its children, and never Warden's own group.
+            .process_group(0);
+        if let Some(cwd) = &spec.cwd {
+            command.current_dir(cwd);
+        }
+        let child = command.spawn().map_err(|source| JobError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        // The child is ours and not yet reaped, so its PID cannot be reused before we read it.
+        let identity = Identity::of(pid).unwrap_or(Identity { pid, start_time: 0 });
+        Ok(Job { child, identity })
+    }
+
+    /// The job's identity.
+    pub fn identity(&self) -> Identity {
+        self.identity
+    }
+
+    /// Its exit status, if it has exited (the process is then reaped).
+    pub fn try_wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
+    }
+
+    /// Stops the job: SIGTERM to its process group, SIGKILL after `grace` if anything of the
+    /// group is left, then reaps it. Returns its exit status.
+    pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus, JobError> {
+        signal_group(self.identity, Signal::SIGTERM)?;
+        let deadline = Instant::now() + grace;
+        let mut status = None;
+        while Instant::now() < deadline {
+            if status.is_none() {
+                status = self.child.try_wait().ok().flatten();
+            }
+            if status.is_some() && !group_exists(self.identity) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if group_exists(self.identity) {
+            signal_group(self.identity, Signal::SIGKILL)?;
+        }
+        let status = match status {
+            Some(status) => status,
+            None => self.child.wait().map_err(|source| JobError::Spawn {
+                program: "(wait)".into(),
+                source,
+            })?,
+        };
+        // Stragglers that ignored SIGTERM and outlived the leader get SIGKILL too.
+        if group_exists(self.identity) {
+            signal_group(self.identity, Signal::SIGKILL)?;
+        }
+        Ok(status)
+    }
+}
+
+fn open_log(path: &Path) -> Result<std::fs::File, JobError> {
+    let error = |source| JobError::Log {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(error)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(error)
+}
+
+/// Whether any process of the job's group is left.
+pub fn group_exists(identity: Identity) -> bool {
+    killpg(identity.group(), None).is_ok()
+}
+
+/// Sends `signal` to the job's process group. For a group whose leader is gone, the group id
+/// cannot be reused while any member lives, so it still names the job; while the leader lives,
+/// its start time must match.
+pub fn signal_group(identity: Identity, signal: Signal) -> Result<(), JobError> {
+    if Identity::of(identity.pid).is_some_and(|now| now != identity) {
+        return Err(JobError::NotTheJob { pid: identity.pid });
+    }
+    match killpg(identity.group(), signal) {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(source) => Err(JobError::Signal {
+            pid: identity.pid,
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn processes_in_group(pgid: u32) -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    return false;
+                };
+                let Some(close) = stat.rfind(')') else {
+                    return false;
+                };
+                let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+                // Field 5 is the process group; zombies (state Z) are already dead.
+                fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z"
+            })
+            .collect()
+    }
+
+    fn log_in(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("logs/job.log")
+    }
+
+    #[test]
+    fn a_job_and_its_workers_stop_together_and_nothing_else_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        // Like a training script with DataLoader workers: children that ignore SIGTERM.
+        let spec = JobSpec {
+            command: vec![
+                "sh".into(),
+                "-c".into(),
+                "for i in 1 2 3; do sh -c 'trap \"\" TERM; sleep 300' & done; echo started; wait"
+                    .into(),
+            ],
+            cwd: None,
+            log: log_in(&dir),
+        };
+        let mut bystander = Command::new("sleep")
+            .arg("300")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut job = Job::spawn(&spec).unwrap();
+        let pgid = job.identity().pid;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while processes_in_group(pgid).len() < 7 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            processes_in_group(pgid).len(),
+            7,
+            "sh, three workers and their sleeps"
+        );
+        job.stop(Duration::from_millis(300)).unwrap();
+        assert_eq!(
+            processes_in_group(pgid),
+            Vec::<u32>::new(),
+            "no orphans left"
+        );
+        assert!(
+            bystander.try_wait().unwrap().is_none(),
+            "the bystander was not signalled"
+        );
+        bystander.kill().unwrap();
+        bystander.wait().unwrap();
+        assert_eq!(std::fs::read_to_string(log_in(&dir)).unwrap(), "started\n");
+    }
+
+    #[test]
+    fn the_log_is_appended_to_across_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = |word: &str| JobSpec {
+            command: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("echo {word}; echo {word}-err >&2"),
+            ],
+            cwd: None,
+            log: log_in(&dir),
+        };
+        for word in ["first", "second"] {
+            let mut job = Job::spawn(&spec(word)).unwrap();
+            let status = loop {
+                if let Some(status) = job.try_wait().unwrap() {
+                    break status;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            assert!(status.success());
+        }
+        assert_eq!(
+            std::fs::read_to_string(log_in(&dir)).unwrap(),
+            "first\nfirst-err\nsecond\nsecond-err\n"
+        );
+    }
+
+    #[test]
+    fn a_recycled_pid_is_not_signalled() {
+        let mut own = Command::new("sleep")
+            .arg("300")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let real = Identity::of(own.id()).unwrap();
+        assert!(real.is_current());
+        let stale = Identity {
+            start_time: real.start_time.wrapping_sub(1),
+            ..real
+        };
+        assert!(matches!(
+            signal_group(stale, Signal::SIGKILL),
+            Err(JobError::NotTheJob { .. })
+        ));
+        assert!(own.try_wait().unwrap().is_none(), "still running");
+        own.kill().unwrap();
+        own.wait().unwrap();
+        assert!(!real.is_current(), "gone once reaped");
+    }
+
+    #[test]
+    fn an_unknown_program_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = JobSpec {
+            command: vec!["/nonexistent/train".into()],
+            cwd: None,
+            log: log_in(&dir),
+        };
+        let error = Job::spawn(&spec).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot start `/nonexistent/train`"),
+            "{error}"
+        );
+        assert!(matches!(
+            Job::spawn(&JobSpec {
+                command: vec![],
+                ..spec
+            }),
+            Err(JobError::NoCommand)
+        ));
+    }
+}
