@@ -44,8 +44,9 @@ struct Guard {
     reads: Vec<String>,
 }
 
-/// What happens to a run.
-#[derive(Debug, Clone)]
+/// What happens to a run. Inputs are what the journal records: replaying them replays the run.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
     /// The job started.
     Launched {

@@ -2,3 +2,4 @@
 //! `warden run`. Only this module and the CLI do I/O on behalf of a run.
 
 pub mod job;
+pub mod store;
