@@ -3,3 +3,4 @@
 
 pub mod job;
 pub mod store;
+pub mod tail;
