@@ -76,8 +76,8 @@ transitions:
     });
 }
 
-#[divan::bench]
-fn phase5b_error_report_render(bencher: divan::Bencher) {
+/// Phase 5B compiled, and a run of it watching a launched job.
+fn phase5b_watching() -> (Machine, warden::machine::Instance) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
     let protocol = protocol::load(&path).unwrap();
     let (templates, _) = protocol::load_templates(&protocol);
@@ -95,6 +95,12 @@ fn phase5b_error_report_render(bencher: divan::Bencher) {
         )
         .unwrap()
         .instance;
+    (machine, run)
+}
+
+#[divan::bench]
+fn phase5b_error_report_render(bencher: divan::Bencher) {
+    let (machine, run) = phase5b_watching();
     let run = machine
         .step(&run, Input::Incident(Box::new(incident())), now())
         .unwrap()
@@ -110,23 +116,7 @@ fn phase5b_error_report_render(bencher: divan::Bencher) {
 
 #[divan::bench]
 fn phase5b_error_report(bencher: divan::Bencher) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
-    let protocol = protocol::load(&path).unwrap();
-    let (templates, _) = protocol::load_templates(&protocol);
-    let machine = Machine::new(protocol, &templates).unwrap();
-    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let run = machine.start("bench", &vars, now()).unwrap().instance;
-    let run = machine
-        .step(
-            &run,
-            Input::Launched {
-                pid: 12345,
-                resumed: false,
-            },
-            now(),
-        )
-        .unwrap()
-        .instance;
+    let (machine, run) = phase5b_watching();
     let incident = incident();
     bencher.counter(ItemsCount::new(1usize)).bench(|| {
         let out = machine

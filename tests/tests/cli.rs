@@ -183,21 +183,25 @@ fn test_reports_a_changed_transcript_with_a_diff() {
     assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
 }
 
-#[test]
-fn render_one_template_for_authors() {
-    let dir = tempfile::tempdir().unwrap();
-    let context = dir.path().join("context.yaml");
-    std::fs::write(&context, "model: 3\nfix: { sender: data_engineer, summary: dropped NaN rows, design_change: false }\n").unwrap();
-    let output = warden()
+fn render(context: &std::path::Path) -> std::process::Output {
+    warden()
         .args([
             "render",
             "protocols/phase5b.yaml",
             "review_overdue",
             "--context",
         ])
-        .arg(&context)
+        .arg(context)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn render_one_template_for_authors() {
+    let dir = tempfile::tempdir().unwrap();
+    let context = dir.path().join("context.yaml");
+    std::fs::write(&context, "model: 3\nfix: { sender: data_engineer, summary: dropped NaN rows, design_change: false }\n").unwrap();
+    let output = render(&context);
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         output.status.code(),
@@ -213,16 +217,7 @@ fn render_one_template_for_authors() {
         "model: 3\nreview_window: 1h\nrun: { id: r1 }\nfix: { summary: dropped NaN rows }\n",
     )
     .unwrap();
-    let output = warden()
-        .args([
-            "render",
-            "protocols/phase5b.yaml",
-            "review_overdue",
-            "--context",
-        ])
-        .arg(&context)
-        .output()
-        .unwrap();
+    let output = render(&context);
     let text = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         output.status.code(),
