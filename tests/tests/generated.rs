@@ -208,3 +208,11 @@ fn readme_example_is_the_checked_example_file() {
     let report = warden::check::check_path(&root().join("examples/nightly.yaml")).unwrap();
     assert!(report.diagnostics.is_empty(), "{:#?}", report.diagnostics);
 }
+
+#[test]
+fn readme_counts_the_checks_there_are() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let claim = format!("{} checks with stable codes", Code::ALL.len());
+    assert!(readme.contains(&claim), "README.md should say \"{claim}\"");
+}
