@@ -523,7 +523,11 @@ enum Continue {
 fn decode_line(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     if bytes.len() <= MAX_LINE_BYTES {
-        return String::from_utf8_lossy(bytes);
+        // Validation's fast path first: the lossy conversion walks every line byte by byte.
+        return match std::str::from_utf8(bytes) {
+            Ok(line) => std::borrow::Cow::Borrowed(line),
+            Err(_) => String::from_utf8_lossy(bytes),
+        };
     }
     let mut line = String::from_utf8_lossy(&bytes[..MAX_LINE_BYTES]).into_owned();
     line.push_str(&format!(
