@@ -221,6 +221,28 @@ fn binary<'r>(op: Op, left: Val<'r>, right: Val<'r>) -> Result<Val<'r>, Stop> {
         Val::Null => Value::from(()),
     };
     let number = |v| number(v).ok_or(Stop::Template);
+    // Two numbers compare as minijinja compares them (equal when `==`, else in total order, so
+    // NaN sorts above every number), without building template values.
+    if let (Val::Number(a), Val::Number(b)) = (left, right) {
+        let order = if a == b {
+            std::cmp::Ordering::Equal
+        } else {
+            a.total_cmp(&b)
+        };
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let holds = match op {
+            Op::Eq => Some(order == Equal),
+            Op::Ne => Some(order != Equal),
+            Op::Lt => Some(order == Less),
+            Op::Lte => Some(order != Greater),
+            Op::Gt => Some(order == Greater),
+            Op::Gte => Some(order != Less),
+            _ => None,
+        };
+        if let Some(holds) = holds {
+            return Ok(Val::Bool(holds));
+        }
+    }
     Ok(match op {
         Op::Eq => Val::Bool(value(left) == value(right)),
         Op::Ne => Val::Bool(value(left) != value(right)),
