@@ -108,17 +108,6 @@ impl Serialize for Code {
     }
 }
 
-impl std::str::FromStr for Code {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Code, String> {
-        Code::ALL
-            .iter()
-            .copied()
-            .find(|code| code.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown code `{s}`"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

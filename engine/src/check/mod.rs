@@ -107,8 +107,7 @@ pub(crate) struct Cx<'p> {
     pub graph: StateGraph<'p>,
     pub env: Environment<'static>,
     lines: LineIndex,
-    /// Transitions by source state, then event (`""` for eventless ones), in file order.
-    candidates: HashMap<&'p str, HashMap<&'p str, Vec<usize>>>,
+    candidates: protocol::Candidates,
     /// What every transition sees, before its event's fields.
     base_scope: Scope,
     analyses: RefCell<HashMap<(expr::Kind, String), Rc<Analyzed>>>,
@@ -125,14 +124,6 @@ impl<'p> Cx<'p> {
         templates: &'p BTreeMap<String, TemplateSource>,
         template_problems: Vec<Diagnostic>,
     ) -> Cx<'p> {
-        let mut candidates: HashMap<&str, HashMap<&str, Vec<usize>>> = HashMap::new();
-        for (index, transition) in protocol.transitions.iter().enumerate() {
-            let event = transition.on.as_ref().map_or("", |on| on.as_str());
-            for state in protocol.sources(transition) {
-                let by_event = candidates.entry(state).or_default();
-                by_event.entry(event).or_default().push(index);
-            }
-        }
         Cx {
             protocol,
             templates,
@@ -140,7 +131,7 @@ impl<'p> Cx<'p> {
             graph: StateGraph::new(protocol),
             env: expr::environment(),
             lines: LineIndex::new(&protocol.source),
-            candidates,
+            candidates: protocol::Candidates::new(protocol),
             base_scope: Scope::base(protocol),
             analyses: RefCell::default(),
             filters: RefCell::default(),
@@ -178,9 +169,7 @@ impl<'p> Cx<'p> {
         event: Option<&str>,
     ) -> impl Iterator<Item = (usize, &'p protocol::Transition)> + '_ {
         self.candidates
-            .get(state)
-            .and_then(|by_event| by_event.get(event.unwrap_or("")))
-            .map_or(&[][..], Vec::as_slice)
+            .get(state, event)
             .iter()
             .map(|&index| (index, &self.protocol.transitions[index]))
     }

@@ -138,11 +138,6 @@ impl Object for History {
     }
 }
 
-/// The top-level names of every context, besides the vars and `set` keys.
-pub const NAMES: &[&str] = &[
-    "run", "state", "event", "incident", "job", "counters", "history", "metrics", "now",
-];
-
 /// The value of one top-level name (not `target`, which each transition adds), or `None` for a
 /// name the context does not have.
 pub fn value_of(
@@ -210,7 +205,8 @@ pub fn build(
     target: &str,
 ) -> Value {
     let mut names: BTreeMap<String, Value> = instance.vars.clone();
-    for name in NAMES {
+    // Every reserved name but `target`, which is the transition's, added below.
+    for name in crate::context::RESERVED.iter().filter(|n| **n != "target") {
         if let Some(value) = value_of(machine, instance, now, name) {
             names.insert((*name).to_owned(), value);
         }

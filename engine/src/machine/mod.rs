@@ -31,8 +31,7 @@ pub struct Machine {
     protocol: Arc<Protocol>,
     env: Environment<'static>,
     counters: BTreeSet<String>,
-    /// Transitions by source state, then event (`""` for eventless ones), in file order.
-    candidates: std::collections::HashMap<String, std::collections::HashMap<String, Vec<usize>>>,
+    candidates: crate::protocol::Candidates,
     /// The compiled guard of each transition, by name, with the top-level names it reads.
     guards: Vec<Option<Guard>>,
 }
@@ -317,15 +316,7 @@ impl Machine {
             .flat_map(|t| &t.count)
             .map(|c| c.value.clone())
             .collect();
-        let mut candidates: std::collections::HashMap<_, std::collections::HashMap<_, Vec<_>>> =
-            Default::default();
-        for (index, transition) in protocol.transitions.iter().enumerate() {
-            let event = transition.on.as_ref().map_or("", |on| on.as_str());
-            for state in protocol.sources(transition) {
-                let by_event = candidates.entry(state.to_owned()).or_default();
-                by_event.entry(event.to_owned()).or_default().push(index);
-            }
-        }
+        let candidates = crate::protocol::Candidates::new(&protocol);
         let guards = (0..protocol.transitions.len())
             .map(|index| {
                 protocol.transitions[index].guard.as_ref().map(|_| {
@@ -746,12 +737,7 @@ impl<'m> Step<'m> {
     fn choose(&self, event: Option<&str>) -> Result<Option<usize>, StepError> {
         let protocol = self.protocol();
         let state = self.instance.state.as_str();
-        let candidates = self
-            .machine
-            .candidates
-            .get(state)
-            .and_then(|by_event| by_event.get(event.unwrap_or("")))
-            .map_or(&[][..], Vec::as_slice);
+        let candidates = self.machine.candidates.get(state, event);
         for &index in candidates {
             let Some(guard) = &self.machine.guards[index] else {
                 return Ok(Some(index));
