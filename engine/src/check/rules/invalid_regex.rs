@@ -19,13 +19,11 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     for category in &cx.protocol.categories {
         for rule in &category.rules {
             for pattern in rule.message.iter().chain(&rule.traceback).chain(&rule.line) {
-                if let Err(error) = regex::Regex::new(pattern) {
-                    let detail = match &error {
-                        regex::Error::Syntax(text) => {
-                            text.lines().last().unwrap_or(text).trim().to_owned()
-                        }
-                        other => other.to_string(),
-                    };
+                // Parsing and translating find every syntax error the regex crate would
+                // report; building the automaton is the classifier's job, at run start.
+                if let Err(error) = regex_syntax::Parser::new().parse(pattern) {
+                    let text = error.to_string();
+                    let detail = text.lines().last().unwrap_or(&text).trim().to_owned();
                     out.push(
                         cx.at(Code::P040, pattern.span, format!("invalid regular expression: {detail}"))
                             .with_help("rules use Rust regex syntax (https://docs.rs/regex); escape literal characters such as `(` with `\\`"),
