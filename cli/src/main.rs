@@ -12,6 +12,8 @@ use warden::protocol::{self, LoadError};
 use warden::scenario;
 use warden::Severity;
 
+mod runs;
+
 /// Warden runs long jobs under declarative protocols: YAML state machines that watch the job,
 /// classify what goes wrong, and tell each role what to do.
 #[derive(Debug, Parser)]
@@ -77,6 +79,149 @@ enum Command {
         #[arg(long, value_name = "FILE", alias = "vars")]
         context: PathBuf,
     },
+    /// Supervise a job under a protocol: start it, watch its log, tell each role what to do.
+    ///
+    /// The run is kept in DIR/ID: its journal, its messages and its job's identity. From
+    /// another shell, `status`, `inbox`, `wait`, `send` and `log` talk to it by id.
+    Run {
+        /// Protocol file (not with --resume).
+        #[arg(value_name = "PROTOCOL", required_unless_present = "resume")]
+        protocol: Option<PathBuf>,
+        /// A protocol var, NAME=VALUE (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE", conflicts_with = "resume")]
+        vars: Vec<String>,
+        /// The run's id (default: the protocol's id and the time).
+        #[arg(long, value_name = "RUN", conflicts_with = "resume")]
+        id: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+        /// Never resume the job from its checkpoint; start it afresh each time.
+        #[arg(long, conflicts_with = "resume")]
+        fresh: bool,
+        /// Print the run's id and supervise in the background.
+        #[arg(long)]
+        detach: bool,
+        /// Supervise an existing run again (after its supervisor ended), re-adopting its job.
+        #[arg(long, value_name = "RUN")]
+        resume: Option<String>,
+        /// A shell command run for each new message, with WARDEN_RUN, WARDEN_ROLE,
+        /// WARDEN_MESSAGE (the file), WARDEN_FROM, WARDEN_SEQ and WARDEN_TEMPLATE set.
+        #[arg(long, value_name = "CMD", conflicts_with = "resume")]
+        on_message: Option<String>,
+        /// Run as the background supervisor `--detach` starts.
+        #[arg(long, hide = true)]
+        background: bool,
+        /// The job's command, instead of the protocol's `job.command`.
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// Show a run: state, job, restarts, timers, last incident, unread messages.
+    Status {
+        /// The run (default: the newest).
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// List the runs.
+    List {
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show a role's unread messages (all of them with --all) without marking them read.
+    Inbox {
+        /// The run (default: the newest).
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// Every message for the role, read or not.
+        #[arg(long)]
+        all: bool,
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
+        format: TranscriptFormat,
+    },
+    /// Block until a message for a role arrives, print it and mark it read.
+    ///
+    /// A message already waiting unread is delivered at once, oldest first. Exit codes: 0 a
+    /// message, 3 the run ended, 4 the timeout passed, 1 refused (unknown role), 2 I/O.
+    Wait {
+        /// The run (default: the newest).
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// Give up after this long (`90s`, `30m`, `2h`).
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
+        format: TranscriptFormat,
+    },
+    /// Send an event to a run as a role.
+    ///
+    /// The event is checked against the protocol and the run's state first: an unknown event,
+    /// a role that may not send it, a missing or mistyped field, or a state that does not take
+    /// it is refused (exit 1) and nothing is written. Otherwise the supervisor takes it and
+    /// says what it did.
+    Send {
+        /// The run.
+        #[arg(value_name = "RUN")]
+        run: String,
+        /// The event.
+        #[arg(value_name = "EVENT")]
+        event: String,
+        /// The sending role.
+        #[arg(long = "as", value_name = "ROLE")]
+        sender: String,
+        /// A field, NAME=VALUE (repeatable).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// How long to wait for the supervisor's answer.
+        #[arg(long, value_name = "DURATION", default_value = "10s")]
+        timeout: String,
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+    },
+    /// Print a run's job log; with --follow, keep printing until the run ends.
+    Log {
+        /// The run (default: the newest).
+        #[arg(value_name = "RUN")]
+        run: Option<String>,
+        /// Keep printing as the log grows.
+        #[arg(long, short)]
+        follow: bool,
+        /// Where runs are kept.
+        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+        dir: PathBuf,
+    },
+    /// Start a job and record its exit status (started by `run`; not for direct use).
+    #[command(name = "__waiter", hide = true)]
+    Waiter {
+        /// The run's directory.
+        dir: PathBuf,
+        /// The launch number.
+        n: u32,
+    },
     /// Print the JSON Schema of the protocol file format.
     Schema,
     /// Print shell completions.
@@ -100,6 +245,14 @@ enum CheckFormat {
 enum TranscriptFormat {
     /// Readable text, as stored by `warden test`.
     Text,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    /// Aligned text.
+    Table,
     /// JSON.
     Json,
 }
@@ -149,6 +302,71 @@ fn main() -> ExitCode {
             template,
             context,
         } => run_render(&protocol, &template, &context),
+        Command::Run {
+            protocol,
+            vars,
+            id,
+            dir,
+            fresh,
+            detach,
+            resume,
+            on_message,
+            background,
+            command,
+        } => runs::run(runs::RunArgs {
+            protocol,
+            vars,
+            id,
+            dir,
+            fresh,
+            detach,
+            resume,
+            on_message,
+            background,
+            command,
+        }),
+        Command::Status { run, dir, format } => {
+            runs::status(&dir, run.as_deref(), format == ListFormat::Json)
+        }
+        Command::List { dir, format } => runs::list(&dir, format == ListFormat::Json),
+        Command::Inbox {
+            run,
+            role,
+            all,
+            dir,
+            format,
+        } => runs::inbox(
+            &dir,
+            run.as_deref(),
+            &role,
+            all,
+            format == TranscriptFormat::Json,
+        ),
+        Command::Wait {
+            run,
+            role,
+            timeout,
+            dir,
+            format,
+        } => runs::wait(
+            &dir,
+            run.as_deref(),
+            &role,
+            timeout.as_deref(),
+            format == TranscriptFormat::Json,
+        ),
+        Command::Send {
+            run,
+            event,
+            sender,
+            fields,
+            timeout,
+            dir,
+        } => runs::send(&dir, &run, &event, &sender, &fields, &timeout),
+        Command::Log { run, follow, dir } => runs::log(&dir, run.as_deref(), follow),
+        Command::Waiter { dir, n } => {
+            ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
+        }
         Command::Schema => {
             print!("{}", warden::schema::protocol_schema());
             ExitCode::SUCCESS

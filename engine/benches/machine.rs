@@ -90,6 +90,7 @@ fn phase5b_watching() -> (Machine, warden::machine::Instance) {
             Input::Launched {
                 pid: 12345,
                 resumed: false,
+                command: None,
             },
             now(),
         )

@@ -343,6 +343,7 @@ pub fn replay(
                 JobEvent::Launched => Input::Launched {
                     pid: spec.pid.unwrap_or(1),
                     resumed: spec.resumed.unwrap_or(false),
+                    command: None,
                 },
                 JobEvent::Exited => Input::Exited {
                     exit_code: spec.exit_code,

@@ -63,6 +63,7 @@ def main():
     else:
         print(f"training for {args.epochs} epochs")
     began = time.time()
+    os.makedirs(os.path.dirname(args.checkpoint) or ".", exist_ok=True)
     for epoch in range(start + 1, args.epochs + 1):
         time.sleep(args.epoch_seconds)
         failing = args.fail and not args.resume and epoch > args.fail_after

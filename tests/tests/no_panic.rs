@@ -149,8 +149,11 @@ mod machine_sequences {
             .flat_map(|(event, senders)| senders.into_iter().map(move |s| (event.clone(), s)))
             .collect();
         prop_oneof![
-            (1u32..99999, any::<bool>())
-                .prop_map(|(pid, resumed)| Input::Launched { pid, resumed }),
+            (1u32..99999, any::<bool>()).prop_map(|(pid, resumed)| Input::Launched {
+                pid,
+                resumed,
+                command: None,
+            }),
             prop_oneof![Just(Some(0)), Just(Some(1)), Just(None)].prop_map(|code| Input::Exited {
                 exit_code: code,
                 signal: code.is_none().then_some(9)

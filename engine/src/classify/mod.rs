@@ -249,10 +249,28 @@ impl Classifier {
         start
     }
 
+    /// Whether nothing is waiting to be completed: no traceback being read and no incident
+    /// collecting its `after` lines. A stream read up to here can be resumed from here.
+    pub fn is_idle(&self) -> bool {
+        self.traceback.is_none() && self.pending.is_empty()
+    }
+
+    /// Counts the lines read as `lines`: for a stream resumed at a line boundary, so that line
+    /// numbers go on from where they were.
+    pub fn resume_at_line(&mut self, lines: u64) {
+        self.line_number = lines;
+    }
+
     /// Reads one line (without its line break), written at `at`.
     pub fn push(&mut self, bytes: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        self.push_cut(bytes, 0, at, out);
+    }
+
+    /// Reads one line of which only the start, `head`, was kept: `cut` more bytes followed it.
+    /// For readers that do not hold a whole over-long line in memory.
+    pub fn push_cut(&mut self, head: &[u8], cut: usize, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         self.line_number += 1;
-        let line = decode_line(bytes);
+        let line = decode_line(head, cut);
         let line = line.as_ref();
         // Every line is context for the incidents still collecting theirs.
         for incident in &mut self.pending {
@@ -519,21 +537,24 @@ enum Continue {
     Finished(Vec<String>),
 }
 
-/// A line as text: invalid UTF-8 replaced, a line over 64 KiB cut and marked.
-fn decode_line(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    if bytes.len() <= MAX_LINE_BYTES {
+/// A line as text: invalid UTF-8 replaced, a line over 64 KiB cut and marked. `cut` bytes
+/// that followed `bytes` were dropped already.
+fn decode_line(bytes: &[u8], cut: usize) -> std::borrow::Cow<'_, str> {
+    let bytes = if cut == 0 {
+        bytes.strip_suffix(b"\r").unwrap_or(bytes)
+    } else {
+        bytes
+    };
+    if bytes.len() <= MAX_LINE_BYTES && cut == 0 {
         // Validation's fast path first: the lossy conversion walks every line byte by byte.
         return match std::str::from_utf8(bytes) {
             Ok(line) => std::borrow::Cow::Borrowed(line),
             Err(_) => String::from_utf8_lossy(bytes),
         };
     }
-    let mut line = String::from_utf8_lossy(&bytes[..MAX_LINE_BYTES]).into_owned();
-    line.push_str(&format!(
-        " […cut: {} more bytes]",
-        bytes.len() - MAX_LINE_BYTES
-    ));
+    let kept = bytes.len().min(MAX_LINE_BYTES);
+    let mut line = String::from_utf8_lossy(&bytes[..kept]).into_owned();
+    line.push_str(&format!(" […cut: {} more bytes]", bytes.len() - kept + cut));
     std::borrow::Cow::Owned(line)
 }
 

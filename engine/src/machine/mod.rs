@@ -53,6 +53,10 @@ pub enum Input {
         pid: u32,
         /// Whether it resumed from the checkpoint.
         resumed: bool,
+        /// The command as run, when it differs from the protocol's (resume arguments added, or
+        /// a command given to `run`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<Vec<String>>,
     },
     /// The job ended by itself.
     Exited {
@@ -135,6 +139,26 @@ impl Outcome {
             .iter()
             .flat_map(|t| t.effects.iter().copied())
     }
+}
+
+/// How long a stopped job has between SIGTERM and SIGKILL when the protocol does not say.
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The job of a run, rendered from its vars (see [`Machine::job_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobPlan {
+    /// Program and arguments (empty when the protocol has no `job`).
+    pub command: Vec<String>,
+    /// The log, `None` when the protocol has no `job`.
+    pub log: Option<String>,
+    /// Further files to follow.
+    pub follow: Vec<String>,
+    /// The checkpoint whose existence means the job can resume.
+    pub checkpoint: Option<String>,
+    /// Arguments appended to resume.
+    pub resume_args: Vec<String>,
+    /// Time between SIGTERM and SIGKILL.
+    pub stop_grace: Duration,
 }
 
 /// A rendered message.
@@ -417,8 +441,15 @@ impl Machine {
     ) -> Result<Outcome, StepError> {
         let mut step = Step::new(self, instance.clone(), now);
         match input {
-            Input::Launched { pid, resumed } => {
+            Input::Launched {
+                pid,
+                resumed,
+                command,
+            } => {
                 let job = Arc::make_mut(&mut step.instance.job);
+                if let Some(command) = command {
+                    job.command = command;
+                }
                 job.pid = Some(pid);
                 job.started_at = Some(now);
                 job.exit_code = None;
@@ -490,6 +521,79 @@ impl Machine {
                 what: format!("`{name}`"),
                 message: describe(&e),
             })
+    }
+
+    /// Checks a role's event against the protocol without taking it: the event exists, the
+    /// role may send it, and its fields are there and of their types. The reason if not.
+    pub fn validate_send(
+        &self,
+        event: &str,
+        sender: &str,
+        fields: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<(), String> {
+        self.check_send(event, sender, fields).map(drop)
+    }
+
+    /// The states in which some transition takes `event`.
+    pub fn states_taking(&self, event: &str) -> Vec<&str> {
+        let protocol = &self.protocol;
+        protocol
+            .states
+            .keys()
+            .map(|state| state.as_str())
+            .filter(|state| {
+                !protocol.is_final(state) && !self.candidates.get(state, Some(event)).is_empty()
+            })
+            .collect()
+    }
+
+    /// The job as the run's vars make it: its command, log, followed files, checkpoint,
+    /// resume arguments and stop grace, with every template rendered.
+    pub fn job_plan(&self, instance: &Instance, now: DateTime<Utc>) -> Result<JobPlan, StepError> {
+        let Some(job) = &self.protocol.job else {
+            return Ok(JobPlan::default());
+        };
+        let context = context::build(self, instance, now, &instance.state);
+        let render = |text: &str| {
+            self.env
+                .render_str(text, context.clone())
+                .map_err(|e| StepError::Render {
+                    line: job.span.line,
+                    what: "of the job".into(),
+                    message: describe(&e),
+                })
+        };
+        let all = |texts: &[crate::span::Spanned<String>]| {
+            texts
+                .iter()
+                .map(|text| render(text))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let stop_grace = match &job.stop_grace {
+            Some(text) => {
+                crate::duration::parse(&render(text)?).map_err(|message| StepError::Render {
+                    line: text.span.line,
+                    what: "`stop_grace`".into(),
+                    message,
+                })?
+            }
+            None => DEFAULT_STOP_GRACE,
+        };
+        Ok(JobPlan {
+            command: all(&job.command)?,
+            log: Some(render(&job.log)?),
+            follow: all(&job.follow)?,
+            checkpoint: job
+                .resume
+                .as_ref()
+                .map(|r| render(&r.when_exists))
+                .transpose()?,
+            resume_args: match &job.resume {
+                Some(resume) => all(&resume.args)?,
+                None => Vec::new(),
+            },
+            stop_grace,
+        })
     }
 
     /// When the next timer is due, if one is active.

@@ -396,6 +396,7 @@ fn phase5b_main_path_renders_every_message() {
         Input::Launched {
             pid: 12345,
             resumed: false,
+            command: None,
         },
         t(0),
     );
@@ -450,6 +451,7 @@ fn phase5b_main_path_renders_every_message() {
         Input::Launched {
             pid: 12346,
             resumed: true,
+            command: None,
         },
         t(187),
     );

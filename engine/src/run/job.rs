@@ -146,6 +146,11 @@ impl Job {
         self.child.try_wait()
     }
 
+    /// Waits for the job to exit and reaps it.
+    pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait()
+    }
+
     /// Stops the job: SIGTERM to its process group, SIGKILL after `grace` if anything of the
     /// group is left, then reaps it. Returns its exit status.
     pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus, JobError> {

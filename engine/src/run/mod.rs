@@ -1,6 +1,78 @@
 //! The shell around the pure core: everything that touches processes, files and time for
 //! `warden run`. Only this module and the CLI do I/O on behalf of a run.
+//!
+//! A run is a directory (see [`store`]) whose journal is the truth. The [`supervisor`] appends
+//! every input to the journal before acting on it and derives its state from the journal with
+//! [`state::RunState::absorb`], the same code that rebuilds a run after a crash and that the
+//! commands reading a run from another shell ([`client`]) use. The job is started by a
+//! [`waiter`], its parent, which records its exit status whether or not a supervisor runs.
 
+pub mod client;
 pub mod job;
+pub mod snapshot;
+pub mod state;
 pub mod store;
+pub mod supervisor;
 pub mod tail;
+pub mod waiter;
+
+use std::path::{Path, PathBuf};
+
+/// Where runs are kept unless `--dir` says otherwise, relative to the working directory.
+pub const DEFAULT_ROOT: &str = ".warden/runs";
+
+/// Why a run cannot go on, or a command on it cannot be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// A file operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The protocol cannot be run.
+    #[error("{0}")]
+    Protocol(String),
+    /// The run's vars do not fit the protocol.
+    #[error(transparent)]
+    Start(#[from] crate::machine::StartError),
+    /// The job cannot be started or signalled.
+    #[error(transparent)]
+    Job(#[from] job::JobError),
+    /// The journal does not describe a run this version can follow.
+    #[error("{}: {message}", path.display())]
+    Journal {
+        /// The journal.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// What was asked cannot be done (the reason says why); nothing was written.
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the whole new one, never
+/// part of it, and a crash leaves one or the other.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let partial = path.with_file_name(format!(".{name}.partial"));
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(bytes)?;
+    file.sync_data()?;
+    std::fs::rename(&partial, path)
+}

@@ -11,40 +11,130 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use nix::fcntl::{Flock, FlockArg};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::libc;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::{Input, Message};
+use crate::run::job::Identity;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "snake_case")]
 pub enum Entry {
-    /// The run started.
-    Started {
-        /// When.
-        at: DateTime<Utc>,
-        /// The protocol file.
-        protocol: PathBuf,
-        /// The vars given.
-        vars: BTreeMap<String, serde_json::Value>,
-    },
+    /// The run started. Always the first entry.
+    Started(Box<Started>),
     /// An input, recorded before the machine takes it.
     Input {
         /// When it happened.
         at: DateTime<Utc>,
         /// What it was.
         input: Box<Input>,
+        /// The log line it came from, for an incident.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<LogLine>,
+        /// The `send` request it came from, for a role's event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
     },
     /// A message the run sent, once its file is written.
     Message {
         /// Its number.
         seq: u64,
+        /// When it was sent.
+        at: DateTime<Utc>,
+        /// The sending role.
+        from: String,
         /// The roles it went to.
         to: Vec<String>,
+        /// Its template, `None` for inline text.
+        template: Option<String>,
         /// Its file, relative to the run's directory.
         file: PathBuf,
     },
+    /// The job was started: launch number `n`, by the waiter that records its exit.
+    Job {
+        /// When.
+        at: DateTime<Utc>,
+        /// The launch's number, from 1.
+        n: u32,
+        /// The job's process (and process group).
+        job: Identity,
+        /// The waiter: the job's parent, which records its exit status.
+        waiter: Identity,
+        /// The command run.
+        command: Vec<String>,
+        /// Whether it resumed from the checkpoint.
+        resumed: bool,
+    },
+    /// The job could not be started.
+    LaunchFailed {
+        /// When.
+        at: DateTime<Utc>,
+        /// The launch's number.
+        n: u32,
+        /// Why.
+        error: String,
+    },
+    /// The job was stopped by Warden (a `stop` effect, or the stop half of `restart`). Its end
+    /// is not an `exited` event.
+    Stopped {
+        /// When it was over.
+        at: DateTime<Utc>,
+        /// Its exit code, if it was running and exited.
+        exit_code: Option<i32>,
+        /// The signal that ended it.
+        signal: Option<i32>,
+    },
+    /// How far a log was read: every line before `offset` was classified and nothing of it is
+    /// waiting. A resumed supervisor reads on from here.
+    Offset {
+        /// The log: 0 for the job's log, then the protocol's `follow` files in order.
+        source: usize,
+        /// The byte offset.
+        offset: u64,
+        /// The lines before it.
+        lines: u64,
+    },
+    /// The run reached a final state and its supervisor finished.
+    Ended {
+        /// When.
+        at: DateTime<Utc>,
+        /// The final state.
+        state: String,
+    },
+}
+
+/// How a run was started: everything needed to supervise it again after a crash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Started {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The protocol file, as given.
+    pub protocol: PathBuf,
+    /// The vars given.
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// The working directory the job runs in and relative paths are read from.
+    pub cwd: PathBuf,
+    /// Never resume from a checkpoint (`run --fresh`).
+    #[serde(default)]
+    pub fresh: bool,
+    /// The command given after `--`, instead of the protocol's `job.command`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// A shell command run for each new message (`run --on-message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_message: Option<String>,
+}
+
+/// Where in which log an input was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The log: 0 for the job's log, then the `follow` files.
+    pub source: usize,
+    /// The line's number in it.
+    pub line: u64,
 }
 
 /// Why the store cannot be used.
@@ -122,9 +212,54 @@ impl RunDir {
         self.dir.join("messages")
     }
 
+    /// The protocol as the run follows it (see [`super::snapshot`]).
+    pub fn snapshot(&self) -> PathBuf {
+        self.dir.join("protocol.json")
+    }
+
+    /// The folder where `warden send` leaves events for the supervisor, and finds its answers.
+    pub fn requests(&self) -> PathBuf {
+        self.dir.join("requests")
+    }
+
+    /// The folder of each role's read mark: the last message `wait` delivered to it.
+    pub fn cursors(&self) -> PathBuf {
+        self.dir.join("cursors")
+    }
+
+    /// The files of launch `n`: what to run, then the job's identity and its exit status, each
+    /// written by its waiter.
+    pub fn launch(&self, n: u32) -> super::waiter::LaunchFiles {
+        super::waiter::LaunchFiles::new(&self.dir, n)
+    }
+
+    /// The supervisor's own output, when it runs in the background.
+    pub fn supervisor_log(&self) -> PathBuf {
+        self.dir.join("supervisor.log")
+    }
+
+    /// The job's log when the protocol does not name one.
+    pub fn job_log(&self) -> PathBuf {
+        self.dir.join("job.log")
+    }
+
     /// The lock file.
     pub fn lock(&self) -> PathBuf {
         self.dir.join("lock")
+    }
+
+    /// The process supervising the run, if one is: the run's lock is held (the kernel says so,
+    /// which a stale lock file cannot fake) and the holder wrote its PID in it.
+    pub fn supervisor(&self) -> Option<u32> {
+        let file = File::open(self.lock()).ok()?;
+        let mut probe = whole_file(libc::F_WRLCK);
+        fcntl(&file, FcntlArg::F_OFD_GETLK(&mut probe)).ok()?;
+        if probe.l_type == libc::F_UNLCK as libc::c_short {
+            return None;
+        }
+        let text = std::fs::read_to_string(self.lock()).ok()?;
+        // A supervisor that has the lock but has not written its PID yet is still a supervisor.
+        Some(text.trim().parse().unwrap_or(0))
     }
 
     /// Reads the journal. A last line cut short (the supervisor died while writing it) is left
@@ -155,6 +290,17 @@ impl RunDir {
             }
         }
         Ok(entries)
+    }
+}
+
+/// A lock request for all of a file.
+fn whole_file(kind: libc::c_int) -> libc::flock {
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
     }
 }
 
@@ -189,7 +335,8 @@ fn cut_partial_line(journal: &File) -> std::io::Result<()> {
 pub struct Store {
     run: RunDir,
     journal: File,
-    _lock: Flock<File>,
+    /// Holds an open-file-description lock on the whole file, released when it is closed.
+    _lock: File,
 }
 
 impl Store {
@@ -204,7 +351,9 @@ impl Store {
             }
             Err(e) => return Err(io(&run.dir)(e)),
         }
-        std::fs::create_dir(run.messages()).map_err(io(&run.messages()))?;
+        for dir in [run.messages(), run.requests(), run.cursors()] {
+            std::fs::create_dir(&dir).map_err(io(&dir))?;
+        }
         Store::open_locked(run)
     }
 
@@ -219,26 +368,23 @@ impl Store {
 
     fn open_locked(run: RunDir) -> Result<Store, StoreError> {
         let lock_path = run.lock();
-        let file = OpenOptions::new()
+        let mut lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .open(&lock_path)
             .map_err(io(&lock_path))?;
-        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => lock,
-            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-                let holder = std::fs::read_to_string(&lock_path)
-                    .ok()
-                    .and_then(|text| text.trim().parse().ok());
+        match fcntl(&lock, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK))) {
+            Ok(_) => {}
+            Err(Errno::EAGAIN | Errno::EACCES) => {
                 return Err(StoreError::Locked {
                     id: run.id.clone(),
-                    holder,
-                });
+                    holder: run.supervisor(),
+                })
             }
-            Err((_, errno)) => return Err(io(&lock_path)(errno.into())),
-        };
+            Err(errno) => return Err(io(&lock_path)(errno.into())),
+        }
         lock.set_len(0).map_err(io(&lock_path))?;
         writeln!(lock, "{}", std::process::id()).map_err(io(&lock_path))?;
         let journal_path = run.journal();
@@ -271,8 +417,8 @@ impl Store {
     }
 
     /// Writes `message` to its file (atomically: a reader never sees half a message) and
-    /// records it in the journal. Returns the file's path.
-    pub fn write_message(&mut self, message: &Message) -> Result<PathBuf, StoreError> {
+    /// records it in the journal. Returns the journal's entry, which names the file.
+    pub fn write_message(&mut self, message: &Message) -> Result<Entry, StoreError> {
         let name = format!(
             "{:04}-{}-to-{}-{}.md",
             message.seq,
@@ -287,12 +433,16 @@ impl Store {
             .and_then(|()| file.sync_data())
             .map_err(io(&partial))?;
         std::fs::rename(&partial, &path).map_err(io(&path))?;
-        self.append(&Entry::Message {
+        let entry = Entry::Message {
             seq: message.seq,
+            at: message.at,
+            from: message.from.clone(),
             to: message.to.clone(),
+            template: message.template.clone(),
             file: PathBuf::from("messages").join(name),
-        })?;
-        Ok(path)
+        };
+        self.append(&entry)?;
+        Ok(entry)
     }
 }
 
@@ -309,17 +459,24 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut store = Store::create(root.path(), "r1").unwrap();
         let entries = [
-            Entry::Started {
+            Entry::Started(Box::new(Started {
                 at: now(),
                 protocol: "protocols/phase5b.yaml".into(),
                 vars: BTreeMap::from([("model".into(), serde_json::json!(1))]),
-            },
+                cwd: "/work".into(),
+                fresh: false,
+                command: None,
+                on_message: None,
+            })),
             Entry::Input {
                 at: now(),
                 input: Box::new(Input::Launched {
                     pid: 12345,
                     resumed: false,
+                    command: None,
                 }),
+                line: None,
+                request: None,
             },
             Entry::Input {
                 at: now(),
@@ -328,6 +485,13 @@ mod tests {
                     sender: "director".into(),
                     fields: BTreeMap::new(),
                 }),
+                line: None,
+                request: Some("1-2".into()),
+            },
+            Entry::Offset {
+                source: 0,
+                offset: 4096,
+                lines: 80,
             },
         ];
         for entry in &entries {
@@ -357,7 +521,15 @@ mod tests {
     #[test]
     fn the_lock_is_released_with_its_supervisor() {
         let root = tempfile::tempdir().unwrap();
-        drop(Store::create(root.path(), "r1").unwrap());
+        let store = Store::create(root.path(), "r1").unwrap();
+        let run = store.run().clone();
+        assert_eq!(run.supervisor(), Some(std::process::id()));
+        drop(store);
+        assert_eq!(
+            run.supervisor(),
+            None,
+            "the lock file stays, the lock does not"
+        );
         assert!(Store::open(root.path(), "r1").is_ok());
         assert!(matches!(
             Store::open(root.path(), "nope"),
@@ -371,6 +543,8 @@ mod tests {
         let entry = Entry::Input {
             at: now(),
             input: Box::new(Input::Tick),
+            line: None,
+            request: None,
         };
         let journal = {
             let mut store = Store::create(root.path(), "r1").unwrap();
@@ -399,6 +573,8 @@ mod tests {
         let entry = Entry::Input {
             at: now(),
             input: Box::new(Input::Tick),
+            line: None,
+            request: None,
         };
         store.append(&entry).unwrap();
         std::fs::OpenOptions::new()
@@ -428,7 +604,11 @@ mod tests {
             transition: 3,
             text: "## Phase 5B Error Report\n".into(),
         };
-        let path = store.write_message(&message).unwrap();
+        let entry = store.write_message(&message).unwrap();
+        let Entry::Message { file, .. } = &entry else {
+            panic!("not a message entry: {entry:?}")
+        };
+        let path = store.run().dir.join(file);
         assert_eq!(
             path.file_name().unwrap(),
             "0007-model_trainer-to-director-error_report.md"

@@ -1,0 +1,750 @@
+//! The commands on runs: `run`, `status`, `list`, `inbox`, `wait`, `send`, `log`, and the
+//! hidden `__waiter`. Printing only; the engine's `run` module does the work.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use warden::run::client::{self, Delivered, Sent, Status, Waited};
+use warden::run::snapshot::Snapshot;
+use warden::run::state::RunState;
+use warden::run::store::{RunDir, Started, StoreError};
+use warden::run::supervisor::{Notice, Observer, Options, Quiet, Request, Supervisor};
+use warden::run::tail::Tail;
+use warden::run::RunError;
+
+use crate::{FINDINGS, IO_ERROR};
+
+/// `wait`: the run ended with nothing more for the role.
+const WAIT_ENDED: u8 = 3;
+/// `wait`: the time given passed.
+const WAIT_TIMED_OUT: u8 = 4;
+
+/// What `warden run` was asked.
+pub struct RunArgs {
+    pub protocol: Option<PathBuf>,
+    pub vars: Vec<String>,
+    pub id: Option<String>,
+    pub dir: PathBuf,
+    pub fresh: bool,
+    pub detach: bool,
+    pub resume: Option<String>,
+    pub on_message: Option<String>,
+    pub background: bool,
+    pub command: Vec<String>,
+}
+
+fn fail(error: &RunError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(match error {
+        RunError::Io { .. } | RunError::Journal { .. } => IO_ERROR,
+        RunError::Store(StoreError::Io { .. } | StoreError::Corrupt { .. }) => IO_ERROR,
+        _ => FINDINGS,
+    })
+}
+
+fn options() -> Result<Options, RunError> {
+    let exe = std::env::current_exe().map_err(|source| RunError::Io {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    Ok(Options::new(vec![
+        exe.display().to_string(),
+        "__waiter".to_owned(),
+    ]))
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    if args.background {
+        // A session of its own: the terminal that started it may close.
+        let _ = nix::unistd::setsid();
+    }
+    let mut observer = Printer::new(args.background);
+    let supervisor = match &args.resume {
+        Some(id) => options().and_then(|o| Supervisor::resume(&args.dir, id, o, &mut observer)),
+        None => match create(&args) {
+            Ok(Created::Detached(id)) => {
+                println!("{id}");
+                return ExitCode::SUCCESS;
+            }
+            Ok(Created::Here(id, snapshot, started)) => {
+                eprintln!("warden: run {id}; from another shell: warden status {id}");
+                options().and_then(|o| {
+                    Supervisor::create(&args.dir, &id, &snapshot, *started, o, &mut observer)
+                })
+            }
+            Err(code) => return code,
+        },
+    };
+    let supervisor = match supervisor {
+        Ok(supervisor) => supervisor,
+        Err(error) => return fail(&error),
+    };
+    match supervisor.run() {
+        Ok(_) => {
+            observer.clear();
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            observer.clear();
+            fail(&error)
+        }
+    }
+}
+
+enum Created {
+    /// Supervise here: the run's id, protocol and start.
+    Here(String, Snapshot, Box<Started>),
+    /// Created and handed to a supervisor in the background.
+    Detached(String),
+}
+
+fn create(args: &RunArgs) -> Result<Created, ExitCode> {
+    let Some(protocol) = &args.protocol else {
+        eprintln!("error: give a protocol file, or `--resume RUN`");
+        return Err(ExitCode::from(IO_ERROR));
+    };
+    // A protocol that does not pass `check` is not run.
+    match warden::check::check_path(protocol) {
+        Ok(report) if report.fails(false) => {
+            for d in &report.diagnostics {
+                eprintln!("{}", d.short());
+            }
+            eprintln!(
+                "error: {} has errors; see `warden check {0}`",
+                protocol.display()
+            );
+            return Err(ExitCode::from(FINDINGS));
+        }
+        Ok(_) => {}
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Err(ExitCode::from(IO_ERROR));
+        }
+    }
+    let mut vars = BTreeMap::new();
+    for var in &args.vars {
+        let Some((name, value)) = var.split_once('=') else {
+            eprintln!("error: `--var {var}`: write NAME=VALUE");
+            return Err(ExitCode::from(IO_ERROR));
+        };
+        vars.insert(name.to_owned(), serde_json::Value::String(value.to_owned()));
+    }
+    let snapshot = Snapshot::take(protocol).map_err(|e| fail(&e))?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        eprintln!("error: cannot read the working directory: {e}");
+        ExitCode::from(IO_ERROR)
+    })?;
+    let at = Utc::now();
+    let id = match &args.id {
+        Some(id) if valid_id(id) => id.clone(),
+        Some(id) => {
+            eprintln!("error: `--id {id}`: use letters, digits, `-`, `_` and `.` only");
+            return Err(ExitCode::from(IO_ERROR));
+        }
+        None => {
+            let machine = snapshot.compile().map_err(|e| fail(&e))?;
+            fresh_id(&args.dir, &machine.protocol().id.value, at)
+        }
+    };
+    let started = Started {
+        at,
+        protocol: std::path::absolute(protocol).unwrap_or_else(|_| protocol.clone()),
+        vars,
+        cwd,
+        fresh: args.fresh,
+        command: (!args.command.is_empty()).then(|| args.command.clone()),
+        on_message: args.on_message.clone(),
+    };
+    if !args.detach {
+        return Ok(Created::Here(id, snapshot, Box::new(started)));
+    }
+    // Create the run here, so that a mistake is reported here; then a background supervisor
+    // takes it over and carries out the start.
+    let options = options().map_err(|e| fail(&e))?;
+    let mut quiet = Quiet;
+    let created = Supervisor::create(&args.dir, &id, &snapshot, started, options, &mut quiet);
+    let run = match created {
+        Ok(supervisor) => supervisor.run_dir().clone(),
+        Err(error) => return Err(fail(&error)),
+    };
+    if let Err(error) = spawn_background(args, &run) {
+        return Err(fail(&error));
+    }
+    Ok(Created::Detached(id))
+}
+
+fn spawn_background(args: &RunArgs, run: &RunDir) -> Result<(), RunError> {
+    let exe = std::env::current_exe().map_err(|source| RunError::Io {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let log_path = run.supervisor_log();
+    let log = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|source| RunError::Io {
+            path: log_path.clone(),
+            source,
+        })?;
+    let err = log.try_clone().map_err(|source| RunError::Io {
+        path: log_path.clone(),
+        source,
+    })?;
+    let mut child = std::process::Command::new(exe)
+        .args(["run", "--background", "--resume", &run.id, "--dir"])
+        .arg(&args.dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|source| RunError::Io {
+            path: PathBuf::from("warden"),
+            source,
+        })?;
+    // Return once it holds the run, so that `send` and `status` find it supervised.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while run.supervisor().is_none() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(RunError::Refused(format!(
+                "the background supervisor ended at once ({status}); see {}",
+                log_path.display()
+            )));
+        }
+        if Instant::now() >= deadline {
+            return Err(RunError::Refused(format!(
+                "the background supervisor did not start within 10s; see {}",
+                log_path.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `<protocol>-<YYYYMMDD-HHMMSS>`, with `-2`, `-3`... when taken.
+fn fresh_id(root: &Path, protocol: &str, at: DateTime<Utc>) -> String {
+    let base = format!("{protocol}-{}", at.format("%Y%m%d-%H%M%S"));
+    let mut id = base.clone();
+    let mut n = 2;
+    while root.join(&id).exists() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// Shows a run as it goes. On a terminal: the job's output, Warden's notices, and a status
+/// line kept at the bottom. Otherwise: Warden's notices as plain timestamped lines.
+struct Printer {
+    terminal: bool,
+    status: Option<String>,
+}
+
+impl Printer {
+    fn new(background: bool) -> Printer {
+        Printer {
+            terminal: !background && std::io::stdout().is_terminal(),
+            status: None,
+        }
+    }
+
+    fn say(&mut self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        if self.terminal {
+            let _ = write!(out, "\r\x1b[2K\x1b[1mwarden:\x1b[0m {text}\n");
+            if let Some(status) = &self.status {
+                let _ = write!(out, "{status}");
+            }
+        } else {
+            let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+            let _ = writeln!(out, "{now} warden: {text}");
+        }
+        let _ = out.flush();
+    }
+
+    fn clear(&mut self) {
+        if self.terminal && self.status.take().is_some() {
+            print!("\r\x1b[2K");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+impl Observer for Printer {
+    fn notice(&mut self, notice: Notice<'_>) {
+        let text = match notice {
+            Notice::Line(line) => {
+                if self.terminal {
+                    let mut out = std::io::stdout().lock();
+                    let _ = write!(out, "\r\x1b[2K{line}\n");
+                    if let Some(status) = &self.status {
+                        let _ = write!(out, "{status}");
+                    }
+                    let _ = out.flush();
+                }
+                return;
+            }
+            Notice::Launched {
+                pid,
+                command,
+                resumed,
+            } => format!(
+                "job started, pid {pid}{}: {}",
+                if resumed {
+                    ", resuming from its checkpoint"
+                } else {
+                    ""
+                },
+                command.join(" ")
+            ),
+            Notice::Adopted { pid } => format!("job pid {pid} is still running; supervising it"),
+            Notice::LaunchFailed(error) => format!("the job could not start: {error}"),
+            Notice::Exited {
+                exit_code,
+                signal: Some(signal),
+            } => format!(
+                "the job was ended by signal {signal}{}",
+                exit_code.map_or_else(String::new, |c| format!(" (code {c})"))
+            ),
+            Notice::Exited { exit_code, .. } => match exit_code {
+                Some(code) => format!("the job exited with code {code}"),
+                None => "the job ended; its exit status is unknown".to_owned(),
+            },
+            Notice::Signalled { pid, signal } => format!("sent {signal} to process group {pid}"),
+            Notice::Stopped => "the job is stopped".to_owned(),
+            Notice::Incident(incident) => format!(
+                "incident on line {}: {} for {}: {}{}",
+                incident.line_number,
+                incident.category,
+                incident.owner,
+                incident
+                    .exception
+                    .as_ref()
+                    .map_or_else(String::new, |e| format!("{e}: ")),
+                incident.message
+            ),
+            Notice::Taken(taken) => format!(
+                "{} -> {}{}",
+                taken.from,
+                taken.to,
+                taken
+                    .event
+                    .as_ref()
+                    .map_or_else(String::new, |e| format!(" on {e}"))
+            ),
+            Notice::Message { message, path } => format!(
+                "message {} from {} to {}: {}",
+                message.seq,
+                message.from,
+                message.to.join(", "),
+                path.display()
+            ),
+            Notice::Ignored { event, state } => format!("`{event}` ignored in state {state}"),
+            Notice::Refused(reason) => format!("refused: {reason}"),
+            Notice::Failed(error) => format!("error: {error}"),
+            Notice::Warning(warning) => format!("warning: {warning}"),
+            Notice::Ended(state) => format!("the run ended in state {state}"),
+        };
+        self.say(&text);
+    }
+
+    fn idle(&mut self, state: &RunState) {
+        if !self.terminal {
+            return;
+        }
+        let status = client::status_of(state, Utc::now());
+        let mut line = format!("[{}] {} · {}", status.id, status.state, status.elapsed);
+        if let Some(job) = status.job.as_ref().filter(|j| j.running) {
+            line.push_str(&format!(" · pid {}", job.pid));
+        }
+        let unread: usize = status.unread.values().sum();
+        if unread > 0 {
+            line.push_str(&format!(" · {unread} unread"));
+        }
+        if let Some(last) = &state.instance.job.last_line {
+            line.push_str(&format!(" · {last}"));
+        }
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100usize);
+        let line: String = line.chars().take(width.saturating_sub(1)).collect();
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\r\x1b[2K\x1b[7m{line}\x1b[0m");
+        let _ = out.flush();
+        self.status = Some(format!("\x1b[7m{line}\x1b[0m"));
+    }
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn status(dir: &Path, id: Option<&str>, json: bool) -> ExitCode {
+    let status = match client::resolve(dir, id).and_then(|run| client::status(&run)) {
+        Ok(status) => status,
+        Err(error) => return fail(&error),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("a status serializes")
+        );
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", status_table(&status));
+    ExitCode::SUCCESS
+}
+
+fn status_table(s: &Status) -> String {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("run", s.id.clone()),
+        ("protocol", s.protocol.clone()),
+        (
+            "state",
+            format!(
+                "{} ({} {})",
+                s.state,
+                if s.ended {
+                    "ended after"
+                } else {
+                    "running for"
+                },
+                s.elapsed
+            ),
+        ),
+        (
+            "supervisor",
+            match s.supervisor {
+                Some(pid) => format!("pid {pid}"),
+                None if s.ended => "none (the run has ended)".to_owned(),
+                None => format!("none; resume with `warden run --resume {}`", s.id),
+            },
+        ),
+    ];
+    if let Some(job) = &s.job {
+        let how = if job.running {
+            format!("running, up {}", job.uptime)
+        } else {
+            match (job.exit_code, job.signal) {
+                (_, Some(signal)) => format!("ended by signal {signal}"),
+                (Some(code), None) => format!("exited with code {code}"),
+                (None, None) => "ended".to_owned(),
+            }
+        };
+        rows.push((
+            "job",
+            format!(
+                "pid {}, {how}{}",
+                job.pid,
+                if job.resumed { ", resumed" } else { "" }
+            ),
+        ));
+        rows.push(("command", job.command.join(" ")));
+    }
+    rows.push(("restarts", s.restarts.to_string()));
+    for timer in &s.timers {
+        rows.push((
+            "timer",
+            format!(
+                "{} {}",
+                timer.event,
+                timer.due.map_or_else(
+                    || "(not scheduled)".to_owned(),
+                    |d| format!("at {}", time(d))
+                )
+            ),
+        ));
+    }
+    if let Some(incident) = &s.last_incident {
+        rows.push((
+            "incident",
+            format!(
+                "{} for {}: {}{} (line {})",
+                incident.category,
+                incident.owner,
+                incident
+                    .exception
+                    .as_ref()
+                    .map_or_else(String::new, |e| format!("{e}: ")),
+                incident.message,
+                incident.line_number
+            ),
+        ));
+    }
+    let unread: Vec<String> = s
+        .unread
+        .iter()
+        .map(|(role, n)| format!("{role} {n}"))
+        .collect();
+    rows.push((
+        "messages",
+        if unread.is_empty() {
+            format!("{} sent, none unread", s.messages)
+        } else {
+            format!("{} sent; unread: {}", s.messages, unread.join(", "))
+        },
+    ));
+    if !s.pending_effects.is_empty() {
+        rows.push(("pending", s.pending_effects.join(", ")));
+    }
+    for failure in &s.failures {
+        rows.push(("failed", failure.clone()));
+    }
+    rows.iter()
+        .map(|(k, v)| format!("{k:<10}  {v}\n"))
+        .collect()
+}
+
+pub fn list(dir: &Path, json: bool) -> ExitCode {
+    let runs = match client::runs(dir) {
+        Ok(runs) => runs,
+        Err(error) => return fail(&error),
+    };
+    let mut statuses = Vec::new();
+    for (run, _) in &runs {
+        match client::status(run) {
+            Ok(status) => statuses.push(status),
+            Err(error) => eprintln!("warning: run {}: {error}", run.id),
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&statuses).expect("statuses serialize")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if statuses.is_empty() {
+        println!("no runs under {}", dir.display());
+        return ExitCode::SUCCESS;
+    }
+    let width = statuses
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    println!(
+        "{:<width$}  {:<14}  {:<20}  {:<10}  PROTOCOL",
+        "ID", "STATE", "STARTED", "SUPERVISOR"
+    );
+    for s in &statuses {
+        println!(
+            "{:<width$}  {:<14}  {:<20}  {:<10}  {}",
+            s.id,
+            s.state,
+            time(s.started_at),
+            s.supervisor
+                .map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
+            s.protocol
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn header(d: &Delivered) -> String {
+    format!(
+        "── {:04} · {} → {} · {} · {}{} ──",
+        d.entry.seq,
+        d.entry.from,
+        d.entry.to.join(", "),
+        d.entry.template.as_deref().unwrap_or("text"),
+        time(d.entry.at),
+        if d.read { "" } else { " · new" }
+    )
+}
+
+pub fn inbox(dir: &Path, id: Option<&str>, role: &str, all: bool, json: bool) -> ExitCode {
+    let messages = match client::resolve(dir, id).and_then(|run| client::inbox(&run, role, all)) {
+        Ok(messages) => messages,
+        Err(error) => return fail(&error),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&messages).expect("messages serialize")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if messages.is_empty() {
+        println!("no {}messages for {role}", if all { "" } else { "unread " });
+    }
+    for message in &messages {
+        println!("{}\n{}", header(message), message.text);
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn wait(
+    dir: &Path,
+    id: Option<&str>,
+    role: &str,
+    timeout: Option<&str>,
+    json: bool,
+) -> ExitCode {
+    let timeout = match timeout.map(warden::duration::parse).transpose() {
+        Ok(timeout) => timeout,
+        Err(error) => {
+            eprintln!("error: `--timeout`: {error}");
+            return ExitCode::from(IO_ERROR);
+        }
+    };
+    let run = match client::resolve(dir, id) {
+        Ok(run) => run,
+        Err(error) => return fail(&error),
+    };
+    let warned = |id: &str| {
+        eprintln!(
+            "warden: run {id} has no supervisor running; waiting until \
+             `warden run --resume {id}` takes it up"
+        );
+    };
+    let waited = client::wait(&run, role, timeout, Duration::from_millis(10), warned);
+    match waited {
+        Ok(Waited::Message(message)) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&message).expect("a message serializes")
+                );
+            } else {
+                println!("{}\n{}", header(&message), message.text);
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Waited::Ended(state)) => {
+            eprintln!(
+                "warden: run {} ended in state {state}; no more messages for {role}",
+                run.id
+            );
+            ExitCode::from(WAIT_ENDED)
+        }
+        Ok(Waited::TimedOut) => {
+            eprintln!("warden: no message for {role} in time");
+            ExitCode::from(WAIT_TIMED_OUT)
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+pub fn send(
+    dir: &Path,
+    id: &str,
+    event: &str,
+    sender: &str,
+    fields: &[String],
+    timeout: &str,
+) -> ExitCode {
+    let timeout = match warden::duration::parse(timeout) {
+        Ok(timeout) => timeout,
+        Err(error) => {
+            eprintln!("error: `--timeout`: {error}");
+            return ExitCode::from(IO_ERROR);
+        }
+    };
+    let mut values = BTreeMap::new();
+    for field in fields {
+        let Some((name, value)) = field.split_once('=') else {
+            eprintln!("error: `--field {field}`: write NAME=VALUE");
+            return ExitCode::from(IO_ERROR);
+        };
+        values.insert(name.to_owned(), serde_json::Value::String(value.to_owned()));
+    }
+    let request = Request {
+        event: event.to_owned(),
+        sender: sender.to_owned(),
+        fields: values,
+    };
+    let sent = client::resolve(dir, Some(id)).and_then(|run| client::send(&run, &request, timeout));
+    match sent {
+        Ok(Sent::Answered(reply)) => {
+            if let Some(reason) = &reply.refused {
+                eprintln!("refused: {reason}");
+                return ExitCode::from(FINDINGS);
+            }
+            if let Some(error) = &reply.failed {
+                eprintln!("error: the run failed on `{event}`: {error}");
+                return ExitCode::from(FINDINGS);
+            }
+            if reply.ignored {
+                eprintln!(
+                    "ignored: in state {}, no transition's condition held for `{event}`",
+                    reply.from
+                );
+                return ExitCode::from(FINDINGS);
+            }
+            println!("{}", reply.taken.join(", "));
+            for message in &reply.messages {
+                println!("message: {message}");
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Sent::Queued(request)) => {
+            eprintln!(
+                "warden: sent (request {request}); the supervisor has not answered yet and will \
+                 take it in order"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+pub fn log(dir: &Path, id: Option<&str>, follow: bool) -> ExitCode {
+    let run = match client::resolve(dir, id) {
+        Ok(run) => run,
+        Err(error) => return fail(&error),
+    };
+    let path = match RunState::replay(&run).and_then(|s| s.log_paths()) {
+        Ok(paths) => paths[0].clone(),
+        Err(error) => return fail(&error),
+    };
+    let mut tail = Tail::new(&path, 0);
+    let mut out = std::io::stdout().lock();
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match tail.read(&mut buffer) {
+            Ok((_, 0)) => {
+                if !follow || ended(&run) {
+                    return ExitCode::SUCCESS;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(_) => {
+                if out.write_all(&buffer).and_then(|()| out.flush()).is_err() {
+                    // The reader went away (`warden log | head`).
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {}: {error}", path.display());
+                return ExitCode::from(IO_ERROR);
+            }
+        }
+    }
+}
+
+fn ended(run: &RunDir) -> bool {
+    run.read_journal()
+        .map(|entries| {
+            entries
+                .iter()
+                .any(|e| matches!(e, warden::run::store::Entry::Ended { .. }))
+        })
+        .unwrap_or(true)
+}

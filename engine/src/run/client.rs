@@ -1,0 +1,493 @@
+//! Talking to a run from any shell: its status, the runs there are, a role's messages, waiting
+//! for the next one, and sending an event. Everything here reads the run's files; the only
+//! things written are a role's read mark and a `send` request, which the supervisor takes.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use nix::fcntl::{Flock, FlockArg};
+use serde::Serialize;
+
+use super::state::{MessageEntry, RunState};
+use super::store::{Entry, RunDir, StoreError};
+use super::supervisor::{Reply, Request};
+use super::{io_error, write_atomic, RunError};
+
+/// The runs under `root`, oldest first.
+pub fn runs(root: &Path) -> Result<Vec<(RunDir, DateTime<Utc>)>, RunError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(root)(e)),
+    };
+    let mut runs = Vec::new();
+    for entry in entries.flatten() {
+        let Some(id) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let run = RunDir::new(root, &id);
+        if let Some(at) = started_at(&run) {
+            runs.push((run, at));
+        }
+    }
+    runs.sort_by(|a, b| (a.1, &a.0.id).cmp(&(b.1, &b.0.id)));
+    Ok(runs)
+}
+
+/// When `run` started, from its journal's first line.
+fn started_at(run: &RunDir) -> Option<DateTime<Utc>> {
+    let mut first = String::new();
+    let file = File::open(run.journal()).ok()?;
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut first).ok()?;
+    match serde_json::from_str(&first).ok()? {
+        Entry::Started(started) => Some(started.at),
+        _ => None,
+    }
+}
+
+/// The run `id` under `root`, or the newest run when `id` is `None`.
+pub fn resolve(root: &Path, id: Option<&str>) -> Result<RunDir, RunError> {
+    match id {
+        Some(id) => {
+            let run = RunDir::new(root, id);
+            if run.journal().exists() {
+                Ok(run)
+            } else {
+                Err(StoreError::NoRun(id.to_owned()).into())
+            }
+        }
+        None => runs(root)?.pop().map(|(run, _)| run).ok_or_else(|| {
+            RunError::Refused(format!(
+                "there is no run under {}; start one with `warden run`",
+                root.display()
+            ))
+        }),
+    }
+}
+
+/// A run at a glance, for `warden status` and `warden list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The run's id.
+    pub id: String,
+    /// The protocol's id and version.
+    pub protocol: String,
+    /// The current state.
+    pub state: String,
+    /// Whether the run has ended.
+    pub ended: bool,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it has run (until it ended, if it has), as `2h 30m`.
+    pub elapsed: String,
+    /// The supervisor's PID, when one runs.
+    pub supervisor: Option<u32>,
+    /// The job of the last launch.
+    pub job: Option<JobStatus>,
+    /// How many times the job was started again.
+    pub restarts: u32,
+    /// The timers running, with when they are due.
+    pub timers: Vec<TimerStatus>,
+    /// The last incident.
+    pub last_incident: Option<IncidentStatus>,
+    /// Messages sent, and unread ones by role.
+    pub messages: usize,
+    /// Unread messages by role.
+    pub unread: BTreeMap<String, usize>,
+    /// Job effects not carried out yet.
+    pub pending_effects: Vec<String>,
+    /// Inputs the machine failed on.
+    pub failures: Vec<String>,
+}
+
+/// The job, for [`Status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    /// Its PID.
+    pub pid: u32,
+    /// Whether it is still running (PID and start time checked).
+    pub running: bool,
+    /// How long since it started, as `2h 30m`.
+    pub uptime: String,
+    /// The command.
+    pub command: Vec<String>,
+    /// Whether it resumed from the checkpoint.
+    pub resumed: bool,
+    /// Its exit code, once it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it.
+    pub signal: Option<i32>,
+}
+
+/// A timer, for [`Status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TimerStatus {
+    /// The event it fires.
+    pub event: String,
+    /// When.
+    pub due: Option<DateTime<Utc>>,
+}
+
+/// The last incident, for [`Status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentStatus {
+    /// Its category.
+    pub category: String,
+    /// The role that fixes it.
+    pub owner: String,
+    /// The exception.
+    pub exception: Option<String>,
+    /// Its message.
+    pub message: String,
+    /// The log line it was read at.
+    pub line_number: u64,
+}
+
+fn human(duration: chrono::TimeDelta) -> String {
+    crate::duration::format(duration.to_std().unwrap_or_default())
+}
+
+/// The status of `run` now.
+pub fn status(run: &RunDir) -> Result<Status, RunError> {
+    let state = RunState::replay(run)?;
+    Ok(status_of(&state, Utc::now()))
+}
+
+/// The status of a run's state at `now`.
+pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
+    let instance = &state.instance;
+    let protocol = state.machine.protocol();
+    let until = state.ended.as_ref().map_or(now, |(at, _)| *at);
+    let job = state.job.as_ref().map(|job| {
+        let running = !job.ended && job.job.is_current();
+        JobStatus {
+            pid: job.job.pid,
+            running,
+            uptime: human(if running { now } else { state.last_at } - job.at),
+            command: job.command.clone(),
+            resumed: job.resumed,
+            exit_code: instance.job.exit_code,
+            signal: instance.job.signal,
+        }
+    });
+    let mut unread = BTreeMap::new();
+    for role in protocol.roles.keys() {
+        let seen = read_mark(&state.run, role.as_str());
+        let count = state
+            .messages
+            .iter()
+            .filter(|m| m.seq > seen && m.to.iter().any(|r| r == role.as_str()))
+            .count();
+        if count > 0 {
+            unread.insert(role.value.clone(), count);
+        }
+    }
+    Status {
+        id: state.run.id.clone(),
+        protocol: match &protocol.version {
+            Some(version) => format!("{} {}", protocol.id.value, version.value),
+            None => protocol.id.value.clone(),
+        },
+        state: instance.state.clone(),
+        ended: state.ended.is_some(),
+        started_at: state.started.at,
+        elapsed: human(until - state.started.at),
+        supervisor: state.run.supervisor(),
+        job,
+        restarts: state.launches.saturating_sub(1),
+        timers: instance
+            .timers
+            .iter()
+            .map(|t| TimerStatus {
+                event: t.event.clone(),
+                due: t.due,
+            })
+            .collect(),
+        last_incident: state.last_incident.as_ref().map(|i| IncidentStatus {
+            category: i.category.clone(),
+            owner: i.owner.clone(),
+            exception: i.exception.clone(),
+            message: i.message.clone(),
+            line_number: i.line_number,
+        }),
+        messages: state.messages.len(),
+        unread,
+        pending_effects: state
+            .actions
+            .iter()
+            .map(|a| format!("{a:?}").to_lowercase())
+            .collect(),
+        failures: state.failures.clone(),
+    }
+}
+
+/// A message for a role, with its text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivered {
+    /// The journal's entry for it.
+    #[serde(flatten)]
+    pub entry: MessageEntry,
+    /// The file, in full.
+    pub path: PathBuf,
+    /// Whether the role had read it (through `wait`) before.
+    pub read: bool,
+    /// The text.
+    pub text: String,
+}
+
+/// The last message `wait` delivered to `role` in `run`, by number (0: none).
+pub fn read_mark(run: &RunDir, role: &str) -> u64 {
+    std::fs::read_to_string(run.cursors().join(role))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn check_role(state: &RunState, role: &str) -> Result<(), RunError> {
+    let roles = &state.machine.protocol().roles;
+    if roles.contains(role) {
+        return Ok(());
+    }
+    let known: Vec<&str> = roles.keys().map(|r| r.as_str()).collect();
+    Err(RunError::Refused(format!(
+        "`{role}` is not a role of this run's protocol; its roles are {}",
+        known.join(", ")
+    )))
+}
+
+fn deliver(run: &RunDir, entry: &MessageEntry, read: bool) -> Result<Delivered, RunError> {
+    let path = run.dir.join(&entry.file);
+    let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+    Ok(Delivered {
+        entry: entry.clone(),
+        path,
+        read,
+        text,
+    })
+}
+
+/// The messages for `role` in `run`: the unread ones, or all with `all`. Reading them here
+/// does not mark them read; `wait` does.
+pub fn inbox(run: &RunDir, role: &str, all: bool) -> Result<Vec<Delivered>, RunError> {
+    let state = RunState::replay(run)?;
+    check_role(&state, role)?;
+    let seen = read_mark(run, role);
+    state
+        .messages
+        .iter()
+        .filter(|m| m.to.iter().any(|r| r == role) && (all || m.seq > seen))
+        .map(|m| deliver(run, m, m.seq <= seen))
+        .collect()
+}
+
+/// How a `wait` ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// A message arrived (or was waiting, unread).
+    Message(Box<Delivered>),
+    /// The run ended, in this state, with nothing unread for the role.
+    Ended(String),
+    /// The time given passed.
+    TimedOut,
+}
+
+/// Blocks until there is a message for `role` in `run` that `wait` has not delivered yet,
+/// delivers the oldest such one and marks it read; or until the run ends or `timeout` passes.
+/// `warned` is called once if no supervisor is running while it waits.
+pub fn wait(
+    run: &RunDir,
+    role: &str,
+    timeout: Option<Duration>,
+    poll: Duration,
+    mut warned: impl FnMut(&str),
+) -> Result<Waited, RunError> {
+    let state = RunState::replay(run)?;
+    check_role(&state, role)?;
+    let started = Instant::now();
+    let mut journal = JournalReader::new(run.journal());
+    let mut warned_once = false;
+    let mut last_check = Instant::now();
+    loop {
+        let mut ended = None;
+        let mut candidate = None;
+        let seen = read_mark(run, role);
+        for entry in journal.read()? {
+            match entry {
+                Entry::Message {
+                    seq,
+                    at,
+                    from,
+                    to,
+                    template,
+                    file,
+                } if seq > seen && to.iter().any(|r| r == role) && candidate.is_none() => {
+                    candidate = Some(MessageEntry {
+                        seq,
+                        at,
+                        from,
+                        to,
+                        template,
+                        file,
+                    });
+                }
+                Entry::Ended { state, .. } => ended = Some(state),
+                _ => {}
+            }
+        }
+        if let Some(entry) = candidate {
+            if let Some(delivered) = take(run, role, &entry)? {
+                return Ok(Waited::Message(Box::new(delivered)));
+            }
+            // Another `wait` for the role took it first: look again from the start.
+            journal = JournalReader::new(run.journal());
+            continue;
+        }
+        if let Some(state) = ended.or_else(|| journal.ended.clone()) {
+            return Ok(Waited::Ended(state));
+        }
+        if timeout.is_some_and(|t| started.elapsed() >= t) {
+            return Ok(Waited::TimedOut);
+        }
+        if !warned_once && last_check.elapsed() >= Duration::from_secs(1) {
+            last_check = Instant::now();
+            if run.supervisor().is_none() {
+                warned_once = true;
+                warned(&run.id);
+            }
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+/// Marks `entry` read for `role` unless another reader did first; returns it if this one did.
+fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Delivered>, RunError> {
+    let lock_path = run.cursors().join(format!(".{role}.lock"));
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error(&lock_path))?;
+    let _lock = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| io_error(&lock_path)(errno.into()))?;
+    if read_mark(run, role) >= entry.seq {
+        return Ok(None);
+    }
+    let delivered = deliver(run, entry, false)?;
+    let mark = run.cursors().join(role);
+    write_atomic(&mark, format!("{}\n", entry.seq).as_bytes()).map_err(io_error(&mark))?;
+    Ok(Some(delivered))
+}
+
+/// Reads a journal's entries as they are appended.
+struct JournalReader {
+    path: PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+    ended: Option<String>,
+}
+
+impl JournalReader {
+    fn new(path: PathBuf) -> JournalReader {
+        JournalReader {
+            path,
+            offset: 0,
+            partial: Vec::new(),
+            ended: None,
+        }
+    }
+
+    /// The entries appended since the last call.
+    fn read(&mut self) -> Result<Vec<Entry>, RunError> {
+        let mut file = File::open(&self.path).map_err(io_error(&self.path))?;
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(io_error(&self.path))?;
+        let mut bytes = std::mem::take(&mut self.partial);
+        let read = file.read_to_end(&mut bytes).map_err(io_error(&self.path))?;
+        self.offset += read as u64;
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        self.partial = bytes.split_off(complete);
+        let mut entries = Vec::new();
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            // Lines this version does not know are another version's business.
+            if let Ok(entry) = serde_json::from_slice::<Entry>(line) {
+                if let Entry::Ended { state, .. } = &entry {
+                    self.ended = Some(state.clone());
+                }
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// How a `send` went.
+#[derive(Debug)]
+pub enum Sent {
+    /// The supervisor took the event and answered.
+    Answered(Reply),
+    /// The event is in the run's requests, but the supervisor did not answer in time.
+    Queued(String),
+}
+
+/// Sends `request` to `run`: checked against the protocol and the run's state first (a refusal
+/// writes nothing), then left for the supervisor, whose answer is awaited up to `timeout`.
+pub fn send(run: &RunDir, request: &Request, timeout: Duration) -> Result<Sent, RunError> {
+    let state = RunState::replay(run)?;
+    if let Some((_, final_state)) = &state.ended {
+        return Err(RunError::Refused(format!(
+            "run `{}` has ended, in state `{final_state}`",
+            run.id
+        )));
+    }
+    state
+        .machine
+        .validate_send(&request.event, &request.sender, &request.fields)
+        .map_err(RunError::Refused)?;
+    let current = state.instance.state.as_str();
+    let taking = state.machine.states_taking(&request.event);
+    if !taking.contains(&current) {
+        return Err(RunError::Refused(format!(
+            "run `{}` is in state `{current}`, where no transition takes `{}`; it is taken in {}",
+            run.id,
+            request.event,
+            if taking.is_empty() {
+                "no state".to_owned()
+            } else {
+                taking.join(", ")
+            }
+        )));
+    }
+    if run.supervisor().is_none() {
+        return Err(RunError::Refused(format!(
+            "run `{0}` has no supervisor running; resume it with `warden run --resume {0}`, \
+             then send again",
+            run.id
+        )));
+    }
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let id = format!("{nanos:020}-{}", std::process::id());
+    let path = run.requests().join(format!("{id}.json"));
+    let json = serde_json::to_vec(request).expect("a request serializes");
+    write_atomic(&path, &json).map_err(io_error(&path))?;
+    let answer = run.requests().join(format!("{id}.reply.json"));
+    let started = Instant::now();
+    loop {
+        if let Ok(bytes) = std::fs::read(&answer) {
+            let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| RunError::Journal {
+                path: answer.clone(),
+                message: format!("not a reply: {e}"),
+            })?;
+            let _ = std::fs::remove_file(&answer);
+            return Ok(Sent::Answered(reply));
+        }
+        if started.elapsed() >= timeout {
+            return Ok(Sent::Queued(id));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}

@@ -1,0 +1,90 @@
+//! The protocol a run follows, copied into the run when it starts: replaying the journal needs
+//! the protocol and templates exactly as they were, whatever happens to the files later.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::store::RunDir;
+use super::{io_error, write_atomic, RunError};
+use crate::machine::Machine;
+use crate::protocol::{self, Protocol, TemplateSource};
+
+/// A protocol file and the templates its messages name, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Where the protocol was read from.
+    pub path: PathBuf,
+    /// Its text.
+    pub source: String,
+    /// Each template's text, by name.
+    pub templates: BTreeMap<String, String>,
+}
+
+impl Snapshot {
+    /// Reads the protocol at `path` and its templates.
+    pub fn take(path: &Path) -> Result<Snapshot, RunError> {
+        let bytes = std::fs::read(path).map_err(io_error(path))?;
+        let source = String::from_utf8(bytes)
+            .map_err(|_| RunError::Protocol(format!("{}: not UTF-8", path.display())))?;
+        let protocol = parse(path, &source)?;
+        let (templates, diagnostics) = protocol::load_templates(&protocol);
+        if let Some(problem) = diagnostics.first() {
+            return Err(RunError::Protocol(problem.message.clone()));
+        }
+        Ok(Snapshot {
+            path: path.to_path_buf(),
+            source,
+            templates: templates
+                .into_iter()
+                .map(|(name, t)| (name, t.text.to_string()))
+                .collect(),
+        })
+    }
+
+    /// Compiles it.
+    pub fn compile(&self) -> Result<Machine, RunError> {
+        let protocol = parse(&self.path, &self.source)?;
+        let templates = self
+            .templates
+            .iter()
+            .map(|(name, text)| {
+                let source = TemplateSource {
+                    name: name.clone(),
+                    path: protocol::template_path(&protocol, name),
+                    text: Arc::from(text.as_str()),
+                };
+                (name.clone(), source)
+            })
+            .collect();
+        Machine::new(protocol, &templates).map_err(|e| RunError::Protocol(e.to_string()))
+    }
+
+    /// Stores it in `run`.
+    pub fn write(&self, run: &RunDir) -> Result<(), RunError> {
+        let path = run.snapshot();
+        let json = serde_json::to_vec(self).expect("a snapshot serializes");
+        write_atomic(&path, &json).map_err(io_error(&path))
+    }
+
+    /// The snapshot stored in `run`.
+    pub fn read(run: &RunDir) -> Result<Snapshot, RunError> {
+        let path = run.snapshot();
+        let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => {
+                RunError::Store(super::store::StoreError::NoRun(run.id.clone()))
+            }
+            _ => io_error(&path)(source),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| RunError::Journal {
+            path,
+            message: format!("not a protocol snapshot: {e}"),
+        })
+    }
+}
+
+fn parse(path: &Path, source: &str) -> Result<Protocol, RunError> {
+    protocol::parse(path, source.as_bytes()).map_err(|e| RunError::Protocol(e.to_string()))
+}

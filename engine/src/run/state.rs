@@ -1,0 +1,321 @@
+//! A run's state, derived from its journal one entry at a time.
+//!
+//! The supervisor appends an entry, then absorbs it; after a crash, and for every command that
+//! reads a run from another shell, the same [`RunState::absorb`] replays the journal. So what a
+//! resumed supervisor believes is exactly what the one before it had written down: the
+//! machine's instance, the messages whose files are not written yet, the job effects not yet
+//! carried out, the job of the last launch, and how far each log was read.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::job::Identity;
+use super::snapshot::Snapshot;
+use super::store::{Entry, RunDir, Started};
+use super::RunError;
+use crate::machine::{Input, Instance, Machine, Message, Outcome, StepError};
+use crate::protocol::Effect;
+
+/// A job effect still to carry out. `restart` is a stop, then a launch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Start the job.
+    Launch,
+    /// Stop the job.
+    Stop,
+}
+
+/// The job of the last launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// The launch's number, from 1.
+    pub n: u32,
+    /// When it started.
+    pub at: DateTime<Utc>,
+    /// The job's process and group.
+    pub job: Identity,
+    /// Its waiter.
+    pub waiter: Identity,
+    /// The command run.
+    pub command: Vec<String>,
+    /// Whether it resumed from the checkpoint.
+    pub resumed: bool,
+    /// Whether its end is in the journal (an `exited` input, or a stop).
+    pub ended: bool,
+}
+
+/// A message as the journal lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MessageEntry {
+    /// Its number.
+    pub seq: u64,
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+    /// The sending role.
+    pub from: String,
+    /// The receiving roles.
+    pub to: Vec<String>,
+    /// Its template.
+    pub template: Option<String>,
+    /// Its file, relative to the run's directory.
+    pub file: PathBuf,
+}
+
+/// What absorbing an entry did.
+#[derive(Debug)]
+pub enum Absorbed {
+    /// It was not an input.
+    Recorded,
+    /// The machine took the input.
+    Stepped(Box<Outcome>),
+    /// The machine failed on the input (a guard or template failing at run time); the run
+    /// stays as it was, as it did when the input was first taken.
+    Failed(StepError),
+}
+
+/// Everything known about a run from its journal.
+pub struct RunState {
+    /// The run's files.
+    pub run: RunDir,
+    /// The compiled protocol.
+    pub machine: Machine,
+    /// How it started.
+    pub started: Started,
+    /// The machine's instance.
+    pub instance: Instance,
+    /// The messages written, in order.
+    pub messages: Vec<MessageEntry>,
+    /// Messages rendered whose files are not written yet (the supervisor died in between).
+    pub unwritten: Vec<Message>,
+    /// Job effects not carried out yet, in order.
+    pub actions: VecDeque<Action>,
+    /// How many launches there were.
+    pub launches: u32,
+    /// The job of the last launch.
+    pub job: Option<JobRecord>,
+    /// How far each log was read: byte offset and lines, by source.
+    pub offsets: BTreeMap<usize, (u64, u64)>,
+    /// The last line of each log that gave an input, by source.
+    pub read_lines: BTreeMap<usize, u64>,
+    /// The `send` requests taken.
+    pub requests: BTreeSet<String>,
+    /// The last incident reported.
+    pub last_incident: Option<Box<crate::classify::Incident>>,
+    /// Inputs on which the machine failed, with why.
+    pub failures: Vec<String>,
+    /// When and in which state the run ended.
+    pub ended: Option<(DateTime<Utc>, String)>,
+    /// When the last entry was written.
+    pub last_at: DateTime<Utc>,
+}
+
+impl RunState {
+    /// Starts a run's state from its first entry; returns the start's outcome.
+    pub fn begin(
+        run: RunDir,
+        machine: Machine,
+        started: Started,
+    ) -> Result<(RunState, Outcome), RunError> {
+        let outcome = machine.start(&run.id, &started.vars, started.at)?;
+        let mut state = RunState {
+            run,
+            machine,
+            instance: outcome.instance.clone(),
+            messages: Vec::new(),
+            unwritten: Vec::new(),
+            actions: VecDeque::new(),
+            launches: 0,
+            job: None,
+            offsets: BTreeMap::new(),
+            read_lines: BTreeMap::new(),
+            requests: BTreeSet::new(),
+            last_incident: None,
+            failures: Vec::new(),
+            ended: None,
+            last_at: started.at,
+            started,
+        };
+        state.follow_outcome(&outcome);
+        Ok((state, outcome))
+    }
+
+    /// Rebuilds the state of `run` from its snapshot and journal.
+    pub fn replay(run: &RunDir) -> Result<RunState, RunError> {
+        let machine = Snapshot::read(run)?.compile()?;
+        let mut entries = run.read_journal()?.into_iter();
+        let Some(Entry::Started(started)) = entries.next() else {
+            return Err(RunError::Journal {
+                path: run.journal(),
+                message: "the journal does not begin with the run's start".into(),
+            });
+        };
+        let (mut state, _) = RunState::begin(run.clone(), machine, *started)?;
+        for entry in entries {
+            state.absorb(&entry)?;
+        }
+        Ok(state)
+    }
+
+    /// Takes one journal entry into account.
+    pub fn absorb(&mut self, entry: &Entry) -> Result<Absorbed, RunError> {
+        match entry {
+            Entry::Started(_) => {
+                return Err(RunError::Journal {
+                    path: self.run.journal(),
+                    message: "the run starts twice".into(),
+                })
+            }
+            Entry::Input {
+                at,
+                input,
+                line,
+                request,
+            } => {
+                self.last_at = *at;
+                if let Some(line) = line {
+                    let last = self.read_lines.entry(line.source).or_default();
+                    *last = (*last).max(line.line);
+                }
+                if let Some(request) = request {
+                    self.requests.insert(request.clone());
+                }
+                match &**input {
+                    Input::Exited { .. } => {
+                        if let Some(job) = &mut self.job {
+                            job.ended = true;
+                        }
+                    }
+                    Input::Incident(incident) => self.last_incident = Some(incident.clone()),
+                    _ => {}
+                }
+                return Ok(
+                    match self.machine.step(&self.instance, (**input).clone(), *at) {
+                        Ok(outcome) => {
+                            self.instance = outcome.instance.clone();
+                            self.follow_outcome(&outcome);
+                            Absorbed::Stepped(Box::new(outcome))
+                        }
+                        Err(error) => {
+                            self.failures.push(error.to_string());
+                            Absorbed::Failed(error)
+                        }
+                    },
+                );
+            }
+            Entry::Message {
+                seq,
+                at,
+                from,
+                to,
+                template,
+                file,
+            } => {
+                self.unwritten.retain(|m| m.seq != *seq);
+                self.messages.push(MessageEntry {
+                    seq: *seq,
+                    at: *at,
+                    from: from.clone(),
+                    to: to.clone(),
+                    template: template.clone(),
+                    file: file.clone(),
+                });
+            }
+            Entry::Job {
+                at,
+                n,
+                job,
+                waiter,
+                command,
+                resumed,
+            } => {
+                self.last_at = *at;
+                self.launches = *n;
+                self.done(Action::Launch);
+                self.job = Some(JobRecord {
+                    n: *n,
+                    at: *at,
+                    job: *job,
+                    waiter: *waiter,
+                    command: command.clone(),
+                    resumed: *resumed,
+                    ended: false,
+                });
+            }
+            Entry::LaunchFailed { at, n, .. } => {
+                self.last_at = *at;
+                self.launches = *n;
+                self.done(Action::Launch);
+            }
+            Entry::Stopped { at, .. } => {
+                self.last_at = *at;
+                if let Some(job) = &mut self.job {
+                    job.ended = true;
+                }
+                self.done(Action::Stop);
+            }
+            Entry::Offset {
+                source,
+                offset,
+                lines,
+            } => {
+                self.offsets.insert(*source, (*offset, *lines));
+            }
+            Entry::Ended { at, state } => {
+                self.last_at = *at;
+                self.ended = Some((*at, state.clone()));
+            }
+        }
+        Ok(Absorbed::Recorded)
+    }
+
+    /// The logs the run follows: the job's own (where its output goes), then the protocol's
+    /// `follow` files, with relative paths taken from the run's working directory.
+    pub fn log_paths(&self) -> Result<Vec<PathBuf>, RunError> {
+        let plan = self
+            .machine
+            .job_plan(&self.instance, self.started.at)
+            .map_err(|e| RunError::Protocol(e.to_string()))?;
+        let cwd = &self.started.cwd;
+        let log = match &plan.log {
+            Some(log) => cwd.join(log),
+            None => self.run.job_log(),
+        };
+        Ok(std::iter::once(log)
+            .chain(plan.follow.iter().map(|f| cwd.join(f)))
+            .collect())
+    }
+
+    /// Whether the job of the last launch may still be running: launched, and its end not in
+    /// the journal.
+    pub fn job_running(&self) -> Option<&JobRecord> {
+        self.job.as_ref().filter(|job| !job.ended)
+    }
+
+    /// Whether the run is over: in a final state with every job effect carried out.
+    pub fn finished(&self) -> bool {
+        self.instance.finished(&self.machine) && self.actions.is_empty()
+    }
+
+    fn follow_outcome(&mut self, outcome: &Outcome) {
+        self.unwritten.extend(outcome.messages().cloned());
+        for effect in outcome.effects() {
+            match effect {
+                Effect::Launch => self.actions.push_back(Action::Launch),
+                Effect::Stop => self.actions.push_back(Action::Stop),
+                Effect::Restart => {
+                    self.actions.push_back(Action::Stop);
+                    self.actions.push_back(Action::Launch);
+                }
+            }
+        }
+    }
+
+    /// An action was carried out: the first one of its kind still to do.
+    fn done(&mut self, action: Action) {
+        if let Some(index) = self.actions.iter().position(|a| *a == action) {
+            self.actions.remove(index);
+        }
+    }
+}
