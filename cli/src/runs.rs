@@ -62,6 +62,28 @@ pub fn run(args: RunArgs) -> ExitCode {
         // A session of its own: the terminal that started it may close.
         let _ = nix::unistd::setsid();
     }
+    if let (Some(id), true, false) = (&args.resume, args.detach, args.background) {
+        let run = RunDir::new(&args.dir, id);
+        if let Some(pid) = run.supervisor() {
+            return fail(
+                &StoreError::Locked {
+                    id: id.clone(),
+                    holder: Some(pid),
+                }
+                .into(),
+            );
+        }
+        if !run.journal().exists() {
+            return fail(&StoreError::NoRun(id.clone()).into());
+        }
+        return match spawn_background(&args, &run) {
+            Ok(()) => {
+                println!("{id}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        };
+    }
     let mut observer = Printer::new(args.background);
     let supervisor = match &args.resume {
         Some(id) => options().and_then(|o| Supervisor::resume(&args.dir, id, o, &mut observer)),

@@ -199,9 +199,31 @@ fn open_log(path: &Path) -> Result<std::fs::File, JobError> {
         .map_err(error)
 }
 
-/// Whether any process of the job's group is left.
+/// Whether any live process of the job's group is left. Zombies are not: they are dead, and
+/// wait only for their parent (or init, for orphans) to collect their status.
 pub fn group_exists(identity: Identity) -> bool {
-    killpg(identity.group(), None).is_ok()
+    if killpg(identity.group(), None).is_err() {
+        return false;
+    }
+    // The group has members; are they all zombies? (A program started through a wrapper
+    // script, pyenv's shims say, leaves orphaned zombies that init reaps when it gets to them.)
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            let mut fields = stat[close + 1..].split_whitespace();
+            let state = fields.next();
+            let group = fields.nth(1).and_then(|g| g.parse::<u32>().ok());
+            group == Some(identity.pid) && state != Some("Z")
+        })
 }
 
 /// Sends `signal` to the job's process group. For a group whose leader is gone, the group id

@@ -27,6 +27,8 @@ pub struct Tail {
     file: Option<File>,
     inode: u64,
     offset: u64,
+    /// The last bytes read (up to [`FINGERPRINT`]), just before `offset`.
+    last: Vec<u8>,
 }
 
 impl Tail {
@@ -38,6 +40,7 @@ impl Tail {
             file: None,
             inode: 0,
             offset,
+            last: Vec::new(),
         }
     }
 
@@ -61,13 +64,21 @@ impl Tail {
         }
         let mut event = Event::Grew;
         let file = self.file.as_mut().expect("opened above");
-        if file.metadata()?.len() < self.offset {
+        let len = file.metadata()?.len();
+        // Truncated: shorter than what was read, or (truncated and written again past where
+        // it was read, between two polls) the bytes just before the offset are not the ones
+        // read there.
+        if len < self.offset || (len > self.offset && !same_before(file, self.offset, &self.last)?)
+        {
             self.offset = 0;
+            self.last.clear();
             event = Event::Truncated;
         }
+        let start = out.len();
         let read = read_at(file, self.offset, out)?;
         self.offset += read as u64;
         if read > 0 {
+            self.remember(&out[start..]);
             return Ok((event, read));
         }
         // Nothing more in this file: has another taken its path?
@@ -78,12 +89,41 @@ impl Tail {
                 self.file = Some(file);
                 self.offset = 0;
                 let file = self.file.as_mut().expect("just set");
+                let start = out.len();
                 let read = read_at(file, 0, out)?;
                 self.offset = read as u64;
+                self.last.clear();
+                self.remember(&out[start..]);
                 Ok((Event::Rotated, read))
             }
             _ => Ok((event, 0)),
         }
+    }
+}
+
+/// How many of the last bytes read are kept to recognize the file later.
+const FINGERPRINT: usize = 32;
+
+impl Tail {
+    fn remember(&mut self, read: &[u8]) {
+        self.last
+            .extend_from_slice(&read[read.len().saturating_sub(FINGERPRINT)..]);
+        let excess = self.last.len().saturating_sub(FINGERPRINT);
+        self.last.drain(..excess);
+    }
+}
+
+/// Whether the bytes before `offset` in `file` are still `last`.
+fn same_before(file: &File, offset: u64, last: &[u8]) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    if last.is_empty() || offset < last.len() as u64 {
+        return Ok(true);
+    }
+    let mut now = vec![0; last.len()];
+    match file.read_exact_at(&mut now, offset - last.len() as u64) {
+        Ok(()) => Ok(now == last),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -162,6 +202,27 @@ mod tests {
             drain(&mut tail),
             (vec![Event::Truncated], b"restarted\n".to_vec())
         );
+    }
+
+    #[test]
+    fn a_file_truncated_and_written_past_the_offset_between_two_reads_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train.log");
+        append(&log, b"short\n");
+        let mut tail = Tail::new(&log, 0);
+        drain(&mut tail);
+        // Longer than what was read: only the bytes before the offset tell.
+        std::fs::write(&log, b"FATAL: after truncation\n").unwrap();
+        assert_eq!(
+            drain(&mut tail),
+            (
+                vec![Event::Truncated],
+                b"FATAL: after truncation\n".to_vec()
+            )
+        );
+        // Appending is not truncating.
+        append(&log, b"more\n");
+        assert_eq!(drain(&mut tail), (vec![], b"more\n".to_vec()));
     }
 
     #[test]

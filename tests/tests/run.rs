@@ -1,0 +1,568 @@
+//! `warden run` with real processes: a detached supervisor, its job (tests/fixtures/run/job.py,
+//! scripted by its arguments), and the commands that talk to the run from other processes.
+//!
+//! The job waits for files the test creates (`until:NAME`), so each test decides when the job
+//! moves on. Every process a test leaves behind is ended by PID when its workspace is dropped:
+//! the supervisor holding the run's lock, and the job's process group, verified by start time.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+use warden::run::job::signal_group;
+use warden::run::store::{Entry, RunDir};
+use warden_tests::{root, warden};
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            root().join("tests/fixtures/run/job.py"),
+            dir.path().join("job.py"),
+        )
+        .unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn warden(&self, args: &[&str]) -> Output {
+        warden()
+            .current_dir(self.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Starts a detached run of the test protocol with `job` as the job's script; returns its id.
+    fn start(&self, options: &[&str], job: &[&str]) -> String {
+        let protocol = root().join("tests/fixtures/run/watch.yaml");
+        let mut args = vec!["run", protocol.to_str().unwrap(), "--detach"];
+        args.extend(options);
+        args.extend(["--", "python3", "job.py"]);
+        args.extend(job);
+        let output = self.warden(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout).trim().to_owned()
+    }
+
+    /// Lets the job go past `until:NAME`.
+    fn go(&self, name: &str) {
+        std::fs::write(self.path().join(name), "").unwrap();
+    }
+
+    fn run_dir(&self, id: &str) -> RunDir {
+        RunDir::new(&self.path().join(".warden/runs"), id)
+    }
+
+    fn status(&self, id: &str) -> Value {
+        let output = self.warden(&["status", id, "--format", "json"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// The next message for the operator, as `wait` prints it.
+    fn next_message(&self, id: &str) -> String {
+        let output = self.warden(&["wait", id, "--role", "operator", "--timeout", "30s"]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "no message: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// Waits for the run's end; returns its final state.
+    fn ended(&self, id: &str) -> String {
+        eventually(|| {
+            let status = self.status(id);
+            (status["ended"] == true).then(|| status["state"].as_str().unwrap().to_owned())
+        })
+    }
+
+    fn entries(&self, id: &str) -> Vec<Entry> {
+        self.run_dir(id).read_journal().unwrap()
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        // A failed test must not leave its processes running: end them by PID, never by name.
+        let Ok(runs) = std::fs::read_dir(self.path().join(".warden/runs")) else {
+            return;
+        };
+        for run in runs.flatten() {
+            let run = RunDir::new(
+                &self.path().join(".warden/runs"),
+                &run.file_name().to_string_lossy(),
+            );
+            if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+            for entry in run.read_journal().unwrap_or_default() {
+                if let Entry::Job { job, .. } = entry {
+                    let _ = signal_group(job, Signal::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Polls `check` until it gives a value, for at most 30 seconds.
+fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn supervisor_pid(workspace: &Workspace, id: &str) -> u32 {
+    workspace.status(id)["supervisor"]
+        .as_u64()
+        .expect("a supervisor runs") as u32
+}
+
+/// The processes whose process group is `pgid`, zombies left out.
+fn processes_in_group(pgid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z"
+        })
+        .collect()
+}
+
+/// The journal holds each message once, numbered 1, 2, 3... with its file written.
+fn assert_messages_whole(workspace: &Workspace, id: &str) -> usize {
+    let run = workspace.run_dir(id);
+    let seqs: Vec<u64> = workspace
+        .entries(id)
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Message { seq, file, .. } => {
+                assert!(
+                    run.dir.join(file).is_file(),
+                    "{} is missing",
+                    file.display()
+                );
+                Some(*seq)
+            }
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "every message once, in order");
+    let files = std::fs::read_dir(run.messages()).unwrap().count();
+    assert_eq!(files, seqs.len(), "a file for each message and no other");
+    seqs.len()
+}
+
+#[test]
+fn an_error_line_is_reported_and_the_run_ends_with_the_job() {
+    let workspace = Workspace::new();
+    let id = workspace.start(
+        &[
+            "--on-message",
+            "echo \"$WARDEN_RUN $WARDEN_ROLE $WARDEN_SEQ $(basename $WARDEN_MESSAGE)\" >> hook.log",
+        ],
+        &["say:hello", "fatal:disk on fire", "until:go", "exit:0"],
+    );
+    assert!(workspace
+        .next_message(&id)
+        .contains("launched python3 job.py"));
+    let report = workspace.next_message(&id);
+    assert!(
+        report.contains("failure at line 2: FATAL: disk on fire"),
+        "{report}"
+    );
+    workspace.go("go");
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    // Nothing more: `wait` says the run ended (exit code 3).
+    let output = workspace.warden(&["wait", &id, "--role", "operator", "--timeout", "30s"]);
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert_eq!(workspace.ended(&id), "done");
+    assert_eq!(assert_messages_whole(&workspace, &id), 3);
+    let hooks = std::fs::read_to_string(workspace.path().join("hook.log")).unwrap();
+    let mut lines: Vec<&str> = hooks.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("{id} operator 1 0001-watcher-to-operator-text.md"),
+            format!("{id} operator 2 0002-watcher-to-operator-text.md"),
+            format!("{id} operator 3 0003-watcher-to-operator-text.md"),
+        ]
+    );
+    // The log is the job's output.
+    let log = workspace.warden(&["log", &id]);
+    assert_eq!(text(&log.stdout), "hello\nFATAL: disk on fire\n");
+}
+
+#[test]
+fn a_refused_send_writes_nothing_and_an_accepted_one_is_acted_on() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&[], &["until:go", "exit:0"]);
+    workspace.next_message(&id);
+    let journal = workspace.run_dir(&id).journal();
+    let before = std::fs::read(&journal).unwrap();
+    let refusals: [(&[&str], &str); 6] = [
+        (
+            &["bogus", "--as", "operator"],
+            "no event `bogus` can be sent",
+        ),
+        (
+            &["note", "--as", "watcher", "--field", "text=hi"],
+            "`watcher` may not send `note`",
+        ),
+        (&["note", "--as", "nobody"], "`nobody` is not a role"),
+        (
+            &["note", "--as", "operator"],
+            "`note` needs the field `text`",
+        ),
+        (
+            &[
+                "note",
+                "--as",
+                "operator",
+                "--field",
+                "text=hi",
+                "--field",
+                "count=many",
+            ],
+            "field `count`: expected integer",
+        ),
+        (
+            &[
+                "note",
+                "--as",
+                "operator",
+                "--field",
+                "text=hi",
+                "--field",
+                "colour=red",
+            ],
+            "`note` has no field `colour`",
+        ),
+    ];
+    for (args, reason) in refusals {
+        let mut command = vec!["send", id.as_str()];
+        command.extend(args);
+        let output = workspace.warden(&command);
+        assert_eq!(output.status.code(), Some(1), "{args:?} was not refused");
+        assert!(
+            text(&output.stderr).contains(reason),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        before,
+        "the journal is unchanged"
+    );
+    let requests = std::fs::read_dir(workspace.run_dir(&id).requests())
+        .unwrap()
+        .count();
+    assert_eq!(requests, 0, "no request was left");
+
+    let output = workspace.warden(&[
+        "send", &id, "note", "--as", "operator", "--field", "text=hi", "--field", "count=3",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("watch -> watch"));
+    assert!(workspace.next_message(&id).contains("noted hi 3"));
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+    // Once ended, nothing more is taken.
+    let output = workspace.warden(&[
+        "send",
+        &id,
+        "note",
+        "--as",
+        "operator",
+        "--field",
+        "text=late",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("has ended"));
+}
+
+#[test]
+fn a_second_supervisor_for_a_run_refuses() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&[], &["until:go", "exit:0"]);
+    let first = supervisor_pid(&workspace, &id);
+    let output = workspace.warden(&["run", "--resume", &id]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "run `{id}` is already supervised by process {first}"
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+}
+
+#[test]
+fn a_supervisor_killed_with_sigkill_is_resumed_without_losing_or_repeating_anything() {
+    let workspace = Workspace::new();
+    let id = workspace.start(
+        &[],
+        &["say:up", "until:go1", "fatal:one", "until:go2", "exit:3"],
+    );
+    assert!(workspace.next_message(&id).contains("launched"));
+    let job_pid = workspace.status(&id)["job"]["pid"].as_u64().unwrap();
+
+    // Killed while the job runs: the next supervisor finds the same job running.
+    kill(
+        Pid::from_raw(supervisor_pid(&workspace, &id) as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(|| workspace.run_dir(&id).supervisor().is_none().then_some(()));
+    let output = workspace.warden(&["run", "--resume", &id, "--detach"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let status = workspace.status(&id);
+    assert_eq!(status["job"]["pid"].as_u64(), Some(job_pid), "re-adopted");
+    assert_eq!(status["job"]["running"], true);
+    workspace.go("go1");
+    assert!(workspace.next_message(&id).contains("FATAL: one"));
+
+    // Killed again; the job ends while no supervisor runs. Its waiter records the exit.
+    kill(
+        Pid::from_raw(supervisor_pid(&workspace, &id) as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(|| workspace.run_dir(&id).supervisor().is_none().then_some(()));
+    workspace.go("go2");
+    let exit = workspace.run_dir(&id).launch(1).exit;
+    eventually(|| exit.exists().then_some(()));
+    let output = workspace.warden(&["run", "--resume", &id, "--detach"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(workspace.next_message(&id).contains("exited 3"));
+    assert_eq!(workspace.ended(&id), "done");
+
+    assert_eq!(assert_messages_whole(&workspace, &id), 3);
+    let entries = workspace.entries(&id);
+    let count = |wanted: &str| {
+        entries
+            .iter()
+            .filter(|e| {
+                matches!(e, Entry::Input { input, .. }
+                    if serde_json::to_value(input).unwrap()["input"] == wanted)
+            })
+            .count()
+    };
+    assert_eq!(count("incident"), 1, "the incident once");
+    assert_eq!(count("exited"), 1, "the exit once");
+    assert_eq!(count("launched"), 1, "one launch");
+}
+
+#[test]
+fn logs_are_followed_across_truncation_and_rotation() {
+    let workspace = Workspace::new();
+    let id = workspace.start(
+        &[],
+        &[
+            "fatal:first",
+            "follow:FATAL: in metrics",
+            "until:go1",
+            "fatal:after truncation",
+            "truncate-follow",
+            "follow:FATAL: metrics after truncation",
+            "until:go2",
+            "rotate-follow",
+            "follow:FATAL: metrics after rotation",
+            "until:go3",
+            "exit:0",
+        ],
+    );
+    workspace.next_message(&id);
+    let mut reports = vec![workspace.next_message(&id), workspace.next_message(&id)];
+    // The job's log is truncated under it, as `logrotate copytruncate` does.
+    std::fs::File::create(workspace.path().join("job.log")).unwrap();
+    workspace.go("go1");
+    reports.push(workspace.next_message(&id));
+    reports.push(workspace.next_message(&id));
+    workspace.go("go2");
+    reports.push(workspace.next_message(&id));
+    workspace.go("go3");
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    let all = reports.join("");
+    for expected in [
+        "FATAL: first",
+        "FATAL: in metrics",
+        "FATAL: after truncation",
+        "FATAL: metrics after truncation",
+        "FATAL: metrics after rotation",
+    ] {
+        assert!(all.contains(expected), "{expected} missing from {all}");
+    }
+    assert_eq!(workspace.ended(&id), "done");
+}
+
+#[test]
+fn invalid_utf8_and_a_10_mb_line_do_not_stop_the_watch() {
+    let workspace = Workspace::new();
+    let id = workspace.start(
+        &[],
+        &[
+            "invalid",
+            "long:10485760",
+            "fatal:after the flood",
+            "until:go",
+            "exit:0",
+        ],
+    );
+    workspace.next_message(&id);
+    let report = workspace.next_message(&id);
+    assert!(
+        report.contains("failure at line 3: FATAL: after the flood"),
+        "{report}"
+    );
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+}
+
+#[test]
+fn a_stop_leaves_no_process_of_the_job_and_touches_nothing_else() {
+    let workspace = Workspace::new();
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let id = workspace.start(
+        &[],
+        &["workers:2", "ignore-term", "say:ready", "until:never"],
+    );
+    workspace.next_message(&id);
+    let log = workspace.path().join("job.log");
+    eventually(|| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("ready")
+            .then_some(())
+    });
+    let pgid = workspace.status(&id)["job"]["pid"].as_u64().unwrap() as u32;
+    assert_eq!(
+        processes_in_group(pgid).len(),
+        3,
+        "the job and its two workers"
+    );
+    let output = workspace.warden(&["send", &id, "terminate", "--as", "operator"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // All three ignore SIGTERM: SIGKILL follows after the protocol's 2s grace.
+    assert_eq!(workspace.ended(&id), "stopped");
+    assert_eq!(processes_in_group(pgid), Vec::<u32>::new(), "no orphans");
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "the bystander lives"
+    );
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+fn relaunch(fresh: bool) -> String {
+    let workspace = Workspace::new();
+    let options: &[&str] = if fresh { &["--fresh"] } else { &[] };
+    let id = workspace.start(options, &["checkpoint", "say:up", "until:go", "exit:0"]);
+    assert!(!workspace.next_message(&id).contains("--resume"));
+    let log = workspace.path().join("job.log");
+    // Restart once the checkpoint is written.
+    eventually(|| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("up")
+            .then_some(())
+    });
+    let output = workspace.warden(&["send", &id, "relaunch", "--as", "operator"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let second = workspace.next_message(&id);
+    workspace.go("go");
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    assert_eq!(workspace.ended(&id), "done");
+    assert_eq!(workspace.status(&id)["restarts"], 1);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(log.matches("up\n").count(), 2, "two launches: {log}");
+    assert_eq!(log.contains("resumed"), !fresh, "{log}");
+    second
+}
+
+#[test]
+fn a_restart_resumes_from_the_checkpoint() {
+    let second = relaunch(false);
+    assert!(
+        second.contains("launched python3 job.py checkpoint say:up until:go exit:0 --resume"),
+        "{second}"
+    );
+}
+
+#[test]
+fn a_restart_with_fresh_starts_afresh() {
+    let second = relaunch(true);
+    assert!(!second.contains("--resume"), "{second}");
+}
+
+#[test]
+fn commands_on_runs_name_what_is_wrong() {
+    let workspace = Workspace::new();
+    let output = workspace.warden(&["status"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("there is no run under .warden/runs"));
+    let output = workspace.warden(&["status", "nope"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("there is no run `nope`"));
+    let protocol = root().join("tests/fixtures/run/watch.yaml");
+    let output = workspace.warden(&["run", protocol.to_str().unwrap(), "--var", "x=1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("the protocol has no var `x`"));
+    assert!(
+        !workspace.path().join(".warden/runs").exists() || {
+            std::fs::read_dir(workspace.path().join(".warden/runs"))
+                .unwrap()
+                .count()
+                == 0
+        }
+    );
+    let id = workspace.start(&["--id", "r1"], &["until:go", "exit:0"]);
+    assert_eq!(id, "r1");
+    let output = workspace.warden(&["wait", "r1", "--role", "nobody"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("`nobody` is not a role"));
+    workspace.next_message("r1");
+    let output = workspace.warden(&["wait", "r1", "--role", "operator", "--timeout", "100ms"]);
+    assert_eq!(output.status.code(), Some(4), "timed out");
+    workspace.go("go");
+    assert_eq!(workspace.ended("r1"), "done");
+    let list = workspace.warden(&["list"]);
+    assert!(text(&list.stdout).contains("r1"), "{}", text(&list.stdout));
+}
