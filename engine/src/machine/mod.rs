@@ -90,6 +90,8 @@ pub enum Input {
         /// Its fields.
         fields: BTreeMap<String, serde_json::Value>,
     },
+    /// The job wrote nothing for the duration of the var `silence`.
+    Silence,
     /// Time passed: fire the timers that are due.
     Tick,
 }
@@ -499,6 +501,7 @@ impl Machine {
                     return Ok(outcome);
                 }
             },
+            Input::Silence => step.dispatch("silence", None, BTreeMap::new(), None)?,
             Input::Tick => step.fire_due_timers()?,
         }
         Ok(step.finish())
@@ -594,6 +597,16 @@ impl Machine {
             },
             stop_grace,
         })
+    }
+
+    /// How long the job may write nothing before the `silence` event: the var `silence`, when
+    /// the protocol declares it as a duration and the run has a value for it.
+    pub fn silence(&self, instance: &Instance) -> Option<Duration> {
+        instance
+            .vars
+            .get("silence")?
+            .downcast_object_ref::<DurationValue>()
+            .map(|d| d.0)
     }
 
     /// When the next timer is due, if one is active.

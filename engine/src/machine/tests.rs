@@ -348,6 +348,50 @@ fn an_endless_eventless_chain_is_an_error() {
     );
 }
 
+#[test]
+fn silence_is_an_event_when_the_var_is_declared() {
+    let text = r#"
+protocol: quiet
+roles: { trainer: {}, director: {} }
+channels: [{ from: trainer, to: director }]
+vars:
+  silence: { type: duration, default: 10m }
+states:
+  watch: { initial: true }
+transitions:
+  - from: watch
+    on: silence
+    send: [{ from: trainer, to: director, text: "nothing for {{ silence }}" }]
+"#;
+    let m = machine(text);
+    assert_eq!(
+        m.silence(&m.start("r", &BTreeMap::new(), t(0)).unwrap().instance),
+        Some(Duration::from_secs(600))
+    );
+    let run = m
+        .start(
+            "r",
+            &BTreeMap::from([("silence".into(), serde_json::json!("90s"))]),
+            t(0),
+        )
+        .unwrap()
+        .instance;
+    assert_eq!(m.silence(&run), Some(Duration::from_secs(90)));
+    let outcome = m.step(&run, Input::Silence, t(2)).unwrap();
+    let texts: Vec<&str> = outcome.messages().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["nothing for 1m 30s"]);
+    // Without the var there is no silence to watch for.
+    assert_eq!(
+        m.silence(
+            &machine(SMALL)
+                .start("r", &BTreeMap::new(), t(0))
+                .unwrap()
+                .instance
+        ),
+        None
+    );
+}
+
 fn incident(exception: &str, message: &str, at: DateTime<Utc>) -> Incident {
     Incident {
         category: "implementation".into(),

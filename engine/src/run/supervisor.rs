@@ -219,6 +219,8 @@ pub struct Supervisor<'o> {
     last_checkpoint: Instant,
     last_idle: Instant,
     last_waiter_check: Instant,
+    /// Whether the current quiet spell was reported as `silence`.
+    silence_reported: bool,
 }
 
 impl<'o> Supervisor<'o> {
@@ -321,6 +323,7 @@ impl<'o> Supervisor<'o> {
             last_checkpoint: now,
             last_idle: now,
             last_waiter_check: now,
+            silence_reported: false,
         })
     }
 
@@ -373,6 +376,7 @@ impl<'o> Supervisor<'o> {
             }
         }
         self.flush_quiet_logs()?;
+        self.watch_silence()?;
         if self.last_checkpoint.elapsed() >= self.options.checkpoint_every {
             self.checkpoint()?;
         }
@@ -513,6 +517,7 @@ impl<'o> Supervisor<'o> {
                     break;
                 }
                 busy = true;
+                self.silence_reported = false;
                 let at = Utc::now();
                 source.last_data = Instant::now();
                 if event != Event::Grew && !source.partial.is_empty() {
@@ -544,6 +549,21 @@ impl<'o> Supervisor<'o> {
             self.take_findings(index, findings)?;
         }
         Ok(busy)
+    }
+
+    /// The `silence` event: a running job that wrote nothing for the var `silence`. Once per
+    /// quiet spell.
+    fn watch_silence(&mut self) -> Result<(), RunError> {
+        let Some(limit) = self.state.machine.silence(&self.state.instance) else {
+            return Ok(());
+        };
+        let quiet = self.sources.iter().map(|s| s.last_data.elapsed()).min();
+        let running = self.state.job_running().is_some() && self.exit.is_none();
+        if running && !self.silence_reported && quiet.is_some_and(|q| q >= limit) {
+            self.silence_reported = true;
+            self.apply(Input::Silence, None, None)?;
+        }
+        Ok(())
     }
 
     /// Reports the incidents of a log that has been quiet a while.
@@ -813,6 +833,11 @@ impl<'o> Supervisor<'o> {
         match self.spawn(n) {
             Ok((started, command, resumed)) => {
                 self.exit = None;
+                // A new job's silence counts from its start.
+                for source in &mut self.sources {
+                    source.last_data = Instant::now();
+                }
+                self.silence_reported = false;
                 self.record(Entry::Job {
                     at: Utc::now(),
                     n,
