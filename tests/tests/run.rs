@@ -97,22 +97,26 @@ impl Workspace {
 
 impl Drop for Workspace {
     fn drop(&mut self) {
-        // A failed test must not leave its processes running: end them by PID, never by name.
-        let Ok(runs) = std::fs::read_dir(self.path().join(".warden/runs")) else {
-            return;
-        };
-        for run in runs.flatten() {
-            let run = RunDir::new(
-                &self.path().join(".warden/runs"),
-                &run.file_name().to_string_lossy(),
-            );
-            if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
-            for entry in run.read_journal().unwrap_or_default() {
-                if let Entry::Job { job, .. } = entry {
-                    let _ = signal_group(job, Signal::SIGKILL);
-                }
+        end_processes(self.path());
+    }
+}
+
+/// Ends what the runs under `dir` left running, by PID: a failed test must not leave its
+/// processes behind. The supervisor is the lock's holder (the kernel says so); the job's group
+/// is signalled only if its leader, when alive, has its recorded start time.
+fn end_processes(dir: &Path) {
+    let root = dir.join(".warden/runs");
+    let Ok(runs) = std::fs::read_dir(&root) else {
+        return;
+    };
+    for run in runs.flatten() {
+        let run = RunDir::new(&root, &run.file_name().to_string_lossy());
+        if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        for entry in run.read_journal().unwrap_or_default() {
+            if let Entry::Job { job, .. } = entry {
+                let _ = signal_group(job, Signal::SIGKILL);
             }
         }
     }
@@ -565,4 +569,33 @@ fn commands_on_runs_name_what_is_wrong() {
     assert_eq!(workspace.ended("r1"), "done");
     let list = workspace.warden(&["list"]);
     assert!(text(&list.stdout).contains("r1"), "{}", text(&list.stdout));
+}
+
+#[test]
+fn the_readme_example_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(root().join("examples/phase5b-demo.sh"))
+        .env("WARDEN_DEMO_DIR", dir.path())
+        .output()
+        .unwrap();
+    end_processes(dir.path());
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    for expected in [
+        "## Phase 5B Training Started",
+        "## Phase 5B Error Report",
+        "AttributeError: 'TensorVariable' object has no attribute 'logp'",
+        "## Phase 5B Fix Request",
+        "error -> categorize, categorize -> fix",
+        "fix -> resume, resume -> watch",
+        "--resume output/implementation/models/model_1_last.pt",
+        "### Errors Encountered and Resolved",
+        "state       complete",
+    ] {
+        assert!(stdout.contains(expected), "`{expected}` missing:\n{stdout}");
+    }
 }

@@ -877,6 +877,15 @@ impl<'o> Supervisor<'o> {
     }
 
     fn spawn(&mut self, n: u32) -> Result<(super::waiter::Started, Vec<String>, bool), String> {
+        let files = self.store.run().launch(n);
+        if let (Some(spec), Some(started)) = (files.read_spec(), files.read_started()) {
+            // A supervisor died after starting this launch and before journaling it: the job
+            // is this one, not a new one.
+            self.observer.notice(Notice::Adopted {
+                pid: started.job.pid,
+            });
+            return Ok((started, spec.command, spec.resumed));
+        }
         let started = &self.state.started;
         let plan = self
             .state
@@ -896,11 +905,11 @@ impl<'o> Supervisor<'o> {
             command.extend(plan.resume_args);
         }
         let run = self.store.run();
-        let files = run.launch(n);
         let spec = LaunchSpec {
             command: command.clone(),
             cwd: started.cwd.clone(),
             log: self.sources[0].path.clone(),
+            resumed,
         };
         let json = serde_json::to_vec(&spec).expect("a launch spec serializes");
         write_atomic(&files.spec, &json).map_err(|e| io_error(&files.spec)(e).to_string())?;

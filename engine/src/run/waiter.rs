@@ -25,6 +25,9 @@ pub struct LaunchSpec {
     pub cwd: PathBuf,
     /// The file that receives stdout and stderr, appended to.
     pub log: PathBuf,
+    /// Whether the command resumes from the checkpoint.
+    #[serde(default)]
+    pub resumed: bool,
 }
 
 /// The job of a launch as the waiter started it.
@@ -75,6 +78,11 @@ impl LaunchFiles {
     /// The job's identity, if the waiter has written it.
     pub fn read_started(&self) -> Option<Started> {
         read_json(&self.started)
+    }
+
+    /// What the launch runs, if the supervisor has written it.
+    pub fn read_spec(&self) -> Option<LaunchSpec> {
+        read_json(&self.spec)
     }
 
     /// How the job ended, if the waiter has written it.
