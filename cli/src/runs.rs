@@ -306,6 +306,10 @@ impl Printer {
 }
 
 impl Observer for Printer {
+    fn wants_lines(&self) -> bool {
+        self.terminal
+    }
+
     fn notice(&mut self, notice: Notice<'_>) {
         let text = match notice {
             Notice::Line(line) => {

@@ -11,11 +11,11 @@ pub fn root() -> &'static Path {
         .expect("the tests crate lives in the workspace")
 }
 
-/// A `warden` command running in the workspace root. The binary is built once per test process
-/// (cargo only hands a package's own binaries to its tests).
-pub fn warden() -> Command {
+/// The release `warden` binary, built once per process (cargo only hands a package's own
+/// binaries to its tests).
+pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    let binary = BINARY.get_or_init(|| {
+    BINARY.get_or_init(|| {
         escargot::CargoBuild::new()
             .package("warden-cli")
             .bin("warden")
@@ -25,8 +25,12 @@ pub fn warden() -> Command {
             .expect("cargo builds the warden binary")
             .path()
             .to_path_buf()
-    });
-    let mut command = Command::new(binary);
+    })
+}
+
+/// A `warden` command running in the workspace root.
+pub fn warden() -> Command {
+    let mut command = Command::new(binary());
     command.current_dir(root()).env("NO_COLOR", "1");
     command
 }

@@ -125,6 +125,11 @@ pub trait Observer {
     fn notice(&mut self, notice: Notice<'_>);
     /// Nothing happened for a second; the run as it is now (for a status line).
     fn idle(&mut self, _state: &RunState) {}
+    /// Whether it shows the job's log lines ([`Notice::Line`]); they are not made text for it
+    /// otherwise.
+    fn wants_lines(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that shows nothing.
@@ -196,7 +201,8 @@ struct Stopping {
 /// The metrics and last line read since the last input, written down together.
 #[derive(Default)]
 struct LogFacts {
-    last_line: Option<String>,
+    /// The last line that was not blank, as read.
+    last_line: Vec<u8>,
     record: Record,
     repeated: Option<(u64, DateTime<Utc>)>,
     dirty: bool,
@@ -643,11 +649,12 @@ impl<'o> Supervisor<'o> {
         } else {
             vec![facts.record]
         };
-        if facts.last_line.is_some() || !records.is_empty() {
-            let input = Input::Log {
-                last_line: facts.last_line,
-                records,
-            };
+        let last_line = (!facts.last_line.is_empty()).then(|| {
+            let text = String::from_utf8_lossy(&facts.last_line);
+            text.trim_end_matches('\r').to_owned()
+        });
+        if last_line.is_some() || !records.is_empty() {
+            let input = Input::Log { last_line, records };
             self.apply(input, None, None)?;
         }
         if let Some((count, last_seen)) = facts.repeated {
@@ -1056,17 +1063,24 @@ fn end_line(
         .classifier
         .push_cut(&source.partial, source.cut, at, findings);
     if index == 0 {
-        let line = String::from_utf8_lossy(&source.partial);
-        let line = line.strip_suffix('\r').unwrap_or(&line);
-        observer.notice(Notice::Line(line));
-        if !line.trim().is_empty() {
-            facts.last_line = Some(line.chars().take(500).collect());
+        if observer.wants_lines() {
+            let line = String::from_utf8_lossy(&source.partial);
+            observer.notice(Notice::Line(line.strip_suffix('\r').unwrap_or(&line)));
+        }
+        if source.partial.iter().any(|b| !b.is_ascii_whitespace()) {
+            // Kept as bytes; made text only when written down.
+            facts.last_line.clear();
+            let kept = source.partial.len().min(LAST_LINE_BYTES);
+            facts.last_line.extend_from_slice(&source.partial[..kept]);
             facts.dirty = true;
         }
     }
     source.partial.clear();
     source.cut = 0;
 }
+
+/// How much of the log's last line the journal keeps.
+const LAST_LINE_BYTES: usize = 2000;
 
 fn lost_exit(job: &super::job::Identity) -> Exit {
     Exit {
