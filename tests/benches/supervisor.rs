@@ -33,7 +33,13 @@ impl Bench {
         let protocol = root().join("tests/fixtures/run/watch.yaml");
         let output = Command::new(binary())
             .current_dir(dir.path())
-            .args(["run", protocol.to_str().unwrap(), "--detach", "--id", "bench"])
+            .args([
+                "run",
+                protocol.to_str().unwrap(),
+                "--detach",
+                "--id",
+                "bench",
+            ])
             .args(["--", "sleep", "100000"])
             .output()
             .unwrap();
@@ -121,7 +127,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next_below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -186,7 +195,11 @@ fn big_log(bytes: u64) {
         )
         .unwrap();
         if epoch % 10 == 0 {
-            writeln!(block, "Sampling 4 chains for 1_000 tune and 1_000 draw iterations").unwrap();
+            writeln!(
+                block,
+                "Sampling 4 chains for 1_000 tune and 1_000 draw iterations"
+            )
+            .unwrap();
         }
     }
     let cpu_before = bench.cpu();
