@@ -127,7 +127,18 @@ fn fence(value: Value, language: Option<String>) -> String {
             let _ = write!(text, "{value}");
         }
     }
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    // The longest run of backticks in the text: the fence is one longer.
+    let bytes = text.as_bytes();
+    let mut longest = 0;
+    let mut next = 0;
+    for start in memchr::memchr_iter(b'`', bytes) {
+        if start < next {
+            continue;
+        }
+        let run = bytes[start..].iter().take_while(|&&b| b == b'`').count();
+        longest = longest.max(run);
+        next = start + run;
+    }
     let ticks = "`".repeat((longest + 1).max(3));
     let body = text.trim_end_matches('\n');
     let language = language.as_deref().unwrap_or("");

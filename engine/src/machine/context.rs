@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use minijinja::value::{Enumerator, Object, ObjectExt, ObjectRepr, Value};
 
 use super::instance::{HistoryEntry, Instance};
 use crate::expr::DurationValue;
@@ -19,19 +19,19 @@ fn since(start: DateTime<Utc>, now: DateTime<Utc>) -> Value {
     DurationValue::value((now - start).to_std().unwrap_or_default())
 }
 
-fn map(entries: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
-    Value::from(
-        entries
-            .into_iter()
-            .collect::<BTreeMap<&'static str, Value>>(),
-    )
-}
-
 /// An incident in a template: its fields, times as text, its record with NaN kept.
 pub fn incident(incident: &crate::classify::Incident) -> Value {
     let mut value: BTreeMap<String, Value> = BTreeMap::new();
     let text = |s: &Option<String>| s.as_deref().map_or(Value::from(()), Value::from);
-    let lines = |lines: &[String]| Value::from(lines.to_vec());
+    // Values, not strings: iterating a list of strings makes a value of each line every time.
+    let lines = |lines: &[String]| {
+        Value::from(
+            lines
+                .iter()
+                .map(|line| Value::from(line.as_str()))
+                .collect::<Vec<_>>(),
+        )
+    };
     value.insert("category".into(), Value::from(incident.category.as_str()));
     value.insert("owner".into(), Value::from(incident.owner.as_str()));
     value.insert("severity".into(), Value::from(incident.severity.as_str()));
@@ -103,6 +103,33 @@ impl Object for JobView {
     }
 }
 
+/// `run`, read lazily: `run.id` formats no times.
+#[derive(Debug)]
+struct RunView {
+    id: String,
+    started_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    protocol: String,
+    version: Option<String>,
+}
+
+impl Object for RunView {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "id" => Value::from(self.id.as_str()),
+            "started_at" => time(self.started_at),
+            "elapsed" => since(self.started_at, self.now),
+            "protocol" => Value::from(self.protocol.as_str()),
+            "version" => self.version.as_deref().map_or(Value::from(()), Value::from),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(crate::context::RUN_FIELDS)
+    }
+}
+
 /// The history, read lazily: templates that never look at it do not pay for it.
 #[derive(Debug)]
 struct History(imbl::Vector<Arc<HistoryEntry>>);
@@ -149,19 +176,13 @@ pub fn value_of(
     let protocol = machine.protocol();
     let job = &instance.job;
     Some(match name {
-        "run" => map([
-            ("id", Value::from(instance.run.id.as_str())),
-            ("started_at", time(instance.run.started_at)),
-            ("elapsed", since(instance.run.started_at, now)),
-            ("protocol", Value::from(protocol.id.as_str())),
-            (
-                "version",
-                protocol
-                    .version
-                    .as_ref()
-                    .map_or(Value::from(()), |v| Value::from(v.as_str())),
-            ),
-        ]),
+        "run" => Value::from_object(RunView {
+            id: instance.run.id.clone(),
+            started_at: instance.run.started_at,
+            now,
+            protocol: protocol.id.value.clone(),
+            version: protocol.version.as_ref().map(|v| v.value.clone()),
+        }),
         "state" => Value::from(instance.state.as_str()),
         "event" => {
             let mut event: BTreeMap<String, Value> = instance.event.fields.clone();
@@ -213,4 +234,51 @@ pub fn build(
     }
     names.insert("target".to_owned(), Value::from(target));
     Value::from(names)
+}
+
+/// The context of `instance` at `now` for a transition into `target`, with only the top-level
+/// names in `reads` (what a compiled template reads).
+pub fn subset(
+    machine: &super::Machine,
+    instance: &Instance,
+    now: DateTime<Utc>,
+    reads: &[String],
+    target: &str,
+) -> Value {
+    let mut names = Vec::with_capacity(reads.len() + 1);
+    for name in reads {
+        if let Some(value) = value_of(machine, instance, now, name) {
+            names.push((name.clone(), value));
+        }
+    }
+    names.push(("target".to_owned(), Value::from(target)));
+    Names::value(names)
+}
+
+/// A context of a few names: looked up by comparing strings, which for the handful of names a
+/// template reads is faster than building and searching a map of values.
+#[derive(Debug)]
+pub struct Names(Vec<(String, Value)>);
+
+impl Names {
+    /// The names as a context value.
+    pub fn value(names: Vec<(String, Value)>) -> Value {
+        Value::from_object(Names(names))
+    }
+}
+
+impl Object for Names {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        self.0
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        self.mapped_enumerator(|this| {
+            Box::new(this.0.iter().map(|(name, _)| Value::from(name.as_str())))
+        })
+    }
 }

@@ -34,6 +34,19 @@ pub struct Machine {
     candidates: crate::protocol::Candidates,
     /// The compiled guard of each transition, by name, with the top-level names it reads.
     guards: Vec<Option<Guard>>,
+    /// The top-level names each message template reads, by its name in the environment: a
+    /// message's context holds only those.
+    reads: std::collections::HashMap<String, Vec<String>>,
+}
+
+/// The top-level names the compiled template `name` reads, sorted.
+fn reads_of(env: &Environment<'static>, name: &str) -> Vec<String> {
+    let mut reads: Vec<String> = env
+        .get_template(name)
+        .map(|t| t.undeclared_variables(false).into_iter().collect())
+        .unwrap_or_default();
+    reads.sort();
+    reads
 }
 
 /// A guard: its template's name and the context names it reads, so that evaluating it builds
@@ -347,14 +360,16 @@ impl Machine {
             .map(|index| {
                 protocol.transitions[index].guard.as_ref().map(|_| {
                     let template = format!("guard:{index}");
-                    let mut reads: Vec<String> = env
-                        .get_template(&template)
-                        .map(|t| t.undeclared_variables(false).into_iter().collect())
-                        .unwrap_or_default();
-                    reads.sort();
+                    let reads = reads_of(&env, &template);
                     Guard { template, reads }
                 })
             })
+            .collect();
+        let reads = env
+            .templates()
+            .map(|(name, _)| name)
+            .filter(|name| name.starts_with("message:") || name.starts_with("text:"))
+            .map(|name| (name.to_owned(), reads_of(&env, name)))
             .collect();
         Ok(Machine {
             protocol: Arc::new(protocol),
@@ -362,6 +377,7 @@ impl Machine {
             counters,
             candidates,
             guards,
+            reads,
         })
     }
 
@@ -515,9 +531,13 @@ impl Machine {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<String, StepError> {
-        let context = context::build(self, instance, now, &instance.state);
+        let template = format!("message:{name}");
+        let context = match self.reads.get(&template) {
+            Some(reads) => context::subset(self, instance, now, reads, &instance.state),
+            None => context::build(self, instance, now, &instance.state),
+        };
         self.env
-            .get_template(&format!("message:{name}"))
+            .get_template(&template)
             .and_then(|t| t.render(context))
             .map_err(|e| StepError::Render {
                 line: 0,
@@ -739,7 +759,7 @@ impl<'m> Step<'m> {
     /// per change of the instance.
     fn context_of(&self, reads: &[String], target: &str) -> Value {
         let mut cache = self.names.borrow_mut();
-        let mut names: BTreeMap<String, Value> = BTreeMap::new();
+        let mut names = Vec::with_capacity(reads.len() + 1);
         for name in reads {
             let value = match cache.get(name) {
                 Some(value) => value.clone(),
@@ -751,11 +771,11 @@ impl<'m> Step<'m> {
                 }
             };
             if !value.is_undefined() {
-                names.insert(name.clone(), value);
+                names.push((name.clone(), value));
             }
         }
-        names.insert("target".into(), Value::from(target));
-        Value::from(names)
+        names.push(("target".to_owned(), Value::from(target)));
+        context::Names::value(names)
     }
 
     fn finish(mut self) -> Outcome {
@@ -940,7 +960,6 @@ impl<'m> Step<'m> {
         }
         let mut messages = Vec::with_capacity(transition.send.len());
         if !transition.send.is_empty() {
-            let context = self.context(&to);
             for (k, send) in transition.send.iter().enumerate() {
                 let (name, what) = match &send.template {
                     Some(template) => (
@@ -949,11 +968,16 @@ impl<'m> Step<'m> {
                     ),
                     None => (format!("text:{index}:{k}"), "text".to_owned()),
                 };
+                // Only the names the message reads: a render does not build the rest.
+                let context = match self.machine.reads.get(&name) {
+                    Some(reads) => self.context_of(reads, &to),
+                    None => self.context(&to),
+                };
                 let text = self
                     .machine
                     .env
                     .get_template(&name)
-                    .and_then(|t| t.render(context.clone()))
+                    .and_then(|t| t.render(context))
                     .map_err(|e| StepError::Render {
                         line,
                         what,
