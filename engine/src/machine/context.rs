@@ -198,7 +198,10 @@ pub fn value_of(
             );
             Value::from(event)
         }
-        "incident" => instance.incident.as_ref().map_or(Value::from(()), incident),
+        "incident" => instance
+            .incident
+            .as_deref()
+            .map_or(Value::from(()), incident),
         "job" => Value::from_object(JobView {
             job: job.clone(),
             restarts: instance.counters.get("restarts").copied().unwrap_or(0),
@@ -225,7 +228,7 @@ pub fn build(
     now: DateTime<Utc>,
     target: &str,
 ) -> Value {
-    let mut names: BTreeMap<String, Value> = instance.vars.clone();
+    let mut names: BTreeMap<String, Value> = (*instance.vars).clone();
     // Every reserved name but `target`, which is the transition's, added below.
     for name in crate::context::RESERVED.iter().filter(|n| **n != "target") {
         if let Some(value) = value_of(machine, instance, now, name) {

@@ -1,6 +1,7 @@
 //! The state of one run: everything a step reads and writes, and nothing else.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use minijinja::Value;
@@ -8,31 +9,32 @@ use serde::Serialize;
 
 use crate::classify::{Incident, Record};
 
-/// One run of a protocol, as of its last step. Cloning is cheap: the history is a persistent
-/// vector that shares its entries with earlier instances.
+/// One run of a protocol, as of its last step. Cloning is cheap: what a step seldom changes is
+/// shared until it changes (copy on write), and the history is a persistent vector that shares
+/// its entries with earlier instances.
 #[derive(Debug, Clone, Serialize)]
 pub struct Instance {
     /// The run.
-    pub run: RunInfo,
+    pub run: Arc<RunInfo>,
     /// The current state.
     pub state: String,
     /// Vars and the names transitions `set`.
-    pub vars: BTreeMap<String, Value>,
+    pub vars: Arc<BTreeMap<String, Value>>,
     /// Counters (every counter some transition counts, from 0).
-    pub counters: BTreeMap<String, u64>,
+    pub counters: Arc<BTreeMap<String, u64>>,
     /// Timers active in the current state.
     pub timers: Vec<ActiveTimer>,
     /// The job as last seen (shared until it changes: templates read it without copying).
-    pub job: std::sync::Arc<JobInfo>,
+    pub job: Arc<JobInfo>,
     /// The current or last incident.
-    pub incident: Option<Incident>,
+    pub incident: Option<Arc<Incident>>,
     /// The latest value of every metric key read from the log.
-    pub metrics: Record,
+    pub metrics: Arc<Record>,
     /// The event that started the current chain of transitions.
     pub event: EventInfo,
     /// Every transition taken and every event ignored. Entries are shared, not copied, when
     /// an instance is cloned (the vector's chunks hold pointers, not the entries themselves).
-    pub history: imbl::Vector<std::sync::Arc<HistoryEntry>>,
+    pub history: imbl::Vector<Arc<HistoryEntry>>,
     /// Messages sent so far.
     pub messages_sent: u64,
 }
@@ -41,17 +43,17 @@ impl Instance {
     /// An empty instance, for an outcome under construction.
     pub(crate) fn placeholder() -> Instance {
         Instance {
-            run: RunInfo {
+            run: Arc::new(RunInfo {
                 id: String::new(),
                 started_at: DateTime::<Utc>::UNIX_EPOCH,
-            },
+            }),
             state: String::new(),
-            vars: BTreeMap::new(),
-            counters: BTreeMap::new(),
+            vars: Default::default(),
+            counters: Default::default(),
             timers: Vec::new(),
             job: Default::default(),
             incident: None,
-            metrics: Record::new(),
+            metrics: Default::default(),
             event: EventInfo {
                 name: String::new(),
                 at: DateTime::<Utc>::UNIX_EPOCH,
@@ -141,7 +143,7 @@ pub struct HistoryEntry {
     /// The transition's index, `None` when the event was ignored.
     pub transition: Option<usize>,
     /// The incident the event carried.
-    pub incident: Option<Box<Incident>>,
+    pub incident: Option<Arc<Incident>>,
     /// The fields of a role event.
     pub fields: BTreeMap<String, Value>,
 }

@@ -423,17 +423,17 @@ impl Machine {
             .value
             .clone();
         let instance = Instance {
-            run: RunInfo {
+            run: Arc::new(RunInfo {
                 id: run_id.to_owned(),
                 started_at: now,
-            },
+            }),
             state: initial.clone(),
-            vars,
-            counters: self.counters.iter().map(|c| (c.clone(), 0)).collect(),
+            vars: Arc::new(vars),
+            counters: Arc::new(self.counters.iter().map(|c| (c.clone(), 0)).collect()),
             timers: Vec::new(),
             job: Default::default(),
             incident: None,
-            metrics: Record::new(),
+            metrics: Default::default(),
             event: EventInfo {
                 name: "start".into(),
                 at: now,
@@ -488,11 +488,13 @@ impl Machine {
                 step.dispatch("exited", None, fields, None)?;
             }
             Input::Incident(incident) => {
-                step.instance.incident = Some((*incident).clone());
+                let incident: Arc<Incident> = Arc::from(incident);
+                step.instance.incident = Some(incident.clone());
                 step.dispatch("incident", None, BTreeMap::new(), Some(incident))?;
             }
             Input::Repeated { count, last_seen } => {
                 if let Some(incident) = &mut step.instance.incident {
+                    let incident = Arc::make_mut(incident);
                     incident.count = count;
                     incident.last_seen = last_seen;
                 }
@@ -502,7 +504,7 @@ impl Machine {
                     Arc::make_mut(&mut step.instance.job).last_line = last_line;
                 }
                 for record in records {
-                    step.instance.metrics.extend(record);
+                    Arc::make_mut(&mut step.instance.metrics).extend(record);
                 }
             }
             Input::Send {
@@ -840,7 +842,7 @@ impl<'m> Step<'m> {
         event: &str,
         sender: Option<String>,
         fields: BTreeMap<String, Value>,
-        incident: Option<Box<Incident>>,
+        incident: Option<Arc<Incident>>,
     ) -> Result<(), StepError> {
         let from = self.instance.state.clone();
         if !self.protocol().is_final(&from) {
@@ -917,7 +919,7 @@ impl<'m> Step<'m> {
     fn take(
         &mut self,
         index: usize,
-        incident: Option<Box<Incident>>,
+        incident: Option<Arc<Incident>>,
         fields: BTreeMap<String, Value>,
     ) -> Result<(), StepError> {
         let protocol = self.protocol();
@@ -947,13 +949,11 @@ impl<'m> Step<'m> {
                     .map_err(error)?;
                 values.push((key.value.clone(), value));
             }
-            self.instance.vars.extend(values);
+            Arc::make_mut(&mut self.instance.vars).extend(values);
             self.changed();
         }
         for counter in &transition.count {
-            *self
-                .instance
-                .counters
+            *Arc::make_mut(&mut self.instance.counters)
                 .entry(counter.value.clone())
                 .or_default() += 1;
             self.changed();

@@ -5,7 +5,8 @@
 //! descriptions editors show.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+/// Hash maps keyed by names from the protocol: a fast hasher (no attacker chooses the keys).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -466,7 +467,7 @@ impl<T> Default for Map<T> {
     fn default() -> Self {
         Map {
             entries: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 }
@@ -638,7 +639,7 @@ pub struct Candidates {
 impl Candidates {
     /// Indexes `protocol`'s transitions (`"*"` is every non-final state).
     pub fn new(protocol: &Protocol) -> Candidates {
-        let mut by_state: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+        let mut by_state: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::default();
         for (index, transition) in protocol.transitions.iter().enumerate() {
             let event = transition.on.as_ref().map_or("", |on| on.as_str());
             for state in protocol.sources(transition) {
