@@ -15,13 +15,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     })
 }
 
-/// Formats a duration the way people read elapsed time: `2h 30m`, `26h`, `45m 10s`, `0s`.
+/// Formats a duration the way people read elapsed time: `2h 30m`, `26h`, `45m 10s`, `0s`, and
+/// under a second `400ms` (so that a short duration a template renders parses back the same).
 ///
 /// Hours are not folded into days: training runs are talked about in hours.
 pub fn format(duration: Duration) -> String {
     let total = duration.as_secs();
     let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
     match (hours, minutes, seconds) {
+        (0, 0, 0) if duration.subsec_millis() > 0 => format!("{}ms", duration.subsec_millis()),
         (0, 0, s) => format!("{s}s"),
         (0, m, 0) => format!("{m}m"),
         (0, m, s) => format!("{m}m {s}s"),
@@ -57,5 +59,11 @@ mod tests {
         assert_eq!(f(9059), "2h 30m");
         assert_eq!(f(86400), "24h");
         assert_eq!(f(93_600), "26h");
+        assert_eq!(format(Duration::from_millis(400)), "400ms");
+        assert_eq!(
+            parse(&format(Duration::from_millis(400))),
+            Ok(Duration::from_millis(400))
+        );
+        assert_eq!(format(Duration::from_millis(1400)), "1s");
     }
 }

@@ -599,3 +599,35 @@ fn the_readme_example_runs_end_to_end() {
         assert!(stdout.contains(expected), "`{expected}` missing:\n{stdout}");
     }
 }
+
+#[test]
+fn timers_fire_on_the_clock_and_silence_is_reported_once() {
+    let workspace = Workspace::new();
+    let id = workspace.start(
+        &["--var", "every=1s", "--var", "silence=2s"],
+        &["say:hello", "until:go", "exit:0"],
+    );
+    workspace.next_message(&id);
+    let started = std::time::Instant::now();
+    let mut ticks = 0;
+    let mut silences = 0;
+    while ticks < 3 {
+        let message = workspace.next_message(&id);
+        if message.contains("tick at") {
+            ticks += 1;
+        } else {
+            assert!(message.contains("nothing for 2s"), "{message}");
+            silences += 1;
+        }
+    }
+    // Three ticks a second apart take three seconds, which hold one spell of silence (after
+    // the job's one line) and no more.
+    assert!(
+        started.elapsed() >= Duration::from_millis(2800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(silences, 1);
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+}

@@ -227,6 +227,8 @@ pub struct Supervisor<'o> {
     last_waiter_check: Instant,
     /// Whether the current quiet spell was reported as `silence`.
     silence_reported: bool,
+    /// The deadline the last tick was for.
+    ticked: Option<DateTime<Utc>>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -330,6 +332,7 @@ impl<'o> Supervisor<'o> {
             last_idle: now,
             last_waiter_check: now,
             silence_reported: false,
+            ticked: None,
         })
     }
 
@@ -362,8 +365,9 @@ impl<'o> Supervisor<'o> {
             if !busy {
                 let mut pause = self.options.poll;
                 if let Some(due) = self.state.machine.next_deadline(&self.state.instance) {
-                    let until = (due - Utc::now()).to_std().unwrap_or_default();
-                    pause = pause.min(until);
+                    if let Ok(until) = (due - Utc::now()).to_std() {
+                        pause = pause.min(until);
+                    }
                 }
                 std::thread::sleep(pause);
             }
@@ -377,7 +381,9 @@ impl<'o> Supervisor<'o> {
         self.carry_out()?;
         busy |= self.take_requests()?;
         if let Some(due) = self.state.machine.next_deadline(&self.state.instance) {
-            if Utc::now() >= due {
+            // Once per deadline: a timer the machine did not move must not spin the loop.
+            if Utc::now() >= due && self.ticked != Some(due) {
+                self.ticked = Some(due);
                 self.apply(Input::Tick, None, None)?;
             }
         }
