@@ -212,6 +212,18 @@ fn an_error_line_is_reported_and_the_run_ends_with_the_job() {
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert_eq!(workspace.ended(&id), "done");
     assert_eq!(assert_messages_whole(&workspace, &id), 3);
+    // A journal whose outcome does not follow from its inputs is reported, not trusted.
+    let journal = workspace.run_dir(&id).journal();
+    let original = std::fs::read_to_string(&journal).unwrap();
+    let tampered = original.replacen("\"state\":\"done\"", "\"state\":\"watch\"", 1);
+    assert_ne!(original, tampered);
+    std::fs::write(&journal, tampered).unwrap();
+    let failures = workspace.status(&id)["failures"].to_string();
+    assert!(
+        failures.contains("another outcome than it records"),
+        "{failures}"
+    );
+    std::fs::write(&journal, original).unwrap();
     let hooks = std::fs::read_to_string(workspace.path().join("hook.log")).unwrap();
     let mut lines: Vec<&str> = hooks.lines().collect();
     lines.sort();
@@ -376,7 +388,18 @@ fn a_supervisor_killed_with_sigkill_is_resumed_without_losing_or_repeating_anyth
     assert_eq!(workspace.ended(&id), "done");
 
     assert_eq!(assert_messages_whole(&workspace, &id), 3);
+    // Each supervisor's outcomes are the ones a replay of the whole journal comes to.
+    assert_eq!(workspace.status(&id)["failures"], serde_json::json!([]));
     let entries = workspace.entries(&id);
+    let inputs = entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Input { .. }))
+        .count();
+    let outcomes = entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Outcome(_)))
+        .count();
+    assert_eq!(inputs, outcomes, "an outcome beside every input");
     let count = |wanted: &str| {
         entries
             .iter()

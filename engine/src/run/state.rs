@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::job::Identity;
 use super::snapshot::Snapshot;
-use super::store::{Entry, RunDir, Started};
+use super::store::{self, Entry, RunDir, Started};
 use super::RunError;
 use crate::machine::{Input, Instance, Machine, Message, Outcome, StepError};
 use crate::protocol::Effect;
@@ -75,6 +75,30 @@ pub enum Absorbed {
     Failed(StepError),
 }
 
+/// The journal's record of what an input did.
+pub fn summary(absorbed: &Absorbed, state: &str) -> store::Outcome {
+    let mut summary = store::Outcome {
+        state: state.to_owned(),
+        ..store::Outcome::default()
+    };
+    match absorbed {
+        Absorbed::Stepped(outcome) => {
+            summary.taken = outcome
+                .transitions
+                .iter()
+                .map(|t| format!("{} -> {}", t.from, t.to))
+                .collect();
+            summary.ignored = outcome.ignored.clone();
+            summary.refused = outcome.refused.clone();
+            summary.effects = outcome.effects().map(|e| e.as_str().to_owned()).collect();
+            summary.messages = outcome.messages().map(|m| m.seq).collect();
+        }
+        Absorbed::Failed(error) => summary.failed = Some(error.to_string()),
+        Absorbed::Recorded => {}
+    }
+    summary
+}
+
 /// Everything known about a run from its journal.
 pub struct RunState {
     /// The run's files.
@@ -109,6 +133,8 @@ pub struct RunState {
     pub ended: Option<(DateTime<Utc>, String)>,
     /// When the last entry was written.
     pub last_at: DateTime<Utc>,
+    /// The outcome of the last input, as this replay came to it.
+    pub last_outcome: Option<store::Outcome>,
 }
 
 impl RunState {
@@ -135,6 +161,7 @@ impl RunState {
             failures: Vec::new(),
             ended: None,
             last_at: started.at,
+            last_outcome: None,
             started,
         };
         state.follow_outcome(&outcome);
@@ -190,19 +217,29 @@ impl RunState {
                     Input::Incident(incident) => self.last_incident = Some(incident.clone()),
                     _ => {}
                 }
-                return Ok(
-                    match self.machine.step(&self.instance, (**input).clone(), *at) {
-                        Ok(outcome) => {
-                            self.instance = outcome.instance.clone();
-                            self.follow_outcome(&outcome);
-                            Absorbed::Stepped(Box::new(outcome))
-                        }
-                        Err(error) => {
-                            self.failures.push(error.to_string());
-                            Absorbed::Failed(error)
-                        }
-                    },
-                );
+                let absorbed = match self.machine.step(&self.instance, (**input).clone(), *at) {
+                    Ok(outcome) => {
+                        self.instance = outcome.instance.clone();
+                        self.follow_outcome(&outcome);
+                        Absorbed::Stepped(Box::new(outcome))
+                    }
+                    Err(error) => {
+                        self.failures.push(error.to_string());
+                        Absorbed::Failed(error)
+                    }
+                };
+                self.last_outcome = Some(summary(&absorbed, &self.instance.state));
+                return Ok(absorbed);
+            }
+            Entry::Outcome(recorded) => {
+                if self.last_outcome.as_ref() != Some(&**recorded) {
+                    // The protocol is the run's own copy, so only a bug gets here.
+                    self.failures.push(format!(
+                        "replaying the journal gave another outcome than it records: {:?} \
+                         instead of {recorded:?}",
+                        self.last_outcome
+                    ));
+                }
             }
             Entry::Message {
                 seq,

@@ -38,6 +38,9 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request: Option<String>,
     },
+    /// What the machine did with the input before it: written with it, before anything is
+    /// acted on. A replay that comes to another outcome is reported, not trusted silently.
+    Outcome(Box<Outcome>),
     /// A message the run sent, once its file is written.
     Message {
         /// Its number.
@@ -104,6 +107,31 @@ pub enum Entry {
         /// The final state.
         state: String,
     },
+}
+
+/// What one input did, as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The transitions taken, as `from -> to`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken: Vec<String>,
+    /// Events no transition took.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+    /// Why a role's event was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Why the machine failed on the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// The job effects asked for, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<String>,
+    /// The numbers of the messages rendered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<u64>,
+    /// The state after.
+    pub state: String,
 }
 
 /// How a run was started: everything needed to supervise it again after a crash.
@@ -409,10 +437,20 @@ impl Store {
 
     /// Appends `entry` to the journal and syncs it to disk before returning.
     pub fn append(&mut self, entry: &Entry) -> Result<(), StoreError> {
-        let mut line = serde_json::to_string(entry).expect("journal entries serialize");
-        line.push('\n');
+        self.append_all(std::slice::from_ref(entry))
+    }
+
+    /// Appends `entries` to the journal in one write and syncs them to disk before returning.
+    pub fn append_all(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
+        let mut lines = String::new();
+        for entry in entries {
+            lines.push_str(&serde_json::to_string(entry).expect("journal entries serialize"));
+            lines.push('\n');
+        }
         let path = self.run.journal();
-        self.journal.write_all(line.as_bytes()).map_err(io(&path))?;
+        self.journal
+            .write_all(lines.as_bytes())
+            .map_err(io(&path))?;
         self.journal.sync_data().map_err(io(&path))
     }
 

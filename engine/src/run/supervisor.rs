@@ -434,12 +434,21 @@ impl<'o> Supervisor<'o> {
             // Guards and messages see the metrics and last line as of this input.
             self.write_facts()?;
         }
-        let absorbed = self.record(Entry::Input {
+        // The machine is pure: its outcome is known before anything is written, and the input
+        // and outcome go to disk together, before any of it is acted on.
+        let entry = Entry::Input {
             at: Utc::now(),
             input: Box::new(input),
             line,
             request,
-        })?;
+        };
+        let absorbed = self.state.absorb(&entry)?;
+        let outcome = Entry::Outcome(Box::new(super::state::summary(
+            &absorbed,
+            &self.state.instance.state,
+        )));
+        self.store.append_all(&[entry, outcome.clone()])?;
+        self.state.absorb(&outcome)?;
         match &absorbed {
             Absorbed::Stepped(outcome) => self.report(outcome),
             Absorbed::Failed(error) => self.observer.notice(Notice::Failed(&error.to_string())),
