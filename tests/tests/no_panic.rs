@@ -129,7 +129,10 @@ mod machine_sequences {
             after: vec![],
             traceback: vec!["Traceback (most recent call last):".into()],
             metric: metric.map(|r| {
-                BTreeMap::from([("r_hat".to_owned(), warden::classify::MetricValue::Float(r))])
+                warden::classify::Record::from_iter([(
+                    "r_hat".to_owned(),
+                    warden::classify::MetricValue::Float(r),
+                )])
             }),
             count: 1,
             first_seen: at,

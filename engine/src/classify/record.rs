@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// One value of a metric record.
@@ -21,8 +22,117 @@ pub enum MetricValue {
     Null,
 }
 
-/// A metric record: its keys and values.
-pub type Record = BTreeMap<String, MetricValue>;
+/// A metric record: its keys and values, in the order they were written.
+///
+/// A handful of pairs in a vector: a training log writes millions of these, and building and
+/// searching a tree of them cost more than reading the JSON. Keys are unique; a key given
+/// again replaces its value, as the latest metric is what counts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Record(Vec<(CompactString, MetricValue)>);
+
+impl Record {
+    /// An empty record.
+    pub fn new() -> Record {
+        Record::default()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&MetricValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`, replacing the value it had.
+    pub fn insert(&mut self, key: impl Into<CompactString>, value: MetricValue) {
+        let key = key.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, old)) => *old = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// Takes the values of `other`, which replace those of the same keys.
+    pub fn extend(&mut self, other: Record) {
+        for (key, value) in other.0 {
+            self.insert(key, value);
+        }
+    }
+
+    /// The keys and values, in the order they were first written.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &MetricValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Into<CompactString>> FromIterator<(K, MetricValue)> for Record {
+    fn from_iter<I: IntoIterator<Item = (K, MetricValue)>>(pairs: I) -> Record {
+        let mut record = Record::new();
+        for (key, value) in pairs {
+            record.insert(key, value);
+        }
+        record
+    }
+}
+
+impl std::ops::Index<&str> for Record {
+    type Output = MetricValue;
+
+    fn index(&self, key: &str) -> &MetricValue {
+        self.get(key)
+            .unwrap_or_else(|| panic!("the record has no key `{key}`"))
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RecordVisitor)
+    }
+}
+
+/// Reads a JSON object straight into a [`Record`].
+struct RecordVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RecordVisitor {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a metric record")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+        let mut record = Record(Vec::with_capacity(map.size_hint().unwrap_or(8)));
+        // Keys are short: held inline, they cost no allocation each.
+        while let Some((key, value)) = map.next_entry::<CompactString, MetricValue>()? {
+            record.insert(key, value);
+        }
+        Ok(record)
+    }
+}
 
 impl MetricValue {
     /// The value as templates and rules see it (NaN and infinities stay floats).
@@ -43,7 +153,7 @@ pub fn to_value(record: &Record) -> minijinja::Value {
     minijinja::Value::from(
         record
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_value()))
+            .map(|(k, v)| (k.to_owned(), v.to_value()))
             .collect::<BTreeMap<String, minijinja::Value>>(),
     )
 }
