@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use warden::run::client::{self, Delivered, Sent, Status, Waited};
 use warden::run::snapshot::Snapshot;
 use warden::run::state::RunState;
 use warden::run::store::{RunDir, Started, StoreError};
-use warden::run::supervisor::{Notice, Observer, Options, Quiet, Request, Supervisor};
+use warden::run::supervisor::{Finish, Notice, Observer, Options, Quiet, Request, Supervisor};
 use warden::run::tail::Tail;
 use warden::run::RunError;
 
@@ -22,6 +24,8 @@ use crate::{FINDINGS, IO_ERROR};
 const WAIT_ENDED: u8 = 3;
 /// `wait`: the time given passed.
 const WAIT_TIMED_OUT: u8 = 4;
+/// `run`: interrupted (SIGINT or SIGTERM), as shells report a command ended by SIGINT.
+const INTERRUPTED_EXIT: u8 = 130;
 
 /// What `warden run` was asked.
 pub struct RunArgs {
@@ -46,15 +50,32 @@ fn fail(error: &RunError) -> ExitCode {
     })
 }
 
+/// Set by SIGINT and SIGTERM: the supervisor stops at its next turn and leaves the job running.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn interrupted(_: nix::libc::c_int) {
+    // Only an atomic store: nothing else is safe in a signal handler.
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
 fn options() -> Result<Options, RunError> {
     let exe = std::env::current_exe().map_err(|source| RunError::Io {
         path: PathBuf::from("/proc/self/exe"),
         source,
     })?;
-    Ok(Options::new(vec![
-        exe.display().to_string(),
-        "__waiter".to_owned(),
-    ]))
+    let mut options = Options::new(vec![exe.display().to_string(), "__waiter".to_owned()]);
+    let action = SigAction::new(
+        SigHandler::Handler(interrupted),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        if unsafe { sigaction(signal, &action) }.is_ok() {
+            options.interrupt = Some(&INTERRUPTED);
+        }
+    }
+    Ok(options)
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -105,10 +126,23 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(supervisor) => supervisor,
         Err(error) => return fail(&error),
     };
+    let id = supervisor.run_dir().id.clone();
     match supervisor.run() {
-        Ok(_) => {
+        Ok(Finish::Ended(_)) => {
             observer.clear();
             ExitCode::SUCCESS
+        }
+        Ok(Finish::Interrupted { job }) => {
+            observer.clear();
+            let job = match job {
+                Some(pid) => format!("its job (pid {pid}) goes on; "),
+                None => String::new(),
+            };
+            eprintln!(
+                "warden: stopped supervising run {id}; {job}take it up again with \
+                 `warden run --resume {id}`"
+            );
+            ExitCode::from(INTERRUPTED_EXIT)
         }
         Err(error) => {
             observer.clear();

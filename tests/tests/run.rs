@@ -654,3 +654,41 @@ fn timers_fire_on_the_clock_and_silence_is_reported_once() {
     workspace.go("go");
     assert_eq!(workspace.ended(&id), "done");
 }
+
+#[test]
+fn an_interrupted_supervisor_leaves_the_job_running_for_the_next() {
+    let workspace = Workspace::new();
+    let protocol = root().join("tests/fixtures/run/watch.yaml");
+    let supervisor = warden()
+        .current_dir(workspace.path())
+        .args(["run", protocol.to_str().unwrap(), "--id", "fg"])
+        .args(["--", "python3", "job.py", "until:go", "exit:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = workspace.run_dir("fg").journal();
+    eventually(|| journal.exists().then_some(()));
+    workspace.next_message("fg");
+    let job = workspace.status("fg")["job"]["pid"].as_u64().unwrap();
+    // As Ctrl-C or `kill` would: our own child, by its PID.
+    kill(Pid::from_raw(supervisor.id() as i32), Signal::SIGTERM).unwrap();
+    let output = supervisor.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "stopped supervising run fg; its job (pid {job}) goes on; take it up again with \
+             `warden run --resume fg`"
+        )),
+        "{stderr}"
+    );
+    let status = workspace.status("fg");
+    assert_eq!(status["supervisor"], Value::Null);
+    assert_eq!(status["job"]["running"], true);
+    let output = workspace.warden(&["run", "--resume", "fg", "--detach"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    workspace.go("go");
+    assert!(workspace.next_message("fg").contains("exited 0"));
+    assert_eq!(workspace.ended("fg"), "done");
+}

@@ -40,6 +40,21 @@ pub struct Options {
     pub idle_flush: Duration,
     /// How often the metrics and log offsets read are written down when nothing else is.
     pub checkpoint_every: Duration,
+    /// Set (by a signal handler, say) to make the supervisor stop at its next turn, leaving the
+    /// job running for `warden run --resume`.
+    pub interrupt: Option<&'static std::sync::atomic::AtomicBool>,
+}
+
+/// How supervising ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// The run reached this final state.
+    Ended(String),
+    /// The supervisor was interrupted; the run goes on without it, its job included.
+    Interrupted {
+        /// The job still running, if one is.
+        job: Option<u32>,
+    },
 }
 
 impl Options {
@@ -50,6 +65,7 @@ impl Options {
             poll: Duration::from_millis(10),
             idle_flush: Duration::from_millis(30),
             checkpoint_every: Duration::from_secs(10),
+            interrupt: None,
         }
     }
 }
@@ -351,12 +367,23 @@ impl<'o> Supervisor<'o> {
         &self.sources[0].path
     }
 
-    /// Supervises the run until it ends; returns its final state.
-    pub fn run(mut self) -> Result<String, RunError> {
+    /// Supervises the run until it ends, or until it is interrupted.
+    pub fn run(mut self) -> Result<Finish, RunError> {
+        use std::sync::atomic::Ordering;
         loop {
             let busy = self.turn()?;
             if self.state.finished() && self.stopping.is_none() {
-                return self.end();
+                return self.end().map(Finish::Ended);
+            }
+            if self
+                .options
+                .interrupt
+                .is_some_and(|flag| flag.load(Ordering::Relaxed))
+            {
+                // What was read is written down; the rest is read again by the next supervisor.
+                self.checkpoint()?;
+                let job = self.state.job_running().map(|job| job.job.pid);
+                return Ok(Finish::Interrupted { job });
             }
             if self.last_idle.elapsed() >= Duration::from_secs(1) {
                 self.last_idle = Instant::now();
