@@ -692,3 +692,21 @@ fn an_interrupted_supervisor_leaves_the_job_running_for_the_next() {
     assert!(workspace.next_message("fg").contains("exited 0"));
     assert_eq!(workspace.ended("fg"), "done");
 }
+
+#[test]
+fn log_follow_prints_the_job_s_output_until_the_run_ends() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&[], &["say:first", "until:go", "say:second", "exit:0"]);
+    workspace.next_message(&id);
+    let follower = warden()
+        .current_dir(workspace.path())
+        .args(["log", &id, "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+    let output = follower.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(text(&output.stdout), "first\nsecond\n");
+}
