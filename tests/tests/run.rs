@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
-use warden::run::job::signal_group;
+use warden::run::job::{group_members, signal_group};
 use warden::run::store::{Entry, RunDir};
 use warden_tests::{root, warden};
 
@@ -142,24 +142,6 @@ fn supervisor_pid(workspace: &Workspace, id: &str) -> u32 {
     workspace.status(id)["supervisor"]
         .as_u64()
         .expect("a supervisor runs") as u32
-}
-
-/// The processes whose process group is `pgid`, zombies left out.
-fn processes_in_group(pgid: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-            fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z"
-        })
-        .collect()
 }
 
 /// The journal holds each message once, numbered 1, 2, 3... with its file written.
@@ -500,16 +482,12 @@ fn a_stop_leaves_no_process_of_the_job_and_touches_nothing_else() {
             .then_some(())
     });
     let pgid = workspace.status(&id)["job"]["pid"].as_u64().unwrap() as u32;
-    assert_eq!(
-        processes_in_group(pgid).len(),
-        3,
-        "the job and its two workers"
-    );
+    assert_eq!(group_members(pgid).len(), 3, "the job and its two workers");
     let output = workspace.warden(&["send", &id, "terminate", "--as", "operator"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     // All three ignore SIGTERM: SIGKILL follows after the protocol's 2s grace.
     assert_eq!(workspace.ended(&id), "stopped");
-    assert_eq!(processes_in_group(pgid), Vec::<u32>::new(), "no orphans");
+    assert_eq!(group_members(pgid), Vec::<u32>::new(), "no orphans");
     assert!(
         bystander.try_wait().unwrap().is_none(),
         "the bystander lives"

@@ -202,28 +202,33 @@ fn open_log(path: &Path) -> Result<std::fs::File, JobError> {
 /// Whether any live process of the job's group is left. Zombies are not: they are dead, and
 /// wait only for their parent (or init, for orphans) to collect their status.
 pub fn group_exists(identity: Identity) -> bool {
-    if killpg(identity.group(), None).is_err() {
-        return false;
-    }
-    // The group has members; are they all zombies? (A program started through a wrapper
-    // script, pyenv's shims say, leaves orphaned zombies that init reaps when it gets to them.)
+    // The group has members at all (cheap); are any of them alive? (A program started through
+    // a wrapper script, pyenv's shims say, leaves orphaned zombies that init reaps when it gets
+    // to them.)
+    killpg(identity.group(), None).is_ok() && !group_members(identity.pid).is_empty()
+}
+
+/// The live processes (zombies left out) whose process group is `pgid`, from `/proc`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return true;
+        return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .any(|pid| {
+        .filter(|pid| {
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
                 return false;
             };
             let Some(close) = stat.rfind(')') else {
                 return false;
             };
+            // After the command name: state (field 3), parent (4), process group (5).
             let mut fields = stat[close + 1..].split_whitespace();
             let state = fields.next();
             let group = fields.nth(1).and_then(|g| g.parse::<u32>().ok());
-            group == Some(identity.pid) && state != Some("Z")
+            group == Some(pgid) && state != Some("Z")
         })
+        .collect()
 }
 
 /// Sends `signal` to the job's process group. For a group whose leader is gone, the group id
@@ -245,24 +250,6 @@ pub fn signal_group(identity: Identity, signal: Signal) -> Result<(), JobError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn processes_in_group(pgid: u32) -> Vec<u32> {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| {
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                    return false;
-                };
-                let Some(close) = stat.rfind(')') else {
-                    return false;
-                };
-                let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-                // Field 5 is the process group; zombies (state Z) are already dead.
-                fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z"
-            })
-            .collect()
-    }
 
     fn log_in(dir: &tempfile::TempDir) -> PathBuf {
         dir.path().join("logs/job.log")
@@ -290,20 +277,16 @@ mod tests {
         let mut job = Job::spawn(&spec).unwrap();
         let pgid = job.identity().pid;
         let deadline = Instant::now() + Duration::from_secs(5);
-        while processes_in_group(pgid).len() < 7 && Instant::now() < deadline {
+        while group_members(pgid).len() < 7 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(
-            processes_in_group(pgid).len(),
+            group_members(pgid).len(),
             7,
             "sh, three workers and their sleeps"
         );
         job.stop(Duration::from_millis(300)).unwrap();
-        assert_eq!(
-            processes_in_group(pgid),
-            Vec::<u32>::new(),
-            "no orphans left"
-        );
+        assert_eq!(group_members(pgid), Vec::<u32>::new(), "no orphans left");
         assert!(
             bystander.try_wait().unwrap().is_none(),
             "the bystander was not signalled"
