@@ -449,6 +449,14 @@ impl Observer for Printer {
     }
 }
 
+/// Prints `value` as pretty JSON, for `--format json`.
+fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("what Warden prints serializes")
+    );
+}
+
 fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -459,10 +467,7 @@ pub fn status(dir: &Path, id: Option<&str>, json: bool) -> ExitCode {
         Err(error) => return fail(&error),
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&status).expect("a status serializes")
-        );
+        print_json(&status);
         return ExitCode::SUCCESS;
     }
     print!("{}", status_table(&status));
@@ -582,10 +587,7 @@ pub fn list(dir: &Path, json: bool) -> ExitCode {
         }
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&statuses).expect("statuses serialize")
-        );
+        print_json(&statuses);
         return ExitCode::SUCCESS;
     }
     if statuses.is_empty() {
@@ -634,10 +636,7 @@ pub fn inbox(dir: &Path, id: Option<&str>, role: &str, all: bool, json: bool) ->
         Err(error) => return fail(&error),
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&messages).expect("messages serialize")
-        );
+        print_json(&messages);
         return ExitCode::SUCCESS;
     }
     if messages.is_empty() {
@@ -677,10 +676,7 @@ pub fn wait(
     match waited {
         Ok(Waited::Message(message)) => {
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&message).expect("a message serializes")
-                );
+                print_json(&message);
             } else {
                 println!("{}\n{}", header(&message), message.text);
             }
