@@ -770,16 +770,20 @@ pub fn log(dir: &Path, id: Option<&str>, follow: bool) -> ExitCode {
         Err(error) => return fail(&error),
     };
     let mut tail = Tail::new(&path, 0);
+    let mut journal = client::JournalReader::new(run.journal());
+    let mut finished = false;
     let mut out = std::io::stdout().lock();
     let mut buffer = Vec::new();
     loop {
         buffer.clear();
         match tail.read(&mut buffer) {
+            Ok((_, 0)) if !follow || finished => return ExitCode::SUCCESS,
             Ok((_, 0)) => {
-                if !follow || ended(&run) {
-                    return ExitCode::SUCCESS;
+                // Once the run has ended, its job wrote all it will: read to the end, then stop.
+                finished = journal.read().map_or(true, |_| journal.ended().is_some());
+                if !finished {
+                    std::thread::sleep(Duration::from_millis(50));
                 }
-                std::thread::sleep(Duration::from_millis(50));
             }
             Ok(_) => {
                 if out.write_all(&buffer).and_then(|()| out.flush()).is_err() {
@@ -793,14 +797,4 @@ pub fn log(dir: &Path, id: Option<&str>, follow: bool) -> ExitCode {
             }
         }
     }
-}
-
-fn ended(run: &RunDir) -> bool {
-    run.read_journal()
-        .map(|entries| {
-            entries
-                .iter()
-                .any(|e| matches!(e, warden::run::store::Entry::Ended { .. }))
-        })
-        .unwrap_or(true)
 }

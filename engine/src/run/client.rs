@@ -383,8 +383,8 @@ fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Deliver
     Ok(Some(delivered))
 }
 
-/// Reads a journal's entries as they are appended.
-struct JournalReader {
+/// Reads a journal's entries as they are appended, never reading a byte twice.
+pub struct JournalReader {
     path: PathBuf,
     offset: u64,
     partial: Vec<u8>,
@@ -392,7 +392,8 @@ struct JournalReader {
 }
 
 impl JournalReader {
-    fn new(path: PathBuf) -> JournalReader {
+    /// Reads the journal at `path` from its start.
+    pub fn new(path: PathBuf) -> JournalReader {
         JournalReader {
             path,
             offset: 0,
@@ -401,8 +402,13 @@ impl JournalReader {
         }
     }
 
+    /// The final state, once an `ended` entry was read.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
+    }
+
     /// The entries appended since the last call.
-    fn read(&mut self) -> Result<Vec<Entry>, RunError> {
+    pub fn read(&mut self) -> Result<Vec<Entry>, RunError> {
         let mut file = File::open(&self.path).map_err(io_error(&self.path))?;
         file.seek(SeekFrom::Start(self.offset))
             .map_err(io_error(&self.path))?;
