@@ -357,16 +357,6 @@ impl<'o> Supervisor<'o> {
         self.store.run()
     }
 
-    /// The run's state.
-    pub fn state(&self) -> &RunState {
-        &self.state
-    }
-
-    /// The job's log.
-    pub fn job_log(&self) -> &Path {
-        &self.sources[0].path
-    }
-
     /// Supervises the run until it ends, or until it is interrupted.
     pub fn run(mut self) -> Result<Finish, RunError> {
         use std::sync::atomic::Ordering;
