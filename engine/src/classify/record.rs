@@ -417,6 +417,22 @@ mod tests {
     }
 
     #[test]
+    fn a_key_given_again_replaces_its_value_in_place() {
+        let mut r = parse(r#"{"epoch": 1, "loss": 0.5, "epoch": 2}"#).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r["epoch"], MetricValue::Int(2));
+        r.extend(parse("loss=0.25 lr=0.1").unwrap());
+        let keys: Vec<&str> = r.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["epoch", "loss", "lr"], "first-written order");
+        assert_eq!(float(&r, "loss"), 0.25);
+        assert!(!r.contains_key("val_loss"));
+        // An object in JSON, and back.
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(json, r#"{"epoch":2,"loss":0.25,"lr":0.1}"#);
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), r);
+    }
+
+    #[test]
     fn records_serialize_non_finite_numbers_as_python_does() {
         let r = parse(r#"{"loss": NaN}"#).unwrap();
         assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"loss":"NaN"}"#);
