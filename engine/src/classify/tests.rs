@@ -448,6 +448,27 @@ fn invalid_utf8_is_replaced_not_fatal() {
 }
 
 #[test]
+fn a_line_read_in_part_reads_as_the_whole_line_would() {
+    let protocol = phase5b();
+    let at = DateTime::<Utc>::UNIX_EPOCH;
+    let line = vec![b'x'; 3 * MAX_LINE_BYTES];
+    let tail = b"\nTraceback (most recent call last):\n  File \"m.py\", line 2, in <module>\nMemoryError\n";
+    let context = |push: &dyn Fn(&mut Classifier, &mut Vec<Finding>)| {
+        let mut classifier = Classifier::new(&protocol).unwrap();
+        let mut out = Vec::new();
+        push(&mut classifier, &mut out);
+        classifier.push_chunk(&tail[1..], at, &mut out);
+        classifier.flush(at, true, &mut out);
+        incidents(&out)[0].before.clone()
+    };
+    let whole = context(&|c, out| c.push(&line, at, out));
+    let in_part =
+        context(&|c, out| c.push_cut(&line[..MAX_LINE_BYTES], 2 * MAX_LINE_BYTES, at, out));
+    assert_eq!(whole, in_part);
+    assert!(whole[0].ends_with(&format!("[…cut: {} more bytes]", 2 * MAX_LINE_BYTES)));
+}
+
+#[test]
 fn a_ten_megabyte_line_is_cut_and_marked() {
     let mut log = vec![b'x'; 10 * 1024 * 1024];
     log.extend_from_slice(b"\nTraceback (most recent call last):\n  File \"m.py\", line 2, in <module>\nMemoryError\n");
