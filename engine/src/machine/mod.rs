@@ -6,6 +6,7 @@
 //! draws no random number, so a run replays exactly from its inputs.
 
 mod context;
+mod guard;
 mod instance;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,10 +51,11 @@ fn reads_of(env: &Environment<'static>, name: &str) -> Vec<String> {
 }
 
 /// A guard: its template's name and the context names it reads, so that evaluating it builds
-/// only those.
+/// only those, and its native form when it has a common shape.
 struct Guard {
     template: String,
     reads: Vec<String>,
+    native: Option<guard::Node>,
 }
 
 /// What happens to a run. Inputs are what the journal records: replaying them replays the run.
@@ -358,10 +360,15 @@ impl Machine {
         let candidates = crate::protocol::Candidates::new(&protocol);
         let guards = (0..protocol.transitions.len())
             .map(|index| {
-                protocol.transitions[index].guard.as_ref().map(|_| {
+                protocol.transitions[index].guard.as_ref().map(|source| {
                     let template = format!("guard:{index}");
                     let reads = reads_of(&env, &template);
-                    Guard { template, reads }
+                    let native = guard::compile(source);
+                    Guard {
+                        template,
+                        reads,
+                        native,
+                    }
                 })
             })
             .collect();
@@ -759,6 +766,25 @@ impl<'m> Step<'m> {
 
     /// A context holding only `reads` (and `target`): what a guard needs, each name built once
     /// per change of the instance.
+    /// The value of one top-level name of the context for a transition into `target`, built
+    /// once per change of the instance.
+    fn name_value(&self, name: &str, target: &str) -> Option<Value> {
+        if name == "target" {
+            return Some(Value::from(target));
+        }
+        let mut cache = self.names.borrow_mut();
+        let value = match cache.get(name) {
+            Some(value) => value.clone(),
+            None => {
+                let value = context::value_of(self.machine, &self.instance, self.now, name)
+                    .unwrap_or(Value::UNDEFINED);
+                cache.insert(name.to_owned(), value.clone());
+                value
+            }
+        };
+        (!value.is_undefined()).then_some(value)
+    }
+
     fn context_of(&self, reads: &[String], target: &str) -> Value {
         let mut cache = self.names.borrow_mut();
         let mut names = Vec::with_capacity(reads.len() + 1);
@@ -883,6 +909,15 @@ impl<'m> Step<'m> {
             };
             let transition = &protocol.transitions[index];
             let target = transition.to.as_ref().map_or(state, |to| to.as_str());
+            if let Some(native) = &guard.native {
+                let lookup = |name: &str| self.name_value(name, target);
+                if let Some(holds) = guard::holds(native, &lookup) {
+                    if holds {
+                        return Ok(Some(index));
+                    }
+                    continue;
+                }
+            }
             let holds = self
                 .machine
                 .env
