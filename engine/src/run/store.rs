@@ -465,12 +465,7 @@ impl Store {
             message.template.as_deref().unwrap_or("text")
         );
         let path = self.run.messages().join(&name);
-        let partial = self.run.messages().join(format!(".{name}.partial"));
-        let mut file = File::create(&partial).map_err(io(&partial))?;
-        file.write_all(message.text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(io(&partial))?;
-        std::fs::rename(&partial, &path).map_err(io(&path))?;
+        super::write_atomic(&path, message.text.as_bytes()).map_err(io(&path))?;
         let entry = Entry::Message {
             seq: message.seq,
             at: message.at,

@@ -264,23 +264,24 @@ impl<'o> Supervisor<'o> {
         let mut store = Store::create(root, id)?;
         snapshot.write(store.run())?;
         store.append(&Entry::Started(Box::new(started.clone())))?;
-        let (state, outcome) = RunState::begin(store.run().clone(), machine, started)?;
-        let mut supervisor = Supervisor::assemble(store, state, options, observer)?;
-        let ends: Vec<(usize, u64)> = supervisor
-            .sources
+        let (mut state, outcome) = RunState::begin(store.run().clone(), machine, started)?;
+        // The logs are read from their current end, as a resumed supervisor reads them from
+        // its recorded offset: the same entry says so for both.
+        let offsets: Vec<Entry> = state
+            .log_paths()?
             .iter()
             .enumerate()
-            .map(|(i, s)| (i, std::fs::metadata(&s.path).map_or(0, |m| m.len())))
-            .collect();
-        for (source, offset) in ends {
-            supervisor.sources[source].tail = Tail::new(&supervisor.sources[source].path, offset);
-            supervisor.record(Entry::Offset {
+            .map(|(source, path)| Entry::Offset {
                 source,
-                offset,
+                offset: std::fs::metadata(path).map_or(0, |m| m.len()),
                 lines: 0,
-            })?;
-            supervisor.sources[source].recorded = (offset, 0);
+            })
+            .collect();
+        store.append_all(&offsets)?;
+        for entry in &offsets {
+            state.absorb(entry)?;
         }
+        let mut supervisor = Supervisor::assemble(store, state, options, observer)?;
         supervisor.report(&outcome);
         supervisor.write_messages()?;
         Ok(supervisor)
