@@ -83,39 +83,7 @@ enum Command {
     ///
     /// The run is kept in DIR/ID: its journal, its messages and its job's identity. From
     /// another shell, `status`, `inbox`, `wait`, `send` and `log` talk to it by id.
-    Run {
-        /// Protocol file (not with --resume).
-        #[arg(value_name = "PROTOCOL", required_unless_present = "resume")]
-        protocol: Option<PathBuf>,
-        /// A protocol var, NAME=VALUE (repeatable).
-        #[arg(long = "var", value_name = "NAME=VALUE", conflicts_with = "resume")]
-        vars: Vec<String>,
-        /// The run's id (default: the protocol's id and the time).
-        #[arg(long, value_name = "RUN", conflicts_with = "resume")]
-        id: Option<String>,
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
-        /// Never resume the job from its checkpoint; start it afresh each time.
-        #[arg(long, conflicts_with = "resume")]
-        fresh: bool,
-        /// Print the run's id and supervise in the background.
-        #[arg(long)]
-        detach: bool,
-        /// Supervise an existing run again (after its supervisor ended), re-adopting its job.
-        #[arg(long, value_name = "RUN")]
-        resume: Option<String>,
-        /// A shell command run for each new message, with WARDEN_RUN, WARDEN_ROLE,
-        /// WARDEN_MESSAGE (the file), WARDEN_FROM, WARDEN_SEQ and WARDEN_TEMPLATE set.
-        #[arg(long, value_name = "CMD", conflicts_with = "resume")]
-        on_message: Option<String>,
-        /// Run as the background supervisor `--detach` starts.
-        #[arg(long, hide = true)]
-        background: bool,
-        /// The job's command, instead of the protocol's `job.command`.
-        #[arg(last = true, value_name = "CMD")]
-        command: Vec<String>,
-    },
+    Run(runs::RunArgs),
     /// Show a run: state, job, restarts, timers, last incident, unread messages.
     Status {
         /// The run (default: the newest).
@@ -302,29 +270,7 @@ fn main() -> ExitCode {
             template,
             context,
         } => run_render(&protocol, &template, &context),
-        Command::Run {
-            protocol,
-            vars,
-            id,
-            dir,
-            fresh,
-            detach,
-            resume,
-            on_message,
-            background,
-            command,
-        } => runs::run(runs::RunArgs {
-            protocol,
-            vars,
-            id,
-            dir,
-            fresh,
-            detach,
-            resume,
-            on_message,
-            background,
-            command,
-        }),
+        Command::Run(args) => runs::run(args),
         Command::Status { run, dir, format } => {
             runs::status(&dir, run.as_deref(), format == ListFormat::Json)
         }

@@ -28,16 +28,38 @@ const WAIT_TIMED_OUT: u8 = 4;
 const INTERRUPTED_EXIT: u8 = 130;
 
 /// What `warden run` was asked.
+#[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    /// Protocol file (not with --resume).
+    #[arg(value_name = "PROTOCOL", required_unless_present = "resume")]
     pub protocol: Option<PathBuf>,
+    /// A protocol var, NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", conflicts_with = "resume")]
     pub vars: Vec<String>,
+    /// The run's id (default: the protocol's id and the time).
+    #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub id: Option<String>,
+    /// Where runs are kept.
+    #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
     pub dir: PathBuf,
+    /// Never resume the job from its checkpoint; start it afresh each time.
+    #[arg(long, conflicts_with = "resume")]
     pub fresh: bool,
+    /// Print the run's id and supervise in the background.
+    #[arg(long)]
     pub detach: bool,
+    /// Supervise an existing run again (after its supervisor ended), re-adopting its job.
+    #[arg(long, value_name = "RUN")]
     pub resume: Option<String>,
+    /// A shell command run for each new message, with WARDEN_RUN, WARDEN_ROLE,
+    /// WARDEN_MESSAGE (the file), WARDEN_FROM, WARDEN_SEQ and WARDEN_TEMPLATE set.
+    #[arg(long, value_name = "CMD", conflicts_with = "resume")]
     pub on_message: Option<String>,
+    /// Run as the background supervisor `--detach` starts.
+    #[arg(long, hide = true)]
     pub background: bool,
+    /// The job's command, instead of the protocol's `job.command`.
+    #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
 
@@ -386,15 +408,14 @@ impl Observer for Printer {
             Notice::Signalled { pid, signal } => format!("sent {signal} to process group {pid}"),
             Notice::Stopped => "the job is stopped".to_owned(),
             Notice::Incident(incident) => format!(
-                "incident on line {}: {} for {}: {}{}",
+                "incident on line {}: {}",
                 incident.line_number,
-                incident.category,
-                incident.owner,
-                incident
-                    .exception
-                    .as_ref()
-                    .map_or_else(String::new, |e| format!("{e}: ")),
-                incident.message
+                incident_text(
+                    &incident.category,
+                    &incident.owner,
+                    incident.exception.as_deref(),
+                    &incident.message
+                )
             ),
             Notice::Taken(taken) => format!(
                 "{} -> {}{}",
@@ -446,6 +467,14 @@ impl Observer for Printer {
         let _ = write!(out, "\r\x1b[2K\x1b[7m{line}\x1b[0m");
         let _ = out.flush();
         self.status = Some(format!("\x1b[7m{line}\x1b[0m"));
+    }
+}
+
+/// An incident in one line: `implementation for code_translator: AttributeError: ...`.
+fn incident_text(category: &str, owner: &str, exception: Option<&str>, message: &str) -> String {
+    match exception {
+        Some(exception) => format!("{category} for {owner}: {exception}: {message}"),
+        None => format!("{category} for {owner}: {message}"),
     }
 }
 
@@ -538,14 +567,13 @@ fn status_table(s: &Status) -> String {
         rows.push((
             "incident",
             format!(
-                "{} for {}: {}{} (line {})",
-                incident.category,
-                incident.owner,
-                incident
-                    .exception
-                    .as_ref()
-                    .map_or_else(String::new, |e| format!("{e}: ")),
-                incident.message,
+                "{} (line {})",
+                incident_text(
+                    &incident.category,
+                    &incident.owner,
+                    incident.exception.as_deref(),
+                    &incident.message
+                ),
                 incident.line_number
             ),
         ));

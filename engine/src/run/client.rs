@@ -219,7 +219,7 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
         pending_effects: state
             .actions
             .iter()
-            .map(|a| format!("{a:?}").to_lowercase())
+            .map(|a| a.as_str().to_owned())
             .collect(),
         failures: state.failures.clone(),
     }

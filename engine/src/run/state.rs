@@ -27,6 +27,16 @@ pub enum Action {
     Stop,
 }
 
+impl Action {
+    /// The effect's name, as protocols write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Launch => Effect::Launch.as_str(),
+            Action::Stop => Effect::Stop.as_str(),
+        }
+    }
+}
+
 /// The job of the last launch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {

@@ -399,7 +399,8 @@ impl<'o> Supervisor<'o> {
         self.carry_out()?;
         busy |= self.take_requests()?;
         if let Some(due) = self.state.machine.next_deadline(&self.state.instance) {
-            // Once per deadline: a timer the machine did not move must not spin the loop.
+            // Once per deadline: a tick the machine fails on (a guard erring at run time)
+            // leaves the instance, and so the due timer, as it was; it is not retried each turn.
             if Utc::now() >= due && self.ticked != Some(due) {
                 self.ticked = Some(due);
                 self.apply(Input::Tick, None, None)?;
