@@ -279,15 +279,27 @@ fn a_refused_send_writes_nothing_and_an_accepted_one_is_acted_on() {
             text(&output.stderr)
         );
     }
+    // A request that did not come from `warden send` is answered, not taken.
+    let requests = workspace.run_dir(&id).requests();
+    std::fs::write(requests.join("0-forged.json"), "{\"event\": 3}").unwrap();
+    let answer = requests.join("0-forged.reply.json");
+    eventually(|| answer.exists().then_some(()));
+    let reply: Value = serde_json::from_slice(&std::fs::read(&answer).unwrap()).unwrap();
+    assert!(
+        reply["refused"]
+            .as_str()
+            .unwrap()
+            .starts_with("not a request"),
+        "{reply}"
+    );
+    std::fs::remove_file(&answer).unwrap();
     assert_eq!(
         std::fs::read(&journal).unwrap(),
         before,
         "the journal is unchanged"
     );
-    let requests = std::fs::read_dir(workspace.run_dir(&id).requests())
-        .unwrap()
-        .count();
-    assert_eq!(requests, 0, "no request was left");
+    let left = std::fs::read_dir(&requests).unwrap().count();
+    assert_eq!(left, 0, "no request was left");
 
     let output = workspace.warden(&[
         "send", &id, "note", "--as", "operator", "--field", "text=hi", "--field", "count=3",

@@ -166,23 +166,18 @@ pub struct Request {
     pub fields: BTreeMap<String, serde_json::Value>,
 }
 
-/// What the supervisor did with a request, written beside it as `<id>.reply.json`.
+/// What the supervisor did with a request, written beside it as `<id>.reply.json`: the
+/// outcome the journal records for it, the state it was taken in, and the files of the messages
+/// it caused.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Reply {
     /// The state before.
     pub from: String,
-    /// The state after.
-    pub to: String,
-    /// The transitions taken, as `from -> to`.
-    pub taken: Vec<String>,
+    /// What the event did (`state` is the state after).
+    #[serde(flatten)]
+    pub outcome: super::store::Outcome,
     /// The messages it caused, as files relative to the run's directory.
-    pub messages: Vec<String>,
-    /// Set when no transition took the event.
-    pub ignored: bool,
-    /// Why it was refused, if it was.
-    pub refused: Option<String>,
-    /// Why the machine failed on it, if it did.
-    pub failed: Option<String>,
+    pub files: Vec<String>,
 }
 
 /// One log followed: the job's (source 0) or a `follow` file.
@@ -1015,19 +1010,24 @@ impl<'o> Supervisor<'o> {
                 // Taken before the supervisor restarted; only its file was left.
                 None
             } else {
-                Some(
-                    match std::fs::read(&path).map(|b| serde_json::from_slice::<Request>(&b)) {
-                        Ok(Ok(request)) => self.take_request(id, request)?,
-                        Ok(Err(error)) => Reply {
-                            refused: Some(format!("not a request: {error}")),
-                            ..Reply::default()
+                let request = std::fs::read(&path)
+                    .map_err(|e| format!("cannot read the request: {e}"))
+                    .and_then(|b| {
+                        serde_json::from_slice::<Request>(&b)
+                            .map_err(|e| format!("not a request: {e}"))
+                    });
+                Some(match request {
+                    Ok(request) => self.take_request(id, request)?,
+                    Err(reason) => Reply {
+                        from: self.state.instance.state.clone(),
+                        outcome: super::store::Outcome {
+                            refused: Some(reason),
+                            state: self.state.instance.state.clone(),
+                            ..Default::default()
                         },
-                        Err(error) => Reply {
-                            refused: Some(format!("cannot read the request: {error}")),
-                            ..Reply::default()
-                        },
+                        files: Vec::new(),
                     },
-                )
+                })
             };
             if let Some(reply) = reply {
                 let answer = dir.join(format!("{id}.reply.json"));
@@ -1046,33 +1046,20 @@ impl<'o> Supervisor<'o> {
             sender: request.sender,
             fields: request.fields,
         };
-        let mut reply = Reply {
+        self.apply(input, None, Some(id.to_owned()))?;
+        let outcome = self.state.last_outcome.clone().unwrap_or_default();
+        let files = self
+            .state
+            .messages
+            .iter()
+            .filter(|m| outcome.messages.contains(&m.seq))
+            .map(|m| m.file.display().to_string())
+            .collect();
+        Ok(Reply {
             from,
-            ..Reply::default()
-        };
-        match self.apply(input, None, Some(id.to_owned()))? {
-            Absorbed::Stepped(outcome) => {
-                reply.taken = outcome
-                    .transitions
-                    .iter()
-                    .map(|t| format!("{} -> {}", t.from, t.to))
-                    .collect();
-                let seqs: Vec<u64> = outcome.messages().map(|m| m.seq).collect();
-                reply.messages = self
-                    .state
-                    .messages
-                    .iter()
-                    .filter(|m| seqs.contains(&m.seq))
-                    .map(|m| m.file.display().to_string())
-                    .collect();
-                reply.ignored = !outcome.ignored.is_empty();
-                reply.refused = outcome.refused.clone();
-            }
-            Absorbed::Failed(error) => reply.failed = Some(error.to_string()),
-            Absorbed::Recorded => {}
-        }
-        reply.to = self.state.instance.state.clone();
-        Ok(reply)
+            outcome,
+            files,
+        })
     }
 }
 
