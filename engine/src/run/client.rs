@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 
+use super::snapshot::Snapshot;
 use super::state::{MessageEntry, RunState};
 use super::store::{Entry, RunDir, StoreError};
 use super::supervisor::{Reply, Request};
@@ -247,16 +248,26 @@ pub fn read_mark(run: &RunDir, role: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn check_role(state: &RunState, role: &str) -> Result<(), RunError> {
-    let roles = &state.machine.protocol().roles;
-    if roles.contains(role) {
+/// Refuses a role the run's protocol does not have. Reads only the protocol, not the journal.
+fn check_role(run: &RunDir, role: &str) -> Result<(), RunError> {
+    let protocol = Snapshot::read(run)?.protocol()?;
+    if protocol.roles.contains(role) {
         return Ok(());
     }
-    let known: Vec<&str> = roles.keys().map(|r| r.as_str()).collect();
+    let known: Vec<&str> = protocol.roles.keys().map(|r| r.as_str()).collect();
     Err(RunError::Refused(format!(
         "`{role}` is not a role of this run's protocol; its roles are {}",
         known.join(", ")
     )))
+}
+
+/// The messages the journal lists, in order, without replaying the run.
+fn messages(run: &RunDir) -> Result<Vec<MessageEntry>, RunError> {
+    Ok(run
+        .read_journal()?
+        .iter()
+        .filter_map(MessageEntry::of)
+        .collect())
 }
 
 fn deliver(run: &RunDir, entry: &MessageEntry, read: bool) -> Result<Delivered, RunError> {
@@ -273,11 +284,9 @@ fn deliver(run: &RunDir, entry: &MessageEntry, read: bool) -> Result<Delivered, 
 /// The messages for `role` in `run`: the unread ones, or all with `all`. Reading them here
 /// does not mark them read; `wait` does.
 pub fn inbox(run: &RunDir, role: &str, all: bool) -> Result<Vec<Delivered>, RunError> {
-    let state = RunState::replay(run)?;
-    check_role(&state, role)?;
+    check_role(run, role)?;
     let seen = read_mark(run, role);
-    state
-        .messages
+    messages(run)?
         .iter()
         .filter(|m| m.to.iter().any(|r| r == role) && (all || m.seq > seen))
         .map(|m| deliver(run, m, m.seq <= seen))
@@ -305,39 +314,18 @@ pub fn wait(
     poll: Duration,
     mut warned: impl FnMut(&str),
 ) -> Result<Waited, RunError> {
-    let state = RunState::replay(run)?;
-    check_role(&state, role)?;
+    check_role(run, role)?;
     let started = Instant::now();
     let mut journal = JournalReader::new(run.journal());
     let mut warned_once = false;
     let mut last_check = Instant::now();
     loop {
-        let mut ended = None;
-        let mut candidate = None;
         let seen = read_mark(run, role);
-        for entry in journal.read()? {
-            match entry {
-                Entry::Message {
-                    seq,
-                    at,
-                    from,
-                    to,
-                    template,
-                    file,
-                } if seq > seen && to.iter().any(|r| r == role) && candidate.is_none() => {
-                    candidate = Some(MessageEntry {
-                        seq,
-                        at,
-                        from,
-                        to,
-                        template,
-                        file,
-                    });
-                }
-                Entry::Ended { state, .. } => ended = Some(state),
-                _ => {}
-            }
-        }
+        let candidate = journal
+            .read()?
+            .iter()
+            .filter_map(MessageEntry::of)
+            .find(|m| m.seq > seen && m.to.iter().any(|r| r == role));
         if let Some(entry) = candidate {
             if let Some(delivered) = take(run, role, &entry)? {
                 return Ok(Waited::Message(Box::new(delivered)));
@@ -346,8 +334,8 @@ pub fn wait(
             journal = JournalReader::new(run.journal());
             continue;
         }
-        if let Some(state) = ended.or_else(|| journal.ended.clone()) {
-            return Ok(Waited::Ended(state));
+        if let Some(state) = journal.ended() {
+            return Ok(Waited::Ended(state.to_owned()));
         }
         if timeout.is_some_and(|t| started.elapsed() >= t) {
             return Ok(Waited::TimedOut);

@@ -44,9 +44,14 @@ impl Snapshot {
         })
     }
 
+    /// The protocol, parsed (not compiled: for what needs only its declarations).
+    pub fn protocol(&self) -> Result<Protocol, RunError> {
+        parse(&self.path, &self.source)
+    }
+
     /// Compiles it.
     pub fn compile(&self) -> Result<Machine, RunError> {
-        let protocol = parse(&self.path, &self.source)?;
+        let protocol = self.protocol()?;
         let templates = self
             .templates
             .iter()

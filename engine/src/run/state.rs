@@ -73,6 +73,30 @@ pub struct MessageEntry {
     pub file: PathBuf,
 }
 
+impl MessageEntry {
+    /// The message a journal entry records, if it records one.
+    pub fn of(entry: &Entry) -> Option<MessageEntry> {
+        match entry {
+            Entry::Message {
+                seq,
+                at,
+                from,
+                to,
+                template,
+                file,
+            } => Some(MessageEntry {
+                seq: *seq,
+                at: *at,
+                from: from.clone(),
+                to: to.clone(),
+                template: template.clone(),
+                file: file.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// What absorbing an entry did.
 #[derive(Debug)]
 pub enum Absorbed {
@@ -251,23 +275,9 @@ impl RunState {
                     ));
                 }
             }
-            Entry::Message {
-                seq,
-                at,
-                from,
-                to,
-                template,
-                file,
-            } => {
+            Entry::Message { seq, .. } => {
                 self.unwritten.retain(|m| m.seq != *seq);
-                self.messages.push(MessageEntry {
-                    seq: *seq,
-                    at: *at,
-                    from: from.clone(),
-                    to: to.clone(),
-                    template: template.clone(),
-                    file: file.clone(),
-                });
+                self.messages.extend(MessageEntry::of(entry));
             }
             Entry::Job {
                 at,
