@@ -4,7 +4,7 @@
 //! A run is a directory (see [`store`]) whose journal is the truth. The [`supervisor`] appends
 //! every input to the journal before acting on it and derives its state from the journal with
 //! [`state::RunState::absorb`], the same code that rebuilds a run after a crash and that the
-//! commands reading a run from another shell ([`client`]) use. The job is started by a
+//! commands needing a run's state from another shell ([`client`]) use. The job is started by a
 //! [`waiter`], its parent, which records its exit status whether or not a supervisor runs.
 
 pub mod client;

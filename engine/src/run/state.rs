@@ -1,7 +1,8 @@
 //! A run's state, derived from its journal one entry at a time.
 //!
-//! The supervisor appends an entry, then absorbs it; after a crash, and for every command that
-//! reads a run from another shell, the same [`RunState::absorb`] replays the journal. So what a
+//! The supervisor appends an entry, then absorbs it; after a crash, and for the commands that
+//! need a run's state from another shell (`status`, `send`), the same [`RunState::absorb`]
+//! replays the journal. So what a
 //! resumed supervisor believes is exactly what the one before it had written down: the
 //! machine's instance, the messages whose files are not written yet, the job effects not yet
 //! carried out, the job of the last launch, and how far each log was read.
