@@ -912,7 +912,7 @@ impl<'o> Supervisor<'o> {
         Ok(())
     }
 
-    fn spawn(&mut self, n: u32) -> Result<(super::waiter::Started, Vec<String>, bool), String> {
+    fn spawn(&mut self, n: u32) -> Result<(super::waiter::Identities, Vec<String>, bool), String> {
         let files = self.store.run().launch(n);
         if let (Some(spec), Some(started)) = (files.read_spec(), files.read_started()) {
             // A supervisor died after starting this launch and before journaling it: the job

@@ -32,7 +32,7 @@ pub struct LaunchSpec {
 
 /// The job of a launch as the waiter started it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Started {
+pub struct Identities {
     /// The job (leader of its process group).
     pub job: Identity,
     /// The waiter.
@@ -76,7 +76,7 @@ impl LaunchFiles {
     }
 
     /// The job's identity, if the waiter has written it.
-    pub fn read_started(&self) -> Option<Started> {
+    pub fn read_started(&self) -> Option<Identities> {
         read_json(&self.started)
     }
 
@@ -125,7 +125,7 @@ pub fn main(dir: &Path, n: u32) -> i32 {
             return if record(&exit).is_ok() { 1 } else { 2 };
         }
     };
-    let started = Started {
+    let started = Identities {
         job: job.identity(),
         waiter: Identity::of(std::process::id()).unwrap_or(Identity {
             pid: std::process::id(),
