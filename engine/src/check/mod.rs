@@ -104,10 +104,9 @@ pub(crate) struct Cx<'p> {
     pub protocol: &'p Protocol,
     pub templates: &'p BTreeMap<String, TemplateSource>,
     pub template_problems: Vec<Diagnostic>,
-    pub graph: StateGraph<'p>,
+    pub graph: StateGraph,
     pub env: Environment<'static>,
     lines: LineIndex,
-    candidates: protocol::Candidates,
     /// What every transition sees, before its event's fields.
     base_scope: Scope,
     analyses: RefCell<HashMap<(expr::Kind, String), Rc<Analyzed>>>,
@@ -131,7 +130,6 @@ impl<'p> Cx<'p> {
             graph: StateGraph::new(protocol),
             env: expr::environment(),
             lines: LineIndex::new(&protocol.source),
-            candidates: protocol::Candidates::new(protocol),
             base_scope: Scope::base(protocol),
             analyses: RefCell::default(),
             filters: RefCell::default(),
@@ -168,10 +166,9 @@ impl<'p> Cx<'p> {
         state: &str,
         event: Option<&str>,
     ) -> impl Iterator<Item = (usize, &'p protocol::Transition)> + '_ {
-        self.candidates
-            .get(state, event)
-            .iter()
-            .map(|&index| (index, &self.protocol.transitions[index]))
+        self.graph
+            .transitions_from(state, event)
+            .map(|index| (index, &self.protocol.transitions[index]))
     }
 
     /// What a transition's guard, `set` expressions and messages can read.

@@ -628,33 +628,3 @@ mod tests {
         assert_eq!(normalize(Path::new("a/..")), Path::new("."));
     }
 }
-
-/// The transitions of a protocol by source state and event, in file order: where a run in some
-/// state looks for the transitions an event (or none, for eventless ones) may take.
-#[derive(Debug, Clone, Default)]
-pub struct Candidates {
-    by_state: HashMap<String, HashMap<String, Vec<usize>>>,
-}
-
-impl Candidates {
-    /// Indexes `protocol`'s transitions (`"*"` is every non-final state).
-    pub fn new(protocol: &Protocol) -> Candidates {
-        let mut by_state: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::default();
-        for (index, transition) in protocol.transitions.iter().enumerate() {
-            let event = transition.on.as_ref().map_or("", |on| on.as_str());
-            for state in protocol.sources(transition) {
-                let by_event = by_state.entry(state.to_owned()).or_default();
-                by_event.entry(event.to_owned()).or_default().push(index);
-            }
-        }
-        Candidates { by_state }
-    }
-
-    /// The indexes of the transitions from `state` on `event` (`None`: eventless).
-    pub fn get(&self, state: &str, event: Option<&str>) -> &[usize] {
-        self.by_state
-            .get(state)
-            .and_then(|by_event| by_event.get(event.unwrap_or("")))
-            .map_or(&[], Vec::as_slice)
-    }
-}

@@ -12,41 +12,37 @@
 //! ```
 
 use petgraph::algo::tarjan_scc;
-use petgraph::graph::DiGraph;
+use petgraph::visit::{EdgeFiltered, EdgeRef};
 
 use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
-    let mut graph = DiGraph::<&str, usize>::new();
-    let mut nodes = std::collections::HashMap::new();
-    let mut node = |graph: &mut DiGraph<&str, usize>, id: &'_ str| {
-        *nodes
-            .entry(id.to_owned())
-            .or_insert_with(|| graph.add_node(""))
+    let transitions = &cx.protocol.transitions;
+    let unguarded_eventless = |edge: petgraph::graph::EdgeReference<'_, crate::graph::Edge>| {
+        let transition = &transitions[edge.weight().transition];
+        transition.on.is_none() && transition.guard.is_none()
     };
-    for (index, transition) in cx.protocol.transitions.iter().enumerate() {
-        if transition.on.is_some() || transition.guard.is_some() {
+    let graph = cx.graph.graph();
+    let eventless = EdgeFiltered::from_fn(graph, unguarded_eventless);
+    for component in tarjan_scc(&eventless) {
+        let looped = |node| {
+            graph
+                .edges(node)
+                .any(|edge| edge.target() == node && unguarded_eventless(edge))
+        };
+        if component.len() == 1 && !looped(component[0]) {
             continue;
         }
-        for (from, to) in cx.protocol.edges(transition) {
-            let (from, to) = (node(&mut graph, from), node(&mut graph, to));
-            graph.add_edge(from, to, index);
-        }
-    }
-    for component in tarjan_scc(&graph) {
-        let cyclic = component.len() > 1 || graph.find_edge(component[0], component[0]).is_some();
-        if !cyclic {
-            continue;
-        }
-        let mut members: Vec<usize> = graph
-            .edge_indices()
-            .filter(|&e| {
-                let (a, b) = graph.edge_endpoints(e).expect("edge exists");
-                component.contains(&a) && component.contains(&b)
-            })
-            .map(|e| graph[e])
+        let inside = |edge: &petgraph::graph::EdgeReference<'_, crate::graph::Edge>| {
+            component.contains(&edge.source()) && component.contains(&edge.target())
+        };
+        let mut members: Vec<usize> = component
+            .iter()
+            .flat_map(|&node| graph.edges(node))
+            .filter(|edge| unguarded_eventless(*edge) && inside(edge))
+            .map(|edge| edge.weight().transition)
             .collect();
         members.sort_unstable();
         members.dedup();

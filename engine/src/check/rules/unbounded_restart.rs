@@ -13,14 +13,16 @@
 //! - { from: error, on: fix_submitted, to: watch, do: [restart] }   # P060 if watch leads back to error
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use petgraph::algo::tarjan_scc;
-use petgraph::graph::DiGraph;
+use petgraph::graph::EdgeReference;
+use petgraph::visit::{EdgeFiltered, EdgeRef};
 
 use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::graph::Edge;
 use crate::protocol::{Effect, Transition};
 
 fn reads_counters(names: &[Vec<String>]) -> bool {
@@ -47,40 +49,30 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 .any(|(i, _)| counted[i])
     };
 
-    // The graph of unbounded edges: a restart edge on one of its cycles restarts forever.
-    let mut graph = DiGraph::<(), ()>::new();
-    let nodes: HashMap<&str, _> = p
-        .states
-        .keys()
-        .map(|id| (id.as_str(), graph.add_node(())))
-        .collect();
-    let mut restart_edges = Vec::new();
-    for (index, transition) in p.transitions.iter().enumerate() {
-        let restarts = transition
-            .effects
-            .iter()
-            .any(|e| e.value == Effect::Restart);
-        for (state, target) in p.edges(transition) {
-            let (Some(&from), Some(&to)) = (nodes.get(state), nodes.get(target)) else {
-                continue;
-            };
-            if bounded(index, transition, state) {
-                continue;
-            }
-            graph.add_edge(from, to, ());
-            if restarts {
-                restart_edges.push((index, from, to));
-            }
-        }
-    }
+    // The unbounded edges: a restart edge on one of their cycles restarts forever.
+    let graph = cx.graph.graph();
+    let unbounded = |edge: EdgeReference<'_, Edge>| {
+        let index = edge.weight().transition;
+        let state = &cx.graph.state(edge.source()).id;
+        !bounded(index, &p.transitions[index], state)
+    };
+    let unbounded_graph = EdgeFiltered::from_fn(graph, unbounded);
     let mut component = vec![0; graph.node_count()];
-    for (id, members) in tarjan_scc(&graph).into_iter().enumerate() {
+    for (id, members) in tarjan_scc(&unbounded_graph).into_iter().enumerate() {
         for node in members {
             component[node.index()] = id;
         }
     }
+    let restart_edges = cx.graph.edges_in_file_order().filter(|&edge| {
+        let restarts = p.transitions[edge.weight().transition]
+            .effects
+            .iter()
+            .any(|e| e.value == Effect::Restart);
+        restarts && unbounded(edge)
+    });
     let mut reported = BTreeSet::new();
-    for (index, from, to) in restart_edges {
+    for edge in restart_edges {
+        let (index, from, to) = (edge.weight().transition, edge.source(), edge.target());
         if component[from.index()] != component[to.index()] || !reported.insert(index) {
             continue;
         }

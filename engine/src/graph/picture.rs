@@ -1,66 +1,12 @@
-//! The protocol's states and transitions as a graph: reachability for the checks, and pictures
-//! (Mermaid, DOT) for people.
+//! Pictures of the state graph, for people: Mermaid (as GitHub renders it in markdown) and
+//! Graphviz DOT.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::{Bfs, Reversed, Walker};
+use petgraph::visit::EdgeRef;
 
+use super::StateGraph;
 use crate::protocol::{From, Protocol, Transition};
-
-/// States as nodes, transitions as edges (a transition from several states is several edges;
-/// `"*"` is an edge from every non-final state). Edges naming unknown states are left out.
-#[derive(Debug)]
-pub struct StateGraph<'p> {
-    /// The graph; an edge's weight is the index of its transition in the protocol.
-    pub graph: DiGraph<&'p str, usize>,
-    nodes: HashMap<&'p str, NodeIndex>,
-}
-
-impl<'p> StateGraph<'p> {
-    /// Builds the graph of `protocol`.
-    pub fn new(protocol: &'p Protocol) -> StateGraph<'p> {
-        let mut graph = DiGraph::with_capacity(protocol.states.len(), protocol.transitions.len());
-        let mut nodes = HashMap::with_capacity(protocol.states.len());
-        for id in protocol.states.keys() {
-            nodes
-                .entry(id.as_str())
-                .or_insert_with(|| graph.add_node(id.as_str()));
-        }
-        for (index, transition) in protocol.transitions.iter().enumerate() {
-            for (from, to) in protocol.edges(transition) {
-                if let (Some(&from), Some(&to)) = (nodes.get(from), nodes.get(to)) {
-                    graph.add_edge(from, to, index);
-                }
-            }
-        }
-        StateGraph { graph, nodes }
-    }
-
-    /// The node of a state.
-    pub fn node(&self, state: &str) -> Option<NodeIndex> {
-        self.nodes.get(state).copied()
-    }
-
-    /// The states reachable from `start` (itself included).
-    pub fn reachable_from(&self, start: NodeIndex) -> HashSet<NodeIndex> {
-        Bfs::new(&self.graph, start).iter(&self.graph).collect()
-    }
-
-    /// The states from which one of `targets` can be reached (the targets included).
-    pub fn reaching(&self, targets: impl IntoIterator<Item = NodeIndex>) -> HashSet<NodeIndex> {
-        let reversed = Reversed(&self.graph);
-        let mut seen = HashSet::new();
-        for target in targets {
-            if seen.contains(&target) {
-                continue;
-            }
-            seen.extend(Bfs::new(reversed, target).iter(reversed));
-        }
-        seen
-    }
-}
 
 /// A picture format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +56,7 @@ const ANY: &str = "any_state";
 /// The edges to draw, one per pair of states: the labels of parallel transitions are joined
 /// with `; ` in file order.
 fn edges(protocol: &Protocol) -> Vec<(String, String, String)> {
+    let graph = StateGraph::new(protocol);
     let mut edges: Vec<(String, String, Vec<String>)> = Vec::new();
     let mut add = |from: &str, to: &str, label: &str| match edges
         .iter_mut()
@@ -122,16 +69,23 @@ fn edges(protocol: &Protocol) -> Vec<(String, String, String)> {
         }
         None => edges.push((from.to_owned(), to.to_owned(), vec![label.to_owned()])),
     };
-    for transition in &protocol.transitions {
+    let mut drawn_from_any = None;
+    for edge in graph.edges_in_file_order() {
+        let index = edge.weight().transition;
+        let transition = &protocol.transitions[index];
         let label = label(transition);
+        let (from, to) = (
+            &graph.state(edge.source()).id,
+            &graph.state(edge.target()).id,
+        );
         match (&transition.from, &transition.to) {
-            (From::Any(_), Some(to)) => add(ANY, to, &label),
-            (From::Any(_), None) => add(ANY, ANY, &label),
-            _ => {
-                for (from, to) in protocol.edges(transition) {
-                    add(from, to, &label);
-                }
+            // One edge from "any state", not one from each.
+            (From::Any(_), _) if drawn_from_any == Some(index) => {}
+            (From::Any(_), target) => {
+                drawn_from_any = Some(index);
+                add(ANY, target.as_ref().map_or(ANY, |_| to.as_str()), &label);
             }
+            _ => add(from, to, &label),
         }
     }
     edges
@@ -240,17 +194,6 @@ transitions:
   - { from: b, to: c }
   - { from: \"*\", to: c, on: stop }
 ";
-
-    #[test]
-    fn reachability_both_ways() {
-        let p = protocol(SMALL);
-        let g = StateGraph::new(&p);
-        let reached = g.reachable_from(g.node("a").unwrap());
-        assert!(reached.contains(&g.node("c").unwrap()));
-        assert!(!reached.contains(&g.node("d").unwrap()));
-        let reaching = g.reaching([g.node("c").unwrap()]);
-        assert_eq!(reaching.len(), 4, "every state reaches c through `*`");
-    }
 
     #[test]
     fn mermaid_marks_initial_final_and_labels() {

@@ -1,0 +1,316 @@
+//! Compiling a protocol for running. Every guard, `set` expression, message, timer duration and
+//! field of the job is compiled once, into the protocol's one template environment, and the
+//! compiled transitions hold the handles of their templates: a step looks nothing up by name
+//! and parses nothing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use minijinja::{Environment, Expression, Template};
+
+use super::{guard, CompileError};
+use crate::protocol::{Effect, Protocol, TemplateSource};
+use crate::span::Spanned;
+
+/// What a template of the environment is. Its name in the environment is made from this, and
+/// is what minijinja's errors name.
+#[derive(Debug, Clone, Copy)]
+enum Key<'a> {
+    /// A message template of the templates folder.
+    Message(&'a str),
+    /// The inline `text:` of a transition's `send`.
+    Text { transition: usize, send: usize },
+    /// A transition's `if`.
+    Guard(usize),
+    /// A timer's `every` or `after`.
+    Timer(usize),
+    /// A field of `job`.
+    Job(JobField),
+}
+
+/// A field of `job` that is a template.
+#[derive(Debug, Clone, Copy)]
+enum JobField {
+    Command(usize),
+    Log,
+    Follow(usize),
+    Checkpoint,
+    ResumeArg(usize),
+    StopGrace,
+}
+
+impl fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Message(name) => write!(f, "message:{name}"),
+            Key::Text { transition, send } => write!(f, "text:{transition}:{send}"),
+            Key::Guard(transition) => write!(f, "guard:{transition}"),
+            Key::Timer(timer) => write!(f, "timer:{timer}"),
+            Key::Job(JobField::Command(i)) => write!(f, "job.command:{i}"),
+            Key::Job(JobField::Log) => write!(f, "job.log"),
+            Key::Job(JobField::Follow(i)) => write!(f, "job.follow:{i}"),
+            Key::Job(JobField::Checkpoint) => write!(f, "job.resume.when_exists"),
+            Key::Job(JobField::ResumeArg(i)) => write!(f, "job.resume.args:{i}"),
+            Key::Job(JobField::StopGrace) => write!(f, "job.stop_grace"),
+        }
+    }
+}
+
+self_cell::self_cell!(
+    /// The protocol's template environment, with the compiled pieces that borrow from it.
+    pub(super) struct Program {
+        owner: Environment<'static>,
+        #[covariant]
+        dependent: Compiled,
+    }
+);
+
+/// Everything of a protocol that a step evaluates, compiled.
+pub(super) struct Compiled<'env> {
+    /// By the transition's index in the protocol.
+    pub transitions: Vec<CompiledTransition<'env>>,
+    /// Each timer's duration, by the timer's index.
+    pub timers: Vec<Option<Render<'env>>>,
+    /// The message templates, by name.
+    pub messages: BTreeMap<String, Render<'env>>,
+    /// The job's fields, when the protocol has a `job`.
+    pub job: Option<JobTemplates<'env>>,
+}
+
+/// A template, with the top-level names it reads: the context it is given holds only those.
+#[derive(Clone)]
+pub(super) struct Render<'env> {
+    pub template: Template<'env, 'env>,
+    pub reads: Vec<String>,
+}
+
+/// A transition, as a step takes it.
+pub(super) struct CompiledTransition<'env> {
+    /// Where it is written.
+    pub line: u32,
+    /// Its event.
+    pub event: Option<String>,
+    pub guard: Option<Guard<'env>>,
+    /// Each `set` key with its expression, in file order.
+    pub set: Vec<(String, Expression<'env, 'static>)>,
+    pub count: Vec<String>,
+    pub send: Vec<Send<'env>>,
+    pub effects: Vec<Effect>,
+}
+
+/// A guard: its template, and its native form when it has a common shape (see [`guard`]).
+pub(super) struct Guard<'env> {
+    pub render: Render<'env>,
+    pub native: Option<guard::Node>,
+}
+
+/// A message a transition sends.
+pub(super) struct Send<'env> {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The template's name, `None` for inline text.
+    pub template: Option<String>,
+    /// How errors name it: the template's name in backquotes, or `text`.
+    pub what: String,
+    pub body: Render<'env>,
+}
+
+/// The templates of `job`.
+pub(super) struct JobTemplates<'env> {
+    /// Where `job` is written.
+    pub line: u32,
+    pub command: Vec<Render<'env>>,
+    pub log: Render<'env>,
+    pub follow: Vec<Render<'env>>,
+    pub checkpoint: Option<Render<'env>>,
+    pub resume_args: Vec<Render<'env>>,
+    /// `stop_grace`, with its line.
+    pub stop_grace: Option<(u32, Render<'env>)>,
+}
+
+/// Compiles every template of `protocol` into one environment.
+pub(super) fn program(
+    protocol: &Protocol,
+    templates: &BTreeMap<String, TemplateSource>,
+) -> Result<Program, CompileError> {
+    let mut env = crate::expr::environment();
+    let mut add = |key: Key<'_>, source: String, what: String| {
+        env.add_template_owned(key.to_string(), source)
+            .map_err(|source| CompileError::Template { what, source })
+    };
+    for (name, template) in templates {
+        let what = format!("template `{name}`");
+        add(Key::Message(name), template.text.to_string(), what)?;
+    }
+    for (index, transition) in protocol.transitions.iter().enumerate() {
+        if let Some(guard) = &transition.guard {
+            let source = format!("{{% if {} %}}1{{% endif %}}", guard.as_str());
+            let what = format!("the guard on line {}", transition.span.line);
+            add(Key::Guard(index), source, what)?;
+        }
+        for (k, send) in transition.send.iter().enumerate() {
+            if let Some(text) = &send.text {
+                let key = Key::Text {
+                    transition: index,
+                    send: k,
+                };
+                let what = format!("the message text on line {}", text.span.line);
+                add(key, text.value.clone(), what)?;
+            } else if let Some(name) = &send.template {
+                if !templates.contains_key(name.as_str()) {
+                    return Err(CompileError::MissingTemplate(name.value.clone()));
+                }
+            }
+        }
+    }
+    for (index, timer) in protocol.timers.iter().enumerate() {
+        if let Some(duration) = timer.every.as_ref().or(timer.after.as_ref()) {
+            let what = format!("the timer on line {}", timer.span.line);
+            add(Key::Timer(index), duration.value.clone(), what)?;
+        }
+    }
+    if let Some(job) = &protocol.job {
+        let mut field = |field: JobField, text: &Spanned<String>| {
+            let what = format!("`{}` on line {}", Key::Job(field), text.span.line);
+            add(Key::Job(field), text.value.clone(), what)
+        };
+        for (i, part) in job.command.iter().enumerate() {
+            field(JobField::Command(i), part)?;
+        }
+        field(JobField::Log, &job.log)?;
+        for (i, file) in job.follow.iter().enumerate() {
+            field(JobField::Follow(i), file)?;
+        }
+        if let Some(resume) = &job.resume {
+            field(JobField::Checkpoint, &resume.when_exists)?;
+            for (i, arg) in resume.args.iter().enumerate() {
+                field(JobField::ResumeArg(i), arg)?;
+            }
+        }
+        if let Some(grace) = &job.stop_grace {
+            field(JobField::StopGrace, grace)?;
+        }
+    }
+    Program::try_new(env, |env| compiled(env, protocol))
+}
+
+/// The handles of the templates `program` added, and the `set` expressions.
+fn compiled<'env>(
+    env: &'env Environment<'static>,
+    protocol: &Protocol,
+) -> Result<Compiled<'env>, CompileError> {
+    let render = |key: Key<'_>| -> Result<Render<'env>, CompileError> {
+        let name = key.to_string();
+        let template = env
+            .get_template(&name)
+            .map_err(|source| CompileError::Template {
+                what: format!("`{name}`"),
+                source,
+            })?;
+        let mut reads: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        reads.sort();
+        Ok(Render { template, reads })
+    };
+    let mut messages = BTreeMap::new();
+    for (name, _) in env.templates() {
+        if let Some(message) = name.strip_prefix("message:") {
+            messages.insert(message.to_owned(), render(Key::Message(message))?);
+        }
+    }
+    let mut transitions = Vec::with_capacity(protocol.transitions.len());
+    for (index, transition) in protocol.transitions.iter().enumerate() {
+        let line = transition.span.line;
+        let guard = match &transition.guard {
+            Some(source) => Some(Guard {
+                render: render(Key::Guard(index))?,
+                native: guard::compile(source),
+            }),
+            None => None,
+        };
+        let mut set = Vec::with_capacity(transition.set.len());
+        for (key, expression) in transition.set.iter() {
+            let compiled = env
+                .compile_expression_owned(expression.value.clone())
+                .map_err(|source| CompileError::Template {
+                    what: format!("`set: {}` on line {line}", key.as_str()),
+                    source,
+                })?;
+            set.push((key.value.clone(), compiled));
+        }
+        let mut send = Vec::with_capacity(transition.send.len());
+        for (k, message) in transition.send.iter().enumerate() {
+            let (body, what) = match &message.template {
+                Some(name) => (
+                    messages
+                        .get(name.as_str())
+                        .cloned()
+                        .ok_or_else(|| CompileError::MissingTemplate(name.value.clone()))?,
+                    format!("`{}`", name.as_str()),
+                ),
+                None => (
+                    render(Key::Text {
+                        transition: index,
+                        send: k,
+                    })?,
+                    "text".to_owned(),
+                ),
+            };
+            send.push(Send {
+                from: message.from.value.clone(),
+                to: message.to.iter().map(|r| r.value.clone()).collect(),
+                template: message.template.as_ref().map(|t| t.value.clone()),
+                what,
+                body,
+            });
+        }
+        transitions.push(CompiledTransition {
+            line,
+            event: transition.on.as_ref().map(|on| on.value.clone()),
+            guard,
+            set,
+            count: transition.count.iter().map(|c| c.value.clone()).collect(),
+            send,
+            effects: transition.effects.iter().map(|e| e.value).collect(),
+        });
+    }
+    let timers = protocol
+        .timers
+        .iter()
+        .enumerate()
+        .map(|(index, timer)| {
+            let written = timer.every.is_some() || timer.after.is_some();
+            written.then(|| render(Key::Timer(index))).transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    let job = match &protocol.job {
+        Some(job) => {
+            let all = |field: fn(usize) -> JobField, count: usize| {
+                (0..count)
+                    .map(|i| render(Key::Job(field(i))))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let resume = job.resume.as_ref();
+            Some(JobTemplates {
+                line: job.span.line,
+                command: all(JobField::Command, job.command.len())?,
+                log: render(Key::Job(JobField::Log))?,
+                follow: all(JobField::Follow, job.follow.len())?,
+                checkpoint: resume
+                    .map(|_| render(Key::Job(JobField::Checkpoint)))
+                    .transpose()?,
+                resume_args: all(JobField::ResumeArg, resume.map_or(0, |r| r.args.len()))?,
+                stop_grace: match &job.stop_grace {
+                    Some(grace) => Some((grace.span.line, render(Key::Job(JobField::StopGrace))?)),
+                    None => None,
+                },
+            })
+        }
+        None => None,
+    };
+    Ok(Compiled {
+        transitions,
+        timers,
+        messages,
+        job,
+    })
+}

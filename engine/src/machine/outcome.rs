@@ -1,0 +1,152 @@
+//! What goes into a step and what comes out: the [`Input`]s a journal records, the
+//! [`Outcome`] of a step with the transitions [`Taken`] and the [`Message`]s rendered, and the
+//! [`JobPlan`] a run's vars make of the protocol's `job`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Instance;
+use crate::classify::{Incident, Record};
+use crate::protocol::Effect;
+
+/// What happens to a run. Inputs are what the journal records: replaying them replays the run.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// The job started.
+    Launched {
+        /// Its process id.
+        pid: u32,
+        /// Whether it resumed from the checkpoint.
+        resumed: bool,
+        /// The command as run, when it differs from the protocol's (resume arguments added, or
+        /// a command given to `run`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<Vec<String>>,
+    },
+    /// The job ended by itself.
+    Exited {
+        /// Its exit code.
+        exit_code: Option<i32>,
+        /// The signal that ended it.
+        signal: Option<i32>,
+    },
+    /// The classifier found an incident.
+    Incident(Box<Incident>),
+    /// The current incident happened again (counted, not an event).
+    Repeated {
+        /// How often since it was reported.
+        count: u64,
+        /// When it was last seen.
+        last_seen: DateTime<Utc>,
+    },
+    /// Facts read from the log: its last line and the metric records since the last input.
+    Log {
+        /// The last line.
+        last_line: Option<String>,
+        /// Metric records, in order.
+        records: Vec<Record>,
+    },
+    /// A role sends an event.
+    Send {
+        /// The event.
+        event: String,
+        /// The role.
+        sender: String,
+        /// Its fields.
+        fields: BTreeMap<String, serde_json::Value>,
+    },
+    /// The job wrote nothing for the duration of the var `silence`.
+    Silence,
+    /// Time passed: fire the timers that are due.
+    Tick,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The instance after the step.
+    #[serde(skip)]
+    pub instance: Instance,
+    /// The transitions taken, in order, each with the messages it rendered and its effects.
+    pub transitions: Vec<Taken>,
+    /// Events no transition took.
+    pub ignored: Vec<String>,
+    /// Why a role's event was refused; the instance is then unchanged.
+    pub refused: Option<String>,
+}
+
+/// A transition taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Taken {
+    /// Its index in the protocol.
+    pub transition: usize,
+    /// The state it left.
+    pub from: String,
+    /// The state it entered.
+    pub to: String,
+    /// The event, `None` for an eventless transition.
+    pub event: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The messages it rendered, in order.
+    pub messages: Vec<Message>,
+    /// The job effects it asks for, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    /// Every message rendered, in order.
+    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+        self.transitions.iter().flat_map(|t| &t.messages)
+    }
+
+    /// Every job effect to carry out, in order.
+    pub fn effects(&self) -> impl Iterator<Item = Effect> + '_ {
+        self.transitions
+            .iter()
+            .flat_map(|t| t.effects.iter().copied())
+    }
+}
+
+/// How long a stopped job has between SIGTERM and SIGKILL when the protocol does not say.
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The job of a run, rendered from its vars (see [`Machine::job_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobPlan {
+    /// Program and arguments (empty when the protocol has no `job`).
+    pub command: Vec<String>,
+    /// The log, `None` when the protocol has no `job`.
+    pub log: Option<String>,
+    /// Further files to follow.
+    pub follow: Vec<String>,
+    /// The checkpoint whose existence means the job can resume.
+    pub checkpoint: Option<String>,
+    /// Arguments appended to resume.
+    pub resume_args: Vec<String>,
+    /// Time between SIGTERM and SIGKILL.
+    pub stop_grace: Duration,
+}
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// Its number in the run, from 1.
+    pub seq: u64,
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+    /// The sending role.
+    pub from: String,
+    /// The receiving roles.
+    pub to: Vec<String>,
+    /// The template's name, `None` for inline text.
+    pub template: Option<String>,
+    /// The transition that sent it.
+    pub transition: usize,
+    /// The markdown text.
+    pub text: String,
+}

@@ -1,0 +1,394 @@
+//! One step in progress: an event offered to the edges out of the current state, the first
+//! whose guard holds taken (`set`, `count`, `send`, `do`, then its target entered), the
+//! eventless transitions after it, and the timers that entering a state starts or stops.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use minijinja::Value;
+use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
+
+use super::compile::{Compiled, Render};
+use super::instance::{ActiveTimer, EventInfo, HistoryEntry, Instance};
+use super::{context, guard, Machine, Message, Outcome, StepError, Taken, MAX_EVENTLESS};
+use crate::classify::Incident;
+
+/// A transition chosen: its index in the protocol, and the state it enters.
+#[derive(Clone, Copy)]
+struct Chosen {
+    transition: usize,
+    target: NodeIndex,
+}
+
+/// One step in progress.
+pub(super) struct Step<'m> {
+    machine: &'m Machine,
+    pub(super) instance: Instance,
+    now: DateTime<Utc>,
+    outcome: Outcome,
+    /// Single names of the context, built on demand and kept until the instance or the time
+    /// changes (see `changed`): the guards and messages of one transition share them.
+    names: RefCell<BTreeMap<String, Value>>,
+}
+
+impl<'m> Step<'m> {
+    pub(super) fn new(machine: &'m Machine, instance: Instance, now: DateTime<Utc>) -> Step<'m> {
+        Step {
+            machine,
+            outcome: Outcome {
+                instance: Instance::placeholder(),
+                transitions: Vec::new(),
+                ignored: Vec::new(),
+                refused: None,
+            },
+            instance,
+            now,
+            names: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// The instance or the time changed: the names built are stale.
+    fn changed(&mut self) {
+        self.names.get_mut().clear();
+    }
+
+    fn compiled(&self) -> &'m Compiled<'m> {
+        self.machine.compiled()
+    }
+
+    /// The value of one top-level name of the context for a transition into `target`, built
+    /// once per change of the instance; `None` for a name the context does not have.
+    fn name_value(&self, name: &str, target: &str) -> Option<Value> {
+        if name == "target" {
+            return Some(Value::from(target));
+        }
+        let mut cache = self.names.borrow_mut();
+        let value = match cache.get(name) {
+            Some(value) => value.clone(),
+            None => {
+                let value = context::value_of(self.machine, &self.instance, self.now, name)
+                    .unwrap_or(Value::UNDEFINED);
+                cache.insert(name.to_owned(), value.clone());
+                value
+            }
+        };
+        (!value.is_undefined()).then_some(value)
+    }
+
+    /// A context holding only `reads` (and `target`).
+    fn context_of(&self, reads: &[String], target: &str) -> Value {
+        let names = reads
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.name_value(name, target)?)))
+            .chain([("target".to_owned(), Value::from(target))])
+            .collect();
+        context::Names::value(names)
+    }
+
+    fn render(&self, render: &Render<'_>, target: &str) -> Result<String, minijinja::Error> {
+        render
+            .template
+            .render(self.context_of(&render.reads, target))
+    }
+
+    pub(super) fn finish(mut self) -> Outcome {
+        self.outcome.instance = self.instance;
+        self.outcome
+    }
+
+    /// The node of the current state.
+    fn node(&self) -> Option<NodeIndex> {
+        self.machine.graph.node(&self.instance.state)
+    }
+
+    fn is_final(&self, node: Option<NodeIndex>) -> bool {
+        node.is_some_and(|node| self.machine.graph.state(node).is_final)
+    }
+
+    /// Renders the job's command, log and checkpoint from the vars, for `job`.
+    pub(super) fn describe_job(&mut self) -> Result<(), StepError> {
+        let Some(job) = &self.compiled().job else {
+            return Ok(());
+        };
+        let state = self.instance.state.clone();
+        let render = |render: &Render<'_>| {
+            self.render(render, &state).map_err(|e| StepError::Render {
+                line: job.line,
+                what: "of the job".into(),
+                source: Arc::new(e),
+            })
+        };
+        let command = job.command.iter().map(render).collect::<Result<_, _>>()?;
+        let log = render(&job.log)?;
+        let checkpoint = job.checkpoint.as_ref().map(render).transpose()?;
+        let info = Arc::make_mut(&mut self.instance.job);
+        info.command = command;
+        info.log = log;
+        info.checkpoint = checkpoint;
+        Ok(())
+    }
+
+    /// Offers `event` to the current state's transitions; the first whose guard holds is taken,
+    /// then the eventless ones after it.
+    pub(super) fn dispatch(
+        &mut self,
+        event: &str,
+        sender: Option<String>,
+        fields: BTreeMap<String, Value>,
+        incident: Option<Arc<Incident>>,
+    ) -> Result<(), StepError> {
+        let from = self.instance.state.clone();
+        let node = self.node();
+        if !self.is_final(node) {
+            self.instance.event = EventInfo {
+                name: event.to_owned(),
+                at: self.now,
+                sender: sender.clone(),
+                fields: fields.clone(),
+            };
+            self.changed();
+            // An event no transition is written on has no candidates anywhere.
+            if let (Some(node), Some(id)) = (node, self.machine.graph.event(event)) {
+                if let Some(chosen) = self.choose(node, Some(id))? {
+                    self.take(chosen, incident, fields)?;
+                    return self.eventless();
+                }
+            }
+        }
+        self.outcome.ignored.push(event.to_owned());
+        self.instance.history.push_back(Arc::new(HistoryEntry {
+            at: self.now,
+            from: from.clone(),
+            to: from,
+            event: Some(event.to_owned()),
+            transition: None,
+            incident,
+            fields,
+        }));
+        Ok(())
+    }
+
+    /// The first edge out of `node` on `event` whose guard holds.
+    fn choose(
+        &self,
+        node: NodeIndex,
+        event: Option<crate::graph::EventId>,
+    ) -> Result<Option<Chosen>, StepError> {
+        let graph = &self.machine.graph;
+        for edge in graph.candidates(node, event) {
+            let chosen = Chosen {
+                transition: edge.weight().transition,
+                target: edge.target(),
+            };
+            let compiled = &self.compiled().transitions[chosen.transition];
+            let Some(guard) = &compiled.guard else {
+                return Ok(Some(chosen));
+            };
+            let target = graph.state(chosen.target).id.as_str();
+            if let Some(native) = &guard.native {
+                let lookup = |name: &str| self.name_value(name, target);
+                if let Some(holds) = guard::holds(native, &lookup) {
+                    if holds {
+                        return Ok(Some(chosen));
+                    }
+                    continue;
+                }
+            }
+            let holds = self
+                .render(&guard.render, target)
+                .map_err(|e| StepError::Guard {
+                    line: compiled.line,
+                    source: Arc::new(e),
+                })?;
+            if holds == "1" {
+                return Ok(Some(chosen));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Takes eventless transitions until none applies.
+    pub(super) fn eventless(&mut self) -> Result<(), StepError> {
+        for _ in 0..MAX_EVENTLESS {
+            let node = self.node();
+            let Some(node) = node.filter(|_| !self.is_final(node)) else {
+                return Ok(());
+            };
+            match self.choose(node, None)? {
+                Some(chosen) => self.take(chosen, None, BTreeMap::new())?,
+                None => return Ok(()),
+            }
+        }
+        Err(StepError::EventlessLoop {
+            state: self.instance.state.clone(),
+        })
+    }
+
+    /// Takes a transition: `set`, `count`, `send`, `do`, then enters its target.
+    fn take(
+        &mut self,
+        chosen: Chosen,
+        incident: Option<Arc<Incident>>,
+        fields: BTreeMap<String, Value>,
+    ) -> Result<(), StepError> {
+        let index = chosen.transition;
+        let transition = &self.compiled().transitions[index];
+        let line = transition.line;
+        let from = self.instance.state.clone();
+        let to = self.machine.graph.state(chosen.target).id.clone();
+
+        // `set`: every expression sees the context before any is assigned.
+        if !transition.set.is_empty() {
+            let context = context::build(self.machine, &self.instance, self.now, &to);
+            let mut values = Vec::with_capacity(transition.set.len());
+            for (key, expression) in &transition.set {
+                let value = expression
+                    .eval(context.clone())
+                    .map_err(|e| StepError::Set {
+                        line,
+                        key: key.clone(),
+                        source: Arc::new(e),
+                    })?;
+                values.push((key.clone(), value));
+            }
+            Arc::make_mut(&mut self.instance.vars).extend(values);
+            self.changed();
+        }
+        for counter in &transition.count {
+            *Arc::make_mut(&mut self.instance.counters)
+                .entry(counter.clone())
+                .or_default() += 1;
+            self.changed();
+        }
+        let mut messages = Vec::with_capacity(transition.send.len());
+        for send in &transition.send {
+            let text = self
+                .render(&send.body, &to)
+                .map_err(|e| StepError::Render {
+                    line,
+                    what: send.what.clone(),
+                    source: Arc::new(e),
+                })?;
+            self.instance.messages_sent += 1;
+            messages.push(Message {
+                seq: self.instance.messages_sent,
+                at: self.now,
+                from: send.from.clone(),
+                to: send.to.clone(),
+                template: send.template.clone(),
+                transition: index,
+                text,
+            });
+        }
+        self.instance.history.push_back(Arc::new(HistoryEntry {
+            at: self.now,
+            from: from.clone(),
+            to: to.clone(),
+            event: transition.event.clone(),
+            transition: Some(index),
+            incident,
+            fields,
+        }));
+        self.outcome.transitions.push(Taken {
+            transition: index,
+            from: from.clone(),
+            to: to.clone(),
+            event: transition.event.clone(),
+            at: self.now,
+            messages,
+            effects: transition.effects.clone(),
+        });
+        self.enter(&from, &to, false)
+    }
+
+    /// Enters `to` from `from`: timers whose `while` covers both go on, the others stop or start.
+    pub(super) fn enter(&mut self, from: &str, to: &str, starting: bool) -> Result<(), StepError> {
+        let protocol = self.machine.protocol();
+        self.instance.state = to.to_owned();
+        self.changed();
+        if protocol.is_final(to) {
+            self.instance.timers.clear();
+            return Ok(());
+        }
+        let mut timers = Vec::new();
+        for (index, timer) in protocol.timers.iter().enumerate() {
+            let covers = |state: &str| timer.while_in.iter().any(|s| s == state);
+            if !covers(to) {
+                continue;
+            }
+            let running = self.instance.timers.iter().find(|t| t.timer == index);
+            match running {
+                Some(active) if covers(from) && !starting => timers.push(active.clone()),
+                _ => {
+                    let period = self.duration(index)?;
+                    timers.push(ActiveTimer {
+                        timer: index,
+                        event: timer.event.value.clone(),
+                        due: Some(self.now + period),
+                        every: timer
+                            .every
+                            .is_some()
+                            .then(|| period.to_std().unwrap_or_default()),
+                    });
+                }
+            }
+        }
+        self.instance.timers = timers;
+        Ok(())
+    }
+
+    fn duration(&self, index: usize) -> Result<chrono::TimeDelta, StepError> {
+        let timer = &self.machine.protocol().timers[index];
+        let line = timer.span.line;
+        let invalid = |message: String| StepError::Duration {
+            what: "the timer",
+            line,
+            message,
+        };
+        let Some(render) = &self.compiled().timers[index] else {
+            return Err(invalid("the timer has neither `every` nor `after`".into()));
+        };
+        let text = self
+            .render(render, &self.instance.state)
+            .map_err(|e| StepError::Timer {
+                line,
+                source: Arc::new(e),
+            })?;
+        let duration: Duration = crate::duration::parse(&text).map_err(invalid)?;
+        if duration.is_zero() && timer.every.is_some() {
+            return Err(invalid("a timer cannot fire every 0s".into()));
+        }
+        chrono::TimeDelta::from_std(duration).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// Fires every timer due by now, earliest first, each at its own due time.
+    pub(super) fn fire_due_timers(&mut self) -> Result<(), StepError> {
+        let end = self.now;
+        loop {
+            let next = self
+                .instance
+                .timers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.due.filter(|due| *due <= end).map(|due| (due, i)))
+                .min();
+            let Some((due, position)) = next else { break };
+            let timer = &mut self.instance.timers[position];
+            timer.due = timer
+                .every
+                .and_then(|every| chrono::TimeDelta::from_std(every).ok())
+                .map(|every| due + every);
+            let event = timer.event.clone();
+            self.now = due;
+            self.changed();
+            self.dispatch(&event, None, BTreeMap::new(), None)?;
+        }
+        self.now = end;
+        self.changed();
+        Ok(())
+    }
+}
