@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Classifier, Finding};
+use crate::classify::Feed;
 use crate::machine::{Input, Instance, Machine, Outcome};
 use crate::protocol::{self, Protocol};
 
@@ -167,6 +167,9 @@ pub struct Transcript {
     /// The transitions taken, by index.
     #[serde(skip)]
     pub taken: BTreeSet<usize>,
+    /// Every input the machine was given, in order, as a real run's journal records them.
+    #[serde(skip)]
+    pub inputs: Vec<Input>,
 }
 
 /// What one step did.
@@ -247,11 +250,11 @@ pub fn replay(
 ) -> Result<Transcript, ScenarioError> {
     let machine = &prepared.machine;
     let base = path.parent().unwrap_or(Path::new("."));
-    let mut classifier =
-        Classifier::new(&prepared.protocol).map_err(|e| ScenarioError::Protocol {
-            path: base.join(&scenario.protocol),
-            message: e.to_string(),
-        })?;
+    // The job's log is the scenario's only one: `follow` files have no steps.
+    let mut feed = Feed::new(&prepared.protocol, 1).map_err(|e| ScenarioError::Protocol {
+        path: base.join(&scenario.protocol),
+        message: e.to_string(),
+    })?;
     let failed = |step: usize| move |message: String| ScenarioError::Step { step, message };
     let run_id = scenario.run.clone().unwrap_or_else(|| "scenario".into());
     let mut now = scenario.start;
@@ -263,6 +266,7 @@ pub fn replay(
         steps: Vec::new(),
         state: String::new(),
         taken: BTreeSet::new(),
+        inputs: Vec::new(),
     };
     let mut instance: Instance = start.instance.clone();
     transcript.steps.push(StepRecord {
@@ -271,6 +275,7 @@ pub fn replay(
         entries: vec![Entry::Outcome(Box::new(start))],
     });
 
+    let mut inputs = Vec::new();
     for (number, spec) in scenario.steps.iter().enumerate() {
         let number = number + 1;
         let fail = failed(number);
@@ -279,7 +284,8 @@ pub fn replay(
             at: now,
             entries: Vec::new(),
         };
-        let apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
+        let mut apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
+            inputs.push(input.clone());
             let outcome = machine
                 .step(instance, input, at)
                 .map_err(|e| fail(e.to_string()))?;
@@ -305,27 +311,17 @@ pub fn replay(
             text.push_str(&String::from_utf8_lossy(&bytes));
         }
         if !text.is_empty() {
-            let mut findings = Vec::new();
-            for line in text.lines() {
-                classifier.push(line.as_bytes(), now, &mut findings);
+            // A step appends whole lines.
+            if !text.ends_with('\n') {
+                text.push('\n');
             }
-            classifier.flush(now, false, &mut findings);
-            let last_line = text.lines().last().map(str::to_owned);
-            let mut records = Vec::new();
-            let mut inputs = Vec::new();
-            for finding in findings {
-                match finding {
-                    Finding::Metric { record, .. } => records.push(record),
-                    Finding::Incident(incident) => inputs.push(Input::Incident(incident)),
-                    Finding::Repeated {
-                        count, last_seen, ..
-                    } => inputs.push(Input::Repeated { count, last_seen }),
-                }
-            }
-            let facts = Input::Log { last_line, records };
-            apply(&mut instance, facts, now, &mut record)?;
-            for input in inputs {
-                if let Input::Incident(incident) = &input {
+            // As a real run reads them: the lines, then the log is quiet.
+            let mut fed = Vec::new();
+            feed.read(0, text.as_bytes(), now, &mut fed, None);
+            feed.quiet(0, now, &mut fed);
+            feed.facts(&mut fed);
+            for fed in fed {
+                if let Input::Incident(incident) = &fed.input {
                     record.entries.push(Entry::Incident(IncidentSummary {
                         category: incident.category.clone(),
                         owner: incident.owner.clone(),
@@ -335,7 +331,7 @@ pub fn replay(
                         line_number: incident.line_number,
                     }));
                 }
-                apply(&mut instance, input, now, &mut record)?;
+                apply(&mut instance, fed.input, now, &mut record)?;
             }
         }
         if let Some(job) = spec.job {
@@ -368,6 +364,7 @@ pub fn replay(
         transcript.steps.push(record);
     }
     transcript.state = instance.state.clone();
+    transcript.inputs = inputs;
     transcript.taken = transcript
         .steps
         .iter()

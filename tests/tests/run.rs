@@ -700,3 +700,92 @@ fn log_follow_prints_the_job_s_output_until_the_run_ends() {
     assert!(output.status.success());
     assert_eq!(text(&output.stdout), "first\nsecond\n");
 }
+
+/// The inputs a run's log gave the machine, with the times an incident was seen left out (a
+/// real run reads on the wall clock, a scenario on its virtual one).
+fn log_inputs(inputs: impl IntoIterator<Item = warden::machine::Input>) -> Vec<Value> {
+    use warden::machine::Input;
+    inputs
+        .into_iter()
+        .filter(|input| {
+            matches!(
+                input,
+                Input::Log { .. } | Input::Incident(_) | Input::Repeated { .. }
+            )
+        })
+        .map(|input| {
+            let mut value = serde_json::to_value(&input).unwrap();
+            for time in ["first_seen", "last_seen"] {
+                value.as_object_mut().unwrap().remove(time);
+            }
+            value
+        })
+        .collect()
+}
+
+/// One policy turns log output into the machine's inputs: a scenario that logs what a real job
+/// printed gives the machine exactly the inputs the real run journals, trailing blank lines
+/// included.
+#[test]
+fn a_scenario_and_a_real_run_of_the_same_output_give_the_same_inputs() {
+    for fixture in [
+        "config_missing_attribute.log",
+        "json_metrics_nan.log",
+        "key_value_log.log",
+    ] {
+        let workspace = Workspace::new();
+        let mut output = std::fs::read(root().join("tests/fixtures/logs").join(fixture)).unwrap();
+        output.extend_from_slice(b"\n   \n\n");
+        std::fs::write(workspace.path().join("output.log"), &output).unwrap();
+
+        let protocol = root().join("protocols/phase5b.yaml");
+        let protocol = protocol.to_str().unwrap();
+        let started = workspace.warden(&[
+            "run",
+            protocol,
+            "--var",
+            "model=1",
+            "--id",
+            "real",
+            "--detach",
+            "--",
+            "sh",
+            "-c",
+            "cat output.log; exit 1",
+        ]);
+        assert!(started.status.success(), "{}", text(&started.stderr));
+        let journaled = eventually(|| {
+            let inputs: Vec<_> = workspace
+                .entries("real")
+                .into_iter()
+                .filter_map(|entry| match entry {
+                    Entry::Input { input, .. } => Some(*input),
+                    _ => None,
+                })
+                .collect();
+            let exited = inputs
+                .iter()
+                .any(|i| matches!(i, warden::machine::Input::Exited { .. }));
+            exited.then_some(inputs)
+        });
+
+        let scenario = workspace.path().join("same.yaml");
+        std::fs::write(
+            &scenario,
+            format!(
+                "protocol: {protocol}\nvars: {{ model: 1 }}\nstart: 2026-01-19T12:00:00Z\n\
+                 steps:\n  - job: launched\n  - log_file: output.log\n  - {{ job: exited, exit_code: 1 }}\n"
+            ),
+        )
+        .unwrap();
+        let (_, transcript) = warden::scenario::run(&scenario).unwrap();
+
+        let real = log_inputs(journaled);
+        assert!(!real.is_empty(), "{fixture}: the log gave no input");
+        assert_eq!(
+            log_inputs(transcript.inputs),
+            real,
+            "{fixture}: the scenario and the real run disagree"
+        );
+    }
+}

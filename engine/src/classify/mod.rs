@@ -7,6 +7,7 @@
 //! for the five lines after it (its `after` context) or for [`Classifier::flush`]. Words like
 //! "Error" in an ordinary line are never incidents by themselves.
 
+mod feed;
 mod metric;
 mod record;
 
@@ -17,6 +18,7 @@ use minijinja::Environment;
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 
+pub use feed::{Fed, Feed, LogLine, LAST_LINE_BYTES};
 pub use record::{to_value as record_value, MetricValue, Record};
 
 use crate::protocol::{IncidentSeverity, Protocol};

@@ -16,6 +16,7 @@ use nix::fcntl::{fcntl, FcntlArg};
 use nix::libc;
 use serde::{Deserialize, Serialize};
 
+pub use crate::classify::LogLine;
 use crate::machine::{Input, Message};
 use crate::run::job::Identity;
 
@@ -154,15 +155,6 @@ pub struct Started {
     /// A shell command run for each new message (`run --on-message`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_message: Option<String>,
-}
-
-/// Where in which log an input was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogLine {
-    /// The log: 0 for the job's log, then the `follow` files.
-    pub source: usize,
-    /// The line's number in it.
-    pub line: u64,
 }
 
 /// Why the store cannot be used.

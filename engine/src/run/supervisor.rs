@@ -24,7 +24,7 @@ use super::store::{Entry, LogLine, RunDir, Started, Store};
 use super::tail::{Event, Tail, CHUNK};
 use super::waiter::{Exit, LaunchSpec};
 use super::{io_error, write_atomic, RunError};
-use crate::classify::{Classifier, Finding, Incident, Record, MAX_LINE_BYTES};
+use crate::classify::{Fed, Feed, Incident};
 use crate::machine::{Input, Message, Outcome, Taken};
 
 /// How the supervisor works.
@@ -180,27 +180,14 @@ pub struct Reply {
     pub files: Vec<String>,
 }
 
-/// One log followed: the job's (source 0) or a `follow` file.
+/// One log followed: the job's (source 0) or a `follow` file. What is read of it goes to the
+/// run's [`Feed`].
 struct Source {
     path: PathBuf,
     tail: Tail,
-    classifier: Classifier,
-    /// The start of a line whose end has not been read yet (at most [`MAX_LINE_BYTES`]).
-    partial: Vec<u8>,
-    /// How many bytes of that line were dropped beyond [`MAX_LINE_BYTES`].
-    cut: usize,
-    /// Lines up to this one gave inputs before a restart of the supervisor: not again.
-    skip_through: u64,
     last_data: Instant,
     /// The offset and line count last written down.
     recorded: (u64, u64),
-}
-
-impl Source {
-    /// Whether everything read is classified and nothing waits: a point to resume from.
-    fn at_rest(&self) -> bool {
-        self.partial.is_empty() && self.cut == 0 && self.classifier.is_idle()
-    }
 }
 
 /// A stop in progress.
@@ -209,21 +196,13 @@ struct Stopping {
     killed: bool,
 }
 
-/// The metrics and last line read since the last input, written down together.
-#[derive(Default)]
-struct LogFacts {
-    /// The last line that was not blank, as read.
-    last_line: Vec<u8>,
-    record: Record,
-    repeated: Option<(u64, DateTime<Utc>)>,
-    dirty: bool,
-}
-
 /// The supervisor of one run.
 pub struct Supervisor<'o> {
     store: Store,
     state: RunState,
     sources: Vec<Source>,
+    /// The logs' lines, classified, as inputs.
+    feed: Feed,
     options: Options,
     observer: &'o mut dyn Observer,
     /// The waiter of the current launch, when this supervisor started it (to reap it).
@@ -231,7 +210,6 @@ pub struct Supervisor<'o> {
     /// How the current job ended, once its waiter said so and before the journal has it.
     exit: Option<Exit>,
     stopping: Option<Stopping>,
-    facts: LogFacts,
     hooks: Vec<Child>,
     last_checkpoint: Instant,
     last_idle: Instant,
@@ -311,19 +289,16 @@ impl<'o> Supervisor<'o> {
         observer: &'o mut dyn Observer,
     ) -> Result<Supervisor<'o>, RunError> {
         let paths = state.log_paths()?;
+        let mut feed = Feed::new(state.machine.protocol(), paths.len())
+            .map_err(|e| RunError::Protocol(e.to_string()))?;
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offsets.get(&index).copied().unwrap_or((0, 0));
-            let mut classifier = Classifier::new(state.machine.protocol())
-                .map_err(|e| RunError::Protocol(e.to_string()))?;
-            classifier.resume_at_line(lines);
+            let skip_through = state.read_lines.get(&index).copied().unwrap_or(0);
+            feed.resume(index, lines, skip_through);
             sources.push(Source {
                 tail: Tail::new(&path, offset),
                 path,
-                classifier,
-                partial: Vec::new(),
-                cut: 0,
-                skip_through: state.read_lines.get(&index).copied().unwrap_or(0),
                 last_data: Instant::now(),
                 recorded: (offset, lines),
             });
@@ -333,12 +308,12 @@ impl<'o> Supervisor<'o> {
             store,
             state,
             sources,
+            feed,
             options,
             observer,
             waiter: None,
             exit: None,
             stopping: None,
-            facts: LogFacts::default(),
             hooks: Vec::new(),
             last_checkpoint: now,
             last_idle: now,
@@ -444,10 +419,18 @@ impl<'o> Supervisor<'o> {
         line: Option<LogLine>,
         request: Option<String>,
     ) -> Result<Absorbed, RunError> {
-        if !matches!(input, Input::Log { .. }) {
-            // Guards and messages see the metrics and last line as of this input.
-            self.write_facts()?;
-        }
+        // Guards and messages see the metrics and last line as of this input.
+        self.write_facts()?;
+        self.journal(input, line, request)
+    }
+
+    /// Journals `input`, steps the machine with it, and writes the messages it rendered.
+    fn journal(
+        &mut self,
+        input: Input,
+        line: Option<LogLine>,
+        request: Option<String>,
+    ) -> Result<Absorbed, RunError> {
         // The machine is pure: its outcome is known before anything is written, and the input
         // and outcome go to disk together, before any of it is acted on.
         let entry = Entry::Input {
@@ -535,7 +518,7 @@ impl<'o> Supervisor<'o> {
         let mut busy = false;
         let mut chunk = Vec::with_capacity(CHUNK);
         for index in 0..self.sources.len() {
-            let mut findings = Vec::new();
+            let mut fed = Vec::new();
             // A bounded amount per turn, so a flood of output does not starve the rest.
             for _ in 0..16 {
                 chunk.clear();
@@ -555,33 +538,17 @@ impl<'o> Supervisor<'o> {
                 self.silence_reported = false;
                 let at = Utc::now();
                 source.last_data = Instant::now();
-                if event != Event::Grew && !source.partial.is_empty() {
-                    // The old file ended without a line break: that was its last line.
-                    end_line(
-                        source,
-                        at,
-                        &mut findings,
-                        &mut self.facts,
-                        index,
-                        &mut *self.observer,
-                    );
+                let observer = &mut *self.observer;
+                let echoes = observer.wants_lines();
+                let mut echo = |line: &str| observer.notice(Notice::Line(line));
+                if event != Event::Grew {
+                    let echo = echoes.then_some(&mut echo as &mut dyn FnMut(&str));
+                    self.feed.file_changed(index, at, &mut fed, echo);
                 }
-                let mut start = 0;
-                for end in memchr::memchr_iter(b'\n', &chunk) {
-                    keep(source, &chunk[start..end]);
-                    end_line(
-                        source,
-                        at,
-                        &mut findings,
-                        &mut self.facts,
-                        index,
-                        &mut *self.observer,
-                    );
-                    start = end + 1;
-                }
-                keep(source, &chunk[start..]);
+                let echo = echoes.then_some(&mut echo as &mut dyn FnMut(&str));
+                self.feed.read(index, &chunk, at, &mut fed, echo);
             }
-            self.take_findings(index, findings)?;
+            self.take_fed(fed)?;
         }
         Ok(busy)
     }
@@ -604,13 +571,13 @@ impl<'o> Supervisor<'o> {
     /// Reports the incidents of a log that has been quiet a while.
     fn flush_quiet_logs(&mut self) -> Result<(), RunError> {
         for index in 0..self.sources.len() {
-            let source = &mut self.sources[index];
-            if source.classifier.is_idle() || source.last_data.elapsed() < self.options.idle_flush {
+            let quiet = self.sources[index].last_data.elapsed() >= self.options.idle_flush;
+            if self.feed.is_idle(index) || !quiet {
                 continue;
             }
-            let mut findings = Vec::new();
-            source.classifier.flush(Utc::now(), false, &mut findings);
-            self.take_findings(index, findings)?;
+            let mut fed = Vec::new();
+            self.feed.quiet(index, Utc::now(), &mut fed);
+            self.take_fed(fed)?;
         }
         Ok(())
     }
@@ -619,77 +586,33 @@ impl<'o> Supervisor<'o> {
     fn drain_logs(&mut self) -> Result<(), RunError> {
         while self.read_logs()? {}
         for index in 0..self.sources.len() {
-            let mut findings = Vec::new();
-            let source = &mut self.sources[index];
-            let at = Utc::now();
-            if !source.partial.is_empty() || source.cut > 0 {
-                end_line(
-                    source,
-                    at,
-                    &mut findings,
-                    &mut self.facts,
-                    index,
-                    &mut *self.observer,
-                );
-            }
-            source.classifier.flush(at, true, &mut findings);
-            self.take_findings(index, findings)?;
+            let mut fed = Vec::new();
+            let observer = &mut *self.observer;
+            let echoes = observer.wants_lines();
+            let mut echo = |line: &str| observer.notice(Notice::Line(line));
+            let echo = echoes.then_some(&mut echo as &mut dyn FnMut(&str));
+            self.feed.end(index, Utc::now(), &mut fed, echo);
+            self.take_fed(fed)?;
         }
         Ok(())
     }
 
-    fn take_findings(&mut self, index: usize, findings: Vec<Finding>) -> Result<(), RunError> {
-        for finding in findings {
-            match finding {
-                Finding::Metric { record, .. } => {
-                    self.facts.record.extend(record);
-                    self.facts.dirty = true;
-                }
-                Finding::Repeated {
-                    count, last_seen, ..
-                } => {
-                    self.facts.repeated = Some((count, last_seen));
-                    self.facts.dirty = true;
-                }
-                Finding::Incident(incident) => {
-                    if incident.line_number <= self.sources[index].skip_through {
-                        continue;
-                    }
-                    self.observer.notice(Notice::Incident(&incident));
-                    let line = LogLine {
-                        source: index,
-                        line: incident.line_number,
-                    };
-                    self.apply(Input::Incident(incident), Some(line), None)?;
-                }
+    /// Journals what the feed gave, in order.
+    fn take_fed(&mut self, fed: Vec<Fed>) -> Result<(), RunError> {
+        for Fed { input, line } in fed {
+            if let Input::Incident(incident) = &input {
+                self.observer.notice(Notice::Incident(incident));
             }
+            self.journal(input, line, None)?;
         }
         Ok(())
     }
 
     /// Writes down the metrics, last line and repeat count read since the last input.
     fn write_facts(&mut self) -> Result<(), RunError> {
-        if !self.facts.dirty {
-            return Ok(());
-        }
-        let facts = std::mem::take(&mut self.facts);
-        let records = if facts.record.is_empty() {
-            Vec::new()
-        } else {
-            vec![facts.record]
-        };
-        let last_line = (!facts.last_line.is_empty()).then(|| {
-            let text = String::from_utf8_lossy(&facts.last_line);
-            text.trim_end_matches('\r').to_owned()
-        });
-        if last_line.is_some() || !records.is_empty() {
-            let input = Input::Log { last_line, records };
-            self.apply(input, None, None)?;
-        }
-        if let Some((count, last_seen)) = facts.repeated {
-            self.apply(Input::Repeated { count, last_seen }, None, None)?;
-        }
-        Ok(())
+        let mut fed = Vec::new();
+        self.feed.facts(&mut fed);
+        self.take_fed(fed)
     }
 
     /// Writes down the facts read and, for each log at rest, how far it was read.
@@ -698,8 +621,8 @@ impl<'o> Supervisor<'o> {
         self.write_facts()?;
         for source in 0..self.sources.len() {
             let s = &self.sources[source];
-            let now = (s.tail.offset(), s.classifier.lines_read());
-            if s.at_rest() && now != s.recorded {
+            let now = (s.tail.offset(), self.feed.lines_read(source));
+            if self.feed.at_rest(source) && now != s.recorded {
                 self.record(Entry::Offset {
                     source,
                     offset: now.0,
@@ -1062,46 +985,6 @@ impl<'o> Supervisor<'o> {
         })
     }
 }
-
-/// Keeps the start of a line, at most [`MAX_LINE_BYTES`]; counts the rest as cut.
-fn keep(source: &mut Source, bytes: &[u8]) {
-    let room = MAX_LINE_BYTES.saturating_sub(source.partial.len());
-    let kept = room.min(bytes.len());
-    source.partial.extend_from_slice(&bytes[..kept]);
-    source.cut += bytes.len() - kept;
-}
-
-/// A whole line was read: classify it, and echo the job's own lines.
-fn end_line(
-    source: &mut Source,
-    at: DateTime<Utc>,
-    findings: &mut Vec<Finding>,
-    facts: &mut LogFacts,
-    index: usize,
-    observer: &mut dyn Observer,
-) {
-    source
-        .classifier
-        .push_cut(&source.partial, source.cut, at, findings);
-    if index == 0 {
-        if observer.wants_lines() {
-            let line = String::from_utf8_lossy(&source.partial);
-            observer.notice(Notice::Line(line.strip_suffix('\r').unwrap_or(&line)));
-        }
-        if source.partial.iter().any(|b| !b.is_ascii_whitespace()) {
-            // Kept as bytes; made text only when written down.
-            facts.last_line.clear();
-            let kept = source.partial.len().min(LAST_LINE_BYTES);
-            facts.last_line.extend_from_slice(&source.partial[..kept]);
-            facts.dirty = true;
-        }
-    }
-    source.partial.clear();
-    source.cut = 0;
-}
-
-/// How much of the log's last line the journal keeps.
-const LAST_LINE_BYTES: usize = 2000;
 
 fn lost_exit(job: &super::job::Identity) -> Exit {
     Exit {

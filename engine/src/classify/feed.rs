@@ -1,0 +1,415 @@
+//! From the bytes of a run's logs to the machine's inputs: the one policy that a real run's
+//! supervisor and a scenario's replay both follow, so that scenarios test what real runs do.
+//!
+//! A [`Feed`] assembles lines from the chunks it is given (a partial last line waits for the
+//! rest; a line is kept up to [`MAX_LINE_BYTES`] and the rest counted as cut; a `\r` before the
+//! line break is dropped), classifies them, and keeps the facts the log tells: the job's last
+//! line that is not blank (of the job's own log only) and the latest value of every metric.
+//! Those facts are inputs too, given just before the input they must be current for: before an
+//! incident, here, and before any other input, by the caller asking for [`Feed::facts`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Classifier, ClassifyError, Finding, Record, MAX_LINE_BYTES};
+use crate::machine::Input;
+use crate::protocol::Protocol;
+
+/// How much of the log's last line the facts keep.
+pub const LAST_LINE_BYTES: usize = 2000;
+
+/// Where in which log an input was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The log: 0 for the job's log, then the protocol's `follow` files in order.
+    pub source: usize,
+    /// The line's number in it, from 1.
+    pub line: u64,
+}
+
+/// An input read from the logs, with the line an incident was read at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fed {
+    /// The input.
+    pub input: Input,
+    /// For an incident: where it was read.
+    pub line: Option<LogLine>,
+}
+
+/// The logs of one run, being read.
+#[derive(Clone)]
+pub struct Feed {
+    sources: Vec<Source>,
+    facts: Facts,
+}
+
+/// One log being read.
+#[derive(Clone)]
+struct Source {
+    classifier: Classifier,
+    /// The start of a line whose end has not been read yet (at most [`MAX_LINE_BYTES`]).
+    partial: Vec<u8>,
+    /// How many bytes of that line were dropped beyond [`MAX_LINE_BYTES`].
+    cut: usize,
+    /// Incidents up to this line were taken before (by a supervisor that restarted): not again.
+    skip_through: u64,
+}
+
+/// What the logs told since the facts were last given.
+#[derive(Clone, Default)]
+struct Facts {
+    /// The job's last line that was not blank, as read (made text only when given).
+    last_line: Vec<u8>,
+    record: Record,
+    repeated: Option<(u64, DateTime<Utc>)>,
+    dirty: bool,
+}
+
+impl Feed {
+    /// A feed of `sources` logs (the job's, then the `follow` files), classified by the
+    /// protocol's categories.
+    pub fn new(protocol: &Protocol, sources: usize) -> Result<Feed, ClassifyError> {
+        let classifier = Classifier::new(protocol)?;
+        let source = Source {
+            classifier,
+            partial: Vec::new(),
+            cut: 0,
+            skip_through: 0,
+        };
+        Ok(Feed {
+            sources: vec![source; sources.max(1)],
+            facts: Facts::default(),
+        })
+    }
+
+    /// Goes on with `source` where an earlier reader left it: `lines` lines were read before
+    /// the offset it is read from, and incidents up to line `skip_through` were taken already.
+    pub fn resume(&mut self, source: usize, lines: u64, skip_through: u64) {
+        let source = &mut self.sources[source];
+        source.classifier.resume_at_line(lines);
+        source.skip_through = skip_through;
+    }
+
+    /// Reads `bytes` appended to `source` at `at`. Lines of the job's log (source 0) are also
+    /// given to `echo`, without their line break, when there is one.
+    pub fn read(
+        &mut self,
+        source: usize,
+        bytes: &[u8],
+        at: DateTime<Utc>,
+        out: &mut Vec<Fed>,
+        mut echo: Option<&mut dyn FnMut(&str)>,
+    ) {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', bytes) {
+            self.keep(source, &bytes[start..end]);
+            let echo = echo.as_mut().map(|e| &mut **e as &mut dyn FnMut(&str));
+            self.end_line(source, at, out, echo);
+            start = end + 1;
+        }
+        self.keep(source, &bytes[start..]);
+    }
+
+    /// `source` was truncated or replaced (rotated): a partial line was the old file's last.
+    pub fn file_changed(
+        &mut self,
+        source: usize,
+        at: DateTime<Utc>,
+        out: &mut Vec<Fed>,
+        echo: Option<&mut dyn FnMut(&str)>,
+    ) {
+        if !self.sources[source].partial.is_empty() {
+            self.end_line(source, at, out, echo);
+        }
+    }
+
+    /// `source` has been quiet a while: incidents still waiting for their `after` lines are
+    /// given with the lines they have, and a traceback whose exception line was read is ended.
+    pub fn quiet(&mut self, source: usize, at: DateTime<Utc>, out: &mut Vec<Fed>) {
+        let mut findings = Vec::new();
+        self.sources[source]
+            .classifier
+            .flush(at, false, &mut findings);
+        self.take(source, findings, out);
+    }
+
+    /// `source` will not grow (the job ended): its partial line is its last, and everything
+    /// waiting is given, a traceback cut short as it is.
+    pub fn end(
+        &mut self,
+        source: usize,
+        at: DateTime<Utc>,
+        out: &mut Vec<Fed>,
+        echo: Option<&mut dyn FnMut(&str)>,
+    ) {
+        let s = &self.sources[source];
+        if !s.partial.is_empty() || s.cut > 0 {
+            self.end_line(source, at, out, echo);
+        }
+        let mut findings = Vec::new();
+        self.sources[source]
+            .classifier
+            .flush(at, true, &mut findings);
+        self.take(source, findings, out);
+    }
+
+    /// The facts read since they were last given, as inputs: the metrics and last line, then
+    /// the current incident's repeat count. Nothing when nothing is new.
+    pub fn facts(&mut self, out: &mut Vec<Fed>) {
+        if !self.facts.dirty {
+            return;
+        }
+        let facts = std::mem::take(&mut self.facts);
+        let records = if facts.record.is_empty() {
+            Vec::new()
+        } else {
+            vec![facts.record]
+        };
+        let last_line = (!facts.last_line.is_empty()).then(|| {
+            let text = String::from_utf8_lossy(&facts.last_line);
+            text.trim_end_matches('\r').to_owned()
+        });
+        if last_line.is_some() || !records.is_empty() {
+            let input = Input::Log { last_line, records };
+            out.push(Fed { input, line: None });
+        }
+        if let Some((count, last_seen)) = facts.repeated {
+            let input = Input::Repeated { count, last_seen };
+            out.push(Fed { input, line: None });
+        }
+    }
+
+    /// Whether everything read of `source` is classified and nothing waits: a point to resume
+    /// from.
+    pub fn at_rest(&self, source: usize) -> bool {
+        let s = &self.sources[source];
+        s.partial.is_empty() && s.cut == 0 && s.classifier.is_idle()
+    }
+
+    /// Whether `source` has nothing waiting to be completed by later lines or by quiet.
+    pub fn is_idle(&self, source: usize) -> bool {
+        self.sources[source].classifier.is_idle()
+    }
+
+    /// How many whole lines of `source` were read.
+    pub fn lines_read(&self, source: usize) -> u64 {
+        self.sources[source].classifier.lines_read()
+    }
+
+    /// Keeps the start of a line, at most [`MAX_LINE_BYTES`]; counts the rest as cut.
+    fn keep(&mut self, source: usize, bytes: &[u8]) {
+        let s = &mut self.sources[source];
+        let room = MAX_LINE_BYTES.saturating_sub(s.partial.len());
+        let kept = room.min(bytes.len());
+        s.partial.extend_from_slice(&bytes[..kept]);
+        s.cut += bytes.len() - kept;
+    }
+
+    /// A whole line was read: classify it, and keep it as the last line of the job's log.
+    fn end_line(
+        &mut self,
+        source: usize,
+        at: DateTime<Utc>,
+        out: &mut Vec<Fed>,
+        echo: Option<&mut dyn FnMut(&str)>,
+    ) {
+        let mut findings = Vec::new();
+        let s = &mut self.sources[source];
+        s.classifier.push_cut(&s.partial, s.cut, at, &mut findings);
+        if source == 0 {
+            if let Some(echo) = echo {
+                let line = String::from_utf8_lossy(&s.partial);
+                echo(line.strip_suffix('\r').unwrap_or(&line));
+            }
+            if s.partial.iter().any(|b| !b.is_ascii_whitespace()) {
+                let kept = s.partial.len().min(LAST_LINE_BYTES);
+                self.facts.last_line.clear();
+                self.facts.last_line.extend_from_slice(&s.partial[..kept]);
+                self.facts.dirty = true;
+            }
+        }
+        let s = &mut self.sources[source];
+        s.partial.clear();
+        s.cut = 0;
+        self.take(source, findings, out);
+    }
+
+    fn take(&mut self, source: usize, findings: Vec<Finding>, out: &mut Vec<Fed>) {
+        for finding in findings {
+            match finding {
+                Finding::Metric { record, .. } => {
+                    self.facts.record.extend(record);
+                    self.facts.dirty = true;
+                }
+                Finding::Repeated {
+                    count, last_seen, ..
+                } => {
+                    self.facts.repeated = Some((count, last_seen));
+                    self.facts.dirty = true;
+                }
+                Finding::Incident(incident) => {
+                    let line = incident.line_number;
+                    if line <= self.sources[source].skip_through {
+                        continue;
+                    }
+                    // Guards and messages see the facts as of the incident.
+                    self.facts(out);
+                    out.push(Fed {
+                        input: Input::Incident(incident),
+                        line: Some(LogLine { source, line }),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const PROTOCOL: &str = "protocol: p
+categories:
+  - id: implementation
+    owner: code_translator
+    severity: critical
+    match: [{ exception: [AttributeError] }]
+states:
+  a: { initial: true }
+  b: { final: true }
+transitions:
+  - { from: a, to: b, on: terminate }
+events:
+  terminate: { from: [r] }
+roles:
+  r: {}
+";
+
+    fn feed() -> Feed {
+        let protocol = crate::protocol::parse(Path::new("p.yaml"), PROTOCOL.as_bytes()).unwrap();
+        Feed::new(&protocol, 2).unwrap()
+    }
+
+    fn at() -> DateTime<Utc> {
+        "2026-01-19T12:00:00Z".parse().unwrap()
+    }
+
+    const LOG: &[u8] = b"step=1 loss=0.5\r\nTraceback (most recent call last):\n  File \"m.py\", line 3, in <module>\nAttributeError: 'X' object has no attribute 'y'\nstep=2 loss=0.4\n   \n";
+
+    /// What a feed gives for `log` read in chunks of `size`, the log then quiet.
+    fn inputs(log: &[u8], size: usize) -> Vec<Fed> {
+        let mut feed = feed();
+        let mut out = Vec::new();
+        for chunk in log.chunks(size) {
+            feed.read(0, chunk, at(), &mut out, None);
+        }
+        feed.quiet(0, at(), &mut out);
+        feed.facts(&mut out);
+        out
+    }
+
+    #[test]
+    fn the_inputs_do_not_depend_on_how_the_log_was_chunked() {
+        let whole = inputs(LOG, LOG.len());
+        for size in [1, 2, 3, 7, 64] {
+            assert_eq!(inputs(LOG, size), whole, "chunks of {size}");
+        }
+    }
+
+    #[test]
+    fn facts_come_before_the_incident_and_blank_lines_are_not_the_last_line() {
+        let fed = inputs(LOG, LOG.len());
+        let kinds: Vec<String> = fed
+            .iter()
+            .map(|f| match &f.input {
+                Input::Log { last_line, records } => {
+                    format!("log {last_line:?} {}", records.len())
+                }
+                Input::Incident(i) => format!("incident {:?} at {:?}", i.exception, f.line),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                // The incident waited for its `after` lines until the log was quiet: the
+                // facts are those of then, the blank last line left out.
+                "log Some(\"step=2 loss=0.4\") 1".to_owned(),
+                format!(
+                    "incident Some(\"AttributeError\") at {:?}",
+                    Some(LogLine { source: 0, line: 4 })
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_partial_line_waits_and_an_end_completes_it() {
+        let mut feed = feed();
+        let mut out = Vec::new();
+        let mut echoed = Vec::new();
+        feed.read(0, b"half a li", at(), &mut out, None);
+        assert!(!feed.at_rest(0));
+        feed.read(
+            0,
+            b"ne\nrest",
+            at(),
+            &mut out,
+            Some(&mut |l: &str| echoed.push(l.to_owned())),
+        );
+        assert_eq!(echoed, ["half a line"]);
+        feed.end(
+            0,
+            at(),
+            &mut out,
+            Some(&mut |l: &str| echoed.push(l.to_owned())),
+        );
+        assert_eq!(echoed, ["half a line", "rest"]);
+        assert!(feed.at_rest(0));
+        assert_eq!(feed.lines_read(0), 2);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_and_other_logs_do_not_set_the_last_line() {
+        let mut feed = feed();
+        let mut out = Vec::new();
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        feed.read(1, &long, at(), &mut out, None);
+        feed.read(1, b"\n", at(), &mut out, None);
+        feed.facts(&mut out);
+        assert_eq!(
+            out,
+            [],
+            "a followed file's lines are not the job's last line"
+        );
+        feed.read(0, &long, at(), &mut out, None);
+        feed.read(0, b"\n", at(), &mut out, None);
+        feed.facts(&mut out);
+        let Some(Fed {
+            input:
+                Input::Log {
+                    last_line: Some(line),
+                    ..
+                },
+            ..
+        }) = out.first()
+        else {
+            panic!("no last line: {out:?}")
+        };
+        assert_eq!(line.len(), LAST_LINE_BYTES);
+    }
+
+    #[test]
+    fn incidents_taken_before_a_restart_are_not_given_again() {
+        let mut feed = feed();
+        feed.resume(0, 0, 4);
+        let mut out = Vec::new();
+        feed.read(0, LOG, at(), &mut out, None);
+        feed.quiet(0, at(), &mut out);
+        assert!(
+            !out.iter().any(|f| matches!(f.input, Input::Incident(_))),
+            "{out:?}"
+        );
+    }
+}
