@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use warden::run::client::{self, Delivered, Sent, Status, Waited};
+use warden::run::mailbox::Request;
 use warden::run::snapshot::Snapshot;
 use warden::run::state::RunState;
 use warden::run::store::{RunDir, Started, StoreError};
-use warden::run::supervisor::{Finish, Notice, Observer, Options, Quiet, Request, Supervisor};
+use warden::run::supervisor::{Finish, Notice, Observer, Options, Quiet, Supervisor};
 use warden::run::tail::Tail;
 use warden::run::RunError;
 
@@ -455,7 +456,7 @@ impl Observer for Printer {
         if unread > 0 {
             line.push_str(&format!(" · {unread} unread"));
         }
-        if let Some(last) = &state.instance.job.last_line {
+        if let Some(last) = &state.instance().job.last_line {
             line.push_str(&format!(" · {last}"));
         }
         let width = std::env::var("COLUMNS")

@@ -17,8 +17,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use warden::run::client::{self, Sent};
+use warden::run::mailbox::Request;
 use warden::run::store::RunDir;
-use warden::run::supervisor::Request;
 use warden_tests::{binary, root};
 
 struct Bench {

@@ -151,7 +151,7 @@ fn assert_messages_whole(workspace: &Workspace, id: &str) -> usize {
         .entries(id)
         .iter()
         .filter_map(|e| match e {
-            Entry::Message { seq, file, .. } => {
+            Entry::Message(warden::run::store::MessageEntry { seq, file, .. }) => {
                 assert!(
                     run.dir.join(file).is_file(),
                     "{} is missing",

@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 
+use super::mailbox::{self, Reply, Request};
 use super::snapshot::Snapshot;
-use super::state::{MessageEntry, RunState};
-use super::store::{Entry, RunDir, StoreError};
-use super::supervisor::{Reply, Request};
+use super::state::RunState;
+use super::store::{Entry, MessageEntry, RunDir, StoreError};
 use super::{io_error, write_atomic, RunError};
 
 /// The runs under `root`, oldest first.
@@ -160,15 +160,15 @@ pub fn status(run: &RunDir) -> Result<Status, RunError> {
 
 /// The status of a run's state at `now`.
 pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
-    let instance = &state.instance;
-    let protocol = state.machine.protocol();
-    let until = state.ended.as_ref().map_or(now, |(at, _)| *at);
-    let job = state.job.as_ref().map(|job| {
+    let instance = state.instance();
+    let protocol = state.machine().protocol();
+    let until = state.ended().map_or(now, |(at, _)| at);
+    let job = state.job().map(|job| {
         let running = !job.ended && job.job.is_current();
         JobStatus {
             pid: job.job.pid,
             running,
-            uptime: human(if running { now } else { state.last_at } - job.at),
+            uptime: human(if running { now } else { state.last_at() } - job.at),
             command: job.command.clone(),
             resumed: job.resumed,
             exit_code: instance.job.exit_code,
@@ -177,9 +177,9 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
     });
     let mut unread = BTreeMap::new();
     for role in protocol.roles.keys() {
-        let seen = read_mark(&state.run, role.as_str());
+        let seen = read_mark(state.run(), role.as_str());
         let count = state
-            .messages
+            .messages()
             .iter()
             .filter(|m| m.seq > seen && m.to.iter().any(|r| r == role.as_str()))
             .count();
@@ -188,18 +188,18 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
         }
     }
     Status {
-        id: state.run.id.clone(),
+        id: state.run().id.clone(),
         protocol: match &protocol.version {
             Some(version) => format!("{} {}", protocol.id.value, version.value),
             None => protocol.id.value.clone(),
         },
         state: instance.state.clone(),
-        ended: state.ended.is_some(),
-        started_at: state.started.at,
-        elapsed: human(until - state.started.at),
-        supervisor: state.run.supervisor(),
+        ended: state.ended().is_some(),
+        started_at: state.started().at,
+        elapsed: human(until - state.started().at),
+        supervisor: state.run().supervisor(),
         job,
-        restarts: state.launches.saturating_sub(1),
+        restarts: state.launches().saturating_sub(1),
         timers: instance
             .timers
             .iter()
@@ -208,21 +208,17 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
                 due: t.due,
             })
             .collect(),
-        last_incident: state.last_incident.as_ref().map(|i| IncidentStatus {
+        last_incident: state.last_incident().map(|i| IncidentStatus {
             category: i.category.clone(),
             owner: i.owner.clone(),
             exception: i.exception.clone(),
             message: i.message.clone(),
             line_number: i.line_number,
         }),
-        messages: state.messages.len(),
+        messages: state.messages().len(),
         unread,
-        pending_effects: state
-            .actions
-            .iter()
-            .map(|a| a.as_str().to_owned())
-            .collect(),
-        failures: state.failures.clone(),
+        pending_effects: state.actions().map(|a| a.as_str().to_owned()).collect(),
+        failures: state.failures().to_vec(),
     }
 }
 
@@ -261,13 +257,17 @@ fn check_role(run: &RunDir, role: &str) -> Result<(), RunError> {
     )))
 }
 
+/// The message a journal entry records, if it records one.
+fn message_of(entry: &Entry) -> Option<MessageEntry> {
+    match entry {
+        Entry::Message(message) => Some(message.clone()),
+        _ => None,
+    }
+}
+
 /// The messages the journal lists, in order, without replaying the run.
 fn messages(run: &RunDir) -> Result<Vec<MessageEntry>, RunError> {
-    Ok(run
-        .read_journal()?
-        .iter()
-        .filter_map(MessageEntry::of)
-        .collect())
+    Ok(run.read_journal()?.iter().filter_map(message_of).collect())
 }
 
 fn deliver(run: &RunDir, entry: &MessageEntry, read: bool) -> Result<Delivered, RunError> {
@@ -324,7 +324,7 @@ pub fn wait(
         let candidate = journal
             .read()?
             .iter()
-            .filter_map(MessageEntry::of)
+            .filter_map(message_of)
             .find(|m| m.seq > seen && m.to.iter().any(|r| r == role));
         if let Some(entry) = candidate {
             if let Some(delivered) = take(run, role, &entry)? {
@@ -432,18 +432,18 @@ pub enum Sent {
 /// writes nothing), then left for the supervisor, whose answer is awaited up to `timeout`.
 pub fn send(run: &RunDir, request: &Request, timeout: Duration) -> Result<Sent, RunError> {
     let state = RunState::replay(run)?;
-    if let Some((_, final_state)) = &state.ended {
+    if let Some((_, final_state)) = state.ended() {
         return Err(RunError::Refused(format!(
             "run `{}` has ended, in state `{final_state}`",
             run.id
         )));
     }
     state
-        .machine
+        .machine()
         .validate_send(&request.event, &request.sender, &request.fields)
         .map_err(RunError::Refused)?;
-    let current = state.instance.state.as_str();
-    let taking = state.machine.states_taking(&request.event);
+    let current = state.instance().state.as_str();
+    let taking = state.machine().states_taking(&request.event);
     if !taking.contains(&current) {
         return Err(RunError::Refused(format!(
             "run `{}` is in state `{current}`, where no transition takes `{}`; it is taken in {}",
@@ -463,25 +463,9 @@ pub fn send(run: &RunDir, request: &Request, timeout: Duration) -> Result<Sent, 
             run.id
         )));
     }
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let id = format!("{nanos:020}-{}", std::process::id());
-    let path = run.requests().join(format!("{id}.json"));
-    let json = serde_json::to_vec(request).expect("a request serializes");
-    write_atomic(&path, &json).map_err(io_error(&path))?;
-    let answer = run.requests().join(format!("{id}.reply.json"));
-    let started = Instant::now();
-    loop {
-        if let Ok(bytes) = std::fs::read(&answer) {
-            let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| RunError::Journal {
-                path: answer.clone(),
-                message: format!("not a reply: {e}"),
-            })?;
-            let _ = std::fs::remove_file(&answer);
-            return Ok(Sent::Answered(reply));
-        }
-        if started.elapsed() >= timeout {
-            return Ok(Sent::Queued(id));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let id = mailbox::post(run, request)?;
+    Ok(match mailbox::await_reply(run, &id, timeout)? {
+        Some(reply) => Sent::Answered(reply),
+        None => Sent::Queued(id),
+    })
 }

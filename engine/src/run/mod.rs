@@ -8,7 +8,10 @@
 //! [`waiter`], its parent, which records its exit status whether or not a supervisor runs.
 
 pub mod client;
+mod hook;
 pub mod job;
+mod lifecycle;
+pub mod mailbox;
 pub mod snapshot;
 pub mod state;
 pub mod store;

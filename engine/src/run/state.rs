@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::job::Identity;
 use super::snapshot::Snapshot;
-use super::store::{self, Entry, RunDir, Started};
+use super::store::{self, Entry, MessageEntry, RunDir, Started};
 use super::RunError;
 use crate::machine::{Input, Instance, Machine, Message, Outcome, StepError};
 use crate::protocol::Effect;
@@ -38,9 +38,9 @@ impl Action {
     }
 }
 
-/// The job of the last launch.
+/// The last launch of the job, as the journal records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRecord {
+pub struct Launch {
     /// The launch's number, from 1.
     pub n: u32,
     /// When it started.
@@ -55,47 +55,6 @@ pub struct JobRecord {
     pub resumed: bool,
     /// Whether its end is in the journal (an `exited` input, or a stop).
     pub ended: bool,
-}
-
-/// A message as the journal lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct MessageEntry {
-    /// Its number.
-    pub seq: u64,
-    /// When it was sent.
-    pub at: DateTime<Utc>,
-    /// The sending role.
-    pub from: String,
-    /// The receiving roles.
-    pub to: Vec<String>,
-    /// Its template.
-    pub template: Option<String>,
-    /// Its file, relative to the run's directory.
-    pub file: PathBuf,
-}
-
-impl MessageEntry {
-    /// The message a journal entry records, if it records one.
-    pub fn of(entry: &Entry) -> Option<MessageEntry> {
-        match entry {
-            Entry::Message {
-                seq,
-                at,
-                from,
-                to,
-                template,
-                file,
-            } => Some(MessageEntry {
-                seq: *seq,
-                at: *at,
-                from: from.clone(),
-                to: to.clone(),
-                template: template.clone(),
-                file: file.clone(),
-            }),
-            _ => None,
-        }
-    }
 }
 
 /// What absorbing an entry did.
@@ -137,39 +96,39 @@ pub fn summary(absorbed: &Absorbed, state: &str) -> store::Outcome {
 /// Everything known about a run from its journal.
 pub struct RunState {
     /// The run's files.
-    pub run: RunDir,
+    run: RunDir,
     /// The compiled protocol.
-    pub machine: Machine,
+    machine: Machine,
     /// How it started.
-    pub started: Started,
+    started: Started,
     /// The machine's instance.
-    pub instance: Instance,
+    instance: Instance,
     /// The messages written, in order.
-    pub messages: Vec<MessageEntry>,
+    messages: Vec<MessageEntry>,
     /// Messages rendered whose files are not written yet (the supervisor died in between).
-    pub unwritten: Vec<Message>,
+    unwritten: Vec<Message>,
     /// Job effects not carried out yet, in order.
-    pub actions: VecDeque<Action>,
+    actions: VecDeque<Action>,
     /// How many launches there were.
-    pub launches: u32,
+    launches: u32,
     /// The job of the last launch.
-    pub job: Option<JobRecord>,
+    job: Option<Launch>,
     /// How far each log was read: byte offset and lines, by source.
-    pub offsets: BTreeMap<usize, (u64, u64)>,
+    offsets: BTreeMap<usize, (u64, u64)>,
     /// The last line of each log that gave an input, by source.
-    pub read_lines: BTreeMap<usize, u64>,
+    read_lines: BTreeMap<usize, u64>,
     /// The `send` requests taken.
-    pub requests: BTreeSet<String>,
+    requests: BTreeSet<String>,
     /// The last incident reported.
-    pub last_incident: Option<Box<crate::classify::Incident>>,
+    last_incident: Option<Box<crate::classify::Incident>>,
     /// Inputs on which the machine failed, with why.
-    pub failures: Vec<String>,
+    failures: Vec<String>,
     /// When and in which state the run ended.
-    pub ended: Option<(DateTime<Utc>, String)>,
+    ended: Option<(DateTime<Utc>, String)>,
     /// When the last entry was written.
-    pub last_at: DateTime<Utc>,
+    last_at: DateTime<Utc>,
     /// The outcome of the last input, as this replay came to it.
-    pub last_outcome: Option<store::Outcome>,
+    last_outcome: Option<store::Outcome>,
 }
 
 impl RunState {
@@ -220,6 +179,96 @@ impl RunState {
         Ok(state)
     }
 
+    /// The run's files.
+    pub fn run(&self) -> &RunDir {
+        &self.run
+    }
+
+    /// The compiled protocol.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// How the run started.
+    pub fn started(&self) -> &Started {
+        &self.started
+    }
+
+    /// The machine's instance.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// The messages written, in order.
+    pub fn messages(&self) -> &[MessageEntry] {
+        &self.messages
+    }
+
+    /// The messages rendered whose files are not written yet, handed over to be written.
+    pub fn take_unwritten(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.unwritten)
+    }
+
+    /// The job effects not carried out yet, in order.
+    pub fn actions(&self) -> impl Iterator<Item = Action> + '_ {
+        self.actions.iter().copied()
+    }
+
+    /// The next job effect to carry out.
+    pub fn next_action(&self) -> Option<Action> {
+        self.actions.front().copied()
+    }
+
+    /// How many launches there were.
+    pub fn launches(&self) -> u32 {
+        self.launches
+    }
+
+    /// The last launch of the job.
+    pub fn job(&self) -> Option<&Launch> {
+        self.job.as_ref()
+    }
+
+    /// How far log `source` was read: the byte offset and the lines before it.
+    pub fn offset(&self, source: usize) -> (u64, u64) {
+        self.offsets.get(&source).copied().unwrap_or((0, 0))
+    }
+
+    /// The last line of log `source` that gave an input (0: none).
+    pub fn read_through(&self, source: usize) -> u64 {
+        self.read_lines.get(&source).copied().unwrap_or(0)
+    }
+
+    /// Whether the `send` request `id` was taken.
+    pub fn took_request(&self, id: &str) -> bool {
+        self.requests.contains(id)
+    }
+
+    /// The last incident reported.
+    pub fn last_incident(&self) -> Option<&crate::classify::Incident> {
+        self.last_incident.as_deref()
+    }
+
+    /// The inputs the machine failed on, with why.
+    pub fn failures(&self) -> &[String] {
+        &self.failures
+    }
+
+    /// When and in which state the run ended.
+    pub fn ended(&self) -> Option<(DateTime<Utc>, &str)> {
+        self.ended.as_ref().map(|(at, state)| (*at, state.as_str()))
+    }
+
+    /// When the last entry was written.
+    pub fn last_at(&self) -> DateTime<Utc> {
+        self.last_at
+    }
+
+    /// The outcome of the last input, as this replay came to it.
+    pub fn last_outcome(&self) -> Option<&store::Outcome> {
+        self.last_outcome.as_ref()
+    }
+
     /// Takes one journal entry into account.
     pub fn absorb(&mut self, entry: &Entry) -> Result<Absorbed, RunError> {
         match entry {
@@ -234,52 +283,9 @@ impl RunState {
                 input,
                 line,
                 request,
-            } => {
-                self.last_at = *at;
-                if let Some(line) = line {
-                    let last = self.read_lines.entry(line.source).or_default();
-                    *last = (*last).max(line.line);
-                }
-                if let Some(request) = request {
-                    self.requests.insert(request.clone());
-                }
-                match &**input {
-                    Input::Exited { .. } => {
-                        if let Some(job) = &mut self.job {
-                            job.ended = true;
-                        }
-                    }
-                    Input::Incident(incident) => self.last_incident = Some(incident.clone()),
-                    _ => {}
-                }
-                let absorbed = match self.machine.step(&self.instance, (**input).clone(), *at) {
-                    Ok(outcome) => {
-                        self.instance = outcome.instance.clone();
-                        self.follow_outcome(&outcome);
-                        Absorbed::Stepped(Box::new(outcome))
-                    }
-                    Err(error) => {
-                        self.failures.push(error.to_string());
-                        Absorbed::Failed(error)
-                    }
-                };
-                self.last_outcome = Some(summary(&absorbed, &self.instance.state));
-                return Ok(absorbed);
-            }
-            Entry::Outcome(recorded) => {
-                if self.last_outcome.as_ref() != Some(&**recorded) {
-                    // The protocol is the run's own copy, so only a bug gets here.
-                    self.failures.push(format!(
-                        "replaying the journal gave another outcome than it records: {:?} \
-                         instead of {recorded:?}",
-                        self.last_outcome
-                    ));
-                }
-            }
-            Entry::Message { seq, .. } => {
-                self.unwritten.retain(|m| m.seq != *seq);
-                self.messages.extend(MessageEntry::of(entry));
-            }
+            } => return Ok(self.input(*at, input, *line, request.as_deref())),
+            Entry::Outcome(recorded) => self.outcome(recorded),
+            Entry::Message(message) => self.message(message),
             Entry::Job {
                 at,
                 n,
@@ -287,32 +293,17 @@ impl RunState {
                 waiter,
                 command,
                 resumed,
-            } => {
-                self.last_at = *at;
-                self.launches = *n;
-                self.done(Action::Launch);
-                self.job = Some(JobRecord {
-                    n: *n,
-                    at: *at,
-                    job: *job,
-                    waiter: *waiter,
-                    command: command.clone(),
-                    resumed: *resumed,
-                    ended: false,
-                });
-            }
-            Entry::LaunchFailed { at, n, .. } => {
-                self.last_at = *at;
-                self.launches = *n;
-                self.done(Action::Launch);
-            }
-            Entry::Stopped { at, .. } => {
-                self.last_at = *at;
-                if let Some(job) = &mut self.job {
-                    job.ended = true;
-                }
-                self.done(Action::Stop);
-            }
+            } => self.launched(Launch {
+                n: *n,
+                at: *at,
+                job: *job,
+                waiter: *waiter,
+                command: command.clone(),
+                resumed: *resumed,
+                ended: false,
+            }),
+            Entry::LaunchFailed { at, n, .. } => self.launch_failed(*at, *n),
+            Entry::Stopped { at, .. } => self.stopped(*at),
             Entry::Offset {
                 source,
                 offset,
@@ -326,6 +317,88 @@ impl RunState {
             }
         }
         Ok(Absorbed::Recorded)
+    }
+
+    /// An input: the machine takes it, as it did when it was journaled.
+    fn input(
+        &mut self,
+        at: DateTime<Utc>,
+        input: &Input,
+        line: Option<crate::classify::LogLine>,
+        request: Option<&str>,
+    ) -> Absorbed {
+        self.last_at = at;
+        if let Some(line) = line {
+            let last = self.read_lines.entry(line.source).or_default();
+            *last = (*last).max(line.line);
+        }
+        if let Some(request) = request {
+            self.requests.insert(request.to_owned());
+        }
+        match input {
+            Input::Exited { .. } => {
+                if let Some(job) = &mut self.job {
+                    job.ended = true;
+                }
+            }
+            Input::Incident(incident) => self.last_incident = Some(incident.clone()),
+            _ => {}
+        }
+        let absorbed = match self.machine.step(&self.instance, input.clone(), at) {
+            Ok(outcome) => {
+                self.instance = outcome.instance.clone();
+                self.follow_outcome(&outcome);
+                Absorbed::Stepped(Box::new(outcome))
+            }
+            Err(error) => {
+                self.failures.push(error.to_string());
+                Absorbed::Failed(error)
+            }
+        };
+        self.last_outcome = Some(summary(&absorbed, &self.instance.state));
+        absorbed
+    }
+
+    /// What the input before did, as recorded: a replay that comes to another is reported.
+    fn outcome(&mut self, recorded: &store::Outcome) {
+        if self.last_outcome.as_ref() != Some(recorded) {
+            // The protocol is the run's own copy, so only a bug gets here.
+            self.failures.push(format!(
+                "replaying the journal gave another outcome than it records: {:?} \
+                 instead of {recorded:?}",
+                self.last_outcome
+            ));
+        }
+    }
+
+    /// A message's file was written.
+    fn message(&mut self, message: &MessageEntry) {
+        self.unwritten.retain(|m| m.seq != message.seq);
+        self.messages.push(message.clone());
+    }
+
+    /// The job was started.
+    fn launched(&mut self, launch: Launch) {
+        self.last_at = launch.at;
+        self.launches = launch.n;
+        self.done(Action::Launch);
+        self.job = Some(launch);
+    }
+
+    /// The job could not be started.
+    fn launch_failed(&mut self, at: DateTime<Utc>, n: u32) {
+        self.last_at = at;
+        self.launches = n;
+        self.done(Action::Launch);
+    }
+
+    /// A stop was carried out.
+    fn stopped(&mut self, at: DateTime<Utc>) {
+        self.last_at = at;
+        if let Some(job) = &mut self.job {
+            job.ended = true;
+        }
+        self.done(Action::Stop);
     }
 
     /// The logs the run follows: the job's own (where its output goes), then the protocol's
@@ -347,7 +420,7 @@ impl RunState {
 
     /// Whether the job of the last launch may still be running: launched, and its end not in
     /// the journal.
-    pub fn job_running(&self) -> Option<&JobRecord> {
+    pub fn job_running(&self) -> Option<&Launch> {
         self.job.as_ref().filter(|job| !job.ended)
     }
 

@@ -43,20 +43,7 @@ pub enum Entry {
     /// acted on. A replay that comes to another outcome is reported, not trusted silently.
     Outcome(Box<Outcome>),
     /// A message the run sent, once its file is written.
-    Message {
-        /// Its number.
-        seq: u64,
-        /// When it was sent.
-        at: DateTime<Utc>,
-        /// The sending role.
-        from: String,
-        /// The roles it went to.
-        to: Vec<String>,
-        /// Its template, `None` for inline text.
-        template: Option<String>,
-        /// Its file, relative to the run's directory.
-        file: PathBuf,
-    },
+    Message(MessageEntry),
     /// The job was started: launch number `n`, by the waiter that records its exit.
     Job {
         /// When.
@@ -108,6 +95,23 @@ pub enum Entry {
         /// The final state.
         state: String,
     },
+}
+
+/// A message as the journal lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEntry {
+    /// Its number.
+    pub seq: u64,
+    /// When it was sent.
+    pub at: DateTime<Utc>,
+    /// The sending role.
+    pub from: String,
+    /// The roles it went to.
+    pub to: Vec<String>,
+    /// Its template, `None` for inline text.
+    pub template: Option<String>,
+    /// Its file, relative to the run's directory.
+    pub file: PathBuf,
 }
 
 /// What one input did, as the journal records it.
@@ -448,7 +452,7 @@ impl Store {
 
     /// Writes `message` to its file (atomically: a reader never sees half a message) and
     /// records it in the journal. Returns the journal's entry, which names the file.
-    pub fn write_message(&mut self, message: &Message) -> Result<Entry, StoreError> {
+    pub fn write_message(&mut self, message: &Message) -> Result<MessageEntry, StoreError> {
         let name = format!(
             "{:04}-{}-to-{}-{}.md",
             message.seq,
@@ -458,7 +462,7 @@ impl Store {
         );
         let path = self.run.messages().join(&name);
         super::write_atomic(&path, message.text.as_bytes()).map_err(io(&path))?;
-        let entry = Entry::Message {
+        let entry = MessageEntry {
             seq: message.seq,
             at: message.at,
             from: message.from.clone(),
@@ -466,7 +470,7 @@ impl Store {
             template: message.template.clone(),
             file: PathBuf::from("messages").join(name),
         };
-        self.append(&entry)?;
+        self.append(&Entry::Message(entry.clone()))?;
         Ok(entry)
     }
 }
@@ -630,10 +634,7 @@ mod tests {
             text: "## Phase 5B Error Report\n".into(),
         };
         let entry = store.write_message(&message).unwrap();
-        let Entry::Message { file, .. } = &entry else {
-            panic!("not a message entry: {entry:?}")
-        };
-        let path = store.run().dir.join(file);
+        let path = store.run().dir.join(&entry.file);
         assert_eq!(
             path.file_name().unwrap(),
             "0007-model_trainer-to-director-error_report.md"
@@ -646,7 +647,7 @@ mod tests {
         assert_eq!(names.len(), 1, "no partial file left behind: {names:?}");
         assert!(matches!(
             store.run().read_journal().unwrap().last(),
-            Some(Entry::Message { seq: 7, .. })
+            Some(Entry::Message(MessageEntry { seq: 7, .. }))
         ));
     }
 }

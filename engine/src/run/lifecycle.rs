@@ -1,0 +1,316 @@
+//! The job's lifecycle under a supervisor: launching it through a waiter, finding it again
+//! after the supervisor restarted, learning of its end, and stopping it (SIGTERM to its process
+//! group, SIGKILL after the grace). What happened comes back as [`JobEvent`]s, which the
+//! supervisor journals; nothing here writes the journal.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use nix::sys::signal::Signal;
+
+use super::job::{group_exists, signal_group, Identity};
+use super::state::{Launch, RunState};
+use super::store::RunDir;
+use super::waiter::{Exit, Identities, LaunchSpec};
+use super::{io_error, write_atomic};
+
+/// Something that happened to the job.
+#[derive(Debug)]
+pub(super) enum JobEvent {
+    /// Launch `n` started the job.
+    Launched {
+        /// The launch's number.
+        n: u32,
+        /// The job and its waiter.
+        started: Identities,
+        /// The command it runs.
+        command: Vec<String>,
+        /// Whether it resumed from the checkpoint.
+        resumed: bool,
+    },
+    /// Launch `n` could not start the job.
+    LaunchFailed {
+        /// The launch's number.
+        n: u32,
+        /// Why.
+        error: String,
+    },
+    /// A job still running was found again (after the supervisor's restart, or a launch that
+    /// was started but not journaled).
+    Adopted(u32),
+    /// The job ended by itself.
+    Ended(Exit),
+    /// A stop is over; how the job ended, if it was running.
+    Stopped(Option<Exit>),
+    /// A signal was sent to the job's process group.
+    Signalled(u32, Signal),
+    /// Something went wrong that the run survives.
+    Warning(String),
+}
+
+/// A stop in progress.
+struct Stopping {
+    deadline: Instant,
+    killed: bool,
+}
+
+/// The job of a run, as its supervisor drives it.
+pub(super) struct Lifecycle {
+    /// How to start a waiter: a program and its first arguments.
+    waiter_command: Vec<String>,
+    /// The waiter of the current launch, when this supervisor started it (to reap it).
+    waiter: Option<Child>,
+    /// How the current job ended, once its waiter said so and before the journal has it.
+    exit: Option<Exit>,
+    stopping: Option<Stopping>,
+    last_waiter_check: Instant,
+}
+
+impl Lifecycle {
+    /// A lifecycle whose waiters are started with `waiter_command` (see
+    /// [`super::supervisor::Options::waiter`]).
+    pub(super) fn new(waiter_command: Vec<String>) -> Lifecycle {
+        Lifecycle {
+            waiter_command,
+            waiter: None,
+            exit: None,
+            stopping: None,
+            last_waiter_check: Instant::now(),
+        }
+    }
+
+    /// Whether a stop is under way.
+    pub(super) fn stopping(&self) -> bool {
+        self.stopping.is_some()
+    }
+
+    /// Whether the job has ended and the journal does not know yet.
+    pub(super) fn exited(&self) -> bool {
+        self.exit.is_some()
+    }
+
+    /// After a restart of the supervisor: finds the job of the last launch again.
+    pub(super) fn adopt(&mut self, run: &RunDir, job: &Launch, out: &mut Vec<JobEvent>) {
+        if let Some(exit) = run.launch(job.n).read_exit() {
+            // It ended while no supervisor ran; its waiter wrote down how.
+            self.exit = Some(exit);
+        } else if job.job.is_current() {
+            out.push(JobEvent::Adopted(job.job.pid));
+        } else {
+            self.exit = Some(lost_exit(&job.job));
+            out.push(JobEvent::Warning(format!(
+                "process {} is not the job any more and its waiter recorded no exit; \
+                 the job is taken as ended with its status unknown",
+                job.job.pid
+            )));
+        }
+    }
+
+    /// Learns of the job's end from its waiter. Returns how it ended when it ended by itself:
+    /// not while a stop is under way or `stop_next`, when the end is the stop's.
+    pub(super) fn watch(&mut self, run: &RunDir, job: Option<&Launch>, stop_next: bool) -> bool {
+        if let Some(waiter) = &mut self.waiter {
+            if matches!(waiter.try_wait(), Ok(Some(_))) {
+                self.waiter = None;
+            }
+        }
+        let Some(job) = job else {
+            return false;
+        };
+        if self.exit.is_none() {
+            let files = run.launch(job.n);
+            self.exit = files.read_exit();
+            if self.exit.is_none() && self.last_waiter_check.elapsed() >= Duration::from_secs(1) {
+                self.last_waiter_check = Instant::now();
+                if !job.waiter.is_current() {
+                    // The waiter may have written the exit just before it ended.
+                    self.exit = Some(files.read_exit().unwrap_or_else(|| lost_exit(&job.job)));
+                }
+            }
+        }
+        self.exit.is_some() && self.stopping.is_none() && !stop_next
+    }
+
+    /// The job ended by itself (see [`Lifecycle::watch`]): what its leader left of its group
+    /// dies with it, and its end is handed over.
+    pub(super) fn finish(&mut self, job: &Launch, out: &mut Vec<JobEvent>) {
+        if group_exists(job.job) {
+            // Workers left behind by their leader die with it.
+            signal(&job.job, Signal::SIGKILL, out);
+        }
+        if let Some(exit) = self.exit.take() {
+            out.push(JobEvent::Ended(exit));
+        }
+    }
+
+    /// Goes on with a stop of `job` (none: nothing runs), started on the first call.
+    pub(super) fn stop(
+        &mut self,
+        run: &RunDir,
+        job: Option<&Launch>,
+        grace: Duration,
+        out: &mut Vec<JobEvent>,
+    ) {
+        let Some(job) = job else {
+            self.stopping = None;
+            out.push(JobEvent::Stopped(None));
+            return;
+        };
+        if self.exit.is_none() {
+            self.exit = run.launch(job.n).read_exit();
+        }
+        match &mut self.stopping {
+            None => {
+                self.stopping = Some(Stopping {
+                    deadline: Instant::now() + grace,
+                    killed: false,
+                });
+                if group_exists(job.job) {
+                    signal(&job.job, Signal::SIGTERM, out);
+                }
+            }
+            Some(stopping) => {
+                if self.exit.is_some() && !group_exists(job.job) {
+                    self.stopping = None;
+                    out.push(JobEvent::Stopped(self.exit.take()));
+                } else if !stopping.killed && Instant::now() >= stopping.deadline {
+                    stopping.killed = true;
+                    signal(&job.job, Signal::SIGKILL, out);
+                } else if stopping.killed
+                    && self.exit.is_none()
+                    && !job.waiter.is_current()
+                    && !group_exists(job.job)
+                {
+                    self.exit = Some(lost_exit(&job.job));
+                }
+            }
+        }
+    }
+
+    /// Starts launch `n` of the job through a waiter, resuming from the checkpoint when it
+    /// exists (unless the run is fresh).
+    pub(super) fn launch(&mut self, state: &RunState, log: &Path, out: &mut Vec<JobEvent>) {
+        let n = state.launches() + 1;
+        match self.spawn(state, n, log, out) {
+            Ok((started, command, resumed)) => {
+                self.exit = None;
+                out.push(JobEvent::Launched {
+                    n,
+                    started,
+                    command,
+                    resumed,
+                });
+            }
+            Err(error) => out.push(JobEvent::LaunchFailed { n, error }),
+        }
+    }
+
+    fn spawn(
+        &mut self,
+        state: &RunState,
+        n: u32,
+        log: &Path,
+        out: &mut Vec<JobEvent>,
+    ) -> Result<(Identities, Vec<String>, bool), String> {
+        let run = state.run();
+        let files = run.launch(n);
+        if let (Some(spec), Some(started)) = (files.read_spec(), files.read_started()) {
+            // A supervisor died after starting this launch and before journaling it: the job
+            // is this one, not a new one.
+            out.push(JobEvent::Adopted(started.job.pid));
+            return Ok((started, spec.command, spec.resumed));
+        }
+        let spec = launch_spec(state, log)?;
+        let json = serde_json::to_vec(&spec).expect("a launch spec serializes");
+        write_atomic(&files.spec, &json).map_err(|e| io_error(&files.spec)(e).to_string())?;
+        let (program, args) = self
+            .waiter_command
+            .split_first()
+            .ok_or("no waiter program")?;
+        let mut waiter = Command::new(program)
+            .args(args)
+            .arg(&run.dir)
+            .arg(n.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the waiter `{program}`: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let result = loop {
+            if let Some(started) = files.read_started() {
+                break Ok(started);
+            }
+            if let Some(exit) = files.read_exit() {
+                break Err(exit.error.unwrap_or_else(|| "the job did not start".into()));
+            }
+            if let Ok(Some(status)) = waiter.try_wait() {
+                // It may have written its files just before it ended.
+                if let Some(started) = files.read_started() {
+                    break Ok(started);
+                }
+                break Err(format!(
+                    "the waiter ended ({status}) without starting the job"
+                ));
+            }
+            if Instant::now() >= deadline {
+                // Our own child, by its handle: never by name.
+                let _ = waiter.kill();
+                let _ = waiter.wait();
+                break Err("the waiter did not start the job within 10s".into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        self.waiter = Some(waiter);
+        result.map(|started| (started, spec.command, spec.resumed))
+    }
+}
+
+/// What launch `n` runs: the command given to `run` or the protocol's, with the resume
+/// arguments when the checkpoint exists and the run is not fresh.
+fn launch_spec(state: &RunState, log: &Path) -> Result<LaunchSpec, String> {
+    let started = state.started();
+    let plan = state
+        .machine()
+        .job_plan(state.instance(), Utc::now())
+        .map_err(|e| e.to_string())?;
+    let mut command = started.command.clone().unwrap_or(plan.command);
+    if command.is_empty() {
+        return Err("the protocol has no `job.command` and none was given after `--`".into());
+    }
+    let resumed = !started.fresh
+        && plan
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| started.cwd.join(c).exists());
+    if resumed {
+        command.extend(plan.resume_args);
+    }
+    Ok(LaunchSpec {
+        command,
+        cwd: started.cwd.clone(),
+        log: log.to_path_buf(),
+        resumed,
+    })
+}
+
+fn signal(job: &Identity, signal: Signal, out: &mut Vec<JobEvent>) {
+    match signal_group(*job, signal) {
+        Ok(()) => out.push(JobEvent::Signalled(job.pid, signal)),
+        Err(error) => out.push(JobEvent::Warning(error.to_string())),
+    }
+}
+
+fn lost_exit(job: &Identity) -> Exit {
+    Exit {
+        at: Utc::now(),
+        exit_code: None,
+        signal: None,
+        error: Some(format!(
+            "the exit status of job {} was lost: its waiter ended without recording it",
+            job.pid
+        )),
+    }
+}
