@@ -12,6 +12,7 @@ mod hook;
 pub mod job;
 mod lifecycle;
 pub mod mailbox;
+mod notice;
 pub mod snapshot;
 pub mod state;
 pub mod store;

@@ -450,3 +450,209 @@ impl RunState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::classify::LogLine;
+    use crate::protocol;
+
+    const PROTOCOL: &str = "protocol: p
+roles: { op: {} }
+channels: [{ from: op, to: op }]
+events: { again: { from: [op] } }
+states:
+  start: { initial: true }
+  watch: {}
+  done: { final: true }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - { from: watch, on: again, do: [restart], send: [{ from: op, to: op, text: again }] }
+  - { from: watch, on: exited, to: done }
+";
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        "2026-01-19T12:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            + chrono::TimeDelta::seconds(seconds)
+    }
+
+    fn begin() -> RunState {
+        let protocol = protocol::parse(Path::new("p.yaml"), PROTOCOL.as_bytes()).unwrap();
+        let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
+        let started = Started {
+            at: at(0),
+            protocol: "p.yaml".into(),
+            vars: BTreeMap::new(),
+            cwd: "/".into(),
+            fresh: false,
+            command: None,
+            on_message: None,
+        };
+        RunState::begin(RunDir::new(Path::new("/runs"), "r"), machine, started)
+            .unwrap()
+            .0
+    }
+
+    fn input(seconds: i64, input: Input) -> Entry {
+        Entry::Input {
+            at: at(seconds),
+            input: Box::new(input),
+            line: None,
+            request: None,
+        }
+    }
+
+    fn identity(pid: u32) -> super::super::job::Identity {
+        super::super::job::Identity { pid, start_time: 7 }
+    }
+
+    fn launched(n: u32, seconds: i64) -> Entry {
+        Entry::Job {
+            at: at(seconds),
+            n,
+            job: identity(100 + n),
+            waiter: identity(200 + n),
+            command: vec!["train".into()],
+            resumed: n > 1,
+        }
+    }
+
+    #[test]
+    fn effects_wait_until_their_entries_say_they_were_carried_out() {
+        let mut state = begin();
+        assert_eq!(state.instance().state, "watch");
+        assert_eq!(state.actions().collect::<Vec<_>>(), [Action::Launch]);
+        state.absorb(&launched(1, 1)).unwrap();
+        assert_eq!(state.next_action(), None);
+        assert_eq!(state.launches(), 1);
+        assert_eq!(state.job_running().map(|j| j.job.pid), Some(101));
+
+        let send = Input::Send {
+            event: "again".into(),
+            sender: "op".into(),
+            fields: BTreeMap::new(),
+        };
+        let absorbed = state
+            .absorb(&Entry::Input {
+                at: at(2),
+                input: Box::new(send),
+                line: None,
+                request: Some("req-1".into()),
+            })
+            .unwrap();
+        assert!(matches!(absorbed, Absorbed::Stepped(_)));
+        assert!(state.took_request("req-1") && !state.took_request("req-2"));
+        // restart is a stop, then a launch.
+        assert_eq!(
+            state.actions().collect::<Vec<_>>(),
+            [Action::Stop, Action::Launch]
+        );
+        state
+            .absorb(&Entry::Stopped {
+                at: at(3),
+                exit_code: None,
+                signal: Some(15),
+            })
+            .unwrap();
+        assert!(
+            state.job_running().is_none(),
+            "a stopped job is not running"
+        );
+        state.absorb(&launched(2, 4)).unwrap();
+        assert_eq!(state.next_action(), None);
+        assert!(state.job().is_some_and(|j| j.resumed && !j.ended));
+        assert_eq!(state.last_at(), at(4));
+    }
+
+    #[test]
+    fn messages_stay_unwritten_until_their_entry_and_logs_resume_where_they_were_read() {
+        let mut state = begin();
+        state.absorb(&launched(1, 1)).unwrap();
+        state
+            .absorb(&input(
+                2,
+                Input::Send {
+                    event: "again".into(),
+                    sender: "op".into(),
+                    fields: BTreeMap::new(),
+                },
+            ))
+            .unwrap();
+        let unwritten = state.take_unwritten();
+        assert_eq!(unwritten.len(), 1);
+        let entry = MessageEntry {
+            seq: unwritten[0].seq,
+            at: at(2),
+            from: "op".into(),
+            to: vec!["op".into()],
+            template: None,
+            file: "messages/0001-op-to-op-text.md".into(),
+        };
+        state.absorb(&Entry::Message(entry.clone())).unwrap();
+        assert_eq!(state.messages(), [entry]);
+
+        state
+            .absorb(&Entry::Offset {
+                source: 1,
+                offset: 4096,
+                lines: 80,
+            })
+            .unwrap();
+        assert_eq!(state.offset(1), (4096, 80));
+        assert_eq!(state.offset(0), (0, 0));
+        let incident_at = Entry::Input {
+            at: at(3),
+            input: Box::new(Input::Tick),
+            line: Some(LogLine {
+                source: 0,
+                line: 42,
+            }),
+            request: None,
+        };
+        state.absorb(&incident_at).unwrap();
+        assert_eq!(state.read_through(0), 42);
+    }
+
+    #[test]
+    fn a_replay_that_disagrees_with_the_recorded_outcome_is_reported() {
+        let mut state = begin();
+        state.absorb(&launched(1, 1)).unwrap();
+        let exited = input(
+            2,
+            Input::Exited {
+                exit_code: Some(0),
+                signal: None,
+            },
+        );
+        state.absorb(&exited).unwrap();
+        assert!(state.job().is_some_and(|j| j.ended));
+        let recorded = state.last_outcome().cloned().unwrap();
+        assert_eq!(recorded.taken, ["watch -> done"]);
+        state.absorb(&Entry::Outcome(Box::new(recorded))).unwrap();
+        assert_eq!(state.failures(), Vec::<String>::new());
+        let wrong = journal_outcome("watch");
+        state.absorb(&Entry::Outcome(Box::new(wrong))).unwrap();
+        assert_eq!(state.failures().len(), 1, "{:?}", state.failures());
+        assert!(state.finished());
+        state
+            .absorb(&Entry::Ended {
+                at: at(5),
+                state: "done".into(),
+            })
+            .unwrap();
+        assert_eq!(state.ended(), Some((at(5), "done")));
+        assert!(state
+            .absorb(&Entry::Started(Box::new(state.started().clone())))
+            .is_err());
+    }
+
+    fn journal_outcome(state: &str) -> store::Outcome {
+        store::Outcome {
+            state: state.into(),
+            ..Default::default()
+        }
+    }
+}
