@@ -1,0 +1,263 @@
+//! The reading of marked nodes in general: a decoder that keeps every diagnostic with its place,
+//! the spans of scalars as written, and a mapping's keys read by name.
+//!
+//! Every section of a protocol decodes itself through these, so an unknown key, a missing key or
+//! a node of the wrong kind is reported the same way, at its own line and column, wherever it is.
+
+use std::path::Path;
+
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::Node;
+
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::span::{LineIndex, Span};
+use crate::suggest;
+
+/// Reads nodes of one file, collecting diagnostics.
+pub(crate) struct Decoder<'s> {
+    path: &'s Path,
+    text: &'s str,
+    lines: LineIndex,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl<'s> Decoder<'s> {
+    pub(crate) fn new(path: &'s Path, text: &'s str) -> Self {
+        Decoder {
+            path,
+            text,
+            lines: LineIndex::new(text),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {
+        let diagnostic = Diagnostic::new(code, self.path, span, message);
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub(crate) fn error_with_help(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
+        let diagnostic = Diagnostic::new(code, self.path, span, message).with_help_opt(help);
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn start(&self, node: &Node) -> (u32, u32) {
+        node.span().start().map_or((1, 1), |m| {
+            (
+                u32::try_from(m.line()).unwrap_or(u32::MAX),
+                u32::try_from(m.column()).unwrap_or(u32::MAX),
+            )
+        })
+    }
+
+    /// Whether a scalar was written in quotes (so `""` is a string, not a null).
+    pub(super) fn is_quoted(&self, node: &MarkedScalarNode) -> bool {
+        let (line, column) = self.scalar_start(node);
+        matches!(
+            self.lines
+                .from_column(self.text, line, column)
+                .chars()
+                .next(),
+            Some('"' | '\'')
+        )
+    }
+
+    fn scalar_start(&self, node: &MarkedScalarNode) -> (u32, u32) {
+        node.span().start().map_or((1, 1), |m| {
+            (
+                u32::try_from(m.line()).unwrap_or(u32::MAX),
+                u32::try_from(m.column()).unwrap_or(u32::MAX),
+            )
+        })
+    }
+
+    /// The span of a scalar as written: through its closing quote, or the plain text's first line.
+    pub(crate) fn scalar_span(&self, node: &MarkedScalarNode) -> Span {
+        let (line, column) = self.scalar_start(node);
+        let rest = self.lines.from_column(self.text, line, column);
+        let len = match rest.chars().next() {
+            Some(quote @ ('"' | '\'')) => quoted_len(rest, quote),
+            _ => {
+                let first_line = node.as_str().lines().next().unwrap_or("");
+                if !first_line.is_empty() && rest.starts_with(first_line) {
+                    first_line.chars().count()
+                } else {
+                    let token = rest.split([',', ']', '}', '#']).next().unwrap_or(rest);
+                    token.trim_end().chars().count()
+                }
+            }
+        };
+        Span::new(line, column, u32::try_from(len).unwrap_or(1))
+    }
+
+    /// The span of any node; containers are marked at their first character.
+    pub(crate) fn span_of(&self, node: &Node) -> Span {
+        match node {
+            Node::Scalar(scalar) => self.scalar_span(scalar),
+            _ => {
+                let (line, column) = self.start(node);
+                Span::new(line, column, 1)
+            }
+        }
+    }
+
+    /// Whether `node` is an empty value (`key:` with nothing, `~` or `null`).
+    pub(super) fn is_null(&self, node: &Node) -> bool {
+        match node {
+            Node::Scalar(s) => {
+                matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL") && !self.is_quoted(s)
+            }
+            _ => false,
+        }
+    }
+
+    /// Opens a mapping node as a set of known keys; reports every key not in `known`.
+    pub(crate) fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        at: Span,
+        what: &'static str,
+        known: &'static [&'static str],
+    ) -> Option<Fields<'n>> {
+        let map = match node {
+            Node::Mapping(map) => Some(map),
+            _ if self.is_null(node) => None,
+            _ => {
+                self.error(
+                    Code::P003,
+                    at,
+                    format!("expected {what} (a mapping), found {}", describe(node)),
+                );
+                return None;
+            }
+        };
+        if let Some(map) = map {
+            for (key, _) in map.iter() {
+                if !known.contains(&key.as_str()) {
+                    let span = self.scalar_span(key);
+                    self.error_with_help(
+                        Code::P002,
+                        span,
+                        format!("unknown key `{}` in {what}", key.as_str()),
+                        suggest::help(key.as_str(), known),
+                    );
+                }
+            }
+        }
+        Some(Fields { map, at, what })
+    }
+}
+
+fn quoted_len(rest: &str, quote: char) -> usize {
+    let mut chars = rest.chars().skip(1).peekable();
+    let mut count = 1;
+    while let Some(c) = chars.next() {
+        count += 1;
+        let escaped = quote == '"' && c == '\\';
+        let doubled = quote == '\'' && c == quote && chars.peek() == Some(&quote);
+        if escaped || doubled {
+            if chars.next().is_some() {
+                count += 1;
+            }
+        } else if c == quote {
+            return count;
+        }
+    }
+    count
+}
+
+pub(super) fn describe(node: &Node) -> String {
+    match node {
+        Node::Scalar(s) => format!("`{}`", truncate(s.as_str())),
+        Node::Mapping(_) => "a mapping".into(),
+        Node::Sequence(_) => "a list".into(),
+    }
+}
+
+pub(super) fn truncate(text: &str) -> String {
+    let mut out: String = text.chars().take(40).collect();
+    if text.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+/// The keys of one mapping, read by name.
+pub(crate) struct Fields<'n> {
+    map: Option<&'n MarkedMappingNode>,
+    at: Span,
+    what: &'static str,
+}
+
+impl<'n> Fields<'n> {
+    /// Where the mapping is.
+    pub(crate) fn span(&self) -> Span {
+        self.at
+    }
+
+    fn lookup(&self, d: &Decoder, key: &str) -> Option<(&'n Node, Span)> {
+        let (_, v) = self.map?.iter().find(|(k, _)| k.as_str() == key)?;
+        if d.is_null(v) {
+            return None;
+        }
+        Some((v, d.span_of(v)))
+    }
+
+    /// The span of `key` itself, when present.
+    pub(crate) fn key_span(&self, d: &Decoder, key: &str) -> Option<Span> {
+        let (k, _) = self.map?.iter().find(|(k, _)| k.as_str() == key)?;
+        Some(d.scalar_span(k))
+    }
+
+    /// An optional key: absent, empty, or malformed (reported) gives `None`.
+    pub(crate) fn opt<T: Decode>(&self, d: &mut Decoder, key: &str) -> Option<T> {
+        let (node, span) = self.lookup(d, key)?;
+        T::decode(d, node, span)
+    }
+
+    /// An optional key with a default when absent.
+    pub(crate) fn or_default<T: Decode + Default>(&self, d: &mut Decoder, key: &str) -> T {
+        self.opt(d, key).unwrap_or_default()
+    }
+
+    /// A required key: reports its absence.
+    pub(crate) fn req<T: Decode>(&self, d: &mut Decoder, key: &str) -> Option<T> {
+        match self.lookup(d, key) {
+            Some((node, span)) => T::decode(d, node, span),
+            None => {
+                d.error(
+                    Code::P003,
+                    self.at,
+                    format!("{} is missing the required key `{key}`", self.what),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A type read from a marked YAML node.
+pub(crate) trait Decode: Sized {
+    /// Reads `node`, written at `at`; reports problems to `d` and returns `None` when unusable.
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_lengths_include_both_quotes_and_escapes() {
+        assert_eq!(quoted_len(r#""a b" rest"#, '"'), 5);
+        assert_eq!(quoted_len(r#""a\"b""#, '"'), 6);
+        assert_eq!(quoted_len("'it''s' x", '\''), 7);
+        assert_eq!(quoted_len("'open", '\''), 5);
+    }
+}

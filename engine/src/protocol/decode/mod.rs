@@ -1,0 +1,121 @@
+//! From a YAML node tree with positions to the typed protocol.
+//!
+//! serde stops at the first error and loses positions inside "one or many" values; a linter must
+//! report every malformed node at its own line and column. So each model type decodes itself from
+//! a marked node, pushing a diagnostic for each problem and carrying on with the rest.
+//!
+//! The decoding is split by what is read: `fields` holds the decoder and the reading of any
+//! mapping, `values` the scalars, lists and maps every section is made of, and `sections`,
+//! `categories` and `states` the parts of a protocol file. This module reads the file's top
+//! level.
+
+mod categories;
+mod fields;
+mod sections;
+mod states;
+mod values;
+
+use marked_yaml::Node;
+
+use super::model::*;
+use crate::codes::Code;
+use crate::span::{Span, Spanned};
+use fields::truncate;
+
+pub(crate) use fields::Decoder;
+pub(crate) use values::is_id;
+
+/// The top-level keys of a protocol file.
+pub(crate) const TOP_LEVEL: &[&str] = &[
+    "protocol",
+    "version",
+    "title",
+    "doc",
+    "templates",
+    "roles",
+    "channels",
+    "vars",
+    "job",
+    "events",
+    "categories",
+    "uncategorized",
+    "states",
+    "timers",
+    "transitions",
+];
+
+/// Decodes a whole protocol document.
+pub(crate) fn protocol(d: &mut Decoder, root: &Node) -> Option<ProtocolParts> {
+    let at = Span::start_of_file();
+    let f = d.fields(root, at, "a protocol", TOP_LEVEL)?;
+    let id = f.req::<Spanned<String>>(d, "protocol");
+    if let Some(id) = &id {
+        if !is_protocol_id(id.as_str()) {
+            d.error_with_help(
+                Code::P003,
+                id.span,
+                format!("`{}` is not a valid protocol id", truncate(id.as_str())),
+                Some("a protocol id matches [a-z][a-z0-9_-]*".into()),
+            );
+        }
+    }
+    Some(ProtocolParts {
+        id: id?,
+        version: f.opt(d, "version"),
+        title: f.opt(d, "title"),
+        doc: f.opt(d, "doc"),
+        templates: f.opt(d, "templates"),
+        roles: f.or_default(d, "roles"),
+        channels: f.or_default(d, "channels"),
+        vars: f.or_default(d, "vars"),
+        job: f.opt(d, "job"),
+        events: f.or_default(d, "events"),
+        categories: f.or_default(d, "categories"),
+        uncategorized: f.opt(d, "uncategorized"),
+        states: f.or_default(d, "states"),
+        timers: f.or_default(d, "timers"),
+        transitions: f.or_default(d, "transitions"),
+    })
+}
+
+fn is_protocol_id(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Everything of a protocol but its file and text.
+pub(crate) struct ProtocolParts {
+    pub id: Spanned<String>,
+    pub version: Option<Spanned<String>>,
+    pub title: Option<Spanned<String>>,
+    pub doc: Option<Spanned<String>>,
+    pub templates: Option<Spanned<String>>,
+    pub roles: Map<Role>,
+    pub channels: Vec<Channel>,
+    pub vars: Map<Var>,
+    pub job: Option<Job>,
+    pub events: Map<EventDef>,
+    pub categories: Vec<Category>,
+    pub uncategorized: Option<Uncategorized>,
+    pub states: Map<State>,
+    pub timers: Vec<Timer>,
+    pub transitions: Vec<Transition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(is_id("code_translator"));
+        assert!(is_id("p2"));
+        assert!(!is_id("Watch"));
+        assert!(!is_id("2p"));
+        assert!(!is_id("a-b"));
+        assert!(!is_id(""));
+        assert!(is_protocol_id("phase5b"));
+        assert!(is_protocol_id("phase-5b"));
+    }
+}

@@ -1,0 +1,226 @@
+//! Values that are not sections of a protocol: strings, booleans, lists, "one or many", maps
+//! keyed by id, keywords (types, severities, effects) and free-form JSON values (defaults and
+//! fields).
+//!
+//! They are the leaves every section is built of, kept apart from the sections so that each
+//! kind of value is read, and its errors worded, in one place.
+
+use marked_yaml::Node;
+
+use super::fields::{describe, truncate, Decode, Decoder};
+use crate::codes::Code;
+use crate::protocol::model::*;
+use crate::span::{Span, Spanned};
+use crate::suggest;
+
+fn scalar<'n>(d: &mut Decoder, node: &'n Node, at: Span, expected: &str) -> Option<&'n str> {
+    match node {
+        Node::Scalar(s) => Some(s.as_str()),
+        _ => {
+            d.error(
+                Code::P003,
+                at,
+                format!("expected {expected}, found {}", describe(node)),
+            );
+            None
+        }
+    }
+}
+
+impl Decode for String {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        scalar(d, node, at, "a string").map(str::to_owned)
+    }
+}
+
+impl Decode for bool {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        match scalar(d, node, at, "true or false")? {
+            "true" => Some(true),
+            "false" => Some(false),
+            other => {
+                d.error(
+                    Code::P003,
+                    at,
+                    format!("expected true or false, found `{}`", truncate(other)),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl<T: Decode> Decode for Spanned<T> {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        T::decode(d, node, at).map(|value| Spanned::new(value, at))
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        match node {
+            Node::Sequence(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let span = d.span_of(item);
+                        T::decode(d, item, span)
+                    })
+                    .collect(),
+            ),
+            _ => {
+                d.error(
+                    Code::P003,
+                    at,
+                    format!("expected a list, found {}", describe(node)),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl<T: Decode> Decode for OneOrMany<T> {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        match node {
+            Node::Sequence(_) => Vec::decode(d, node, at).map(OneOrMany),
+            _ => T::decode(d, node, at).map(|one| OneOrMany(vec![one])),
+        }
+    }
+}
+
+/// Ids of roles, states, events, vars, fields and categories: usable as template names.
+pub(crate) fn is_id(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl<T: Decode> Decode for Map<T> {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        let map = match node {
+            Node::Mapping(map) => map,
+            _ => {
+                d.error(
+                    Code::P003,
+                    at,
+                    format!("expected a mapping, found {}", describe(node)),
+                );
+                return None;
+            }
+        };
+        let mut entries = Vec::with_capacity(map.len());
+        for (key, value) in map.iter() {
+            let key_span = d.scalar_span(key);
+            if !is_id(key.as_str()) {
+                d.error_with_help(
+                    Code::P003,
+                    key_span,
+                    format!("`{}` is not a valid id", truncate(key.as_str())),
+                    Some(
+                        "ids are lowercase letters, digits and `_`, starting with a letter".into(),
+                    ),
+                );
+            }
+            let span = if d.is_null(value) {
+                key_span
+            } else {
+                d.span_of(value)
+            };
+            if let Some(value) = T::decode(d, value, span) {
+                entries.push((Spanned::new(key.as_str().to_owned(), key_span), value));
+            }
+        }
+        Some(entries.into_iter().collect())
+    }
+}
+
+macro_rules! keyword_enum {
+    ($ty:ty, $what:literal, { $($word:literal => $variant:expr,)* }) => {
+        impl Decode for $ty {
+            fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+                const WORDS: &[&str] = &[$($word,)*];
+                let text = scalar(d, node, at, $what)?;
+                match text {
+                    $($word => Some($variant),)*
+                    other => {
+                        d.error_with_help(
+                            Code::P003,
+                            at,
+                            format!("`{}` is not {}", truncate(other), $what),
+                            suggest::help(other, WORDS),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    };
+}
+
+keyword_enum!(ValueType, "a type", {
+    "string" => ValueType::String,
+    "integer" => ValueType::Integer,
+    "number" => ValueType::Number,
+    "boolean" => ValueType::Boolean,
+    "duration" => ValueType::Duration,
+    "list" => ValueType::List,
+});
+
+keyword_enum!(IncidentSeverity, "a severity", {
+    "critical" => IncidentSeverity::Critical,
+    "warning" => IncidentSeverity::Warning,
+    "info" => IncidentSeverity::Info,
+});
+
+keyword_enum!(Effect, "an effect", {
+    "launch" => Effect::Launch,
+    "stop" => Effect::Stop,
+    "restart" => Effect::Restart,
+});
+
+impl Decode for serde_json::Value {
+    // Any YAML value is a JSON value, so this never reports and needs no place.
+    fn decode(d: &mut Decoder, node: &Node, _at: Span) -> Option<Self> {
+        Some(match node {
+            Node::Scalar(s) => {
+                let text = s.as_str();
+                if d.is_quoted(s) {
+                    serde_json::Value::String(text.to_owned())
+                } else if d.is_null(node) {
+                    serde_json::Value::Null
+                } else if let Ok(int) = text.parse::<i64>() {
+                    int.into()
+                } else if let Some(float) = text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
+                    serde_json::Value::Number(float)
+                } else if text == "true" || text == "false" {
+                    serde_json::Value::Bool(text == "true")
+                } else {
+                    serde_json::Value::String(text.to_owned())
+                }
+            }
+            Node::Sequence(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        let span = d.span_of(item);
+                        serde_json::Value::decode(d, item, span)
+                    })
+                    .collect(),
+            ),
+            Node::Mapping(map) => serde_json::Value::Object(
+                map.iter()
+                    .filter_map(|(k, v)| {
+                        let span = d.span_of(v);
+                        let value = serde_json::Value::decode(d, v, span)?;
+                        Some((k.as_str().to_owned(), value))
+                    })
+                    .collect(),
+            ),
+        })
+    }
+}
