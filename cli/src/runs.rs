@@ -1,21 +1,18 @@
 //! The commands on runs: `run`, `status`, `list`, `inbox`, `wait`, `send`, `log`, and the
 //! hidden `__waiter`. Printing only; the engine's `run` module does the work.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use warden::run::client::{self, Delivered, Sent, Status, Waited};
 use warden::run::mailbox::Request;
-use warden::run::snapshot::Snapshot;
+use warden::run::start;
 use warden::run::state::RunState;
-use warden::run::store::{RunDir, Started, StoreError};
-use warden::run::supervisor::{Finish, Notice, Observer, Options, Quiet, Supervisor};
+use warden::run::store::StoreError;
+use warden::run::supervisor::{Finish, Notice, Observer, Quiet, Supervisor};
 use warden::run::tail::Tail;
 use warden::run::RunError;
 
@@ -65,62 +62,27 @@ pub struct RunArgs {
 }
 
 fn fail(error: &RunError) -> ExitCode {
+    if let RunError::Invalid { diagnostics, .. } = error {
+        for d in diagnostics {
+            eprintln!("{}", d.short());
+        }
+    }
     eprintln!("error: {error}");
     ExitCode::from(match error {
-        RunError::Io { .. } | RunError::Journal { .. } => IO_ERROR,
+        RunError::Io { .. } | RunError::Journal { .. } | RunError::Usage(_) => IO_ERROR,
         RunError::Store(StoreError::Io { .. } | StoreError::Corrupt { .. }) => IO_ERROR,
         _ => FINDINGS,
     })
 }
 
-/// Set by SIGINT and SIGTERM: the supervisor stops at its next turn and leaves the job running.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn interrupted(_: nix::libc::c_int) {
-    // Only an atomic store: nothing else is safe in a signal handler.
-    INTERRUPTED.store(true, Ordering::Relaxed);
-}
-
-fn options() -> Result<Options, RunError> {
-    let exe = std::env::current_exe().map_err(|source| RunError::Io {
-        path: PathBuf::from("/proc/self/exe"),
-        source,
-    })?;
-    let mut options = Options::new(vec![exe.display().to_string(), "__waiter".to_owned()]);
-    let action = SigAction::new(
-        SigHandler::Handler(interrupted),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        if unsafe { sigaction(signal, &action) }.is_ok() {
-            options.interrupt = Some(&INTERRUPTED);
-        }
-    }
-    Ok(options)
-}
-
 pub fn run(args: RunArgs) -> ExitCode {
     if args.background {
-        // A session of its own: the terminal that started it may close.
-        let _ = nix::unistd::setsid();
+        start::become_background();
     }
     if let (Some(id), true, false) = (&args.resume, args.detach, args.background) {
-        let run = RunDir::new(&args.dir, id);
-        if let Some(pid) = run.supervisor() {
-            return fail(
-                &StoreError::Locked {
-                    id: id.clone(),
-                    holder: Some(pid),
-                }
-                .into(),
-            );
-        }
-        if !run.journal().exists() {
-            return fail(&StoreError::NoRun(id.clone()).into());
-        }
-        return match spawn_background(&args, &run) {
+        let detached =
+            start::resumable(&args.dir, id).and_then(|run| start::detach(&args.dir, &run));
+        return match detached {
             Ok(()) => {
                 println!("{id}");
                 ExitCode::SUCCESS
@@ -130,20 +92,51 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     let mut observer = Printer::new(args.background);
     let supervisor = match &args.resume {
-        Some(id) => options().and_then(|o| Supervisor::resume(&args.dir, id, o, &mut observer)),
-        None => match create(&args) {
-            Ok(Created::Detached(id)) => {
-                println!("{id}");
-                return ExitCode::SUCCESS;
+        Some(id) => {
+            start::options().and_then(|o| Supervisor::resume(&args.dir, id, o, &mut observer))
+        }
+        None => {
+            let Some(protocol) = &args.protocol else {
+                eprintln!("error: give a protocol file, or `--resume RUN`");
+                return ExitCode::from(IO_ERROR);
+            };
+            let new = start::NewRun {
+                protocol: protocol.clone(),
+                vars: args.vars.clone(),
+                id: args.id.clone(),
+                root: args.dir.clone(),
+                fresh: args.fresh,
+                command: args.command.clone(),
+                on_message: args.on_message.clone(),
+            };
+            let prepared = match start::prepare(&new) {
+                Ok(prepared) => prepared,
+                Err(error) => return fail(&error),
+            };
+            let id = prepared.id.clone();
+            if args.detach {
+                // Created here, so that a mistake is reported here; then a background
+                // supervisor takes it over and carries out the start.
+                let mut quiet = Quiet;
+                let created = start::options().and_then(|o| {
+                    let (snapshot, started) = (&prepared.snapshot, prepared.started);
+                    Supervisor::create(&args.dir, &id, snapshot, started, o, &mut quiet)
+                        .map(|s| s.run_dir().clone())
+                });
+                return match created.and_then(|run| start::detach(&args.dir, &run)) {
+                    Ok(()) => {
+                        println!("{id}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => fail(&error),
+                };
             }
-            Ok(Created::Here(id, snapshot, started)) => {
-                eprintln!("warden: run {id}; from another shell: warden status {id}");
-                options().and_then(|o| {
-                    Supervisor::create(&args.dir, &id, &snapshot, *started, o, &mut observer)
-                })
-            }
-            Err(code) => return code,
-        },
+            eprintln!("warden: run {id}; from another shell: warden status {id}");
+            start::options().and_then(|o| {
+                let (snapshot, started) = (&prepared.snapshot, prepared.started);
+                Supervisor::create(&args.dir, &id, snapshot, started, o, &mut observer)
+            })
+        }
     };
     let supervisor = match supervisor {
         Ok(supervisor) => supervisor,
@@ -172,157 +165,6 @@ pub fn run(args: RunArgs) -> ExitCode {
             fail(&error)
         }
     }
-}
-
-enum Created {
-    /// Supervise here: the run's id, protocol and start.
-    Here(String, Snapshot, Box<Started>),
-    /// Created and handed to a supervisor in the background.
-    Detached(String),
-}
-
-fn create(args: &RunArgs) -> Result<Created, ExitCode> {
-    let Some(protocol) = &args.protocol else {
-        eprintln!("error: give a protocol file, or `--resume RUN`");
-        return Err(ExitCode::from(IO_ERROR));
-    };
-    // A protocol that does not pass `check` is not run.
-    match warden::check::check_path(protocol) {
-        Ok(report) if report.fails(false) => {
-            for d in &report.diagnostics {
-                eprintln!("{}", d.short());
-            }
-            eprintln!(
-                "error: {} has errors; see `warden check {0}`",
-                protocol.display()
-            );
-            return Err(ExitCode::from(FINDINGS));
-        }
-        Ok(_) => {}
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Err(ExitCode::from(IO_ERROR));
-        }
-    }
-    let mut vars = BTreeMap::new();
-    for var in &args.vars {
-        let Some((name, value)) = var.split_once('=') else {
-            eprintln!("error: `--var {var}`: write NAME=VALUE");
-            return Err(ExitCode::from(IO_ERROR));
-        };
-        vars.insert(name.to_owned(), serde_json::Value::String(value.to_owned()));
-    }
-    let snapshot = Snapshot::take(protocol).map_err(|e| fail(&e))?;
-    let cwd = std::env::current_dir().map_err(|e| {
-        eprintln!("error: cannot read the working directory: {e}");
-        ExitCode::from(IO_ERROR)
-    })?;
-    let at = Utc::now();
-    let id = match &args.id {
-        Some(id) if valid_id(id) => id.clone(),
-        Some(id) => {
-            eprintln!("error: `--id {id}`: use letters, digits, `-`, `_` and `.` only");
-            return Err(ExitCode::from(IO_ERROR));
-        }
-        None => {
-            let machine = snapshot.compile().map_err(|e| fail(&e))?;
-            fresh_id(&args.dir, &machine.protocol().id.value, at)
-        }
-    };
-    let started = Started {
-        at,
-        protocol: std::path::absolute(protocol).unwrap_or_else(|_| protocol.clone()),
-        vars,
-        cwd,
-        fresh: args.fresh,
-        command: (!args.command.is_empty()).then(|| args.command.clone()),
-        on_message: args.on_message.clone(),
-    };
-    if !args.detach {
-        return Ok(Created::Here(id, snapshot, Box::new(started)));
-    }
-    // Create the run here, so that a mistake is reported here; then a background supervisor
-    // takes it over and carries out the start.
-    let options = options().map_err(|e| fail(&e))?;
-    let mut quiet = Quiet;
-    let created = Supervisor::create(&args.dir, &id, &snapshot, started, options, &mut quiet);
-    let run = match created {
-        Ok(supervisor) => supervisor.run_dir().clone(),
-        Err(error) => return Err(fail(&error)),
-    };
-    if let Err(error) = spawn_background(args, &run) {
-        return Err(fail(&error));
-    }
-    Ok(Created::Detached(id))
-}
-
-fn spawn_background(args: &RunArgs, run: &RunDir) -> Result<(), RunError> {
-    let exe = std::env::current_exe().map_err(|source| RunError::Io {
-        path: PathBuf::from("/proc/self/exe"),
-        source,
-    })?;
-    let log_path = run.supervisor_log();
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|source| RunError::Io {
-            path: log_path.clone(),
-            source,
-        })?;
-    let err = log.try_clone().map_err(|source| RunError::Io {
-        path: log_path.clone(),
-        source,
-    })?;
-    let mut child = std::process::Command::new(exe)
-        .args(["run", "--background", "--resume", &run.id, "--dir"])
-        .arg(&args.dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .spawn()
-        .map_err(|source| RunError::Io {
-            path: PathBuf::from("warden"),
-            source,
-        })?;
-    // Return once it holds the run, so that `send` and `status` find it supervised.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while run.supervisor().is_none() {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(RunError::Refused(format!(
-                "the background supervisor ended at once ({status}); see {}",
-                log_path.display()
-            )));
-        }
-        if Instant::now() >= deadline {
-            return Err(RunError::Refused(format!(
-                "the background supervisor did not start within 10s; see {}",
-                log_path.display()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    Ok(())
-}
-
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// `<protocol>-<YYYYMMDD-HHMMSS>`, with `-2`, `-3`... when taken.
-fn fresh_id(root: &Path, protocol: &str, at: DateTime<Utc>) -> String {
-    let base = format!("{protocol}-{}", at.format("%Y%m%d-%H%M%S"));
-    let mut id = base.clone();
-    let mut n = 2;
-    while root.join(&id).exists() {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    id
 }
 
 /// Shows a run as it goes. On a terminal: the job's output, Warden's notices, and a status
@@ -741,14 +583,10 @@ pub fn send(
             return ExitCode::from(IO_ERROR);
         }
     };
-    let mut values = BTreeMap::new();
-    for field in fields {
-        let Some((name, value)) = field.split_once('=') else {
-            eprintln!("error: `--field {field}`: write NAME=VALUE");
-            return ExitCode::from(IO_ERROR);
-        };
-        values.insert(name.to_owned(), serde_json::Value::String(value.to_owned()));
-    }
+    let values = match start::pairs(fields, "--field") {
+        Ok(values) => values,
+        Err(error) => return fail(&error),
+    };
     let request = Request {
         event: event.to_owned(),
         sender: sender.to_owned(),

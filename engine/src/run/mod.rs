@@ -14,6 +14,7 @@ mod lifecycle;
 pub mod mailbox;
 mod notice;
 pub mod snapshot;
+pub mod start;
 pub mod state;
 pub mod store;
 pub mod supervisor;
@@ -60,6 +61,17 @@ pub enum RunError {
     /// What was asked cannot be done (the reason says why); nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// The protocol has `check` errors, and is not run.
+    #[error("{} has errors; see `warden check {0}`", path.display())]
+    Invalid {
+        /// The protocol file.
+        path: PathBuf,
+        /// What `check` found.
+        diagnostics: Vec<crate::Diagnostic>,
+    },
+    /// An argument is malformed.
+    #[error("{0}")]
+    Usage(String),
 }
 
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
