@@ -70,6 +70,7 @@ fn fail(error: &RunError) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::from(match error {
         RunError::Io { .. } | RunError::Journal { .. } | RunError::Usage(_) => IO_ERROR,
+        RunError::Load(warden::protocol::LoadError::Io { .. }) => IO_ERROR,
         RunError::Store(StoreError::Io { .. } | StoreError::Corrupt { .. }) => IO_ERROR,
         _ => FINDINGS,
     })

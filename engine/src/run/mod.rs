@@ -41,9 +41,18 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    /// The protocol cannot be run.
-    #[error("{0}")]
-    Protocol(String),
+    /// The protocol does not load.
+    #[error(transparent)]
+    Load(#[from] crate::protocol::LoadError),
+    /// The protocol does not compile.
+    #[error(transparent)]
+    Compile(#[from] crate::machine::CompileError),
+    /// The protocol's category rules do not compile.
+    #[error(transparent)]
+    Classify(#[from] crate::classify::ClassifyError),
+    /// A template of the protocol failed at run time (rendering the job's fields, say).
+    #[error(transparent)]
+    Step(#[from] crate::machine::StepError),
     /// The run's vars do not fit the protocol.
     #[error(transparent)]
     Start(#[from] crate::machine::StartError),

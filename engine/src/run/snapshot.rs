@@ -27,12 +27,15 @@ impl Snapshot {
     /// Reads the protocol at `path` and its templates.
     pub fn take(path: &Path) -> Result<Snapshot, RunError> {
         let bytes = std::fs::read(path).map_err(io_error(path))?;
-        let source = String::from_utf8(bytes)
-            .map_err(|_| RunError::Protocol(format!("{}: not UTF-8", path.display())))?;
-        let protocol = parse(path, &source)?;
+        // Text that is not UTF-8 is a P001 of the parse.
+        let protocol = protocol::parse(path, &bytes)?;
+        let source = protocol.source.to_string();
         let (templates, diagnostics) = protocol::load_templates(&protocol);
-        if let Some(problem) = diagnostics.first() {
-            return Err(RunError::Protocol(problem.message.clone()));
+        if !diagnostics.is_empty() {
+            return Err(RunError::Invalid {
+                path: path.to_path_buf(),
+                diagnostics,
+            });
         }
         Ok(Snapshot {
             path: path.to_path_buf(),
@@ -46,7 +49,7 @@ impl Snapshot {
 
     /// The protocol, parsed (not compiled: for what needs only its declarations).
     pub fn protocol(&self) -> Result<Protocol, RunError> {
-        parse(&self.path, &self.source)
+        Ok(protocol::parse(&self.path, self.source.as_bytes())?)
     }
 
     /// Compiles it.
@@ -64,7 +67,7 @@ impl Snapshot {
                 (name.clone(), source)
             })
             .collect();
-        Machine::new(protocol, &templates).map_err(|e| RunError::Protocol(e.to_string()))
+        Ok(Machine::new(protocol, &templates)?)
     }
 
     /// Stores it in `run`.
@@ -88,8 +91,4 @@ impl Snapshot {
             message: format!("not a protocol snapshot: {e}"),
         })
     }
-}
-
-fn parse(path: &Path, source: &str) -> Result<Protocol, RunError> {
-    protocol::parse(path, source.as_bytes()).map_err(|e| RunError::Protocol(e.to_string()))
 }

@@ -66,8 +66,7 @@ pub fn pairs(
 
 /// Checks and reads what a new run needs; writes nothing.
 pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
-    let report =
-        crate::check::check_path(&new.protocol).map_err(|e| RunError::Protocol(e.to_string()))?;
+    let report = crate::check::check_path(&new.protocol)?;
     if report.fails(false) {
         return Err(RunError::Invalid {
             path: new.protocol.clone(),

@@ -404,10 +404,7 @@ impl RunState {
     /// The logs the run follows: the job's own (where its output goes), then the protocol's
     /// `follow` files, with relative paths taken from the run's working directory.
     pub fn log_paths(&self) -> Result<Vec<PathBuf>, RunError> {
-        let plan = self
-            .machine
-            .job_plan(&self.instance, self.started.at)
-            .map_err(|e| RunError::Protocol(e.to_string()))?;
+        let plan = self.machine.job_plan(&self.instance, self.started.at)?;
         let cwd = &self.started.cwd;
         let log = match &plan.log {
             Some(log) => cwd.join(log),

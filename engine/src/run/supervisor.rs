@@ -187,8 +187,7 @@ impl<'o> Supervisor<'o> {
         observer: &'o mut dyn Observer,
     ) -> Result<Supervisor<'o>, RunError> {
         let paths = state.log_paths()?;
-        let mut feed = Feed::new(state.machine().protocol(), paths.len())
-            .map_err(|e| RunError::Protocol(e.to_string()))?;
+        let mut feed = Feed::new(state.machine().protocol(), paths.len())?;
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offset(index);
