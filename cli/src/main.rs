@@ -9,7 +9,7 @@ use warden::check::{self, Report};
 use warden::diagnostic::{self, Color};
 use warden::graph;
 use warden::protocol::{self, LoadError};
-use warden::scenario;
+use warden::scenario::{self, suite::Verdict};
 use warden::Severity;
 
 mod runs;
@@ -471,82 +471,49 @@ fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
     } else {
         paths.to_vec()
     };
-    let files: Vec<PathBuf> = roots.iter().flat_map(|r| scenario::discover(r)).collect();
-    if files.is_empty() {
-        eprintln!("error: no scenarios found (looked for scenarios/*.yaml)");
-        return ExitCode::from(IO_ERROR);
-    }
-    let mut failed = 0;
-    // Transitions taken, per protocol file, across all its scenarios.
-    let mut coverage: std::collections::BTreeMap<
-        PathBuf,
-        (
-            warden::protocol::Protocol,
-            std::collections::BTreeSet<usize>,
-        ),
-    > = std::collections::BTreeMap::new();
-    for file in &files {
-        let (prepared, transcript) = match scenario::run(file) {
-            Ok(replayed) => replayed,
-            Err(error) => {
-                println!("FAIL {}: {error}", file.display());
-                failed += 1;
-                continue;
+    let report = scenario::suite::test(&roots, bless, |result| {
+        let file = result.scenario.display();
+        match &result.verdict {
+            Verdict::Ok => println!("ok   {file}"),
+            Verdict::Blessed(stored_path) => println!("blessed {}", stored_path.display()),
+            Verdict::Failed(error) => println!("FAIL {file}: {error}"),
+            Verdict::Differs { stored_path, diff } => {
+                println!(
+                    "FAIL {file}: the transcript differs from {}",
+                    stored_path.display()
+                );
+                print!("{diff}");
             }
-        };
-        let text = transcript.to_text(&prepared.protocol);
-        let stored_path = scenario::transcript_path(file);
-        let entry = coverage
-            .entry(prepared.protocol.path.clone())
-            .or_insert_with(|| (prepared.protocol.clone(), Default::default()));
-        entry.1.extend(transcript.taken.iter().copied());
-        if bless {
-            if let Err(error) = std::fs::write(&stored_path, &text) {
-                eprintln!("error: cannot write {}: {error}", stored_path.display());
-                return ExitCode::from(IO_ERROR);
-            }
-            println!("blessed {}", stored_path.display());
-            continue;
         }
-        let stored = std::fs::read_to_string(&stored_path).unwrap_or_default();
-        let diff = scenario::diff(&stored, &text);
-        if diff.is_empty() {
-            println!("ok   {}", file.display());
-        } else {
-            println!(
-                "FAIL {}: the transcript differs from {}",
-                file.display(),
-                stored_path.display()
-            );
-            print!("{diff}");
-            failed += 1;
+    });
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(IO_ERROR);
         }
-    }
-    for (path, (protocol, taken)) in &coverage {
-        let total = protocol.transitions.len();
+    };
+    for coverage in &report.coverage {
         println!(
             "coverage {}: {} of {} transitions taken",
-            path.display(),
-            taken.len(),
-            total
+            coverage.protocol.display(),
+            coverage.taken,
+            coverage.total
         );
-        for (index, transition) in protocol.transitions.iter().enumerate() {
-            if !taken.contains(&index) {
-                let label = graph::label(transition);
-                println!(
-                    "  not taken: line {} ({})",
-                    transition.span.line,
-                    if label.is_empty() {
-                        "eventless"
-                    } else {
-                        &label
-                    }
-                );
-            }
+        for untaken in &coverage.untaken {
+            println!(
+                "  not taken: line {} ({})",
+                untaken.line,
+                if untaken.label.is_empty() {
+                    "eventless"
+                } else {
+                    &untaken.label
+                }
+            );
         }
     }
-    println!("{} passed, {} failed", files.len() - failed, failed);
-    if failed > 0 {
+    println!("{} passed, {} failed", report.passed(), report.failed());
+    if report.failed() > 0 {
         ExitCode::from(FINDINGS)
     } else {
         ExitCode::SUCCESS

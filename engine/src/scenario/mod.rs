@@ -3,7 +3,9 @@
 //! A scenario file names a protocol, the run's vars and start time, and steps: time passing
 //! (due timers fire), lines appended to the job's log (classified as in a real run), job events
 //! and role events. Replaying it gives a transcript of everything that happened, in a stable
-//! text form that `warden test` compares with the one stored beside the scenario.
+//! text form that `warden test` compares with the one stored beside the scenario ([`suite`]).
+
+pub mod suite;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
