@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use warden::check::{self, Report};
 use warden::diagnostic::{self, Color};
 use warden::graph;
@@ -86,39 +86,30 @@ enum Command {
     Run(runs::RunArgs),
     /// Show a run: state, job, restarts, timers, last incident, unread messages.
     Status {
-        /// The run (default: the newest).
-        #[arg(value_name = "RUN")]
-        run: Option<String>,
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
+        #[command(flatten)]
+        selector: RunSelector,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
     /// List the runs.
     List {
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
+        #[command(flatten)]
+        runs: Runs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
     /// Show a role's unread messages (all of them with --all) without marking them read.
     Inbox {
-        /// The run (default: the newest).
-        #[arg(value_name = "RUN")]
-        run: Option<String>,
         /// The role.
         #[arg(long)]
         role: String,
         /// Every message for the role, read or not.
         #[arg(long)]
         all: bool,
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
+        #[command(flatten)]
+        selector: RunSelector,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
         format: TranscriptFormat,
@@ -128,18 +119,14 @@ enum Command {
     /// A message already waiting unread is delivered at once, oldest first. Exit codes: 0 a
     /// message, 3 the run ended, 4 the timeout passed, 1 refused (unknown role), 2 I/O.
     Wait {
-        /// The run (default: the newest).
-        #[arg(value_name = "RUN")]
-        run: Option<String>,
         /// The role.
         #[arg(long)]
         role: String,
         /// Give up after this long (`90s`, `30m`, `2h`).
         #[arg(long, value_name = "DURATION")]
         timeout: Option<String>,
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
+        #[command(flatten)]
+        selector: RunSelector,
         /// Output format.
         #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
         format: TranscriptFormat,
@@ -166,21 +153,16 @@ enum Command {
         /// How long to wait for the supervisor's answer.
         #[arg(long, value_name = "DURATION", default_value = "10s")]
         timeout: String,
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
+        #[command(flatten)]
+        runs: Runs,
     },
     /// Print a run's job log; with --follow, keep printing until the run ends.
     Log {
-        /// The run (default: the newest).
-        #[arg(value_name = "RUN")]
-        run: Option<String>,
         /// Keep printing as the log grows.
         #[arg(long, short)]
         follow: bool,
-        /// Where runs are kept.
-        #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-        dir: PathBuf,
+        #[command(flatten)]
+        selector: RunSelector,
     },
     /// Start a job and record its exit status (started by `run`; not for direct use).
     #[command(name = "__waiter", hide = true)]
@@ -197,6 +179,26 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// Where runs are kept: `--dir`, for every command that reads or writes runs.
+#[derive(Debug, Args)]
+struct Runs {
+    /// Where runs are kept.
+    #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
+    dir: PathBuf,
+}
+
+/// Which run a command is about: an optional id (the newest run when absent) and where runs are
+/// kept. Commands flatten it where they list `--dir` among their options, so help keeps its
+/// order; the positional RUN is listed apart from the options wherever it is declared.
+#[derive(Debug, Args)]
+struct RunSelector {
+    /// The run (default: the newest).
+    #[arg(value_name = "RUN")]
+    run: Option<String>,
+    #[command(flatten)]
+    runs: Runs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -271,32 +273,32 @@ fn main() -> ExitCode {
             context,
         } => run_render(&protocol, &template, &context),
         Command::Run(args) => runs::run(args),
-        Command::Status { run, dir, format } => {
-            runs::status(&dir, run.as_deref(), format == ListFormat::Json)
-        }
-        Command::List { dir, format } => runs::list(&dir, format == ListFormat::Json),
+        Command::Status { selector, format } => runs::status(
+            &selector.runs.dir,
+            selector.run.as_deref(),
+            format == ListFormat::Json,
+        ),
+        Command::List { runs: kept, format } => runs::list(&kept.dir, format == ListFormat::Json),
         Command::Inbox {
-            run,
             role,
             all,
-            dir,
+            selector,
             format,
         } => runs::inbox(
-            &dir,
-            run.as_deref(),
+            &selector.runs.dir,
+            selector.run.as_deref(),
             &role,
             all,
             format == TranscriptFormat::Json,
         ),
         Command::Wait {
-            run,
             role,
             timeout,
-            dir,
+            selector,
             format,
         } => runs::wait(
-            &dir,
-            run.as_deref(),
+            &selector.runs.dir,
+            selector.run.as_deref(),
             &role,
             timeout.as_deref(),
             format == TranscriptFormat::Json,
@@ -307,9 +309,11 @@ fn main() -> ExitCode {
             sender,
             fields,
             timeout,
-            dir,
-        } => runs::send(&dir, &run, &event, &sender, &fields, &timeout),
-        Command::Log { run, follow, dir } => runs::log(&dir, run.as_deref(), follow),
+            runs: kept,
+        } => runs::send(&kept.dir, &run, &event, &sender, &fields, &timeout),
+        Command::Log { follow, selector } => {
+            runs::log(&selector.runs.dir, selector.run.as_deref(), follow)
+        }
         Command::Waiter { dir, n } => {
             ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
         }
