@@ -183,10 +183,10 @@ enum Command {
 
 /// Where runs are kept: `--dir`, for every command that reads or writes runs.
 #[derive(Debug, Args)]
-struct Runs {
+pub(crate) struct Runs {
     /// Where runs are kept.
     #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 /// Which run a command is about: an optional id (the newest run when absent) and where runs are

@@ -37,9 +37,8 @@ pub struct RunArgs {
     /// The run's id (default: the protocol's id and the time).
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub id: Option<String>,
-    /// Where runs are kept.
-    #[arg(long, value_name = "DIR", default_value = warden::run::DEFAULT_ROOT)]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub runs: crate::Runs,
     /// Never resume the job from its checkpoint; start it afresh each time.
     #[arg(long, conflicts_with = "resume")]
     pub fresh: bool,
@@ -81,8 +80,8 @@ pub fn run(args: RunArgs) -> ExitCode {
         start::become_background();
     }
     if let (Some(id), true, false) = (&args.resume, args.detach, args.background) {
-        let detached =
-            start::resumable(&args.dir, id).and_then(|run| start::detach(&args.dir, &run));
+        let detached = start::resumable(&args.runs.dir, id)
+            .and_then(|run| start::detach(&args.runs.dir, &run));
         return match detached {
             Ok(()) => {
                 println!("{id}");
@@ -94,7 +93,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     let mut observer = Printer::new(args.background);
     let supervisor = match &args.resume {
         Some(id) => {
-            start::options().and_then(|o| Supervisor::resume(&args.dir, id, o, &mut observer))
+            start::options().and_then(|o| Supervisor::resume(&args.runs.dir, id, o, &mut observer))
         }
         None => {
             let Some(protocol) = &args.protocol else {
@@ -105,7 +104,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                 protocol: protocol.clone(),
                 vars: args.vars.clone(),
                 id: args.id.clone(),
-                root: args.dir.clone(),
+                root: args.runs.dir.clone(),
                 fresh: args.fresh,
                 command: args.command.clone(),
                 on_message: args.on_message.clone(),
@@ -121,10 +120,10 @@ pub fn run(args: RunArgs) -> ExitCode {
                 let mut quiet = Quiet;
                 let created = start::options().and_then(|o| {
                     let (snapshot, started) = (&prepared.snapshot, prepared.started);
-                    Supervisor::create(&args.dir, &id, snapshot, started, o, &mut quiet)
+                    Supervisor::create(&args.runs.dir, &id, snapshot, started, o, &mut quiet)
                         .map(|s| s.run_dir().clone())
                 });
-                return match created.and_then(|run| start::detach(&args.dir, &run)) {
+                return match created.and_then(|run| start::detach(&args.runs.dir, &run)) {
                     Ok(()) => {
                         println!("{id}");
                         ExitCode::SUCCESS
@@ -135,7 +134,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             eprintln!("warden: run {id}; from another shell: warden status {id}");
             start::options().and_then(|o| {
                 let (snapshot, started) = (&prepared.snapshot, prepared.started);
-                Supervisor::create(&args.dir, &id, snapshot, started, o, &mut observer)
+                Supervisor::create(&args.runs.dir, &id, snapshot, started, o, &mut observer)
             })
         }
     };

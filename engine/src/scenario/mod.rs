@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Feed;
-use crate::machine::{Input, Instance, Machine, Outcome};
+use crate::machine::{CompileError, Input, Instance, Machine, Outcome, StartError, StepError};
 use crate::protocol::{self, Protocol};
 
 /// A scenario file.
@@ -120,19 +120,36 @@ pub enum ScenarioError {
         message: String,
     },
     /// The protocol does not load or compile.
-    #[error("{}: the protocol does not load: {message}", path.display())]
+    #[error("{}: the protocol does not load: {source}", path.display())]
     Protocol {
         /// The protocol file.
         path: PathBuf,
         /// Why; `warden check` says more.
-        message: String,
+        #[source]
+        source: ProtocolError,
+    },
+    /// The run did not start: its vars do not fit the protocol, or the start failed.
+    #[error("step 0: {source}")]
+    Start {
+        /// Why.
+        #[source]
+        source: StartError,
     },
     /// A step failed at run time.
-    #[error("step {step}: {message}")]
-    Step {
-        /// The step's number, from 1 (0: the start).
+    #[error("step {step}: {source}")]
+    Failed {
+        /// The step's number, from 1.
         step: usize,
         /// Why.
+        #[source]
+        source: StepError,
+    },
+    /// A step is malformed.
+    #[error("step {step}: {message}")]
+    Step {
+        /// The step's number, from 1.
+        step: usize,
+        /// What is wrong.
         message: String,
     },
     /// The expectation does not hold.
@@ -143,6 +160,20 @@ pub enum ScenarioError {
         /// The actual one.
         actual: String,
     },
+}
+
+/// Why a scenario's protocol cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// It does not load.
+    #[error(transparent)]
+    Load(#[from] protocol::LoadError),
+    /// A template it names is missing or unreadable (P030).
+    #[error("{}", .0.message)]
+    Template(Box<crate::Diagnostic>),
+    /// It does not compile.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
 }
 
 /// Reads a scenario file.
@@ -223,16 +254,17 @@ pub struct Prepared {
 pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioError> {
     let base = path.parent().unwrap_or(Path::new("."));
     let protocol_path = protocol::normalize(&base.join(&scenario.protocol));
-    let failure = |message: String| ScenarioError::Protocol {
+    let failure = |source: ProtocolError| ScenarioError::Protocol {
         path: protocol_path.clone(),
-        message,
+        source,
     };
-    let protocol = protocol::load(&protocol_path).map_err(|e| failure(e.to_string()))?;
-    let (templates, problems) = protocol::load_templates(&protocol);
-    if let Some(problem) = problems.first() {
-        return Err(failure(problem.message.clone()));
+    let protocol = protocol::load(&protocol_path).map_err(|e| failure(e.into()))?;
+    let (templates, mut problems) = protocol::load_templates(&protocol);
+    if !problems.is_empty() {
+        let first = problems.swap_remove(0);
+        return Err(failure(ProtocolError::Template(Box::new(first))));
     }
-    let machine = Machine::new(protocol.clone(), &templates).map_err(|e| failure(e.to_string()))?;
+    let machine = Machine::new(protocol.clone(), &templates).map_err(|e| failure(e.into()))?;
     Ok(Prepared { protocol, machine })
 }
 
@@ -255,14 +287,14 @@ pub fn replay(
     // The job's log is the scenario's only one: `follow` files have no steps.
     let mut feed = Feed::new(&prepared.protocol, 1).map_err(|e| ScenarioError::Protocol {
         path: base.join(&scenario.protocol),
-        message: e.to_string(),
+        source: ProtocolError::Compile(e.into()),
     })?;
     let failed = |step: usize| move |message: String| ScenarioError::Step { step, message };
     let run_id = scenario.run.clone().unwrap_or_else(|| "scenario".into());
     let mut now = scenario.start;
     let start = machine
         .start(&run_id, &scenario.vars, now)
-        .map_err(|e| failed(0)(e.to_string()))?;
+        .map_err(|source| ScenarioError::Start { source })?;
     let mut transcript = Transcript {
         protocol: prepared.protocol.id.value.clone(),
         steps: Vec::new(),
@@ -288,9 +320,13 @@ pub fn replay(
         };
         let mut apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
             inputs.push(input.clone());
-            let outcome = machine
-                .step(instance, input, at)
-                .map_err(|e| fail(e.to_string()))?;
+            let outcome =
+                machine
+                    .step(instance, input, at)
+                    .map_err(|source| ScenarioError::Failed {
+                        step: number,
+                        source,
+                    })?;
             *instance = outcome.instance.clone();
             let busy = !(outcome.transitions.is_empty()
                 && outcome.ignored.is_empty()
