@@ -11,9 +11,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, ClassifyError, Finding, Record, MAX_LINE_BYTES};
+use std::sync::Arc;
+
+use super::{Classifier, Finding, Record, Rules, MAX_LINE_BYTES};
 use crate::machine::Input;
-use crate::protocol::Protocol;
 
 /// How much of the log's last line the facts keep.
 pub const LAST_LINE_BYTES: usize = 2000;
@@ -66,20 +67,20 @@ struct Facts {
 }
 
 impl Feed {
-    /// A feed of `sources` logs (the job's, then the `follow` files), classified by the
-    /// protocol's categories.
-    pub fn new(protocol: &Protocol, sources: usize) -> Result<Feed, ClassifyError> {
-        let classifier = Classifier::new(protocol)?;
+    /// A feed of `sources` logs (the job's, then the `follow` files), classified by `rules`
+    /// (a [`Machine`](crate::machine::Machine)'s).
+    pub fn new(rules: &Arc<Rules>, sources: usize) -> Feed {
+        let classifier = Classifier::with_rules(rules.clone());
         let source = Source {
             classifier,
             partial: Vec::new(),
             cut: 0,
             skip_through: 0,
         };
-        Ok(Feed {
+        Feed {
             sources: vec![source; sources.max(1)],
             facts: Facts::default(),
-        })
+        }
     }
 
     /// Goes on with `source` where an earlier reader left it: `lines` lines were read before
@@ -275,6 +276,10 @@ categories:
     owner: code_translator
     severity: critical
     match: [{ exception: [AttributeError] }]
+  - id: divergence
+    owner: code_translator
+    severity: warning
+    match: [{ metric: '(loss | abs) > 5' }]
 states:
   a: { initial: true }
   b: { final: true }
@@ -288,7 +293,8 @@ roles:
 
     fn feed() -> Feed {
         let protocol = crate::protocol::parse(Path::new("p.yaml"), PROTOCOL.as_bytes()).unwrap();
-        Feed::new(&protocol, 2).unwrap()
+        let machine = crate::machine::Machine::new(protocol, &Default::default()).unwrap();
+        Feed::new(machine.rules(), 2)
     }
 
     fn at() -> DateTime<Utc> {
@@ -398,6 +404,26 @@ roles:
             panic!("no last line: {out:?}")
         };
         assert_eq!(line.len(), LAST_LINE_BYTES);
+    }
+
+    #[test]
+    fn a_metric_rule_that_needs_its_template_is_evaluated_in_the_machines_environment() {
+        let mut feed = feed();
+        let mut out = Vec::new();
+        feed.read(0, b"step=1 loss=-9\nstep=2 loss=1\n", at(), &mut out, None);
+        feed.quiet(0, at(), &mut out);
+        let categories: Vec<&str> = out
+            .iter()
+            .filter_map(|f| match &f.input {
+                Input::Incident(incident) => Some(incident.category.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            categories,
+            ["divergence"],
+            "a filter is not evaluated natively"
+        );
     }
 
     #[test]

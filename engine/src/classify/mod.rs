@@ -10,16 +10,19 @@
 mod feed;
 mod metric;
 mod record;
+mod rules;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use minijinja::Environment;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 pub use feed::{Fed, Feed, LogLine, LAST_LINE_BYTES};
 pub use record::{to_value as record_value, MetricValue, Record};
+pub(crate) use rules::add_metric_templates;
+pub use rules::Rules;
 
 use crate::protocol::{IncidentSeverity, Protocol};
 
@@ -126,54 +129,10 @@ pub enum ClassifyError {
     },
 }
 
-#[derive(Clone)]
-struct Category {
-    id: String,
-    owner: String,
-    severity: IncidentSeverity,
-    action: Option<String>,
-}
-
-#[derive(Clone)]
-struct TracebackRule {
-    category: usize,
-    exceptions: Vec<String>,
-    message: Option<Regex>,
-    traceback: Option<Regex>,
-    severity: Option<IncidentSeverity>,
-}
-
-#[derive(Clone)]
-struct MetricRule {
-    category: usize,
-    /// The rule evaluated natively, when it has a simple shape.
-    native: Option<metric::Node>,
-    /// The rule as a template `{% if RULE %}1{% endif %}`, for the other shapes.
-    template: String,
-    /// The record keys the rule reads; without one of them the template does not hold.
-    keys: Vec<String>,
-    severity: Option<IncidentSeverity>,
-}
-
-/// A protocol's category rules, compiled once.
-#[derive(Clone)]
-struct Rules {
-    categories: Vec<Category>,
-    uncategorized: Category,
-    tracebacks: Vec<TracebackRule>,
-    /// All line rules as one alternation: a single regex gets a literal prefilter that a set
-    /// does not, so most lines are rejected without running the set.
-    any_line: Regex,
-    lines: RegexSet,
-    line_rules: Vec<(usize, Option<IncidentSeverity>)>,
-    metrics: Vec<MetricRule>,
-    env: Environment<'static>,
-}
-
 /// The state of one log stream being classified.
 #[derive(Clone)]
 pub struct Classifier {
-    rules: Rules,
+    rules: Arc<Rules>,
     exception_line: Regex,
     warning_line: Regex,
     frame_line: Regex,
@@ -215,10 +174,19 @@ enum Phase {
 }
 
 impl Classifier {
-    /// Compiles the protocol's categories.
+    /// Compiles the protocol's categories, on their own: a run's classifiers share the rules
+    /// its [`Machine`](crate::machine::Machine) compiled ([`Classifier::with_rules`]).
     pub fn new(protocol: &Protocol) -> Result<Classifier, ClassifyError> {
-        Ok(Classifier {
-            rules: Rules::new(protocol)?,
+        let mut env = crate::expr::environment();
+        add_metric_templates(&mut env, protocol)?;
+        let rules = Rules::new(protocol, Arc::new(env))?;
+        Ok(Classifier::with_rules(Arc::new(rules)))
+    }
+
+    /// A classifier of a log by `rules`.
+    pub fn with_rules(rules: Arc<Rules>) -> Classifier {
+        Classifier {
+            rules,
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
             warning_line: Regex::new(
@@ -231,7 +199,7 @@ impl Classifier {
             traceback: None,
             pending: Vec::new(),
             reported: HashMap::new(),
-        })
+        }
     }
 
     /// The number of lines read so far.
@@ -565,166 +533,6 @@ fn looks_like_record(line: &str) -> bool {
     // memchr's vectorized search: every line of a log is asked this.
     trimmed.starts_with('{')
         || (!trimmed.starts_with(' ') && memchr::memchr(b'=', trimmed.as_bytes()).is_some())
-}
-
-impl Rules {
-    fn new(protocol: &Protocol) -> Result<Rules, ClassifyError> {
-        let mut categories = Vec::new();
-        let mut tracebacks = Vec::new();
-        let mut patterns = Vec::new();
-        let mut line_rules = Vec::new();
-        let mut metrics = Vec::new();
-        let mut env = crate::expr::environment();
-        for (index, category) in protocol.categories.iter().enumerate() {
-            let regex_error = |source| ClassifyError::Regex {
-                category: category.id.value.clone(),
-                source,
-            };
-            categories.push(Category {
-                id: category.id.value.clone(),
-                owner: category.owner.value.clone(),
-                severity: category.severity.value,
-                action: category.action.as_ref().map(|a| a.value.clone()),
-            });
-            for rule in &category.rules {
-                let severity = rule.severity.as_ref().map(|s| s.value);
-                if let Some(line) = &rule.line {
-                    patterns.push(line.value.clone());
-                    line_rules.push((index, severity));
-                } else if let Some(metric) = &rule.metric {
-                    let template = format!("metric-{index}-{}", metrics.len());
-                    let source = format!("{{% if {} %}}1{{% endif %}}", metric.value);
-                    env.add_template_owned(template.clone(), source)
-                        .map_err(|source| ClassifyError::Metric {
-                            category: category.id.value.clone(),
-                            source,
-                        })?;
-                    let keys = env
-                        .get_template(&template)
-                        .map(|t| t.undeclared_variables(false).into_iter().collect())
-                        .unwrap_or_default();
-                    metrics.push(MetricRule {
-                        category: index,
-                        native: metric::compile(&metric.value),
-                        template,
-                        keys,
-                        severity,
-                    });
-                } else {
-                    let compile = |pattern: &Option<crate::span::Spanned<String>>| {
-                        pattern.as_ref().map(|p| Regex::new(p)).transpose()
-                    };
-                    tracebacks.push(TracebackRule {
-                        category: index,
-                        exceptions: rule
-                            .exception
-                            .iter()
-                            .flat_map(|e| e.iter())
-                            .map(|e| e.value.clone())
-                            .collect(),
-                        message: compile(&rule.message).map_err(regex_error)?,
-                        traceback: compile(&rule.traceback).map_err(regex_error)?,
-                        severity,
-                    });
-                }
-            }
-        }
-        let set_error = |source| ClassifyError::Regex {
-            category: "(line rules)".into(),
-            source,
-        };
-        let lines = RegexSet::new(&patterns).map_err(set_error)?;
-        let alternation = if patterns.is_empty() {
-            // Matches nothing.
-            "[^\\s\\S]".to_owned()
-        } else {
-            patterns
-                .iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|")
-        };
-        let any_line = Regex::new(&alternation).map_err(set_error)?;
-        let uncategorized = protocol.uncategorized.as_ref();
-        Ok(Rules {
-            categories,
-            uncategorized: Category {
-                id: "uncategorized".into(),
-                owner: uncategorized
-                    .and_then(|u| u.owner.as_ref())
-                    .map_or_else(|| "director".to_owned(), |o| o.value.clone()),
-                severity: uncategorized
-                    .and_then(|u| u.severity.as_ref())
-                    .map_or(IncidentSeverity::Critical, |s| s.value),
-                action: uncategorized
-                    .and_then(|u| u.action.as_ref())
-                    .map(|a| a.value.clone()),
-            },
-            tracebacks,
-            any_line,
-            lines,
-            line_rules,
-            metrics,
-            env,
-        })
-    }
-
-    fn match_traceback(
-        &self,
-        exception: Option<&str>,
-        message: &str,
-        lines: &[String],
-    ) -> (Option<usize>, Option<IncidentSeverity>) {
-        let matched = self.tracebacks.iter().find(|rule| {
-            let type_ok = rule.exceptions.is_empty()
-                || exception
-                    .is_some_and(|e| rule.exceptions.iter().any(|r| exception_matches(r, e)));
-            type_ok
-                && rule.message.as_ref().is_none_or(|m| m.is_match(message))
-                && rule
-                    .traceback
-                    .as_ref()
-                    .is_none_or(|t| lines.iter().any(|l| t.is_match(l)))
-        });
-        matched.map_or((None, None), |rule| (Some(rule.category), rule.severity))
-    }
-
-    fn match_line(&self, line: &str) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
-        if !self.any_line.is_match(line) {
-            return None;
-        }
-        let first = self.lines.matches(line).into_iter().next()?;
-        let (category, severity) = self.line_rules[first];
-        Some((Some(category), severity))
-    }
-
-    fn match_metric(&self, record: &Record) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
-        let mut context = None;
-        let rule = self.metrics.iter().find(|rule| {
-            if let Some(answer) = rule.native.as_ref().and_then(|n| metric::holds(n, record)) {
-                return answer;
-            }
-            if !rule.keys.iter().all(|k| record.contains_key(k)) {
-                return false;
-            }
-            let context = context.get_or_insert_with(|| record::to_value(record));
-            self.env
-                .get_template(&rule.template)
-                .and_then(|t| t.render(context.clone()))
-                .is_ok_and(|out| out == "1")
-        })?;
-        Some((Some(rule.category), rule.severity))
-    }
-}
-
-/// A rule's exception name matches the exception's: `KeyError` matches `KeyError` and
-/// `builtins.KeyError`; a dotted name matches only itself.
-fn exception_matches(rule: &str, exception: &str) -> bool {
-    exception == rule
-        || (!rule.contains('.')
-            && exception
-                .strip_suffix(rule)
-                .is_some_and(|prefix| prefix.ends_with('.')))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::rules::exception_matches;
 use super::*;
 
 fn phase5b() -> Protocol {

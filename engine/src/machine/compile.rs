@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use minijinja::{Environment, Expression, Template};
 
@@ -57,9 +58,10 @@ impl fmt::Display for Key<'_> {
 }
 
 self_cell::self_cell!(
-    /// The protocol's template environment, with the compiled pieces that borrow from it.
+    /// The protocol's template environment, with the compiled pieces that borrow from it. The
+    /// environment is shared: the category rules' metric templates are in it too.
     pub(super) struct Program {
-        owner: Environment<'static>,
+        owner: Arc<Environment<'static>>,
         #[covariant]
         dependent: Compiled,
     }
@@ -191,7 +193,8 @@ pub(super) fn program(
             field(JobField::StopGrace, grace)?;
         }
     }
-    Program::try_new(env, |env| compiled(env, protocol))
+    crate::classify::add_metric_templates(&mut env, protocol)?;
+    Program::try_new(Arc::new(env), |env| compiled(env, protocol))
 }
 
 /// The handles of the templates `program` added, and the `set` expressions.

@@ -28,7 +28,7 @@ pub use error::{CompileError, StartError, StepError, TemplateError};
 pub use instance::{ActiveTimer, EventInfo, HistoryEntry, Instance, JobInfo, RunInfo};
 pub use outcome::{Input, JobPlan, Message, Outcome, Taken, DEFAULT_STOP_GRACE};
 
-use crate::classify::Incident;
+use crate::classify::{Incident, Rules};
 use crate::expr::DurationValue;
 use crate::graph::StateGraph;
 use crate::protocol::{Protocol, TemplateSource};
@@ -43,6 +43,7 @@ pub struct Machine {
     protocol: Arc<Protocol>,
     graph: StateGraph,
     program: compile::Program,
+    rules: Arc<Rules>,
     counters: BTreeSet<String>,
 }
 
@@ -56,6 +57,7 @@ impl Machine {
             return Err(CompileError::NoInitialState);
         }
         let program = compile::program(&protocol, templates)?;
+        let rules = Rules::new(&protocol, program.borrow_owner().clone())?;
         let counters = protocol
             .transitions
             .iter()
@@ -66,6 +68,7 @@ impl Machine {
             graph: StateGraph::new(&protocol),
             protocol: Arc::new(protocol),
             program,
+            rules: Arc::new(rules),
             counters,
         })
     }
@@ -78,6 +81,11 @@ impl Machine {
     /// The protocol's states and transitions.
     pub fn graph(&self) -> &StateGraph {
         &self.graph
+    }
+
+    /// The protocol's category rules, for the classifiers of a run's logs.
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
     }
 
     fn compiled(&self) -> &compile::Compiled<'_> {

@@ -285,10 +285,7 @@ pub fn replay(
     let machine = &prepared.machine;
     let base = path.parent().unwrap_or(Path::new("."));
     // The job's log is the scenario's only one: `follow` files have no steps.
-    let mut feed = Feed::new(&prepared.protocol, 1).map_err(|e| ScenarioError::Protocol {
-        path: base.join(&scenario.protocol),
-        source: ProtocolError::Compile(e.into()),
-    })?;
+    let mut feed = Feed::new(machine.rules(), 1);
     let failed = |step: usize| move |message: String| ScenarioError::Step { step, message };
     let run_id = scenario.run.clone().unwrap_or_else(|| "scenario".into());
     let mut now = scenario.start;
