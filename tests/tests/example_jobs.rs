@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use warden::classify::{Classifier, Finding};
-use warden::run::job::{Job, JobSpec};
+use warden::run::job::{GroupSpec, ProcessGroup};
 use warden_tests::root;
 
 fn run_job(dir: &Path, args: &[&str]) -> (i32, String) {
@@ -17,7 +17,7 @@ fn run_job(dir: &Path, args: &[&str]) -> (i32, String) {
     command.extend(["--epochs", "3", "--epoch-seconds", "0"].map(str::to_owned));
     command.extend(args.iter().map(|a| (*a).to_owned()));
     let log = dir.join("train.log");
-    let mut job = Job::spawn(&JobSpec {
+    let mut job = ProcessGroup::spawn(&GroupSpec {
         command,
         cwd: Some(dir.to_path_buf()),
         log: log.clone(),

@@ -115,7 +115,7 @@ fn end_processes(dir: &Path) {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
         }
         for entry in run.read_journal().unwrap_or_default() {
-            if let Entry::Job { job, .. } = entry {
+            if let Entry::Launched { job, .. } = entry {
                 let _ = signal_group(job, Signal::SIGKILL);
             }
         }

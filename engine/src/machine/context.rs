@@ -64,7 +64,7 @@ pub fn incident(incident: &crate::classify::Incident) -> Value {
 /// `job`, read lazily: a guard on `job.exit_code` does not format the start time.
 #[derive(Debug)]
 struct JobView {
-    job: Arc<super::instance::JobInfo>,
+    job: Arc<super::instance::JobFacts>,
     restarts: u64,
     now: DateTime<Utc>,
 }

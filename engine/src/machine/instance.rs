@@ -25,7 +25,7 @@ pub struct Instance {
     /// Timers active in the current state.
     pub timers: Vec<ActiveTimer>,
     /// The job as last seen (shared until it changes: templates read it without copying).
-    pub job: Arc<JobInfo>,
+    pub job: Arc<JobFacts>,
     /// The current or last incident.
     pub incident: Option<Arc<Incident>>,
     /// The latest value of every metric key read from the log.
@@ -95,7 +95,7 @@ pub struct ActiveTimer {
 
 /// The job, as the run knows it.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct JobInfo {
+pub struct JobFacts {
     /// The process id of the current or last process.
     pub pid: Option<u32>,
     /// The command it runs.

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use minijinja::Value;
 
 pub use error::{CompileError, StartError, StepError, TemplateError};
-pub use instance::{ActiveTimer, EventInfo, HistoryEntry, Instance, JobInfo, RunInfo};
+pub use instance::{ActiveTimer, EventInfo, HistoryEntry, Instance, JobFacts, RunInfo};
 pub use outcome::{Input, JobPlan, Message, Outcome, Taken, DEFAULT_STOP_GRACE};
 
 use crate::classify::{Incident, Rules};

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobSpec {
+pub struct GroupSpec {
     /// Program and arguments.
     pub command: Vec<String>,
     /// The working directory (default: Warden's).
@@ -60,7 +60,7 @@ impl Identity {
 
 /// Why a job could not be started or signalled.
 #[derive(Debug, thiserror::Error)]
-pub enum JobError {
+pub enum ProcessError {
     /// The command is empty.
     #[error("the job has no command")]
     NoCommand,
@@ -99,19 +99,19 @@ pub enum JobError {
     },
 }
 
-/// A job Warden started and is the parent of.
+/// A job Warden started and is the parent of: the leader of a process group of its own.
 #[derive(Debug)]
-pub struct Job {
+pub struct ProcessGroup {
     child: Child,
     identity: Identity,
 }
 
-impl Job {
+impl ProcessGroup {
     /// Starts `spec` in a new process group, stdout and stderr appended to its log.
-    pub fn spawn(spec: &JobSpec) -> Result<Job, JobError> {
-        let (program, args) = spec.command.split_first().ok_or(JobError::NoCommand)?;
+    pub fn spawn(spec: &GroupSpec) -> Result<ProcessGroup, ProcessError> {
+        let (program, args) = spec.command.split_first().ok_or(ProcessError::NoCommand)?;
         let log = open_log(&spec.log)?;
-        let err = log.try_clone().map_err(|source| JobError::Log {
+        let err = log.try_clone().map_err(|source| ProcessError::Log {
             path: spec.log.clone(),
             source,
         })?;
@@ -126,14 +126,14 @@ impl Job {
         if let Some(cwd) = &spec.cwd {
             command.current_dir(cwd);
         }
-        let child = command.spawn().map_err(|source| JobError::Spawn {
+        let child = command.spawn().map_err(|source| ProcessError::Spawn {
             program: program.clone(),
             source,
         })?;
         let pid = child.id();
         // The child is ours and not yet reaped, so its PID cannot be reused before we read it.
         let identity = Identity::of(pid).unwrap_or(Identity { pid, start_time: 0 });
-        Ok(Job { child, identity })
+        Ok(ProcessGroup { child, identity })
     }
 
     /// The job's identity.
@@ -153,7 +153,7 @@ impl Job {
 
     /// Stops the job: SIGTERM to its process group, SIGKILL after `grace` if anything of the
     /// group is left, then reaps it. Returns its exit status.
-    pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus, JobError> {
+    pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus, ProcessError> {
         signal_group(self.identity, Signal::SIGTERM)?;
         let deadline = Instant::now() + grace;
         let mut status = None;
@@ -171,7 +171,7 @@ impl Job {
         }
         let status = match status {
             Some(status) => status,
-            None => self.child.wait().map_err(|source| JobError::Spawn {
+            None => self.child.wait().map_err(|source| ProcessError::Spawn {
                 program: "(wait)".into(),
                 source,
             })?,
@@ -184,8 +184,8 @@ impl Job {
     }
 }
 
-fn open_log(path: &Path) -> Result<std::fs::File, JobError> {
-    let error = |source| JobError::Log {
+fn open_log(path: &Path) -> Result<std::fs::File, ProcessError> {
+    let error = |source| ProcessError::Log {
         path: path.to_path_buf(),
         source,
     };
@@ -234,13 +234,13 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 /// Sends `signal` to the job's process group. For a group whose leader is gone, the group id
 /// cannot be reused while any member lives, so it still names the job; while the leader lives,
 /// its start time must match.
-pub fn signal_group(identity: Identity, signal: Signal) -> Result<(), JobError> {
+pub fn signal_group(identity: Identity, signal: Signal) -> Result<(), ProcessError> {
     if Identity::of(identity.pid).is_some_and(|now| now != identity) {
-        return Err(JobError::NotTheJob { pid: identity.pid });
+        return Err(ProcessError::NotTheJob { pid: identity.pid });
     }
     match killpg(identity.group(), signal) {
         Ok(()) | Err(Errno::ESRCH) => Ok(()),
-        Err(source) => Err(JobError::Signal {
+        Err(source) => Err(ProcessError::Signal {
             pid: identity.pid,
             source,
         }),
@@ -259,7 +259,7 @@ mod tests {
     fn a_job_and_its_workers_stop_together_and_nothing_else_is_touched() {
         let dir = tempfile::tempdir().unwrap();
         // Like a training script with DataLoader workers: children that ignore SIGTERM.
-        let spec = JobSpec {
+        let spec = GroupSpec {
             command: vec![
                 "sh".into(),
                 "-c".into(),
@@ -274,7 +274,7 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let mut job = Job::spawn(&spec).unwrap();
+        let mut job = ProcessGroup::spawn(&spec).unwrap();
         let pgid = job.identity().pid;
         let deadline = Instant::now() + Duration::from_secs(5);
         while group_members(pgid).len() < 7 && Instant::now() < deadline {
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn the_log_is_appended_to_across_starts() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = |word: &str| JobSpec {
+        let spec = |word: &str| GroupSpec {
             command: vec![
                 "sh".into(),
                 "-c".into(),
@@ -309,7 +309,7 @@ mod tests {
             log: log_in(&dir),
         };
         for word in ["first", "second"] {
-            let mut job = Job::spawn(&spec(word)).unwrap();
+            let mut job = ProcessGroup::spawn(&spec(word)).unwrap();
             let status = loop {
                 if let Some(status) = job.try_wait().unwrap() {
                     break status;
@@ -339,7 +339,7 @@ mod tests {
         };
         assert!(matches!(
             signal_group(stale, Signal::SIGKILL),
-            Err(JobError::NotTheJob { .. })
+            Err(ProcessError::NotTheJob { .. })
         ));
         assert!(own.try_wait().unwrap().is_none(), "still running");
         own.kill().unwrap();
@@ -350,12 +350,12 @@ mod tests {
     #[test]
     fn an_unknown_program_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = JobSpec {
+        let spec = GroupSpec {
             command: vec!["/nonexistent/train".into()],
             cwd: None,
             log: log_in(&dir),
         };
-        let error = Job::spawn(&spec).unwrap_err();
+        let error = ProcessGroup::spawn(&spec).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -363,11 +363,11 @@ mod tests {
             "{error}"
         );
         assert!(matches!(
-            Job::spawn(&JobSpec {
+            ProcessGroup::spawn(&GroupSpec {
                 command: vec![],
                 ..spec
             }),
-            Err(JobError::NoCommand)
+            Err(ProcessError::NoCommand)
         ));
     }
 }

@@ -58,7 +58,7 @@ pub enum RunError {
     Start(#[from] crate::machine::StartError),
     /// The job cannot be started or signalled.
     #[error(transparent)]
-    Job(#[from] job::JobError),
+    Job(#[from] job::ProcessError),
     /// The journal does not describe a run this version can follow.
     #[error("{}: {message}", path.display())]
     Journal {

@@ -286,7 +286,7 @@ impl RunState {
             } => return Ok(self.input(*at, input, *line, request.as_deref())),
             Entry::Outcome(recorded) => self.outcome(recorded),
             Entry::Message(message) => self.message(message),
-            Entry::Job {
+            Entry::Launched {
                 at,
                 n,
                 job,
@@ -507,7 +507,7 @@ transitions:
     }
 
     fn launched(n: u32, seconds: i64) -> Entry {
-        Entry::Job {
+        Entry::Launched {
             at: at(seconds),
             n,
             job: identity(100 + n),

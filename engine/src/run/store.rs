@@ -45,7 +45,8 @@ pub enum Entry {
     /// A message the run sent, once its file is written.
     Message(MessageEntry),
     /// The job was started: launch number `n`, by the waiter that records its exit.
-    Job {
+    #[serde(rename = "job")]
+    Launched {
         /// When.
         at: DateTime<Utc>,
         /// The launch's number, from 1.

@@ -326,7 +326,7 @@ impl<'o> Supervisor<'o> {
                     source.last_data = Instant::now();
                 }
                 self.silence_reported = false;
-                self.record(Entry::Job {
+                self.record(Entry::Launched {
                     at: Utc::now(),
                     n,
                     job: started.job,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::job::{Identity, Job, JobSpec};
+use super::job::{GroupSpec, Identity, ProcessGroup};
 use super::write_atomic;
 
 /// What launch `n` runs, written by the supervisor before it starts the waiter.
@@ -108,12 +108,12 @@ pub fn main(dir: &Path, n: u32) -> i32 {
         let json = serde_json::to_vec(exit).expect("an exit serializes");
         write_atomic(&files.exit, &json)
     };
-    let job_spec = JobSpec {
+    let job_spec = GroupSpec {
         command: spec.command,
         cwd: Some(spec.cwd),
         log: spec.log,
     };
-    let mut job = match Job::spawn(&job_spec) {
+    let mut job = match ProcessGroup::spawn(&job_spec) {
         Ok(job) => job,
         Err(error) => {
             let exit = Exit {

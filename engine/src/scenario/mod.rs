@@ -57,7 +57,7 @@ pub struct StepSpec {
     pub log_file: Option<PathBuf>,
     /// A job event: `launched` or `exited`.
     #[serde(default)]
-    pub job: Option<JobEvent>,
+    pub job: Option<JobStep>,
     /// For `launched`: the process id.
     #[serde(default)]
     pub pid: Option<u32>,
@@ -84,7 +84,7 @@ pub struct StepSpec {
 /// A job event in a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum JobEvent {
+pub enum JobStep {
     /// The job started.
     Launched,
     /// The job ended.
@@ -371,12 +371,12 @@ pub fn replay(
         }
         if let Some(job) = spec.job {
             let input = match job {
-                JobEvent::Launched => Input::Launched {
+                JobStep::Launched => Input::Launched {
                     pid: spec.pid.unwrap_or(1),
                     resumed: spec.resumed.unwrap_or(false),
                     command: None,
                 },
-                JobEvent::Exited => Input::Exited {
+                JobStep::Exited => Input::Exited {
                     exit_code: spec.exit_code,
                     signal: spec.signal,
                 },
@@ -434,7 +434,7 @@ fn describe(spec: &StepSpec) -> String {
         parts.push(format!("log from {}", file.display()));
     }
     match spec.job {
-        Some(JobEvent::Launched) => parts.push(format!(
+        Some(JobStep::Launched) => parts.push(format!(
             "job launched (pid {}{})",
             spec.pid.unwrap_or(1),
             if spec.resumed == Some(true) {
@@ -443,7 +443,7 @@ fn describe(spec: &StepSpec) -> String {
                 ""
             }
         )),
-        Some(JobEvent::Exited) => match (spec.exit_code, spec.signal) {
+        Some(JobStep::Exited) => match (spec.exit_code, spec.signal) {
             (_, Some(signal)) => parts.push(format!("job exited on signal {signal}")),
             (code, None) => parts.push(format!("job exited with code {}", code.unwrap_or(0))),
         },
