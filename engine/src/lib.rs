@@ -1,10 +1,16 @@
 //! Warden: a workflow state-machine engine driven by declarative protocol files.
 //!
 //! The crate is a pipeline of stages, each in its own module: [`protocol`] loads a YAML file into
-//! a typed model with positions, [`check`] lints it, [`graph`] views its states as a graph,
-//! [`expr`] is the one template environment that guards, `set` expressions and messages share,
-//! [`classify`] turns log lines into incidents and metric records, [`machine`] steps a run, and
-//! [`scenario`] replays runs on a virtual clock. Everything here is pure but for reading files.
+//! a typed model with positions, [`graph`] makes its states and transitions one petgraph graph,
+//! [`check`] lints it, [`expr`] configures the template environment that guards, `set`
+//! expressions, messages and metric rules share, [`machine`] compiles a protocol once and steps
+//! a run, [`classify`] turns log output into incidents, metric records and the machine's inputs,
+//! [`scenario`] replays runs on a virtual clock, and [`run`] supervises real ones.
+//!
+//! Everything before [`run`] is pure: values in, values out, with no clock, no process and no
+//! file but the protocol, templates and scenarios it is asked to read (and the transcripts
+//! `warden test --bless` writes). [`run`] is the shell: the journal, the job's processes,
+//! signals and time. The architecture is described in `docs/architecture.md`.
 
 #![deny(missing_docs)]
 

@@ -1,11 +1,13 @@
 //! The shell around the pure core: everything that touches processes, files and time for
 //! `warden run`. Only this module and the CLI do I/O on behalf of a run.
 //!
-//! A run is a directory (see [`store`]) whose journal is the truth. The [`supervisor`] appends
-//! every input to the journal before acting on it and derives its state from the journal with
-//! [`state::RunState::absorb`], the same code that rebuilds a run after a crash and that the
-//! commands needing a run's state from another shell ([`client`]) use. The job is started by a
-//! [`waiter`], its parent, which records its exit status whether or not a supervisor runs.
+//! A run is a directory (see [`store`]) whose journal is the truth. [`start`] decides what a new
+//! run is; the [`supervisor`] appends every input to the journal before acting on it and derives
+//! its state from the journal with [`state::RunState::absorb`], the same code that rebuilds a
+//! run after a crash and that the commands needing a run's state from another shell
+//! ([`client`]) use. Roles' events reach it through the run's [`mailbox`]. The job is started by
+//! a [`waiter`], its parent, which records its exit status whether or not a supervisor runs;
+//! [`job`] knows processes only by PID and start time, and signals only their group.
 
 pub mod client;
 mod hook;
