@@ -1,7 +1,7 @@
 //! The protocol as a petgraph graph: its states are the nodes, its transitions the edges.
 //!
 //! This one graph is what every stage walks: `check` asks it what is reachable, which
-//! transitions shadow each other and where the cycles are; [`picture`] draws it; and the
+//! transitions shadow each other and where the cycles are; `picture` draws it; and the
 //! [`Machine`](crate::machine::Machine) finds the transitions an event may take by walking the
 //! edges out of the current state. A transition from several states is one edge from each;
 //! `"*"` is an edge from every non-final state; a targetless transition is an edge back to its

@@ -5,8 +5,8 @@
 //! effects to carry out, and what was ignored or refused. It does no I/O, reads no clock and
 //! draws no random number, so a run replays exactly from its inputs.
 //!
-//! A machine is the protocol's [`StateGraph`] and its templates, compiled once ([`compile`]):
-//! a step walks the edges out of the current state ([`step`]).
+//! A machine is the protocol's [`StateGraph`] and its templates, compiled once (`compile.rs`):
+//! a step walks the edges out of the current state (`step.rs`).
 
 mod compile;
 mod context;

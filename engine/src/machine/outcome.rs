@@ -115,7 +115,7 @@ impl Outcome {
 /// How long a stopped job has between SIGTERM and SIGKILL when the protocol does not say.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(30);
 
-/// The job of a run, rendered from its vars (see [`Machine::job_plan`]).
+/// The job of a run, rendered from its vars (see [`Machine::job_plan`](super::Machine::job_plan)).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JobPlan {
     /// Program and arguments (empty when the protocol has no `job`).

@@ -7,8 +7,8 @@
 //! polls every few milliseconds: reading a file that has not grown costs one system call, and a
 //! poll keeps following a log across truncation and rotation simple and exact. An error line is
 //! classified as soon as it is read; an incident still collecting context is reported once the
-//! log has been quiet for [`Options::idle_flush`]. The job's lifecycle is [`super::lifecycle`],
-//! the mailbox [`super::mailbox`], the `--on-message` hook [`super::hook`], and what the logs
+//! log has been quiet for [`Options::idle_flush`]. The job's lifecycle is `lifecycle.rs`,
+//! the mailbox [`super::mailbox`], the `--on-message` hook `hook.rs`, and what the logs
 //! say is read by the same [`Feed`] that scenarios replay through.
 
 use std::path::{Path, PathBuf};
