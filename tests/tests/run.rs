@@ -728,14 +728,23 @@ fn log_inputs(inputs: impl IntoIterator<Item = warden::machine::Input>) -> Vec<V
 /// included.
 #[test]
 fn a_scenario_and_a_real_run_of_the_same_output_give_the_same_inputs() {
-    for fixture in [
-        "config_missing_attribute.log",
-        "json_metrics_nan.log",
-        "key_value_log.log",
+    let captured = |name: &str| {
+        let mut output = std::fs::read(root().join("tests/fixtures/logs").join(name)).unwrap();
+        output.extend_from_slice(b"\n   \n\n");
+        output
+    };
+    // A job killed in the middle of writing its traceback.
+    let cut_short = b"epoch 1 done\nTraceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n    step()\n".to_vec();
+    for (fixture, output) in [
+        (
+            "config_missing_attribute.log",
+            captured("config_missing_attribute.log"),
+        ),
+        ("json_metrics_nan.log", captured("json_metrics_nan.log")),
+        ("key_value_log.log", captured("key_value_log.log")),
+        ("a traceback cut short", cut_short),
     ] {
         let workspace = Workspace::new();
-        let mut output = std::fs::read(root().join("tests/fixtures/logs").join(fixture)).unwrap();
-        output.extend_from_slice(b"\n   \n\n");
         std::fs::write(workspace.path().join("output.log"), &output).unwrap();
 
         let protocol = root().join("protocols/phase5b.yaml");

@@ -116,10 +116,14 @@ impl Rules {
                     line_rules.push((index, severity));
                 } else if let Some(metric) = &rule.metric {
                     let template = metric_template(index, metrics.len());
+                    // Put there by `add_metric_templates`, under the same name.
                     let keys = env
                         .get_template(&template)
                         .map(|t| t.undeclared_variables(false).into_iter().collect())
-                        .unwrap_or_default();
+                        .map_err(|source| ClassifyError::Metric {
+                            category: category.id.value.clone(),
+                            source,
+                        })?;
                     metrics.push(MetricRule {
                         category: index,
                         native: metric::compile(&metric.value),

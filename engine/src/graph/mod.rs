@@ -107,6 +107,12 @@ impl StateGraph {
         &self.graph[node]
     }
 
+    /// Whether `state` is declared final.
+    pub fn is_final(&self, state: &str) -> bool {
+        self.node(state)
+            .is_some_and(|node| self.graph[node].is_final)
+    }
+
     /// The id of an event some transition is written on; `None` if none is.
     pub fn event(&self, name: &str) -> Option<EventId> {
         self.events.get(name).copied()

@@ -93,11 +93,18 @@ pub(super) struct CompiledTransition<'env> {
     /// Its event.
     pub event: Option<String>,
     pub guard: Option<Guard<'env>>,
-    /// Each `set` key with its expression, in file order.
-    pub set: Vec<(String, Expression<'env, 'static>)>,
+    /// The `set` keys, in file order.
+    pub set: Vec<Set<'env>>,
     pub count: Vec<String>,
     pub send: Vec<Send<'env>>,
     pub effects: Vec<Effect>,
+}
+
+/// A `set` key, with its expression and the top-level names the expression reads.
+pub(super) struct Set<'env> {
+    pub key: String,
+    pub expression: Expression<'env, 'static>,
+    pub reads: Vec<String>,
 }
 
 /// A guard: its template, and its native form when it has a common shape (see [`guard`]).
@@ -238,7 +245,13 @@ fn compiled<'env>(
                     what: format!("`set: {}` on line {line}", key.as_str()),
                     source,
                 })?;
-            set.push((key.value.clone(), compiled));
+            let mut reads: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
+            reads.sort();
+            set.push(Set {
+                key: key.value.clone(),
+                expression: compiled,
+                reads,
+            });
         }
         let mut send = Vec::with_capacity(transition.send.len());
         for (k, message) in transition.send.iter().enumerate() {

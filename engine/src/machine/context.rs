@@ -221,36 +221,12 @@ pub fn value_of(
     })
 }
 
-/// The whole context of `instance` at `now` for a transition into `target`.
-pub fn build(
-    machine: &super::Machine,
-    instance: &Instance,
-    now: DateTime<Utc>,
-    target: &str,
-) -> Value {
-    let mut names: BTreeMap<String, Value> = (*instance.vars).clone();
-    // Every reserved name but `target`, which is the transition's, added below.
-    for name in crate::context::RESERVED.iter().filter(|n| **n != "target") {
-        if let Some(value) = value_of(machine, instance, now, name) {
-            names.insert((*name).to_owned(), value);
-        }
-    }
-    names.insert("target".to_owned(), Value::from(target));
-    Value::from(names)
-}
-
-/// The context of `instance` at `now` for a transition into `target`, with only the top-level
-/// names in `reads` (what a compiled template reads).
-pub fn subset(
-    machine: &super::Machine,
-    instance: &Instance,
-    now: DateTime<Utc>,
-    reads: &[String],
-    target: &str,
-) -> Value {
+/// The context for a transition into `target` with only the top-level names in `reads` (what a
+/// compiled template reads), each the `value` of its name (see [`value_of`]).
+pub fn subset(reads: &[String], target: &str, value: impl Fn(&str) -> Option<Value>) -> Value {
     let mut names = Vec::with_capacity(reads.len() + 1);
     for name in reads {
-        if let Some(value) = value_of(machine, instance, now, name) {
+        if let Some(value) = value(name) {
             names.push((name.clone(), value));
         }
     }

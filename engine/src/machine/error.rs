@@ -11,6 +11,14 @@ pub enum CompileError {
     /// The protocol has no single initial state.
     #[error("the protocol has no single initial state")]
     NoInitialState,
+    /// A transition names a state the protocol does not declare (`check` reports it as P011).
+    #[error("the transition on line {line} names the unknown state `{state}`")]
+    UnknownState {
+        /// The state.
+        state: String,
+        /// The transition's line.
+        line: u32,
+    },
     /// A message names a template that was not loaded.
     #[error("template `{0}` was not loaded")]
     MissingTemplate(String),

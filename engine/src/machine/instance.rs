@@ -67,7 +67,7 @@ impl Instance {
 
     /// Whether the run has ended in a final state.
     pub fn finished(&self, machine: &super::Machine) -> bool {
-        machine.protocol().is_final(&self.state)
+        machine.graph().is_final(&self.state)
     }
 }
 

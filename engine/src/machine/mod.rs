@@ -56,6 +56,24 @@ impl Machine {
         if protocol.initial_state().is_none() {
             return Err(CompileError::NoInitialState);
         }
+        // The graph has no edge to or from an undeclared state: such a transition would never
+        // be a candidate, silently.
+        for transition in &protocol.transitions {
+            let named = match &transition.from {
+                crate::protocol::From::States(states) => states.iter().collect(),
+                crate::protocol::From::Any(_) => Vec::new(),
+            };
+            if let Some(unknown) = named
+                .into_iter()
+                .chain(&transition.to)
+                .find(|state| !protocol.states.contains(state.as_str()))
+            {
+                return Err(CompileError::UnknownState {
+                    state: unknown.value.clone(),
+                    line: transition.span.line,
+                });
+            }
+        }
         let program = compile::program(&protocol, templates)?;
         let rules = Rules::new(&protocol, program.borrow_owner().clone())?;
         let counters = protocol
@@ -254,7 +272,8 @@ impl Machine {
                 source: Arc::new(error),
             });
         };
-        let context = context::subset(self, instance, now, &message.reads, &instance.state);
+        let value = |name: &str| context::value_of(self, instance, now, name);
+        let context = context::subset(&message.reads, &instance.state, value);
         message
             .template
             .render(context)
@@ -283,7 +302,7 @@ impl Machine {
             .keys()
             .map(|state| state.as_str())
             .filter(|state| {
-                !self.protocol.is_final(state)
+                !self.graph.is_final(state)
                     && self
                         .graph
                         .transitions_from(state, Some(event))
@@ -300,7 +319,8 @@ impl Machine {
             return Ok(JobPlan::default());
         };
         let render = |render: &compile::Render<'_>| {
-            let context = context::subset(self, instance, now, &render.reads, &instance.state);
+            let value = |name: &str| context::value_of(self, instance, now, name);
+            let context = context::subset(&render.reads, &instance.state, value);
             render
                 .template
                 .render(context)

@@ -79,14 +79,9 @@ impl<'m> Step<'m> {
         (!value.is_undefined()).then_some(value)
     }
 
-    /// A context holding only `reads` (and `target`).
+    /// A context holding only `reads` (and `target`), from the names built.
     fn context_of(&self, reads: &[String], target: &str) -> Value {
-        let names = reads
-            .iter()
-            .filter_map(|name| Some((name.clone(), self.name_value(name, target)?)))
-            .chain([("target".to_owned(), Value::from(target))])
-            .collect();
-        context::Names::value(names)
+        context::subset(reads, target, |name| self.name_value(name, target))
     }
 
     fn render(&self, render: &Render<'_>, target: &str) -> Result<String, minijinja::Error> {
@@ -243,17 +238,17 @@ impl<'m> Step<'m> {
 
         // `set`: every expression sees the context before any is assigned.
         if !transition.set.is_empty() {
-            let context = context::build(self.machine, &self.instance, self.now, &to);
             let mut values = Vec::with_capacity(transition.set.len());
-            for (key, expression) in &transition.set {
-                let value = expression
-                    .eval(context.clone())
+            for set in &transition.set {
+                let value = set
+                    .expression
+                    .eval(self.context_of(&set.reads, &to))
                     .map_err(|e| StepError::Set {
                         line,
-                        key: key.clone(),
+                        key: set.key.clone(),
                         source: Arc::new(e),
                     })?;
-                values.push((key.clone(), value));
+                values.push((set.key.clone(), value));
             }
             Arc::make_mut(&mut self.instance.vars).extend(values);
             self.changed();
@@ -310,7 +305,7 @@ impl<'m> Step<'m> {
         let protocol = self.machine.protocol();
         self.instance.state = to.to_owned();
         self.changed();
-        if protocol.is_final(to) {
+        if self.machine.graph.is_final(to) {
             self.instance.timers.clear();
             return Ok(());
         }

@@ -541,3 +541,17 @@ fn phase5b_main_path_renders_every_message() {
         .map(str::to_owned)
     );
 }
+
+#[test]
+fn a_transition_to_an_undeclared_state_is_refused_at_compile_time() {
+    let protocol = protocol::parse(
+        Path::new("m.yaml"),
+        b"protocol: p\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions:\n  - { from: a, to: c, on: go }\n  - { from: a, to: b, on: go }\n",
+    )
+    .unwrap();
+    let error = Machine::new(protocol, &BTreeMap::new()).err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        "the transition on line 6 names the unknown state `c`"
+    );
+}

@@ -25,14 +25,15 @@ impl Hook {
         }
     }
 
-    /// Runs the hook for each role `message`, written at `path`, is for. Returns why a hook
-    /// could not be started, if one could not.
-    pub fn fire(&mut self, run: &RunDir, message: &Message, path: &Path) -> Result<(), String> {
+    /// Runs the hook for each role `message`, written at `path`, is for. Returns why the hooks
+    /// that could not be started could not.
+    pub fn fire(&mut self, run: &RunDir, message: &Message, path: &Path) -> Vec<String> {
         let Some(command) = &self.command else {
-            return Ok(());
+            return Vec::new();
         };
+        let mut failures = Vec::new();
         for role in &message.to {
-            let child = Command::new("sh")
+            let spawned = Command::new("sh")
                 .arg("-c")
                 .arg(command)
                 .env("WARDEN_RUN", &run.id)
@@ -44,11 +45,15 @@ impl Hook {
                 .env("WARDEN_MESSAGE", path)
                 .current_dir(&self.cwd)
                 .stdin(Stdio::null())
-                .spawn()
-                .map_err(|error| format!("cannot run the --on-message command: {error}"))?;
-            self.running.push(child);
+                .spawn();
+            match spawned {
+                Ok(child) => self.running.push(child),
+                Err(error) => failures.push(format!(
+                    "cannot run the --on-message command for {role}: {error}"
+                )),
+            }
         }
-        Ok(())
+        failures
     }
 
     /// Collects the hooks that ended.

@@ -145,12 +145,13 @@ impl Lifecycle {
         }
     }
 
-    /// Goes on with a stop of `job` (none: nothing runs), started on the first call.
+    /// Goes on with a stop of `job` (none: nothing runs), started on the first call, when its
+    /// `grace` is asked for.
     pub(super) fn stop(
         &mut self,
         run: &RunDir,
         job: Option<&Launch>,
-        grace: Duration,
+        grace: impl FnOnce() -> Duration,
         out: &mut Vec<JobEvent>,
     ) {
         let Some(job) = job else {
@@ -164,7 +165,7 @@ impl Lifecycle {
         match &mut self.stopping {
             None => {
                 self.stopping = Some(Stopping {
-                    deadline: Instant::now() + grace,
+                    deadline: Instant::now() + grace(),
                     killed: false,
                 });
                 if group_exists(job.job) {

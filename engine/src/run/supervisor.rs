@@ -89,8 +89,6 @@ struct Source {
     path: PathBuf,
     tail: Tail,
     last_data: Instant,
-    /// The offset and line count last written down.
-    recorded: (u64, u64),
 }
 
 /// The supervisor of one run.
@@ -170,7 +168,7 @@ impl<'o> Supervisor<'o> {
         }
         let mut supervisor = Supervisor::assemble(store, state, options, observer)?;
         supervisor.write_messages()?;
-        if let Some(job) = supervisor.state.job().filter(|job| !job.ended) {
+        if let Some(job) = supervisor.state.job_running() {
             let mut events = Vec::new();
             supervisor
                 .job
@@ -196,7 +194,6 @@ impl<'o> Supervisor<'o> {
                 tail: Tail::new(&path, offset),
                 path,
                 last_data: Instant::now(),
-                recorded: (offset, lines),
             });
         }
         let hook = Hook::new(
@@ -261,6 +258,8 @@ impl<'o> Supervisor<'o> {
 
     /// One turn of the loop: each source in turn says what happened, and the handler takes it
     /// before the next source is asked, so that each sees the run as the one before left it.
+    /// What the feed gives carries the log's facts as of then, so it is never in one batch with
+    /// an input from another source, which takes the facts pending when it is handled.
     /// Returns whether there was something to do.
     fn turn(&mut self) -> Result<bool, RunError> {
         let mut happened = Vec::new();
@@ -275,6 +274,7 @@ impl<'o> Supervisor<'o> {
         happened.extend(requests.into_iter().map(Happened::Request));
         self.handle(&mut happened)?;
         self.due_timers(&mut happened);
+        self.handle(&mut happened)?;
         self.quiet_logs(&mut happened);
         self.handle(&mut happened)?;
         self.watch_silence(&mut happened);
@@ -422,20 +422,13 @@ impl<'o> Supervisor<'o> {
                 self.job.launch(&self.state, &log, &mut events);
             }
             Some(Action::Stop) => {
-                let grace = self.grace();
+                let state = &self.state;
+                let grace = || stop_grace(state);
                 let job = self.state.job_running();
                 self.job.stop(self.store.run(), job, grace, &mut events);
             }
         }
         happened.extend(events.into_iter().map(Happened::Job));
-    }
-
-    fn grace(&self) -> Duration {
-        self.state
-            .machine()
-            .job_plan(self.state.instance(), Utc::now())
-            .map(|plan| plan.stop_grace)
-            .unwrap_or(crate::machine::DEFAULT_STOP_GRACE)
     }
 
     /// The timers due. Once per deadline: a tick the machine fails on (a guard erring at run
@@ -626,7 +619,7 @@ impl<'o> Supervisor<'o> {
                 message: &message,
                 path: &path,
             });
-            if let Err(warning) = self.hook.fire(self.store.run(), &message, &path) {
+            for warning in self.hook.fire(self.store.run(), &message, &path) {
                 self.observer.notice(Notice::Warning(warning));
             }
         }
@@ -688,15 +681,23 @@ impl<'o> Supervisor<'o> {
                 self.sources[source].tail.offset(),
                 self.feed.lines_read(source),
             );
-            if self.feed.at_rest(source) && now != self.sources[source].recorded {
+            if self.feed.at_rest(source) && now != self.state.offset(source) {
                 self.record(Entry::Offset {
                     source,
                     offset: now.0,
                     lines: now.1,
                 })?;
-                self.sources[source].recorded = now;
             }
         }
         Ok(())
     }
+}
+
+/// How long a stopped job has between SIGTERM and SIGKILL, as the run's vars make it.
+fn stop_grace(state: &RunState) -> Duration {
+    state
+        .machine()
+        .job_plan(state.instance(), Utc::now())
+        .map(|plan| plan.stop_grace)
+        .unwrap_or(crate::machine::DEFAULT_STOP_GRACE)
 }

@@ -316,6 +316,16 @@ pub fn replay(
             entries: Vec::new(),
         };
         let mut apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
+            if let Input::Incident(incident) = &input {
+                record.entries.push(Entry::Incident(IncidentSummary {
+                    category: incident.category.clone(),
+                    owner: incident.owner.clone(),
+                    severity: incident.severity.as_str().to_owned(),
+                    exception: incident.exception.clone(),
+                    message: incident.message.clone(),
+                    line_number: incident.line_number,
+                }));
+            }
             inputs.push(input.clone());
             let outcome =
                 machine
@@ -356,16 +366,16 @@ pub fn replay(
             feed.quiet(0, now, &mut fed);
             feed.facts(&mut fed);
             for fed in fed {
-                if let Input::Incident(incident) = &fed.input {
-                    record.entries.push(Entry::Incident(IncidentSummary {
-                        category: incident.category.clone(),
-                        owner: incident.owner.clone(),
-                        severity: incident.severity.as_str().to_owned(),
-                        exception: incident.exception.clone(),
-                        message: incident.message.clone(),
-                        line_number: incident.line_number,
-                    }));
-                }
+                apply(&mut instance, fed.input, now, &mut record)?;
+            }
+        }
+        if spec.job == Some(JobStep::Exited) {
+            // As a real run learns of an end: the log is read to its end first, so the
+            // traceback the job died with, even cut short, is an incident before the exit.
+            let mut fed = Vec::new();
+            feed.end(0, now, &mut fed, None);
+            feed.facts(&mut fed);
+            for fed in fed {
                 apply(&mut instance, fed.input, now, &mut record)?;
             }
         }
