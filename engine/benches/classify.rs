@@ -4,13 +4,12 @@
 //!
 //! Run with `cargo bench -p warden --bench classify`.
 
-use std::fmt::Write as _;
-use std::path::Path;
+mod common;
 
 use chrono::{DateTime, Utc};
+use common::{json_line, log, phase5b, plain_line, without_metric_rules};
 use divan::counter::BytesCount;
 use warden::classify::Classifier;
-use warden::protocol::{self, Protocol};
 
 fn main() {
     divan::main();
@@ -18,57 +17,9 @@ fn main() {
 
 const SIZE: usize = 32 * 1024 * 1024;
 
-fn phase5b() -> Protocol {
-    protocol::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml"))
-        .unwrap()
-}
-
-fn without_metric_rules() -> Protocol {
-    let mut protocol = phase5b();
-    for category in &mut protocol.categories {
-        category.rules.retain(|rule| rule.metric.is_none());
-    }
-    protocol
-}
-
-/// Progress lines as PyMC and PyTorch training scripts print them, with a warning now and then.
-fn plain_log() -> Vec<u8> {
-    let mut log = String::with_capacity(SIZE + 256);
-    let mut i = 0u64;
-    while log.len() < SIZE {
-        i += 1;
-        if i % 10_000 == 0 {
-            log.push_str("/venv/lib/python3.11/site-packages/torch/nn/modules/module.py:1511: UserWarning: a deprecated option\n");
-        } else {
-            let _ = writeln!(
-                log,
-                "Epoch {}/400 - step {i} - loss: 0.{:04} - val_loss: 0.{:04} - lr: 3.0e-4 - 212ms/step",
-                i / 1000,
-                i % 9973,
-                i % 8971
-            );
-        }
-    }
-    log.into_bytes()
-}
-
-/// JSON progress lines as the shared training protocol's `log_progress` writes them.
-fn json_log() -> Vec<u8> {
-    let mut log = String::with_capacity(SIZE + 256);
-    let mut i = 0u64;
-    while log.len() < SIZE {
-        i += 1;
-        let _ = writeln!(
-            log,
-            "{{\"timestamp\": {}.5, \"epoch\": {}, \"loss\": 0.{:04}, \"elapsed_seconds\": {}.0, \"r_hat\": 1.0{}}}",
-            1_768_836_852 + 60 * i,
-            i / 100,
-            i % 9973,
-            60 * i,
-            i % 9
-        );
-    }
-    log.into_bytes()
+/// A log of about `SIZE` bytes of `line`.
+fn sized(line: fn(u64, &mut String)) -> Vec<u8> {
+    log(line, |_, bytes| bytes >= SIZE)
 }
 
 fn run(classifier: &Classifier, log: &[u8]) -> usize {
@@ -91,7 +42,7 @@ fn run(classifier: &Classifier, log: &[u8]) -> usize {
 
 #[divan::bench(sample_count = 5)]
 fn plain_log_without_metric_rules(bencher: divan::Bencher) {
-    let log = plain_log();
+    let log = sized(plain_line);
     let classifier = Classifier::new(&without_metric_rules()).unwrap();
     bencher
         .counter(BytesCount::new(log.len()))
@@ -100,7 +51,7 @@ fn plain_log_without_metric_rules(bencher: divan::Bencher) {
 
 #[divan::bench(sample_count = 5)]
 fn json_lines_with_metric_rules(bencher: divan::Bencher) {
-    let log = json_log();
+    let log = sized(json_line);
     let classifier = Classifier::new(&phase5b()).unwrap();
     bencher
         .counter(BytesCount::new(log.len()))

@@ -18,16 +18,19 @@
 //! difference divided by `N` for each.
 //! Run by `cargo bench` (which passes only `--bench`), it does nothing.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+mod common;
+
 use std::hint::black_box;
-use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use warden::classify::{Classifier, Incident};
-use warden::machine::{Input, Instance, Machine};
-use warden::protocol::{self, IncidentSeverity, Protocol};
+use common::{
+    incident, json_line, log, now, one_guard, phase5b, phase5b_watching, plain_line,
+    without_metric_rules,
+};
+use warden::classify::Classifier;
+use warden::machine::Input;
+use warden::protocol::Protocol;
 
 const USAGE: &str =
     "usage: instructions WHAT N (WHAT: step, render, incident, classify-json, classify-plain)";
@@ -56,8 +59,8 @@ fn main() -> ExitCode {
         "step" => step(n),
         "render" => render(n),
         "incident" => incident_step(n),
-        "classify-json" => classify(&phase5b(), &json_log(), n),
-        "classify-plain" => classify(&without_metric_rules(), &plain_log(), n),
+        "classify-json" => classify(&phase5b(), &first_lines(json_line), n),
+        "classify-plain" => classify(&without_metric_rules(), &first_lines(plain_line), n),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -66,55 +69,9 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn now() -> DateTime<Utc> {
-    "2026-01-19T12:00:00Z".parse().unwrap()
-}
-
-/// The incident of `machine.rs`.
-fn incident() -> Incident {
-    Incident {
-        category: "implementation".into(),
-        owner: "code_translator".into(),
-        severity: IncidentSeverity::Critical,
-        action: Some("@code_translator: investigate and fix the code.".into()),
-        exception: Some("AttributeError".into()),
-        message: "'TensorVariable' object has no attribute 'logp'".into(),
-        line: "AttributeError: 'TensorVariable' object has no attribute 'logp'".into(),
-        line_number: 3,
-        file: Some("output/implementation/code/model_1.py".into()),
-        code_line: Some(45),
-        before: vec!["Sampling 4 chains".into(); 5],
-        after: vec![],
-        traceback: vec![
-            "Traceback (most recent call last):".into(),
-            "  File \"output/implementation/code/model_1.py\", line 45, in <module>".into(),
-            "    log_prob = latent_var.logp(observed)".into(),
-            "AttributeError: 'TensorVariable' object has no attribute 'logp'".into(),
-        ],
-        metric: None,
-        count: 1,
-        first_seen: now(),
-        last_seen: now(),
-    }
-}
-
 /// `step_with_one_guard` of `machine.rs`.
 fn step(n: usize) {
-    let text = "protocol: bench
-vars: { limit: { type: integer, default: 3 } }
-states:
-  watch: { initial: true }
-  done: { final: true }
-transitions:
-  - { from: watch, on: exited, if: \"job.exit_code == 0\", to: watch }
-  - { from: watch, on: incident, to: done }
-";
-    let protocol = protocol::parse(Path::new("bench.yaml"), text.as_bytes()).unwrap();
-    let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
-    let run = machine
-        .start("bench", &BTreeMap::new(), now())
-        .unwrap()
-        .instance;
+    let (machine, run) = one_guard();
     let at = now();
     for _ in 0..n {
         let input = Input::Exited {
@@ -125,29 +82,6 @@ transitions:
         assert_eq!(out.transitions.len(), 1);
         black_box(out);
     }
-}
-
-/// Phase 5B compiled, and a run of it watching a launched job (as in `machine.rs`).
-fn phase5b_watching() -> (Machine, Instance) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
-    let protocol = protocol::load(&path).unwrap();
-    let (templates, _) = protocol::load_templates(&protocol);
-    let machine = Machine::new(protocol, &templates).unwrap();
-    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let run = machine.start("bench", &vars, now()).unwrap().instance;
-    let run = machine
-        .step(
-            &run,
-            Input::Launched {
-                pid: 12345,
-                resumed: false,
-                command: None,
-            },
-            now(),
-        )
-        .unwrap()
-        .instance;
-    (machine, run)
 }
 
 /// `phase5b_error_report_render` of `machine.rs`.
@@ -189,53 +123,9 @@ fn incident_step(n: usize) {
 /// How many lines the setup writes; more iterations than this go round them again.
 const LINES: usize = 50_000;
 
-fn phase5b() -> Protocol {
-    protocol::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml"))
-        .unwrap()
-}
-
-fn without_metric_rules() -> Protocol {
-    let mut protocol = phase5b();
-    for category in &mut protocol.categories {
-        category.rules.retain(|rule| rule.metric.is_none());
-    }
-    protocol
-}
-
-/// The first `LINES` lines of `plain_log` in `classify.rs`.
-fn plain_log() -> Vec<u8> {
-    let mut log = String::new();
-    for i in 1..=LINES as u64 {
-        if i % 10_000 == 0 {
-            log.push_str("/venv/lib/python3.11/site-packages/torch/nn/modules/module.py:1511: UserWarning: a deprecated option\n");
-        } else {
-            let _ = writeln!(
-                log,
-                "Epoch {}/400 - step {i} - loss: 0.{:04} - val_loss: 0.{:04} - lr: 3.0e-4 - 212ms/step",
-                i / 1000,
-                i % 9973,
-                i % 8971
-            );
-        }
-    }
-    log.into_bytes()
-}
-
-/// The first `LINES` lines of `json_log` in `classify.rs`.
-fn json_log() -> Vec<u8> {
-    let mut log = String::new();
-    for i in 1..=LINES as u64 {
-        let _ = writeln!(
-            log,
-            "{{\"timestamp\": {}.5, \"epoch\": {}, \"loss\": 0.{:04}, \"elapsed_seconds\": {}.0, \"r_hat\": 1.0{}}}",
-            1_768_836_852 + 60 * i,
-            i / 100,
-            i % 9973,
-            60 * i,
-            i % 9
-        );
-    }
-    log.into_bytes()
+/// The first `LINES` lines of a log of `classify.rs`.
+fn first_lines(line: fn(u64, &mut String)) -> Vec<u8> {
+    log(line, |lines, _| lines >= LINES as u64)
 }
 
 /// `n` lines of `log` classified as `classify.rs`'s `run` reads a log: 64 KiB at a time, a

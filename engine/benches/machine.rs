@@ -4,67 +4,19 @@
 //!
 //! Run with `cargo bench -p warden --bench machine`.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+mod common;
 
-use chrono::{DateTime, Utc};
+use common::{incident, now, one_guard, phase5b_watching};
 use divan::counter::ItemsCount;
-use warden::classify::Incident;
-use warden::machine::{Input, Machine};
-use warden::protocol::{self, IncidentSeverity};
+use warden::machine::Input;
 
 fn main() {
     divan::main();
 }
 
-fn now() -> DateTime<Utc> {
-    "2026-01-19T12:00:00Z".parse().unwrap()
-}
-
-fn incident() -> Incident {
-    Incident {
-        category: "implementation".into(),
-        owner: "code_translator".into(),
-        severity: IncidentSeverity::Critical,
-        action: Some("@code_translator: investigate and fix the code.".into()),
-        exception: Some("AttributeError".into()),
-        message: "'TensorVariable' object has no attribute 'logp'".into(),
-        line: "AttributeError: 'TensorVariable' object has no attribute 'logp'".into(),
-        line_number: 3,
-        file: Some("output/implementation/code/model_1.py".into()),
-        code_line: Some(45),
-        before: vec!["Sampling 4 chains".into(); 5],
-        after: vec![],
-        traceback: vec![
-            "Traceback (most recent call last):".into(),
-            "  File \"output/implementation/code/model_1.py\", line 45, in <module>".into(),
-            "    log_prob = latent_var.logp(observed)".into(),
-            "AttributeError: 'TensorVariable' object has no attribute 'logp'".into(),
-        ],
-        metric: None,
-        count: 1,
-        first_seen: now(),
-        last_seen: now(),
-    }
-}
-
 #[divan::bench]
 fn step_with_one_guard(bencher: divan::Bencher) {
-    let text = "protocol: bench
-vars: { limit: { type: integer, default: 3 } }
-states:
-  watch: { initial: true }
-  done: { final: true }
-transitions:
-  - { from: watch, on: exited, if: \"job.exit_code == 0\", to: watch }
-  - { from: watch, on: incident, to: done }
-";
-    let protocol = protocol::parse(Path::new("bench.yaml"), text.as_bytes()).unwrap();
-    let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
-    let run = machine
-        .start("bench", &BTreeMap::new(), now())
-        .unwrap()
-        .instance;
+    let (machine, run) = one_guard();
     bencher.counter(ItemsCount::new(1usize)).bench(|| {
         let input = Input::Exited {
             exit_code: Some(0),
@@ -74,29 +26,6 @@ transitions:
         assert_eq!(out.transitions.len(), 1);
         out
     });
-}
-
-/// Phase 5B compiled, and a run of it watching a launched job.
-fn phase5b_watching() -> (Machine, warden::machine::Instance) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
-    let protocol = protocol::load(&path).unwrap();
-    let (templates, _) = protocol::load_templates(&protocol);
-    let machine = Machine::new(protocol, &templates).unwrap();
-    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let run = machine.start("bench", &vars, now()).unwrap().instance;
-    let run = machine
-        .step(
-            &run,
-            Input::Launched {
-                pid: 12345,
-                resumed: false,
-                command: None,
-            },
-            now(),
-        )
-        .unwrap()
-        .instance;
-    (machine, run)
 }
 
 #[divan::bench]

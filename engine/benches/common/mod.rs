@@ -1,0 +1,139 @@
+//! What the benchmarks share: the protocols, runs, incident and logs they measure, so that the
+//! timed benchmarks and the instruction counts measure the same work.
+
+// Each benchmark uses some of these.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use warden::classify::Incident;
+use warden::machine::{Input, Instance, Machine};
+use warden::protocol::{self, IncidentSeverity, Protocol};
+
+/// The time every step is taken at.
+pub fn now() -> DateTime<Utc> {
+    "2026-01-19T12:00:00Z".parse().unwrap()
+}
+
+/// Phase 5B's implementation incident, as the classifier reports PyMC's `.logp` error.
+pub fn incident() -> Incident {
+    Incident {
+        category: "implementation".into(),
+        owner: "code_translator".into(),
+        severity: IncidentSeverity::Critical,
+        action: Some("@code_translator: investigate and fix the code.".into()),
+        exception: Some("AttributeError".into()),
+        message: "'TensorVariable' object has no attribute 'logp'".into(),
+        line: "AttributeError: 'TensorVariable' object has no attribute 'logp'".into(),
+        line_number: 3,
+        file: Some("output/implementation/code/model_1.py".into()),
+        code_line: Some(45),
+        before: vec!["Sampling 4 chains".into(); 5],
+        after: vec![],
+        traceback: vec![
+            "Traceback (most recent call last):".into(),
+            "  File \"output/implementation/code/model_1.py\", line 45, in <module>".into(),
+            "    log_prob = latent_var.logp(observed)".into(),
+            "AttributeError: 'TensorVariable' object has no attribute 'logp'".into(),
+        ],
+        metric: None,
+        count: 1,
+        first_seen: now(),
+        last_seen: now(),
+    }
+}
+
+/// A protocol whose `exited` step goes through one transition with one guard, and a run of it.
+pub fn one_guard() -> (Machine, Instance) {
+    let text = "protocol: bench
+vars: { limit: { type: integer, default: 3 } }
+states:
+  watch: { initial: true }
+  done: { final: true }
+transitions:
+  - { from: watch, on: exited, if: \"job.exit_code == 0\", to: watch }
+  - { from: watch, on: incident, to: done }
+";
+    let protocol = protocol::parse(Path::new("bench.yaml"), text.as_bytes()).unwrap();
+    let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
+    let run = machine
+        .start("bench", &BTreeMap::new(), now())
+        .unwrap()
+        .instance;
+    (machine, run)
+}
+
+/// Phase 5B, loaded.
+pub fn phase5b() -> Protocol {
+    protocol::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml"))
+        .unwrap()
+}
+
+/// Phase 5B without its metric rules.
+pub fn without_metric_rules() -> Protocol {
+    let mut protocol = phase5b();
+    for category in &mut protocol.categories {
+        category.rules.retain(|rule| rule.metric.is_none());
+    }
+    protocol
+}
+
+/// Phase 5B compiled, and a run of it watching a launched job.
+pub fn phase5b_watching() -> (Machine, Instance) {
+    let protocol = phase5b();
+    let (templates, _) = protocol::load_templates(&protocol);
+    let machine = Machine::new(protocol, &templates).unwrap();
+    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
+    let run = machine.start("bench", &vars, now()).unwrap().instance;
+    let launched = Input::Launched {
+        pid: 12345,
+        resumed: false,
+        command: None,
+    };
+    let run = machine.step(&run, launched, now()).unwrap().instance;
+    (machine, run)
+}
+
+/// Line `i` of a log of progress lines as PyMC and PyTorch training scripts print them, with a
+/// warning now and then.
+pub fn plain_line(i: u64, log: &mut String) {
+    if i % 10_000 == 0 {
+        log.push_str("/venv/lib/python3.11/site-packages/torch/nn/modules/module.py:1511: UserWarning: a deprecated option\n");
+    } else {
+        let _ = writeln!(
+            log,
+            "Epoch {}/400 - step {i} - loss: 0.{:04} - val_loss: 0.{:04} - lr: 3.0e-4 - 212ms/step",
+            i / 1000,
+            i % 9973,
+            i % 8971
+        );
+    }
+}
+
+/// Line `i` of a log of JSON progress lines as the shared training protocol's `log_progress`
+/// writes them.
+pub fn json_line(i: u64, log: &mut String) {
+    let _ = writeln!(
+        log,
+        "{{\"timestamp\": {}.5, \"epoch\": {}, \"loss\": 0.{:04}, \"elapsed_seconds\": {}.0, \"r_hat\": 1.0{}}}",
+        1_768_836_852 + 60 * i,
+        i / 100,
+        i % 9973,
+        60 * i,
+        i % 9
+    );
+}
+
+/// Lines 1, 2, ... of `line`, until `enough(lines, bytes)` holds.
+pub fn log(line: fn(u64, &mut String), enough: impl Fn(u64, usize) -> bool) -> Vec<u8> {
+    let mut log = String::new();
+    let mut i = 0;
+    while !enough(i, log.len()) {
+        i += 1;
+        line(i, &mut log);
+    }
+    log.into_bytes()
+}
