@@ -62,3 +62,49 @@ impl Hook {
             .retain_mut(|child| matches!(child.try_wait(), Ok(None)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_hook_runs_once_for_each_role_with_the_message_in_its_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path(), "r");
+        let message = Message {
+            seq: 3,
+            at: "2026-01-19T12:00:00Z".parse().unwrap(),
+            from: "model_trainer".into(),
+            to: vec!["director".into(), "modeler".into()],
+            template: Some("error_report".into()),
+            transition: 0,
+            text: String::new(),
+        };
+        let command =
+            "echo \"$WARDEN_SEQ $WARDEN_FROM $WARDEN_TEMPLATE $WARDEN_MESSAGE\" > \"$WARDEN_ROLE\"";
+        let mut hook = Hook::new(Some(command.into()), dir.path().to_path_buf());
+        let failures = hook.fire(&run, &message, Path::new("messages/0003.md"));
+        assert_eq!(failures, Vec::<String>::new());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for role in ["director", "modeler"] {
+            let file = dir.path().join(role);
+            while !file.exists() || std::fs::read_to_string(&file).unwrap().is_empty() {
+                assert!(Instant::now() < deadline, "no hook ran for {role}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                "3 model_trainer error_report messages/0003.md\n"
+            );
+        }
+        while !hook.running.is_empty() {
+            assert!(Instant::now() < deadline, "the hooks did not end");
+            hook.reap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut none = Hook::new(None, dir.path().to_path_buf());
+        assert!(none.fire(&run, &message, Path::new("m.md")).is_empty());
+        assert!(none.running.is_empty());
+    }
+}

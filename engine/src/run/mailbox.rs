@@ -115,3 +115,55 @@ pub fn close(run: &RunDir, id: &str, reply: Option<&Reply>) -> Result<(), RunErr
     let path = request_file(run, id);
     std::fs::remove_file(&path).map_err(io_error(&path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::store::Store;
+
+    fn request(event: &str) -> Request {
+        Request {
+            event: event.into(),
+            sender: "director".into(),
+            fields: BTreeMap::from([("note".to_owned(), serde_json::json!("go"))]),
+        }
+    }
+
+    #[test]
+    fn requests_are_taken_in_the_order_sent_and_answered_beside_them() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::create(root.path(), "r").unwrap();
+        let run = store.run();
+        let first = post(run, &request("first")).unwrap();
+        let second = post(run, &request("second")).unwrap();
+        std::fs::write(run.requests().join("0-forged.json"), b"{ not json").unwrap();
+        let posted = waiting(run);
+        let ids: Vec<&str> = posted.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["0-forged", first.as_str(), second.as_str()]);
+        assert!(posted[0]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.starts_with("not a request")));
+        assert_eq!(posted[1].1.as_ref().unwrap(), &request("first"));
+
+        let reply = Reply {
+            from: "watch".into(),
+            files: vec!["messages/0001-x.md".into()],
+            ..Default::default()
+        };
+        close(run, &first, Some(&reply)).unwrap();
+        assert_eq!(
+            await_reply(run, &first, Duration::ZERO).unwrap(),
+            Some(reply)
+        );
+        assert_eq!(
+            await_reply(run, &first, Duration::ZERO).unwrap(),
+            None,
+            "taken once"
+        );
+        // Taken before a restart: only removed, never answered again.
+        close(run, &second, None).unwrap();
+        assert_eq!(await_reply(run, &second, Duration::ZERO).unwrap(), None);
+        assert_eq!(waiting(run).len(), 1, "only the forged one is left");
+    }
+}
