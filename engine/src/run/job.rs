@@ -176,9 +176,14 @@ impl ProcessGroup {
                 source,
             })?,
         };
-        // Stragglers that ignored SIGTERM and outlived the leader get SIGKILL too.
+        // Stragglers that ignored SIGTERM and outlived the leader get SIGKILL too, and the stop
+        // is over when they are gone: a process killed a moment ago may still be exiting.
         if group_exists(self.identity) {
             signal_group(self.identity, Signal::SIGKILL)?;
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while group_exists(self.identity) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(status)
     }
