@@ -529,23 +529,7 @@ fn run_render(
     template: &str,
     context: &std::path::Path,
 ) -> ExitCode {
-    let protocol = match protocol::load(protocol_path) {
-        Ok(protocol) => protocol,
-        Err(error) => {
-            eprintln!("error: {error}; see `warden check`");
-            return ExitCode::from(FINDINGS);
-        }
-    };
-    let template_path = protocol::template_path(&protocol, template);
-    let read = |path: &std::path::Path| {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    let rendered = read(&template_path).and_then(|source| {
-        let values = read(context)?;
-        warden::expr::render_with_context(&source, &values)
-            .map_err(|e| format!("{}: {e}", template_path.display()))
-    });
-    match rendered {
+    match warden::expr::render_template(protocol_path, template, context) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

@@ -13,7 +13,6 @@ use warden::run::start;
 use warden::run::state::RunState;
 use warden::run::store::StoreError;
 use warden::run::supervisor::{Finish, Notice, Observer, Quiet, Supervisor};
-use warden::run::tail::Tail;
 use warden::run::RunError;
 
 use crate::{FINDINGS, IO_ERROR};
@@ -628,40 +627,10 @@ pub fn send(
 }
 
 pub fn log(dir: &Path, id: Option<&str>, follow: bool) -> ExitCode {
-    let run = match client::resolve(dir, id) {
-        Ok(run) => run,
-        Err(error) => return fail(&error),
-    };
-    let path = match RunState::replay(&run).and_then(|s| s.log_paths()) {
-        Ok(paths) => paths[0].clone(),
-        Err(error) => return fail(&error),
-    };
-    let mut tail = Tail::new(&path, 0);
-    let mut journal = client::JournalReader::new(run.journal());
-    let mut finished = false;
     let mut out = std::io::stdout().lock();
-    let mut buffer = Vec::new();
-    loop {
-        buffer.clear();
-        match tail.read(&mut buffer) {
-            Ok((_, 0)) if !follow || finished => return ExitCode::SUCCESS,
-            Ok((_, 0)) => {
-                // Once the run has ended, its job wrote all it will: read to the end, then stop.
-                finished = journal.read().map_or(true, |_| journal.ended().is_some());
-                if !finished {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-            Ok(_) => {
-                if out.write_all(&buffer).and_then(|()| out.flush()).is_err() {
-                    // The reader went away (`warden log | head`).
-                    return ExitCode::SUCCESS;
-                }
-            }
-            Err(error) => {
-                eprintln!("error: {}: {error}", path.display());
-                return ExitCode::from(IO_ERROR);
-            }
-        }
+    let copied = client::resolve(dir, id).and_then(|run| client::copy_log(&run, follow, &mut out));
+    match copied {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
     }
 }

@@ -354,6 +354,51 @@ pub fn render_with_context(source: &str, context: &str) -> Result<String, String
         })
 }
 
+/// Why [`render_template`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The protocol does not load.
+    #[error("{0}; see `warden check`")]
+    Load(#[from] crate::protocol::LoadError),
+    /// The template or the context cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The template does not render against the context.
+    #[error("{}: {message}", path.display())]
+    Template {
+        /// The template file.
+        path: std::path::PathBuf,
+        /// Why, with minijinja's detail.
+        message: String,
+    },
+}
+
+/// Renders the message template `name` of the protocol at `protocol` against the YAML or JSON
+/// context in the file `context` (`warden render`).
+pub fn render_template(
+    protocol: &std::path::Path,
+    name: &str,
+    context: &std::path::Path,
+) -> Result<String, RenderError> {
+    let protocol = crate::protocol::load(protocol)?;
+    let path = crate::protocol::template_path(&protocol, name);
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|source| RenderError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let source = read(&path)?;
+    let values = read(context)?;
+    render_with_context(&source, &values).map_err(|message| RenderError::Template { path, message })
+}
+
 /// Whether the environment knows the filter `name`.
 pub fn has_filter(env: &Environment, name: &str) -> bool {
     probe(

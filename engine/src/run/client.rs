@@ -469,3 +469,31 @@ pub fn send(run: &RunDir, request: &Request, timeout: Duration) -> Result<Sent, 
         None => Sent::Queued(id),
     })
 }
+
+/// Copies the job's log of `run` to `out`; with `follow`, goes on as it grows until the run
+/// has ended and the log is read to its end. A reader that went away (`warden log | head`)
+/// ends the copy, as it would `tail`.
+pub fn copy_log(run: &RunDir, follow: bool, out: &mut impl std::io::Write) -> Result<(), RunError> {
+    let path = RunState::replay(run)?.log_paths()?.swap_remove(0);
+    let mut tail = super::tail::Tail::new(&path, 0);
+    let mut journal = JournalReader::new(run.journal());
+    let mut finished = false;
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        let (_, read) = tail.read(&mut buffer).map_err(io_error(&path))?;
+        if read > 0 {
+            if out.write_all(&buffer).and_then(|()| out.flush()).is_err() {
+                return Ok(());
+            }
+        } else if !follow || finished {
+            return Ok(());
+        } else {
+            // Once the run has ended, its job wrote all it will: read to the end, then stop.
+            finished = journal.read().map_or(true, |_| journal.ended().is_some());
+            if !finished {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
