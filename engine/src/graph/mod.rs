@@ -175,16 +175,17 @@ impl StateGraph {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use petgraph::visit::EdgeRef;
     use std::path::Path;
 
-    fn protocol(text: &str) -> Protocol {
+    pub(in crate::graph) fn protocol(text: &str) -> Protocol {
         crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap()
     }
 
-    const SMALL: &str = "protocol: p
+    /// States of every kind, transitions from one state, from `*` and eventless ones.
+    pub(in crate::graph) const SMALL: &str = "protocol: p
 states:
   a: { initial: true }
   b: {}
@@ -194,13 +195,18 @@ transitions:
   - { from: a, to: b, on: go, if: \"x > 1\", do: [launch] }
   - { from: b, to: c }
   - { from: \"*\", to: c, on: stop }
-  - { from: [b, a], on: go }
-  - { from: a, to: nowhere, on: go }
 ";
+
+    /// `SMALL`, and a targetless transition from two states and one to an undeclared state.
+    fn more() -> Protocol {
+        protocol(&format!(
+            "{SMALL}  - {{ from: [b, a], on: go }}\n  - {{ from: a, to: nowhere, on: go }}\n"
+        ))
+    }
 
     #[test]
     fn reachability_both_ways() {
-        let p = protocol(SMALL);
+        let p = more();
         let g = StateGraph::new(&p);
         let reached = g.reachable_from(g.node("a").unwrap());
         assert!(reached.contains(&g.node("c").unwrap()));
@@ -211,7 +217,7 @@ transitions:
 
     #[test]
     fn candidates_come_in_file_order_and_skip_unknown_states() {
-        let g = StateGraph::new(&protocol(SMALL));
+        let g = StateGraph::new(&more());
         let from = |state, event| g.transitions_from(state, event).collect::<Vec<_>>();
         assert_eq!(
             from("a", Some("go")),
@@ -232,7 +238,7 @@ transitions:
 
     #[test]
     fn a_targetless_transition_is_an_edge_back_to_its_source() {
-        let g = StateGraph::new(&protocol(SMALL));
+        let g = StateGraph::new(&more());
         let b = g.node("b").unwrap();
         let edge = g
             .candidates(b, g.event("go"))
@@ -243,7 +249,7 @@ transitions:
 
     #[test]
     fn edges_in_file_order_follow_the_transitions_and_their_from() {
-        let g = StateGraph::new(&protocol(SMALL));
+        let g = StateGraph::new(&more());
         let order: Vec<(usize, &str)> = g
             .edges_in_file_order()
             .map(|e| (e.weight().transition, g.state(e.source()).id.as_str()))

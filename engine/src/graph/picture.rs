@@ -177,23 +177,7 @@ fn dot(protocol: &Protocol) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn protocol(text: &str) -> Protocol {
-        crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap()
-    }
-
-    const SMALL: &str = "protocol: p
-states:
-  a: { initial: true }
-  b: {}
-  c: { final: true }
-  d: {}
-transitions:
-  - { from: a, to: b, on: go, if: \"x > 1\", do: [launch] }
-  - { from: b, to: c }
-  - { from: \"*\", to: c, on: stop }
-";
+    use crate::graph::tests::{protocol, SMALL};
 
     #[test]
     fn mermaid_marks_initial_final_and_labels() {
