@@ -49,9 +49,6 @@ pub enum RunError {
     /// The protocol does not compile.
     #[error(transparent)]
     Compile(#[from] crate::machine::CompileError),
-    /// The protocol's category rules do not compile.
-    #[error(transparent)]
-    Classify(#[from] crate::classify::ClassifyError),
     /// A template of the protocol failed at run time (rendering the job's fields, say).
     #[error(transparent)]
     Step(#[from] crate::machine::StepError),

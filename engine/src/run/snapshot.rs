@@ -28,18 +28,21 @@ impl Snapshot {
     pub fn take(path: &Path) -> Result<Snapshot, RunError> {
         let bytes = std::fs::read(path).map_err(io_error(path))?;
         // Text that is not UTF-8 is a P001 of the parse.
-        let protocol = protocol::parse(path, &bytes)?;
-        let source = protocol.source.to_string();
-        let (templates, diagnostics) = protocol::load_templates(&protocol);
+        Snapshot::of(&protocol::parse(path, &bytes)?)
+    }
+
+    /// A loaded protocol, with the templates it names read.
+    pub fn of(protocol: &Protocol) -> Result<Snapshot, RunError> {
+        let (templates, diagnostics) = protocol::load_templates(protocol);
         if !diagnostics.is_empty() {
             return Err(RunError::Invalid {
-                path: path.to_path_buf(),
+                path: protocol.path.clone(),
                 diagnostics,
             });
         }
         Ok(Snapshot {
-            path: path.to_path_buf(),
-            source,
+            path: protocol.path.clone(),
+            source: protocol.source.to_string(),
             templates: templates
                 .into_iter()
                 .map(|(name, t)| (name, t.text.to_string()))

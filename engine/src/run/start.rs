@@ -15,6 +15,7 @@ use super::snapshot::Snapshot;
 use super::store::{RunDir, Started, StoreError};
 use super::supervisor::Options;
 use super::RunError;
+use crate::protocol::LoadError;
 
 /// What `warden run` was asked to start.
 #[derive(Debug, Clone)]
@@ -66,15 +67,22 @@ pub fn pairs(
 
 /// Checks and reads what a new run needs; writes nothing.
 pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
-    let report = crate::check::check_path(&new.protocol)?;
+    // Read and parsed once: checked, then kept as the run's own copy.
+    let invalid = |diagnostics| RunError::Invalid {
+        path: new.protocol.clone(),
+        diagnostics,
+    };
+    let protocol = match crate::protocol::load(&new.protocol) {
+        Ok(protocol) => protocol,
+        Err(LoadError::Invalid { diagnostics, .. }) => return Err(invalid(diagnostics)),
+        Err(error) => return Err(error.into()),
+    };
+    let report = crate::check::check_protocol(&protocol);
     if report.fails(false) {
-        return Err(RunError::Invalid {
-            path: new.protocol.clone(),
-            diagnostics: report.diagnostics,
-        });
+        return Err(invalid(report.diagnostics));
     }
     let vars = pairs(&new.vars, "--var")?;
-    let snapshot = Snapshot::take(&new.protocol)?;
+    let snapshot = Snapshot::of(&protocol)?;
     let cwd = std::env::current_dir().map_err(super::io_error(Path::new(".")))?;
     let at = Utc::now();
     let id = match &new.id {
@@ -84,7 +92,7 @@ pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
                 "`--id {id}`: use letters, digits, `-`, `_` and `.` only"
             )))
         }
-        None => fresh_id(&new.root, &snapshot.protocol()?.id.value, at),
+        None => fresh_id(&new.root, &protocol.id.value, at),
     };
     let started = Started {
         at,
