@@ -21,6 +21,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod duration;
 pub mod expr;
+pub mod gate;
 pub mod graph;
 pub mod machine;
 pub mod protocol;
