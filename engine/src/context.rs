@@ -7,7 +7,48 @@
 /// `metrics` holds the latest value of every key of the metric records (JSON or `key=value`
 /// lines) read from the job's log so far, such as `metrics.r_hat`.
 pub const RESERVED: &[&str] = &[
-    "run", "state", "target", "event", "incident", "job", "counters", "history", "metrics", "now",
+    "run",
+    "state",
+    "target",
+    "event",
+    "incident",
+    "job",
+    "counters",
+    "history",
+    "metrics",
+    "now",
+    "gates",
+    "artifacts",
+    "cadence",
+    "held",
+];
+
+/// Attributes of a gate's result, `gates.NAME` (besides the facts its kind measures, see
+/// docs/protocol.md).
+pub const GATE_FIELDS: &[&str] = &["passed", "reason", "value", "at"];
+
+/// Attributes of an artifact, `artifacts.NAME`.
+pub const ARTIFACT_FIELDS: &[&str] = &[
+    "path",
+    "exists",
+    "size",
+    "modified",
+    "changes",
+    "first_seen",
+    "last_change",
+];
+
+/// Attributes of `cadence`.
+pub const CADENCE_FIELDS: &[&str] = &[
+    "min",
+    "max",
+    "records",
+    "gaps",
+    "too_close",
+    "too_far",
+    "min_gap",
+    "max_gap",
+    "first_violation",
 ];
 
 /// Attributes of `run`.
@@ -27,6 +68,8 @@ pub const JOB_FIELDS: &[&str] = &[
     "last_line",
     "checkpoint",
     "resumed",
+    "ended_at",
+    "runtime",
 ];
 
 /// Attributes of `incident` (and of each incident in `history`). `line` is the log line that
@@ -50,6 +93,7 @@ pub const INCIDENT_FIELDS: &[&str] = &[
     "count",
     "first_seen",
     "last_seen",
+    "gate",
 ];
 
 /// Attributes every `event` has.

@@ -76,6 +76,9 @@ pub struct Incident {
     pub first_seen: DateTime<Utc>,
     /// When it was last seen.
     pub last_seen: DateTime<Utc>,
+    /// The gate whose failure it is, for an incident a failed gate raised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
 }
 
 /// What the classifier finds.
@@ -448,6 +451,7 @@ impl Classifier {
             count: 1,
             first_seen: at,
             last_seen: at,
+            gate: None,
         }
     }
 

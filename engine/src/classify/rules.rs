@@ -190,6 +190,18 @@ impl Rules {
         })
     }
 
+    /// The owner, severity and action of the category `id` (`uncategorized` included), for an
+    /// incident that is not read from a log (a failed gate's).
+    pub fn category(
+        &self,
+        id: &str,
+    ) -> Option<(&str, IncidentSeverity, Option<&str>)> {
+        std::iter::once(&self.uncategorized)
+            .chain(&self.categories)
+            .find(|c| c.id == id)
+            .map(|c| (c.owner.as_str(), c.severity, c.action.as_deref()))
+    }
+
     pub(super) fn match_traceback(
         &self,
         exception: Option<&str>,

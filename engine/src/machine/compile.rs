@@ -27,6 +27,8 @@ enum Key<'a> {
     Timer(usize),
     /// A field of `job`.
     Job(JobField),
+    /// A template of a gate: the gate's index, the key, and the item's index in it.
+    Gate(usize, &'static str, usize),
 }
 
 /// A field of `job` that is a template.
@@ -38,6 +40,9 @@ enum JobField {
     Checkpoint,
     ResumeArg(usize),
     StopGrace,
+    Artifact(usize),
+    CadenceMin,
+    CadenceMax,
 }
 
 impl fmt::Display for Key<'_> {
@@ -53,6 +58,10 @@ impl fmt::Display for Key<'_> {
             Key::Job(JobField::Checkpoint) => write!(f, "job.resume.when_exists"),
             Key::Job(JobField::ResumeArg(i)) => write!(f, "job.resume.args:{i}"),
             Key::Job(JobField::StopGrace) => write!(f, "job.stop_grace"),
+            Key::Job(JobField::Artifact(i)) => write!(f, "job.artifacts:{i}"),
+            Key::Job(JobField::CadenceMin) => write!(f, "job.cadence.min"),
+            Key::Job(JobField::CadenceMax) => write!(f, "job.cadence.max"),
+            Key::Gate(gate, key, i) => write!(f, "gate:{gate}.{key}:{i}"),
         }
     }
 }
@@ -77,6 +86,60 @@ pub(super) struct Compiled<'env> {
     pub messages: BTreeMap<String, Render<'env>>,
     /// The job's fields, when the protocol has a `job`.
     pub job: Option<JobTemplates<'env>>,
+    /// The gates, by name.
+    pub gates: BTreeMap<String, CompiledGate<'env>>,
+}
+
+/// An expression, with the top-level names it reads.
+pub(super) struct Expr<'env> {
+    pub expression: Expression<'env, 'static>,
+    pub reads: Vec<String>,
+}
+
+/// A gate, compiled.
+pub(super) struct CompiledGate<'env> {
+    /// Where it is written.
+    pub line: u32,
+    pub category: String,
+    pub owner: Option<String>,
+    pub severity: Option<crate::protocol::IncidentSeverity>,
+    pub check: GateCheck<'env>,
+}
+
+/// What a gate checks, compiled.
+pub(super) enum GateCheck<'env> {
+    Expr {
+        source: String,
+        holds: Expr<'env>,
+        value: Option<Expr<'env>>,
+    },
+    Command {
+        argv: Vec<Render<'env>>,
+        shell: bool,
+        timeout: Option<Render<'env>>,
+    },
+    Files {
+        paths: Vec<Render<'env>>,
+        non_empty: bool,
+        modified_after: Option<crate::protocol::Since>,
+    },
+    Table {
+        path: Render<'env>,
+        delimiter: Option<u8>,
+        rows: Option<Bounds<'env>>,
+        finite: bool,
+        varying: bool,
+        columns: Vec<(String, Bounds<'env>)>,
+    },
+}
+
+/// Bounds, each an expression.
+#[derive(Default)]
+pub(super) struct Bounds<'env> {
+    pub min: Option<Expr<'env>>,
+    pub max: Option<Expr<'env>>,
+    pub above: Option<Expr<'env>>,
+    pub below: Option<Expr<'env>>,
 }
 
 /// A template, with the top-level names it reads: the context it is given holds only those.
@@ -98,6 +161,8 @@ pub(super) struct CompiledTransition<'env> {
     pub count: Vec<String>,
     pub send: Vec<Send<'env>>,
     pub effects: Vec<Effect>,
+    /// The gates it requires, in order.
+    pub gates: Vec<String>,
 }
 
 /// A `set` key, with its expression and the top-level names the expression reads.
@@ -135,6 +200,18 @@ pub(super) struct JobTemplates<'env> {
     pub resume_args: Vec<Render<'env>>,
     /// `stop_grace`, with its line.
     pub stop_grace: Option<(u32, Render<'env>)>,
+    /// The artifacts' paths, by name.
+    pub artifacts: Vec<(String, Render<'env>)>,
+    /// `cadence`: its `min` and `max`, and the record key of a record's time.
+    pub cadence: Option<CadenceTemplates<'env>>,
+}
+
+/// The templates of `job.cadence`.
+pub(super) struct CadenceTemplates<'env> {
+    pub line: u32,
+    pub min: Option<Render<'env>>,
+    pub max: Option<Render<'env>>,
+    pub key: String,
 }
 
 /// Compiles every template of `protocol` into one environment.
@@ -198,6 +275,35 @@ pub(super) fn program(
         }
         if let Some(grace) = &job.stop_grace {
             field(JobField::StopGrace, grace)?;
+        }
+        for (i, (_, path)) in job.artifacts.iter().enumerate() {
+            field(JobField::Artifact(i), path)?;
+        }
+        if let Some(cadence) = &job.cadence {
+            if let Some(min) = &cadence.min {
+                field(JobField::CadenceMin, min)?;
+            }
+            if let Some(max) = &cadence.max {
+                field(JobField::CadenceMax, max)?;
+            }
+        }
+    }
+    for (index, (name, gate)) in protocol.gates.iter().enumerate() {
+        let mut part = |key: &'static str, i: usize, text: &Spanned<String>| {
+            let what = format!("`{key}` of gate `{}` on line {}", name.as_str(), text.span.line);
+            add(Key::Gate(index, key, i), text.value.clone(), what)
+        };
+        for (i, arg) in gate.command.iter().flat_map(|c| c.iter()).enumerate() {
+            part("command", i, arg)?;
+        }
+        if let Some(timeout) = &gate.timeout {
+            part("timeout", 0, timeout)?;
+        }
+        for (i, file) in gate.files.iter().flat_map(|c| c.iter()).enumerate() {
+            part("files", i, file)?;
+        }
+        if let Some(table) = &gate.table {
+            part("table", 0, table)?;
         }
     }
     crate::classify::add_metric_templates(&mut env, protocol)?;
@@ -287,6 +393,7 @@ fn compiled<'env>(
             count: transition.count.iter().map(|c| c.value.clone()).collect(),
             send,
             effects: transition.effects.iter().map(|e| e.value).collect(),
+            gates: transition.gates.iter().map(|g| g.value.clone()).collect(),
         });
     }
     let timers = protocol
@@ -319,14 +426,126 @@ fn compiled<'env>(
                     Some(grace) => Some((grace.span.line, render(Key::Job(JobField::StopGrace))?)),
                     None => None,
                 },
+                artifacts: job
+                    .artifacts
+                    .keys()
+                    .enumerate()
+                    .map(|(i, name)| Ok((name.value.clone(), render(Key::Job(JobField::Artifact(i)))?)))
+                    .collect::<Result<_, CompileError>>()?,
+                cadence: match &job.cadence {
+                    Some(cadence) => Some(CadenceTemplates {
+                        line: cadence.span.line,
+                        min: cadence
+                            .min
+                            .as_ref()
+                            .map(|_| render(Key::Job(JobField::CadenceMin)))
+                            .transpose()?,
+                        max: cadence
+                            .max
+                            .as_ref()
+                            .map(|_| render(Key::Job(JobField::CadenceMax)))
+                            .transpose()?,
+                        key: cadence
+                            .key
+                            .as_ref()
+                            .map_or_else(|| "timestamp".to_owned(), |k| k.value.clone()),
+                    }),
+                    None => None,
+                },
             })
         }
         None => None,
     };
+    let expr = |what: String, source: &str| -> Result<Expr<'env>, CompileError> {
+        let expression = env
+            .compile_expression_owned(source.to_owned())
+            .map_err(|source| CompileError::Template { what, source })?;
+        let mut reads: Vec<String> = expression.undeclared_variables(false).into_iter().collect();
+        reads.sort();
+        Ok(Expr { expression, reads })
+    };
+    let mut gates = BTreeMap::new();
+    for (index, (name, gate)) in protocol.gates.iter().enumerate() {
+        let line = gate.span.line;
+        let what = |key: &str| format!("`{key}` of gate `{}` on line {line}", name.as_str());
+        let bounds = |def: &crate::protocol::BoundsDef| -> Result<Bounds<'env>, CompileError> {
+            let one = |bound: &Option<crate::protocol::Bound>, key: &str| {
+                bound
+                    .as_ref()
+                    .map(|b| expr(what(key), b.0.as_str()))
+                    .transpose()
+            };
+            Ok(Bounds {
+                min: one(&def.min, "min")?,
+                max: one(&def.max, "max")?,
+                above: one(&def.above, "above")?,
+                below: one(&def.below, "below")?,
+            })
+        };
+        let parts = |key: &'static str, count: usize| {
+            (0..count)
+                .map(|i| render(Key::Gate(index, key, i)))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let check = if let Some(source) = &gate.expr {
+            GateCheck::Expr {
+                source: source.value.clone(),
+                holds: expr(what("expr"), source.as_str())?,
+                value: gate
+                    .value
+                    .as_ref()
+                    .map(|v| expr(what("value"), v.as_str()))
+                    .transpose()?,
+            }
+        } else if let Some(command) = &gate.command {
+            GateCheck::Command {
+                argv: parts("command", command.len())?,
+                shell: gate.shell,
+                timeout: gate
+                    .timeout
+                    .as_ref()
+                    .map(|_| render(Key::Gate(index, "timeout", 0)))
+                    .transpose()?,
+            }
+        } else if let Some(files) = &gate.files {
+            GateCheck::Files {
+                paths: parts("files", files.len())?,
+                non_empty: gate.non_empty,
+                modified_after: gate.modified_after.as_ref().map(|m| m.value),
+            }
+        } else {
+            let mut columns = Vec::with_capacity(gate.columns.len());
+            for (column, def) in gate.columns.iter() {
+                columns.push((column.value.clone(), bounds(def)?));
+            }
+            GateCheck::Table {
+                path: render(Key::Gate(index, "table", 0))?,
+                delimiter: gate
+                    .delimiter
+                    .as_ref()
+                    .and_then(|d| d.as_str().bytes().next()),
+                rows: gate.rows.as_ref().map(bounds).transpose()?,
+                finite: gate.finite.as_ref().is_none_or(|f| f.value),
+                varying: gate.varying,
+                columns,
+            }
+        };
+        gates.insert(
+            name.value.clone(),
+            CompiledGate {
+                line,
+                category: gate.category.value.clone(),
+                owner: gate.owner.as_ref().map(|o| o.value.clone()),
+                severity: gate.severity.as_ref().map(|s| s.value),
+                check,
+            },
+        );
+    }
     Ok(Compiled {
         transitions,
         timers,
         messages,
         job,
+        gates,
     })
 }

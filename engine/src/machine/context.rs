@@ -58,6 +58,7 @@ pub fn incident(incident: &crate::classify::Incident) -> Value {
     value.insert("count".into(), Value::from(incident.count));
     value.insert("first_seen".into(), time(incident.first_seen));
     value.insert("last_seen".into(), time(incident.last_seen));
+    value.insert("gate".into(), text(&incident.gate));
     Value::from(value)
 }
 
@@ -82,11 +83,9 @@ impl Object for JobView {
             "pid" => job.pid.map_or(Value::from(()), Value::from),
             "command" => Value::from(job.command.clone()),
             "started_at" => job.started_at.map_or(Value::from(()), time),
-            "uptime" => job
-                .started_at
-                .map_or(DurationValue::value(Default::default()), |s| {
-                    since(s, self.now)
-                }),
+            "uptime" => DurationValue::value(job.uptime(self.now)),
+            "runtime" => DurationValue::value(job.runtime(self.now)),
+            "ended_at" => job.ended_at.map_or(Value::from(()), time),
             "exit_code" => optional(job.exit_code),
             "signal" => optional(job.signal),
             "restarts" => Value::from(self.restarts),
@@ -165,6 +164,66 @@ impl Object for History {
     }
 }
 
+/// `gates`: every gate of the protocol by name, its latest result or none before its first.
+/// A result is its facts, with `passed`, `reason`, `value` and `at` over them.
+fn gates(machine: &super::Machine, instance: &Instance) -> Value {
+    let gates = machine.protocol().gates.keys().map(|name| {
+        let value = instance.gates.get(name.as_str()).map_or(Value::from(()), |record| {
+            let result = &record.result;
+            let mut map: BTreeMap<String, Value> = result
+                .facts
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(minijinja::value::Serde(v))))
+                .collect();
+            map.insert("passed".into(), Value::from(result.passed));
+            map.insert("reason".into(), Value::from(result.reason.as_str()));
+            map.insert("value".into(), Value::from(minijinja::value::Serde(&result.value)));
+            map.insert("at".into(), time(record.at));
+            Value::from(map)
+        });
+        (name.value.clone(), value)
+    });
+    Value::from(gates.collect::<BTreeMap<_, _>>())
+}
+
+/// `artifacts`: every artifact of the job by name, as last seen.
+fn artifacts(instance: &Instance) -> Value {
+    let optional_time = |t: Option<DateTime<Utc>>| t.map_or(Value::from(()), time);
+    let artifacts = instance.job.artifacts.iter().map(|(name, path)| {
+        let seen = instance.artifacts.get(name).cloned().unwrap_or_default();
+        let value = BTreeMap::from([
+            ("path", Value::from(path.as_str())),
+            ("exists", Value::from(seen.exists)),
+            ("size", seen.size.map_or(Value::from(()), Value::from)),
+            ("modified", optional_time(seen.modified)),
+            ("changes", Value::from(seen.changes)),
+            ("first_seen", optional_time(seen.first_seen)),
+            ("last_change", optional_time(seen.last_change)),
+        ]);
+        (name.clone(), Value::from(value))
+    });
+    Value::from(artifacts.collect::<BTreeMap<_, _>>())
+}
+
+/// `cadence`: the spacing of the job's metric records.
+fn cadence(facts: &super::instance::CadenceFacts) -> Value {
+    let duration = |d: Option<std::time::Duration>| d.map_or(Value::from(()), DurationValue::value);
+    let violation = facts.first_violation.map_or(Value::from(()), |(at, gap)| {
+        Value::from(BTreeMap::from([("at", time(at)), ("gap", DurationValue::value(gap))]))
+    });
+    Value::from(BTreeMap::from([
+        ("min", duration(facts.min)),
+        ("max", duration(facts.max)),
+        ("records", Value::from(facts.records)),
+        ("gaps", Value::from(facts.gaps)),
+        ("too_close", Value::from(facts.too_close)),
+        ("too_far", Value::from(facts.too_far)),
+        ("min_gap", duration(facts.min_gap)),
+        ("max_gap", duration(facts.max_gap)),
+        ("first_violation", violation),
+    ]))
+}
+
 /// The value of one top-level name (not `target`, which each transition adds), or `None` for a
 /// name the context does not have.
 pub fn value_of(
@@ -216,6 +275,16 @@ pub fn value_of(
         ),
         "history" => Value::from_object(History(instance.history.clone())),
         "metrics" => crate::classify::record_value(&instance.metrics),
+        "gates" => gates(machine, instance),
+        "artifacts" => artifacts(instance),
+        "cadence" => cadence(&instance.cadence),
+        "held" => Value::from(
+            instance
+                .held
+                .iter()
+                .map(|held| incident(held))
+                .collect::<Vec<_>>(),
+        ),
         "now" => time(now),
         var => instance.vars.get(var)?.clone(),
     })

@@ -31,6 +31,14 @@ pub enum CompileError {
         #[source]
         source: minijinja::Error,
     },
+    /// A transition requires a gate the protocol does not declare (`check` reports it).
+    #[error("the transition on line {line} requires the unknown gate `{gate}`")]
+    UnknownGate {
+        /// The gate.
+        gate: String,
+        /// The transition's line.
+        line: u32,
+    },
     /// A category rule does not compile.
     #[error(transparent)]
     Rules(#[from] crate::classify::ClassifyError),
@@ -126,6 +134,38 @@ pub enum StepError {
         #[source]
         source: TemplateError,
     },
+    /// A gate's expression, or one of its bounds or templates, failed to evaluate.
+    #[error("gate `{gate}` (line {line}) failed to evaluate {what}: {}", describe(source))]
+    Gate {
+        /// The gate.
+        gate: String,
+        /// Its line.
+        line: u32,
+        /// What: `expr`, a bound, a path.
+        what: String,
+        /// Why.
+        #[source]
+        source: TemplateError,
+    },
+    /// A gate's bound or timeout is not what it must be (a number, a duration).
+    #[error("gate `{gate}` (line {line}): {message}")]
+    GateValue {
+        /// The gate.
+        gate: String,
+        /// Its line.
+        line: u32,
+        /// Why.
+        message: String,
+    },
+    /// An input other than the gates' results while the run waits for them.
+    #[error("the run is waiting for the results of gates {}", gates.join(", "))]
+    AwaitingGates {
+        /// The gates it waits for.
+        gates: Vec<String>,
+    },
+    /// Gates' results while the run waits for none.
+    #[error("gate results were given, but no gate is being checked")]
+    NoGatesPending,
     /// Eventless transitions did not stop.
     #[error("more than {MAX_EVENTLESS} eventless transitions in a row, last in `{state}`")]
     EventlessLoop {

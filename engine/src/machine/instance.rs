@@ -8,6 +8,7 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::classify::{Incident, Record};
+use crate::gate::GateResult;
 
 /// One run of a protocol, as of its last step. Cloning is cheap: what a step seldom changes is
 /// shared until it changes (copy on write), and the history is a persistent vector that shares
@@ -37,6 +38,18 @@ pub struct Instance {
     pub history: imbl::Vector<Arc<HistoryEntry>>,
     /// Messages sent so far.
     pub messages_sent: u64,
+    /// The latest result of every gate evaluated so far, by name.
+    pub gates: Arc<BTreeMap<String, GateRecord>>,
+    /// A transition chosen whose gates the shell is checking: the run waits for their results
+    /// (`Input::Gates`) before anything else.
+    pub pending: Option<Arc<Pending>>,
+    /// Incidents that arrived in a state with no transition on `incident`, kept, in order,
+    /// until the run enters a state that has one.
+    pub held: Arc<Vec<Arc<Incident>>>,
+    /// The job's artifacts as last seen, by name.
+    pub artifacts: Arc<BTreeMap<String, ArtifactFacts>>,
+    /// The spacing of the job's metric records.
+    pub cadence: Arc<CadenceFacts>,
 }
 
 impl Instance {
@@ -62,6 +75,11 @@ impl Instance {
             },
             history: imbl::Vector::new(),
             messages_sent: 0,
+            gates: Default::default(),
+            pending: None,
+            held: Default::default(),
+            artifacts: Default::default(),
+            cadence: Default::default(),
         }
     }
 
@@ -114,6 +132,94 @@ pub struct JobFacts {
     pub checkpoint: Option<String>,
     /// Whether the current process was resumed from the checkpoint.
     pub resumed: bool,
+    /// When the current or last process ended, once it did.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How long the job's earlier processes ran, together.
+    pub ran_before: std::time::Duration,
+    /// The artifacts' paths, by name.
+    pub artifacts: BTreeMap<String, String>,
+}
+
+impl JobFacts {
+    /// How long the current or last process ran (or has run, while it runs).
+    pub fn uptime(&self, now: DateTime<Utc>) -> std::time::Duration {
+        self.started_at.map_or(Default::default(), |started| {
+            (self.ended_at.unwrap_or(now) - started)
+                .to_std()
+                .unwrap_or_default()
+        })
+    }
+
+    /// How long the job has run, every process together.
+    pub fn runtime(&self, now: DateTime<Utc>) -> std::time::Duration {
+        self.ran_before + self.uptime(now)
+    }
+}
+
+/// A gate's latest result, and when it was found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateRecord {
+    /// What it found.
+    pub result: GateResult,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A transition whose gates are being checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    /// The transition's index in the protocol.
+    pub transition: usize,
+    /// The state it enters.
+    pub target: String,
+    /// The gates the shell checks (the others are `expr` gates, which the machine evaluates).
+    pub checks: Vec<String>,
+    /// The incident its event carried.
+    pub incident: Option<Arc<Incident>>,
+    /// Its event's fields.
+    pub fields: BTreeMap<String, Value>,
+}
+
+/// An artifact of the job, as last seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ArtifactFacts {
+    /// Whether it exists.
+    pub exists: bool,
+    /// Its size in bytes.
+    pub size: Option<u64>,
+    /// When it was last modified.
+    pub modified: Option<DateTime<Utc>>,
+    /// How many times it was seen to appear or change.
+    pub changes: u64,
+    /// When it was first seen.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// When it was last seen to appear or change.
+    pub last_change: Option<DateTime<Utc>>,
+}
+
+/// The spacing of the job's metric records, against `job.cadence`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CadenceFacts {
+    /// Gaps shorter than this are too close (`job.cadence.min`).
+    pub min: Option<std::time::Duration>,
+    /// Gaps longer than this are too far (`job.cadence.max`).
+    pub max: Option<std::time::Duration>,
+    /// Records timed so far.
+    pub records: u64,
+    /// Gaps between consecutive records of one process.
+    pub gaps: u64,
+    /// Gaps shorter than `cadence.min`.
+    pub too_close: u64,
+    /// Gaps longer than `cadence.max`.
+    pub too_far: u64,
+    /// The shortest gap.
+    pub min_gap: Option<std::time::Duration>,
+    /// The longest gap.
+    pub max_gap: Option<std::time::Duration>,
+    /// When the first gap out of bounds ended, and how long it was.
+    pub first_violation: Option<(DateTime<Utc>, std::time::Duration)>,
+    /// The time of the last record of the current process.
+    pub last: Option<DateTime<Utc>>,
 }
 
 /// The event a transition reacts to.

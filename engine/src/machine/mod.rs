@@ -11,6 +11,7 @@
 mod compile;
 mod context;
 mod error;
+mod gates;
 mod guard;
 mod instance;
 mod outcome;
@@ -25,7 +26,10 @@ use chrono::{DateTime, Utc};
 use minijinja::Value;
 
 pub use error::{CompileError, StartError, StepError, TemplateError};
-pub use instance::{ActiveTimer, EventInfo, HistoryEntry, Instance, JobFacts, RunInfo};
+pub use instance::{
+    ActiveTimer, ArtifactFacts, CadenceFacts, EventInfo, GateRecord, HistoryEntry, Instance,
+    JobFacts, Pending, RunInfo,
+};
 pub use outcome::{Input, JobPlan, Message, Outcome, Taken, DEFAULT_STOP_GRACE};
 
 use crate::classify::{Incident, Rules};
@@ -70,6 +74,18 @@ impl Machine {
             {
                 return Err(CompileError::UnknownState {
                     state: unknown.value.clone(),
+                    line: transition.span.line,
+                });
+            }
+        }
+        for transition in &protocol.transitions {
+            if let Some(gate) = transition
+                .gates
+                .iter()
+                .find(|gate| !protocol.gates.contains(gate.as_str()))
+            {
+                return Err(CompileError::UnknownGate {
+                    gate: gate.value.clone(),
                     line: transition.span.line,
                 });
             }
@@ -166,6 +182,11 @@ impl Machine {
             },
             history: imbl::Vector::new(),
             messages_sent: 0,
+            gates: Default::default(),
+            pending: None,
+            held: Default::default(),
+            artifacts: Default::default(),
+            cadence: Default::default(),
         };
         let mut step = Step::new(self, instance, now);
         step.describe_job()?;
@@ -182,6 +203,13 @@ impl Machine {
         now: DateTime<Utc>,
     ) -> Result<Outcome, StepError> {
         let mut step = Step::new(self, instance.clone(), now);
+        if let Some(pending) = &instance.pending {
+            if !matches!(input, Input::Gates { .. }) {
+                return Err(StepError::AwaitingGates {
+                    gates: pending.checks.clone(),
+                });
+            }
+        }
         match input {
             Input::Launched {
                 pid,
@@ -192,11 +220,19 @@ impl Machine {
                 if let Some(command) = command {
                     job.command = command;
                 }
+                if job.started_at.is_some() {
+                    job.ran_before += job.uptime(now);
+                }
                 job.pid = Some(pid);
                 job.started_at = Some(now);
+                job.ended_at = None;
                 job.exit_code = None;
                 job.signal = None;
                 job.resumed = resumed;
+                // A gap between the records of two processes is not the job's cadence.
+                if step.instance.cadence.last.is_some() {
+                    Arc::make_mut(&mut step.instance.cadence).last = None;
+                }
                 let fields = BTreeMap::from([("pid".to_owned(), Value::from(pid))]);
                 step.dispatch("launched", None, fields, None)?;
             }
@@ -204,6 +240,7 @@ impl Machine {
                 let job = Arc::make_mut(&mut step.instance.job);
                 job.exit_code = exit_code;
                 job.signal = signal;
+                job.ended_at = Some(now);
                 let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
                 let fields = BTreeMap::from([
                     ("exit_code".to_owned(), optional(exit_code)),
@@ -227,6 +264,7 @@ impl Machine {
                 if last_line.is_some() {
                     Arc::make_mut(&mut step.instance.job).last_line = last_line;
                 }
+                step.cadence(&records);
                 for record in records {
                     Arc::make_mut(&mut step.instance.metrics).extend(record);
                 }
@@ -245,6 +283,25 @@ impl Machine {
             },
             Input::Silence => step.dispatch("silence", None, BTreeMap::new(), None)?,
             Input::Tick => step.fire_due_timers()?,
+            Input::Gates { results } => step.resume_pending(results)?,
+            Input::Artifact {
+                name,
+                exists,
+                size,
+                modified,
+            } => {
+                let artifacts = Arc::make_mut(&mut step.instance.artifacts);
+                let seen = artifacts.entry(name).or_default();
+                let changed = exists && (!seen.exists || seen.size != size || seen.modified != modified);
+                seen.exists = exists;
+                seen.size = size;
+                seen.modified = modified;
+                if changed {
+                    seen.changes += 1;
+                    seen.first_seen.get_or_insert(now);
+                    seen.last_change = Some(now);
+                }
+            }
         }
         Ok(step.finish())
     }
@@ -350,6 +407,11 @@ impl Machine {
             checkpoint: job.checkpoint.as_ref().map(render).transpose()?,
             resume_args: all(&job.resume_args)?,
             stop_grace,
+            artifacts: job
+                .artifacts
+                .iter()
+                .map(|(name, path)| Ok((name.clone(), render(path)?)))
+                .collect::<Result<_, StepError>>()?,
         })
     }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::Instance;
 use crate::classify::{Incident, Record};
+use crate::gate::{Check, GateResult};
 use crate::protocol::Effect;
 
 /// What happens to a run. Inputs are what the journal records: replaying them replays the run.
@@ -63,6 +64,24 @@ pub enum Input {
     Silence,
     /// Time passed: fire the timers that are due.
     Tick,
+    /// What the gates the machine asked for found (see [`Outcome::checks`]).
+    Gates {
+        /// One result per gate asked for.
+        results: Vec<GateResult>,
+    },
+    /// An artifact of the job was seen to appear, change or vanish.
+    Artifact {
+        /// Its name in `job.artifacts`.
+        name: String,
+        /// Whether it exists.
+        exists: bool,
+        /// Its size in bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+        /// When it was last modified.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        modified: Option<DateTime<Utc>>,
+    },
 }
 
 /// What one step did.
@@ -77,6 +96,13 @@ pub struct Outcome {
     pub ignored: Vec<String>,
     /// Why a role's event was refused; the instance is then unchanged.
     pub refused: Option<String>,
+    /// Gates found while the step chose its transitions, in the order they were evaluated.
+    pub gates: Vec<GateResult>,
+    /// Checks of the world the machine waits for: the shell evaluates each and gives the
+    /// results back as [`Input::Gates`], before any other input.
+    pub checks: Vec<Check>,
+    /// Incidents kept because the state had no transition on `incident`, each in one line.
+    pub held: Vec<String>,
 }
 
 /// A transition taken.
@@ -130,6 +156,8 @@ pub struct JobPlan {
     pub resume_args: Vec<String>,
     /// Time between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
+    /// The artifacts to watch: name and path.
+    pub artifacts: Vec<(String, String)>,
 }
 
 /// A rendered message.

@@ -19,17 +19,17 @@ use crate::classify::Incident;
 
 /// A transition chosen: its index in the protocol, and the state it enters.
 #[derive(Clone, Copy)]
-struct Chosen {
-    transition: usize,
-    target: NodeIndex,
+pub(super) struct Chosen {
+    pub(super) transition: usize,
+    pub(super) target: NodeIndex,
 }
 
 /// One step in progress.
 pub(super) struct Step<'m> {
-    machine: &'m Machine,
+    pub(super) machine: &'m Machine,
     pub(super) instance: Instance,
-    now: DateTime<Utc>,
-    outcome: Outcome,
+    pub(super) now: DateTime<Utc>,
+    pub(super) outcome: Outcome,
     /// Single names of the context, built on demand and kept until the instance or the time
     /// changes (see `changed`): the guards and messages of one transition share them.
     names: RefCell<BTreeMap<String, Value>>,
@@ -44,6 +44,9 @@ impl<'m> Step<'m> {
                 transitions: Vec::new(),
                 ignored: Vec::new(),
                 refused: None,
+                gates: Vec::new(),
+                checks: Vec::new(),
+                held: Vec::new(),
             },
             instance,
             now,
@@ -52,11 +55,11 @@ impl<'m> Step<'m> {
     }
 
     /// The instance or the time changed: the names built are stale.
-    fn changed(&mut self) {
+    pub(super) fn changed(&mut self) {
         self.names.get_mut().clear();
     }
 
-    fn compiled(&self) -> &'m Compiled<'m> {
+    pub(super) fn compiled(&self) -> &'m Compiled<'m> {
         self.machine.compiled()
     }
 
@@ -80,11 +83,15 @@ impl<'m> Step<'m> {
     }
 
     /// A context holding only `reads` (and `target`), from the names built.
-    fn context_of(&self, reads: &[String], target: &str) -> Value {
+    pub(super) fn context_of(&self, reads: &[String], target: &str) -> Value {
         context::subset(reads, target, |name| self.name_value(name, target))
     }
 
-    fn render(&self, render: &Render<'_>, target: &str) -> Result<String, minijinja::Error> {
+    pub(super) fn render(
+        &self,
+        render: &Render<'_>,
+        target: &str,
+    ) -> Result<String, minijinja::Error> {
         render
             .template
             .render(self.context_of(&render.reads, target))
@@ -120,21 +127,62 @@ impl<'m> Step<'m> {
         let command = job.command.iter().map(render).collect::<Result<_, _>>()?;
         let log = render(&job.log)?;
         let checkpoint = job.checkpoint.as_ref().map(render).transpose()?;
+        let artifacts = job
+            .artifacts
+            .iter()
+            .map(|(name, path)| Ok((name.clone(), render(path)?)))
+            .collect::<Result<_, StepError>>()?;
+        if let Some(cadence) = &job.cadence {
+            let duration = |render: &Option<Render<'_>>| -> Result<_, StepError> {
+                let Some(render) = render else { return Ok(None) };
+                let text = self.render(render, &state).map_err(|e| StepError::Render {
+                    line: cadence.line,
+                    what: "`cadence`".into(),
+                    source: Arc::new(e),
+                })?;
+                crate::duration::parse(&text)
+                    .map(Some)
+                    .map_err(|message| StepError::Duration {
+                        what: "`cadence`",
+                        line: cadence.line,
+                        message,
+                    })
+            };
+            let (min, max) = (duration(&cadence.min)?, duration(&cadence.max)?);
+            let facts = Arc::make_mut(&mut self.instance.cadence);
+            facts.min = min;
+            facts.max = max;
+        }
         let info = Arc::make_mut(&mut self.instance.job);
         info.command = command;
         info.log = log;
         info.checkpoint = checkpoint;
+        info.artifacts = artifacts;
         Ok(())
     }
 
     /// Offers `event` to the current state's transitions; the first whose guard holds is taken,
-    /// then the eventless ones after it.
+    /// then the eventless ones after it. An incident in a state with no transition on
+    /// `incident` is held until the run enters one that has.
     pub(super) fn dispatch(
         &mut self,
         event: &str,
         sender: Option<String>,
         fields: BTreeMap<String, Value>,
         incident: Option<Arc<Incident>>,
+    ) -> Result<(), StepError> {
+        self.offer(event, sender, fields, incident, false)
+    }
+
+    /// [`dispatch`](Self::dispatch); for the incident of a failed gate, `gated` transitions
+    /// are passed over, so that a gate never stands between a run and its own failure.
+    pub(super) fn offer(
+        &mut self,
+        event: &str,
+        sender: Option<String>,
+        fields: BTreeMap<String, Value>,
+        incident: Option<Arc<Incident>>,
+        failed_gate: bool,
     ) -> Result<(), StepError> {
         let from = self.instance.state.clone();
         let node = self.node();
@@ -148,10 +196,14 @@ impl<'m> Step<'m> {
             self.changed();
             // An event no transition is written on has no candidates anywhere.
             if let (Some(node), Some(id)) = (node, self.machine.graph.event(event)) {
-                if let Some(chosen) = self.choose(node, Some(id))? {
-                    self.take(chosen, incident, fields)?;
+                if let Some(chosen) = self.choose(node, Some(id), failed_gate)? {
+                    self.attempt(chosen, incident, fields)?;
                     return self.eventless();
                 }
+            }
+            if let Some(incident) = incident.as_ref().filter(|_| !self.takes_incidents()) {
+                self.hold(incident.clone());
+                return Ok(());
             }
         }
         self.outcome.ignored.push(event.to_owned());
@@ -167,11 +219,53 @@ impl<'m> Step<'m> {
         Ok(())
     }
 
+    /// Whether the current state has a transition on `incident`.
+    fn takes_incidents(&self) -> bool {
+        let state = &self.instance.state;
+        self.machine
+            .graph
+            .transitions_from(state, Some("incident"))
+            .next()
+            .is_some()
+    }
+
+    /// Keeps `incident` until a state can take it.
+    fn hold(&mut self, incident: Arc<Incident>) {
+        let summary = format!(
+            "{} ({}) for {}: {} (held in `{}`)",
+            incident.category,
+            incident.severity.as_str(),
+            incident.owner,
+            incident.line,
+            self.instance.state
+        );
+        self.outcome.held.push(summary);
+        Arc::make_mut(&mut self.instance.held).push(incident);
+        self.changed();
+    }
+
+    /// Offers the incidents held, oldest first, once the run is in a state that takes
+    /// incidents and is not waiting for gates.
+    fn deliver_held(&mut self) -> Result<(), StepError> {
+        while self.instance.pending.is_none()
+            && !self.instance.held.is_empty()
+            && !self.is_final(self.node())
+            && self.takes_incidents()
+        {
+            let incident = Arc::make_mut(&mut self.instance.held).remove(0);
+            self.instance.incident = Some(incident.clone());
+            self.changed();
+            self.offer("incident", None, BTreeMap::new(), Some(incident), false)?;
+        }
+        Ok(())
+    }
+
     /// The first edge out of `node` on `event` whose guard holds.
     fn choose(
         &self,
         node: NodeIndex,
         event: Option<crate::graph::EventId>,
+        skip_gated: bool,
     ) -> Result<Option<Chosen>, StepError> {
         let graph = &self.machine.graph;
         for edge in graph.candidates(node, event) {
@@ -180,6 +274,9 @@ impl<'m> Step<'m> {
                 target: edge.target(),
             };
             let compiled = &self.compiled().transitions[chosen.transition];
+            if skip_gated && !compiled.gates.is_empty() {
+                continue;
+            }
             let Some(guard) = &compiled.guard else {
                 return Ok(Some(chosen));
             };
@@ -206,16 +303,20 @@ impl<'m> Step<'m> {
         Ok(None)
     }
 
-    /// Takes eventless transitions until none applies.
+    /// Takes eventless transitions until none applies (or one waits for its gates), then
+    /// offers the incidents held.
     pub(super) fn eventless(&mut self) -> Result<(), StepError> {
         for _ in 0..MAX_EVENTLESS {
+            if self.instance.pending.is_some() {
+                return Ok(());
+            }
             let node = self.node();
             let Some(node) = node.filter(|_| !self.is_final(node)) else {
                 return Ok(());
             };
-            match self.choose(node, None)? {
-                Some(chosen) => self.take(chosen, None, BTreeMap::new())?,
-                None => return Ok(()),
+            match self.choose(node, None, false)? {
+                Some(chosen) => self.attempt(chosen, None, BTreeMap::new())?,
+                None => return self.deliver_held(),
             }
         }
         Err(StepError::EventlessLoop {
@@ -224,7 +325,7 @@ impl<'m> Step<'m> {
     }
 
     /// Takes a transition: `set`, `count`, `send`, `do`, then enters its target.
-    fn take(
+    pub(super) fn take(
         &mut self,
         chosen: Chosen,
         incident: Option<Arc<Incident>>,
@@ -358,6 +459,42 @@ impl<'m> Step<'m> {
             return Err(invalid("a timer cannot fire every 0s".into()));
         }
         chrono::TimeDelta::from_std(duration).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// Times the metric records of one read against `job.cadence`: by the record's own time
+    /// key when it has one (seconds since the epoch), else now.
+    pub(super) fn cadence(&mut self, records: &[crate::classify::Record]) {
+        let Some(cadence) = self.compiled().job.as_ref().and_then(|j| j.cadence.as_ref()) else {
+            return;
+        };
+        use crate::classify::MetricValue;
+        let facts = Arc::make_mut(&mut self.instance.cadence);
+        for record in records {
+            let at = match record.get(&cadence.key) {
+                Some(MetricValue::Int(seconds)) => DateTime::from_timestamp(*seconds, 0),
+                Some(MetricValue::Float(seconds)) if seconds.is_finite() => {
+                    DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
+                }
+                _ => None,
+            }
+            .unwrap_or(self.now);
+            facts.records += 1;
+            if let Some(last) = facts.last {
+                let gap = (at - last).to_std().unwrap_or_default();
+                facts.gaps += 1;
+                facts.min_gap = Some(facts.min_gap.map_or(gap, |g| g.min(gap)));
+                facts.max_gap = Some(facts.max_gap.map_or(gap, |g| g.max(gap)));
+                let close = facts.min.is_some_and(|min| gap < min);
+                let far = facts.max.is_some_and(|max| gap > max);
+                facts.too_close += u64::from(close);
+                facts.too_far += u64::from(far);
+                if (close || far) && facts.first_violation.is_none() {
+                    facts.first_violation = Some((at, gap));
+                }
+            }
+            facts.last = Some(at);
+        }
+        self.changed();
     }
 
     /// Fires every timer due by now, earliest first, each at its own due time.

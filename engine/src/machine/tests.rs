@@ -415,6 +415,7 @@ fn incident(exception: &str, message: &str, at: DateTime<Utc>) -> Incident {
         count: 1,
         first_seen: at,
         last_seen: at,
+        gate: None,
     }
 }
 

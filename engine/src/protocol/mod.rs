@@ -118,6 +118,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
             states: parts.states,
             timers: parts.timers,
             transitions: parts.transitions,
+            gates: parts.gates,
         }),
         _ => {
             diagnostic::sort(&mut diagnostics);

@@ -63,6 +63,9 @@ pub struct Protocol {
     /// The transitions, in priority order.
     #[schemars(default)]
     pub transitions: Vec<Transition>,
+    /// Named checks that transitions require (`gates:` on a transition).
+    #[schemars(default)]
+    pub gates: Map<Gate>,
 }
 
 /// A role of the team.
@@ -168,6 +171,176 @@ pub struct Job {
     pub resume: Option<Resume>,
     /// Time between SIGTERM and SIGKILL when the job is stopped (default 30s).
     pub stop_grace: Option<Spanned<String>>,
+    /// Files the job writes (checkpoints, results) whose presence and changes the run tracks
+    /// while the job runs: name → path, a template over the vars. Templates read them as
+    /// `artifacts.NAME`.
+    #[schemars(default)]
+    pub artifacts: Map<Spanned<String>>,
+    /// The spacing expected between the job's metric records; records closer or further apart
+    /// are counted in `cadence`.
+    pub cadence: Option<Cadence>,
+}
+
+/// The spacing expected between the job's metric records.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Cadence {
+    /// Where `cadence:` is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Records closer together than this are too close (a duration or a template of one).
+    pub min: Option<Spanned<String>>,
+    /// Records further apart than this are too far (a duration or a template of one).
+    pub max: Option<Spanned<String>>,
+    /// The record key holding the record's own time, in seconds since the Unix epoch (default
+    /// `timestamp`); a record without it is timed when it was read.
+    pub key: Option<Spanned<String>>,
+}
+
+/// When a `files` gate's files must have been modified after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Since {
+    /// The run's start.
+    Run,
+    /// The current (or last) launch of the job.
+    Job,
+    /// The gate's previous evaluation (the run's start, the first time).
+    LastCheck,
+}
+
+impl Since {
+    /// The word as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Since::Run => "run",
+            Since::Job => "job",
+            Since::LastCheck => "last_check",
+        }
+    }
+}
+
+/// A gate: a named check a transition requires before it is taken. Exactly one of `expr`,
+/// `command`, `files` and `table` says what it checks; a failed gate is an incident of its
+/// `category`.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Gate {
+    /// Where the gate is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// An expression over the run that must hold, like a guard.
+    pub expr: Option<Spanned<String>>,
+    /// For `expr`: an expression whose value the result shows as what was measured.
+    pub value: Option<Spanned<String>>,
+    /// A program and its arguments, each a template; exit code 0 passes. Run in the run's
+    /// working directory, never through a shell unless `shell` is true.
+    pub command: Option<OneOrMany<Spanned<String>>>,
+    /// Run `command`, one string, with `/bin/sh -c`.
+    #[schemars(default)]
+    pub shell: bool,
+    /// How long `command` may run before it is stopped and the gate fails (default 10m).
+    pub timeout: Option<Spanned<String>>,
+    /// Files that must exist, each a template.
+    pub files: Option<OneOrMany<Spanned<String>>>,
+    /// For `files`: each must hold at least one byte.
+    #[schemars(default)]
+    pub non_empty: bool,
+    /// For `files`: each must have been modified after the run started (`run`), the job was
+    /// last launched (`job`), or the gate was last checked (`last_check`).
+    pub modified_after: Option<Spanned<Since>>,
+    /// A CSV or TSV file (a template) whose values must be sane.
+    pub table: Option<Spanned<String>>,
+    /// For `table`: the field delimiter, `","` or `"\t"` (default: tab for `.tsv` and `.tab`
+    /// files, else comma).
+    pub delimiter: Option<Spanned<String>>,
+    /// For `table`: bounds on the number of data rows (default: at least 1).
+    pub rows: Option<BoundsDef>,
+    /// For `table`: no NaN, infinite or empty value in a numeric column (default true).
+    pub finite: Option<Spanned<bool>>,
+    /// For `table`: no numeric column whose values are all equal (default false).
+    #[schemars(default)]
+    pub varying: bool,
+    /// For `table`: columns that must exist and be numeric, each within its bounds.
+    #[schemars(default)]
+    pub columns: Map<BoundsDef>,
+    /// The category of the incident a failure raises: its owner, severity and action.
+    pub category: Spanned<String>,
+    /// The role that fixes a failure, instead of the category's owner.
+    pub owner: Option<Spanned<String>>,
+    /// The failure's severity, instead of the category's.
+    pub severity: Option<Spanned<IncidentSeverity>>,
+    /// What the gate checks, in words.
+    pub doc: Option<Spanned<String>>,
+}
+
+impl Gate {
+    /// The gate's kind, by its key.
+    pub fn kind(&self) -> &'static str {
+        if self.expr.is_some() {
+            "expr"
+        } else if self.command.is_some() {
+            "command"
+        } else if self.files.is_some() {
+            "files"
+        } else {
+            "table"
+        }
+    }
+
+    /// Whether the machine evaluates it itself (an `expr`), rather than the shell.
+    pub fn is_pure(&self) -> bool {
+        self.expr.is_some()
+    }
+}
+
+/// Bounds on a number, each a number or an expression over the run: `min` and `max`
+/// inclusive, `above` and `below` strict.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BoundsDef {
+    /// Where the bounds are written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// At least this.
+    pub min: Option<Bound>,
+    /// At most this.
+    pub max: Option<Bound>,
+    /// More than this.
+    pub above: Option<Bound>,
+    /// Less than this.
+    pub below: Option<Bound>,
+}
+
+impl BoundsDef {
+    /// The bounds written, by name.
+    pub fn each(&self) -> impl Iterator<Item = (&'static str, &Bound)> {
+        [
+            ("min", &self.min),
+            ("max", &self.max),
+            ("above", &self.above),
+            ("below", &self.below),
+        ]
+        .into_iter()
+        .filter_map(|(name, bound)| Some((name, bound.as_ref()?)))
+    }
+}
+
+/// A bound: a number, or an expression over the run (`rhat_converged`, `expected.hours * 2`).
+#[derive(Debug, Clone)]
+pub struct Bound(pub Spanned<String>);
+
+impl JsonSchema for Bound {
+    fn schema_name() -> Cow<'static, str> {
+        "Bound".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A number, or an expression over the run that evaluates to one",
+            "type": ["number", "string"]
+        })
+    }
 }
 
 /// Resuming the job from a checkpoint.
@@ -403,6 +576,10 @@ pub struct Transition {
     /// Job effects.
     #[schemars(default, rename = "do")]
     pub effects: Vec<Spanned<Effect>>,
+    /// Gates the transition requires: taken only when every one passes; when one fails, the
+    /// transition is not taken and the failure is an `incident` in the current state.
+    #[schemars(default)]
+    pub gates: Vec<Spanned<String>>,
     /// What the transition means.
     pub doc: Option<Spanned<String>>,
 }

@@ -210,6 +210,11 @@ impl<'n> Fields<'n> {
         Some((v, d.span_of(v)))
     }
 
+    /// Whether `key` is given (present and not empty).
+    pub(crate) fn has(&self, d: &Decoder, key: &str) -> bool {
+        self.lookup(d, key).is_some()
+    }
+
     /// The span of `key` itself, when present.
     pub(crate) fn key_span(&self, d: &Decoder, key: &str) -> Option<Span> {
         let (k, _) = self.map?.iter().find(|(k, _)| k.as_str() == key)?;

@@ -11,6 +11,7 @@
 
 mod categories;
 mod fields;
+mod gates;
 mod sections;
 mod states;
 mod values;
@@ -42,6 +43,7 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     "states",
     "timers",
     "transitions",
+    "gates",
 ];
 
 /// Decodes a whole protocol document.
@@ -75,6 +77,7 @@ pub(crate) fn protocol(d: &mut Decoder, root: &Node) -> Option<ProtocolParts> {
         states: f.or_default(d, "states"),
         timers: f.or_default(d, "timers"),
         transitions: f.or_default(d, "transitions"),
+        gates: f.or_default(d, "gates"),
     })
 }
 
@@ -101,6 +104,7 @@ pub(crate) struct ProtocolParts {
     pub states: Map<State>,
     pub timers: Vec<Timer>,
     pub transitions: Vec<Transition>,
+    pub gates: Map<Gate>,
 }
 
 #[cfg(test)]

@@ -61,13 +61,23 @@ impl Decode for Job {
             node,
             at,
             "the job",
-            &["command", "log", "follow", "resume", "stop_grace"],
+            &[
+                "command",
+                "log",
+                "follow",
+                "resume",
+                "stop_grace",
+                "artifacts",
+                "cadence",
+            ],
         )?;
         let command = f.req::<OneOrMany<Spanned<String>>>(d, "command");
         let log = f.req(d, "log");
         let follow = f.or_default(d, "follow");
         let resume = f.opt(d, "resume");
         let stop_grace = f.opt(d, "stop_grace");
+        let artifacts = f.or_default(d, "artifacts");
+        let cadence = f.opt(d, "cadence");
         Some(Job {
             span: f.span(),
             command: command?,
@@ -75,6 +85,8 @@ impl Decode for Job {
             follow,
             resume,
             stop_grace,
+            artifacts,
+            cadence,
         })
     }
 }

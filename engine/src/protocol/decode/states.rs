@@ -68,7 +68,7 @@ impl Decode for Transition {
             at,
             "a transition",
             &[
-                "from", "to", "on", "if", "set", "count", "send", "do", "doc",
+                "from", "to", "on", "if", "set", "count", "send", "do", "gates", "doc",
             ],
         )?;
         let from = f.req(d, "from");
@@ -79,6 +79,7 @@ impl Decode for Transition {
         let count = f.or_default(d, "count");
         let send = f.or_default(d, "send");
         let effects = f.or_default(d, "do");
+        let gates = f.or_default(d, "gates");
         let doc = f.opt(d, "doc");
         Some(Transition {
             span: at,
@@ -90,6 +91,7 @@ impl Decode for Transition {
             count,
             send,
             effects,
+            gates,
             doc,
         })
     }

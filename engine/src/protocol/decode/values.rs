@@ -173,6 +173,12 @@ keyword_enum!(IncidentSeverity, "a severity", {
     "info" => IncidentSeverity::Info,
 });
 
+keyword_enum!(Since, "a time a file must be newer than", {
+    "run" => Since::Run,
+    "job" => Since::Job,
+    "last_check" => Since::LastCheck,
+});
+
 keyword_enum!(Effect, "an effect", {
     "launch" => Effect::Launch,
     "stop" => Effect::Stop,
