@@ -259,6 +259,13 @@ impl Observer for Printer {
                     &incident.message
                 )
             ),
+            Notice::Gate(gate) => format!(
+                "gate {} {}: {}",
+                gate.gate,
+                if gate.passed { "passed" } else { "FAILED" },
+                gate.reason
+            ),
+            Notice::Held(held) => format!("incident held: {held}"),
             Notice::Taken(taken) => format!(
                 "{} -> {}{}",
                 taken.from,

@@ -137,6 +137,7 @@ mod machine_sequences {
             count: 1,
             first_seen: at,
             last_seen: at,
+            gate: None,
         }
     }
 

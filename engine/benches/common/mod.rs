@@ -43,6 +43,7 @@ pub fn incident() -> Incident {
         count: 1,
         first_seen: now(),
         last_seen: now(),
+        gate: None,
     }
 }
 

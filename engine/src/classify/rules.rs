@@ -192,10 +192,7 @@ impl Rules {
 
     /// The owner, severity and action of the category `id` (`uncategorized` included), for an
     /// incident that is not read from a log (a failed gate's).
-    pub fn category(
-        &self,
-        id: &str,
-    ) -> Option<(&str, IncidentSeverity, Option<&str>)> {
+    pub fn category(&self, id: &str) -> Option<(&str, IncidentSeverity, Option<&str>)> {
         std::iter::once(&self.uncategorized)
             .chain(&self.categories)
             .find(|c| c.id == id)

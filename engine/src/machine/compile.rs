@@ -110,8 +110,8 @@ pub(super) struct CompiledGate<'env> {
 pub(super) enum GateCheck<'env> {
     Expr {
         source: String,
-        holds: Expr<'env>,
-        value: Option<Expr<'env>>,
+        holds: Box<Expr<'env>>,
+        value: Option<Box<Expr<'env>>>,
     },
     Command {
         argv: Vec<Render<'env>>,
@@ -126,7 +126,7 @@ pub(super) enum GateCheck<'env> {
     Table {
         path: Render<'env>,
         delimiter: Option<u8>,
-        rows: Option<Bounds<'env>>,
+        rows: Option<Box<Bounds<'env>>>,
         finite: bool,
         varying: bool,
         columns: Vec<(String, Bounds<'env>)>,
@@ -290,7 +290,11 @@ pub(super) fn program(
     }
     for (index, (name, gate)) in protocol.gates.iter().enumerate() {
         let mut part = |key: &'static str, i: usize, text: &Spanned<String>| {
-            let what = format!("`{key}` of gate `{}` on line {}", name.as_str(), text.span.line);
+            let what = format!(
+                "`{key}` of gate `{}` on line {}",
+                name.as_str(),
+                text.span.line
+            );
             add(Key::Gate(index, key, i), text.value.clone(), what)
         };
         for (i, arg) in gate.command.iter().flat_map(|c| c.iter()).enumerate() {
@@ -430,7 +434,9 @@ fn compiled<'env>(
                     .artifacts
                     .keys()
                     .enumerate()
-                    .map(|(i, name)| Ok((name.value.clone(), render(Key::Job(JobField::Artifact(i)))?)))
+                    .map(|(i, name)| {
+                        Ok((name.value.clone(), render(Key::Job(JobField::Artifact(i)))?))
+                    })
                     .collect::<Result<_, CompileError>>()?,
                 cadence: match &job.cadence {
                     Some(cadence) => Some(CadenceTemplates {
@@ -490,11 +496,11 @@ fn compiled<'env>(
         let check = if let Some(source) = &gate.expr {
             GateCheck::Expr {
                 source: source.value.clone(),
-                holds: expr(what("expr"), source.as_str())?,
+                holds: Box::new(expr(what("expr"), source.as_str())?),
                 value: gate
                     .value
                     .as_ref()
-                    .map(|v| expr(what("value"), v.as_str()))
+                    .map(|v| expr(what("value"), v.as_str()).map(Box::new))
                     .transpose()?,
             }
         } else if let Some(command) = &gate.command {
@@ -524,7 +530,11 @@ fn compiled<'env>(
                     .delimiter
                     .as_ref()
                     .and_then(|d| d.as_str().bytes().next()),
-                rows: gate.rows.as_ref().map(bounds).transpose()?,
+                rows: gate
+                    .rows
+                    .as_ref()
+                    .map(|rows| bounds(rows).map(Box::new))
+                    .transpose()?,
                 finite: gate.finite.as_ref().is_none_or(|f| f.value),
                 varying: gate.varying,
                 columns,

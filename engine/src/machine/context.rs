@@ -168,19 +168,25 @@ impl Object for History {
 /// A result is its facts, with `passed`, `reason`, `value` and `at` over them.
 fn gates(machine: &super::Machine, instance: &Instance) -> Value {
     let gates = machine.protocol().gates.keys().map(|name| {
-        let value = instance.gates.get(name.as_str()).map_or(Value::from(()), |record| {
-            let result = &record.result;
-            let mut map: BTreeMap<String, Value> = result
-                .facts
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(minijinja::value::Serde(v))))
-                .collect();
-            map.insert("passed".into(), Value::from(result.passed));
-            map.insert("reason".into(), Value::from(result.reason.as_str()));
-            map.insert("value".into(), Value::from(minijinja::value::Serde(&result.value)));
-            map.insert("at".into(), time(record.at));
-            Value::from(map)
-        });
+        let value = instance
+            .gates
+            .get(name.as_str())
+            .map_or(Value::from(()), |record| {
+                let result = &record.result;
+                let mut map: BTreeMap<String, Value> = result
+                    .facts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(minijinja::value::Serde(v))))
+                    .collect();
+                map.insert("passed".into(), Value::from(result.passed));
+                map.insert("reason".into(), Value::from(result.reason.as_str()));
+                map.insert(
+                    "value".into(),
+                    Value::from(minijinja::value::Serde(&result.value)),
+                );
+                map.insert("at".into(), time(record.at));
+                Value::from(map)
+            });
         (name.value.clone(), value)
     });
     Value::from(gates.collect::<BTreeMap<_, _>>())
@@ -209,7 +215,10 @@ fn artifacts(instance: &Instance) -> Value {
 fn cadence(facts: &super::instance::CadenceFacts) -> Value {
     let duration = |d: Option<std::time::Duration>| d.map_or(Value::from(()), DurationValue::value);
     let violation = facts.first_violation.map_or(Value::from(()), |(at, gap)| {
-        Value::from(BTreeMap::from([("at", time(at)), ("gap", DurationValue::value(gap))]))
+        Value::from(BTreeMap::from([
+            ("at", time(at)),
+            ("gap", DurationValue::value(gap)),
+        ]))
     });
     Value::from(BTreeMap::from([
         ("min", duration(facts.min)),

@@ -135,7 +135,10 @@ pub enum StepError {
         source: TemplateError,
     },
     /// A gate's expression, or one of its bounds or templates, failed to evaluate.
-    #[error("gate `{gate}` (line {line}) failed to evaluate {what}: {}", describe(source))]
+    #[error(
+        "gate `{gate}` (line {line}) failed to evaluate {what}: {}",
+        describe(source)
+    )]
     Gate {
         /// The gate.
         gate: String,

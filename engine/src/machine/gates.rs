@@ -54,7 +54,7 @@ impl Step<'_> {
         self.instance.pending = Some(Arc::new(Pending {
             transition: chosen.transition,
             target,
-            checks: checks.iter().map(|c| c.gate.clone()).collect(),
+            checks: checks.clone(),
             incident,
             fields,
         }));
@@ -106,7 +106,7 @@ impl Step<'_> {
                     source,
                     holds,
                     value,
-                } => self.evaluate(name, gate, source, holds, value.as_ref(), &target)?,
+                } => self.evaluate(name, gate, source, holds, value.as_deref(), &target)?,
                 _ => given
                     .iter()
                     .find(|r| r.gate == *name)
@@ -350,11 +350,13 @@ impl Step<'_> {
                     what: format!("`{what}.{key}`"),
                     source: Arc::new(e),
                 })?;
-            number_of(&value).map(Some).ok_or_else(|| StepError::GateValue {
-                gate: name.to_owned(),
-                line: gate.line,
-                message: format!("`{what}.{key}` is {value}, not a number"),
-            })
+            number_of(&value)
+                .map(Some)
+                .ok_or_else(|| StepError::GateValue {
+                    gate: name.to_owned(),
+                    line: gate.line,
+                    message: format!("`{what}.{key}` is {value}, not a number"),
+                })
         };
         Ok(gate::Bounds {
             min: number(&bounds.min, "min")?,

@@ -172,8 +172,8 @@ pub struct Pending {
     pub transition: usize,
     /// The state it enters.
     pub target: String,
-    /// The gates the shell checks (the others are `expr` gates, which the machine evaluates).
-    pub checks: Vec<String>,
+    /// What the shell checks (the other gates are `expr` gates, which the machine evaluates).
+    pub checks: Vec<crate::gate::Check>,
     /// The incident its event carried.
     pub incident: Option<Arc<Incident>>,
     /// Its event's fields.

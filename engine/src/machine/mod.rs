@@ -206,7 +206,7 @@ impl Machine {
         if let Some(pending) = &instance.pending {
             if !matches!(input, Input::Gates { .. }) {
                 return Err(StepError::AwaitingGates {
-                    gates: pending.checks.clone(),
+                    gates: pending.checks.iter().map(|c| c.gate.clone()).collect(),
                 });
             }
         }
@@ -292,7 +292,8 @@ impl Machine {
             } => {
                 let artifacts = Arc::make_mut(&mut step.instance.artifacts);
                 let seen = artifacts.entry(name).or_default();
-                let changed = exists && (!seen.exists || seen.size != size || seen.modified != modified);
+                let changed =
+                    exists && (!seen.exists || seen.size != size || seen.modified != modified);
                 seen.exists = exists;
                 seen.size = size;
                 seen.modified = modified;

@@ -134,7 +134,9 @@ impl<'m> Step<'m> {
             .collect::<Result<_, StepError>>()?;
         if let Some(cadence) = &job.cadence {
             let duration = |render: &Option<Render<'_>>| -> Result<_, StepError> {
-                let Some(render) = render else { return Ok(None) };
+                let Some(render) = render else {
+                    return Ok(None);
+                };
                 let text = self.render(render, &state).map_err(|e| StepError::Render {
                     line: cadence.line,
                     what: "`cadence`".into(),
@@ -464,7 +466,12 @@ impl<'m> Step<'m> {
     /// Times the metric records of one read against `job.cadence`: by the record's own time
     /// key when it has one (seconds since the epoch), else now.
     pub(super) fn cadence(&mut self, records: &[crate::classify::Record]) {
-        let Some(cadence) = self.compiled().job.as_ref().and_then(|j| j.cadence.as_ref()) else {
+        let Some(cadence) = self
+            .compiled()
+            .job
+            .as_ref()
+            .and_then(|j| j.cadence.as_ref())
+        else {
             return;
         };
         use crate::classify::MetricValue;

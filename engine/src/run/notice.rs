@@ -7,6 +7,7 @@ use nix::sys::signal::Signal;
 
 use super::state::RunState;
 use crate::classify::Incident;
+use crate::gate::GateResult;
 use crate::machine::{Message, Taken};
 
 /// Something the supervisor did or saw, for whoever shows the run.
@@ -48,6 +49,10 @@ pub enum Notice<'a> {
     Stopped,
     /// An incident was found.
     Incident(&'a Incident),
+    /// A gate was checked.
+    Gate(&'a GateResult),
+    /// An incident was held: the state it arrived in has no transition on `incident`.
+    Held(&'a str),
     /// A transition was taken.
     Taken(&'a Taken),
     /// A message was written.

@@ -71,6 +71,9 @@ impl Options {
     }
 }
 
+/// How often the job's artifacts are looked at (and always when the job ends).
+const ARTIFACTS_EVERY: Duration = Duration::from_millis(500);
+
 /// What a source of the loop tells the handler.
 enum Happened {
     /// An input read from the logs (with the line an incident was read at).
@@ -108,6 +111,10 @@ pub struct Supervisor<'o> {
     silence_reported: bool,
     /// The deadline the last tick was for.
     ticked: Option<DateTime<Utc>>,
+    /// The job's artifacts: name and path.
+    artifacts: Vec<(String, String)>,
+    /// When the artifacts were last looked at.
+    artifacts_seen: Instant,
 }
 
 impl<'o> Supervisor<'o> {
@@ -147,6 +154,7 @@ impl<'o> Supervisor<'o> {
         let mut supervisor = Supervisor::assemble(store, state, options, observer)?;
         supervisor.report(&outcome);
         supervisor.write_messages()?;
+        supervisor.check_gates()?;
         Ok(supervisor)
     }
 
@@ -168,6 +176,8 @@ impl<'o> Supervisor<'o> {
         }
         let mut supervisor = Supervisor::assemble(store, state, options, observer)?;
         supervisor.write_messages()?;
+        // A supervisor that ended while its gates were checked left them unanswered.
+        supervisor.check_gates()?;
         if let Some(job) = supervisor.state.job_running() {
             let mut events = Vec::new();
             supervisor
@@ -201,6 +211,11 @@ impl<'o> Supervisor<'o> {
             state.started().cwd.clone(),
         );
         let now = Instant::now();
+        let artifacts = state
+            .machine()
+            .job_plan(state.instance(), Utc::now())
+            .map(|plan| plan.artifacts)
+            .unwrap_or_default();
         Ok(Supervisor {
             store,
             state,
@@ -214,6 +229,8 @@ impl<'o> Supervisor<'o> {
             last_idle: now,
             silence_reported: false,
             ticked: None,
+            artifacts,
+            artifacts_seen: now,
         })
     }
 
@@ -265,6 +282,10 @@ impl<'o> Supervisor<'o> {
         let mut happened = Vec::new();
         let mut busy = self.read_logs(&mut happened);
         self.handle(&mut happened)?;
+        if self.artifacts_seen.elapsed() >= ARTIFACTS_EVERY {
+            self.watch_artifacts(&mut happened);
+            self.handle(&mut happened)?;
+        }
         self.watch_job(&mut happened);
         self.handle(&mut happened)?;
         self.carry_out(&mut happened);
@@ -408,6 +429,8 @@ impl<'o> Supervisor<'o> {
         let job = job.cloned().expect("an end is of a running job");
         let mut events = Vec::new();
         self.drain_into(happened);
+        // What the job left behind is known before its end is taken.
+        self.watch_artifacts(happened);
         self.job.finish(&job, &mut events);
         happened.extend(events.into_iter().map(Happened::Job));
     }
@@ -593,10 +616,67 @@ impl<'o> Supervisor<'o> {
             Absorbed::Recorded => {}
         }
         self.write_messages()?;
+        self.check_gates()?;
         Ok(absorbed)
     }
 
+    /// Checks the gates the machine waits for, in the run's working directory, and gives it
+    /// their results. The loop waits meanwhile: nothing else is taken before the results, and
+    /// what the logs and the mailbox gain is read after.
+    fn check_gates(&mut self) -> Result<(), RunError> {
+        while let Some(pending) = self.state.instance().pending.clone() {
+            let cwd = self.state.started().cwd.clone();
+            let results = pending
+                .checks
+                .iter()
+                .map(|check| crate::gate::evaluate(&check.gate, &check.probe, &cwd, Utc::now()))
+                .collect();
+            let absorbed = self.journal(Input::Gates { results }, None, None)?;
+            if matches!(absorbed, Absorbed::Failed(_)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The artifacts that appeared, changed or vanished since they were last looked at.
+    fn watch_artifacts(&mut self, happened: &mut Vec<Happened>) {
+        if self.artifacts.is_empty() {
+            return;
+        }
+        self.artifacts_seen = Instant::now();
+        let cwd = &self.state.started().cwd;
+        let instance = self.state.instance();
+        for (name, path) in &self.artifacts {
+            let meta = std::fs::metadata(cwd.join(path))
+                .ok()
+                .filter(|m| m.is_file());
+            let size = meta.as_ref().map(|m| m.len());
+            let modified = meta
+                .as_ref()
+                .and_then(|m| m.modified().ok())
+                .map(DateTime::<Utc>::from);
+            let seen = instance.artifacts.get(name);
+            let was = seen.map_or((false, None, None), |s| (s.exists, s.size, s.modified));
+            let now = (meta.is_some(), size, modified);
+            if now != was && (now.0 || was.0) {
+                happened.push(Happened::Input(Input::Artifact {
+                    name: name.clone(),
+                    exists: now.0,
+                    size,
+                    modified,
+                }));
+            }
+        }
+    }
+
     fn report(&mut self, outcome: &Outcome) {
+        for gate in &outcome.gates {
+            self.observer.notice(Notice::Gate(gate));
+        }
+        for held in &outcome.held {
+            self.observer.notice(Notice::Held(held));
+        }
         for taken in &outcome.transitions {
             self.observer.notice(Notice::Taken(taken));
         }

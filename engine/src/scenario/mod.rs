@@ -15,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::classify::Feed;
+use crate::gate::GateResult;
 use crate::machine::{CompileError, Input, Instance, Machine, Outcome, StartError, StepError};
 use crate::protocol::{self, Protocol};
 
@@ -35,6 +36,10 @@ pub struct Scenario {
     /// The run's id (default `scenario`).
     #[serde(default)]
     pub run: Option<String>,
+    /// What the gates that look at the world find (`command`, `files`, `table`), by gate:
+    /// a scenario evaluates nothing outside it. A step's `gates` replace these from then on.
+    #[serde(default)]
+    pub gates: BTreeMap<String, GateSpec>,
     /// What happens, in order.
     pub steps: Vec<StepSpec>,
     /// What must hold at the end.
@@ -79,6 +84,78 @@ pub struct StepSpec {
     /// Its fields.
     #[serde(default)]
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Artifacts of the job written (created or changed) now, by name.
+    #[serde(default)]
+    pub touch: Vec<String>,
+    /// Artifacts of the job removed now, by name.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Gate results from this step on (see [`Scenario::gates`]).
+    #[serde(default)]
+    pub gates: BTreeMap<String, GateSpec>,
+}
+
+/// What a gate finds in a scenario: `pass`, `fail`, or the result in full.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum GateSpec {
+    /// `pass` or `fail`.
+    Word(GateWord),
+    /// A result with its reason, value and facts.
+    Result {
+        /// Whether it passes.
+        passed: bool,
+        /// Why (default: `passed` or `failed`, "in the scenario").
+        #[serde(default)]
+        reason: Option<String>,
+        /// The measured value.
+        #[serde(default)]
+        value: serde_json::Value,
+        /// The facts its kind measures (`rows`, `stats`, `exit_code`, ...).
+        #[serde(default)]
+        facts: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// A gate result in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateWord {
+    /// It passes.
+    Pass,
+    /// It fails.
+    Fail,
+}
+
+impl GateSpec {
+    fn result(&self, gate: &str) -> GateResult {
+        let default_reason = |passed: bool| {
+            if passed {
+                "passed in the scenario"
+            } else {
+                "failed in the scenario"
+            }
+            .to_owned()
+        };
+        match self {
+            GateSpec::Word(word) => {
+                let passed = *word == GateWord::Pass;
+                GateResult::new(gate, passed, default_reason(passed))
+            }
+            GateSpec::Result {
+                passed,
+                reason,
+                value,
+                facts,
+            } => GateResult {
+                gate: gate.to_owned(),
+                passed: *passed,
+                reason: reason.clone().unwrap_or_else(|| default_reason(*passed)),
+                value: value.clone(),
+                facts: facts.clone(),
+            },
+        }
+    }
 }
 
 /// A job event in a scenario.
@@ -299,14 +376,31 @@ pub fn replay(
         taken: BTreeSet::new(),
         inputs: Vec::new(),
     };
+    let mut gates = scenario.gates.clone();
     let mut instance: Instance = start.instance.clone();
+    let mut inputs = Vec::new();
+    let mut entries = Vec::new();
+    let checks = start.checks.clone();
+    entries.push(Entry::Outcome(Box::new(start)));
+    if !checks.is_empty() {
+        let input = Input::Gates {
+            results: scripted(&gates, &checks).map_err(failed(0))?,
+        };
+        inputs.push(input.clone());
+        let outcome = machine
+            .step(&instance, input, now)
+            .map_err(|source| ScenarioError::Failed { step: 0, source })?;
+        instance = outcome.instance.clone();
+        entries.push(Entry::Outcome(Box::new(outcome)));
+    }
     transcript.steps.push(StepRecord {
         what: "start".into(),
         at: now,
-        entries: vec![Entry::Outcome(Box::new(start))],
+        entries,
     });
 
-    let mut inputs = Vec::new();
+    // Each write of an artifact gives it another size, so that every write is a change.
+    let mut writes = 0u64;
     for (number, spec) in scenario.steps.iter().enumerate() {
         let number = number + 1;
         let fail = failed(number);
@@ -315,6 +409,8 @@ pub fn replay(
             at: now,
             entries: Vec::new(),
         };
+        gates.extend(spec.gates.clone());
+        let gates = &gates;
         let mut apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
             if let Input::Incident(incident) = &input {
                 record.entries.push(Entry::Incident(IncidentSummary {
@@ -326,20 +422,30 @@ pub fn replay(
                     line_number: incident.line_number,
                 }));
             }
-            inputs.push(input.clone());
-            let outcome =
-                machine
-                    .step(instance, input, at)
-                    .map_err(|source| ScenarioError::Failed {
-                        step: number,
-                        source,
-                    })?;
-            *instance = outcome.instance.clone();
-            let busy = !(outcome.transitions.is_empty()
-                && outcome.ignored.is_empty()
-                && outcome.refused.is_none());
-            if busy {
-                record.entries.push(Entry::Outcome(Box::new(outcome)));
+            let mut input = Some(input);
+            // A step that asks for gates is answered at once, as a run's shell answers it.
+            while let Some(next) = input.take() {
+                inputs.push(next.clone());
+                let outcome =
+                    machine
+                        .step(instance, next, at)
+                        .map_err(|source| ScenarioError::Failed {
+                            step: number,
+                            source,
+                        })?;
+                *instance = outcome.instance.clone();
+                if !outcome.checks.is_empty() {
+                    let results = scripted(gates, &outcome.checks).map_err(failed(number))?;
+                    input = Some(Input::Gates { results });
+                }
+                let busy = !(outcome.transitions.is_empty()
+                    && outcome.ignored.is_empty()
+                    && outcome.refused.is_none()
+                    && outcome.gates.is_empty()
+                    && outcome.held.is_empty());
+                if busy {
+                    record.entries.push(Entry::Outcome(Box::new(outcome)));
+                }
             }
             Ok::<(), ScenarioError>(())
         };
@@ -393,6 +499,31 @@ pub fn replay(
             };
             apply(&mut instance, input, now, &mut record)?;
         }
+        for (names, exists) in [(&spec.touch, true), (&spec.remove, false)] {
+            for name in names {
+                let known = instance.job.artifacts.contains_key(name);
+                if !known {
+                    let names: Vec<&str> =
+                        instance.job.artifacts.keys().map(String::as_str).collect();
+                    return Err(fail(format!(
+                        "the job has no artifact `{name}`; its artifacts are: {}",
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
+                    )));
+                }
+                writes += 1;
+                let input = Input::Artifact {
+                    name: name.clone(),
+                    exists,
+                    size: exists.then_some(writes),
+                    modified: exists.then_some(now),
+                };
+                apply(&mut instance, input, now, &mut record)?;
+            }
+        }
         if let Some(event) = &spec.send {
             let sender = spec
                 .sender
@@ -432,6 +563,28 @@ pub fn replay(
     Ok(transcript)
 }
 
+/// The scenario's results for the gates the machine asks about.
+fn scripted(
+    gates: &BTreeMap<String, GateSpec>,
+    checks: &[crate::gate::Check],
+) -> Result<Vec<GateResult>, String> {
+    checks
+        .iter()
+        .map(|check| {
+            gates
+                .get(&check.gate)
+                .map(|spec| spec.result(&check.gate))
+                .ok_or_else(|| {
+                    format!(
+                        "the gate `{}` is checked here: give its result under `gates:` \
+                         (`pass`, `fail`, or `{{ passed: .., reason: .., facts: .. }}`)",
+                        check.gate
+                    )
+                })
+        })
+        .collect()
+}
+
 fn describe(spec: &StepSpec) -> String {
     let mut parts = Vec::new();
     if let Some(after) = &spec.after {
@@ -458,6 +611,12 @@ fn describe(spec: &StepSpec) -> String {
             (code, None) => parts.push(format!("job exited with code {}", code.unwrap_or(0))),
         },
         None => {}
+    }
+    if !spec.touch.is_empty() {
+        parts.push(format!("{} written", spec.touch.join(", ")));
+    }
+    if !spec.remove.is_empty() {
+        parts.push(format!("{} removed", spec.remove.join(", ")));
     }
     if let Some(event) = &spec.send {
         let fields: Vec<String> = spec
@@ -526,6 +685,10 @@ fn write_outcome(out: &mut String, protocol: &Protocol, outcome: &Outcome) {
     for event in &outcome.ignored {
         let _ = writeln!(out, "ignored: {event}");
     }
+    for gate in &outcome.gates {
+        let verdict = if gate.passed { "passed" } else { "FAILED" };
+        let _ = writeln!(out, "gate {}: {verdict}: {}", gate.gate, gate.reason);
+    }
     for taken in &outcome.transitions {
         let line = protocol.transitions[taken.transition].span.line;
         let on = taken
@@ -560,6 +723,9 @@ fn write_outcome(out: &mut String, protocol: &Protocol, outcome: &Outcome) {
         for effect in &taken.effects {
             let _ = writeln!(out, "effect: {}", effect.as_str());
         }
+    }
+    for held in &outcome.held {
+        let _ = writeln!(out, "held: {held}");
     }
 }
 

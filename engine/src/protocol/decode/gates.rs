@@ -57,10 +57,7 @@ impl Decode for Gate {
         let kind = match kinds.as_slice() {
             [kind] => *kind,
             _ => {
-                let span = kinds
-                    .get(1)
-                    .and_then(|k| f.key_span(d, k))
-                    .unwrap_or(at);
+                let span = kinds.get(1).and_then(|k| f.key_span(d, k)).unwrap_or(at);
                 d.error_with_help(
                     Code::P003,
                     span,
