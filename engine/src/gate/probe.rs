@@ -1,11 +1,13 @@
 //! Evaluating a gate's [`Probe`]: running its command, looking at its files, reading its table.
 //!
-//! Each kind has its module: [`command`] runs a program, [`files`] looks at files. Whatever goes
-//! wrong is a failed gate with a one-line reason that names the command, the file, the column
-//! or the row; nothing here panics on what the world holds.
+//! Each kind has its module: [`command`] runs a program, [`files`] looks at files, [`table`]
+//! reads a CSV or TSV file. Whatever goes wrong is a failed gate with a one-line reason that
+//! names the command, the file, the column or the row; nothing here panics on what the world
+//! holds.
 
 mod command;
 mod files;
+mod table;
 
 use std::path::Path;
 
@@ -30,7 +32,25 @@ pub fn evaluate(gate: &str, probe: &Probe, cwd: &Path, now: DateTime<Utc>) -> Ga
             non_empty,
             modified_after,
         } => files::evaluate(gate, paths, *non_empty, *modified_after, cwd),
-        Probe::Table { .. } => GateResult::new(gate, false, "not evaluated yet"),
+        Probe::Table {
+            path,
+            delimiter,
+            rows,
+            finite,
+            varying,
+            columns,
+        } => table::evaluate(
+            gate,
+            &table::Spec {
+                path,
+                delimiter: *delimiter,
+                rows,
+                finite: *finite,
+                varying: *varying,
+                columns,
+            },
+            cwd,
+        ),
     }
 }
 
