@@ -444,16 +444,25 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
 }
 
 fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
-    match scenario::run(path) {
-        Ok((prepared, transcript)) => {
-            match format {
-                TranscriptFormat::Text => print!("{}", transcript.to_text(&prepared.protocol)),
-                TranscriptFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&transcript).expect("transcripts serialize")
-                ),
-            }
+    let print = |prepared: &scenario::Prepared, transcript: &scenario::Transcript| match format {
+        TranscriptFormat::Text => print!("{}", transcript.to_text(&prepared.protocol)),
+        TranscriptFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(transcript).expect("transcripts serialize")
+        ),
+    };
+    match scenario::run_keeping(path) {
+        Ok((prepared, Ok(transcript))) => {
+            print(&prepared, &transcript);
             ExitCode::SUCCESS
+        }
+        Ok((prepared, Err(error))) => {
+            // An unmet expectation is shown with the replay that did not meet it.
+            if let scenario::ScenarioError::Expectation { transcript, .. } = &error {
+                print(&prepared, transcript);
+            }
+            eprintln!("error: {error}");
+            ExitCode::from(failure_code(&error))
         }
         Err(error) => {
             eprintln!("error: {error}");

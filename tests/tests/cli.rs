@@ -103,7 +103,10 @@ fn simulate_prints_the_transcript_of_a_scenario() {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.starts_with("## 0. start — 2026-01-19T12:00:00Z\ntransition: start → watch"));
+    assert!(text.starts_with(
+        "## 0. start — 2026-01-19T12:00:00Z\ngate model_compiles: passed: exited with 0 in 0.2s\n"
+    ));
+    assert!(text.contains("\ntransition: start → watch (line "));
     assert!(text.contains("incident: implementation (critical) for code_translator"));
     assert!(text.ends_with("end: complete\n"));
 }

@@ -51,6 +51,18 @@ impl Scope {
         );
         names.insert("job".into(), Shape::record(JOB_FIELDS.iter().copied()));
         names.insert("counters".into(), Shape::record(counters));
+        let gates = protocol.gates.keys().map(|g| g.as_str());
+        names.insert("gates".into(), Shape::record(gates));
+        let artifacts = protocol.job.iter().flat_map(|j| j.artifacts.keys());
+        names.insert(
+            "artifacts".into(),
+            Shape::record(artifacts.map(|a| a.as_str())),
+        );
+        names.insert(
+            "cadence".into(),
+            Shape::record(crate::context::CADENCE_FIELDS.iter().copied()),
+        );
+        names.insert("held".into(), Shape::Open);
         scope
     }
 

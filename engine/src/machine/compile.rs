@@ -112,6 +112,7 @@ pub(super) enum GateCheck<'env> {
         source: String,
         holds: Box<Expr<'env>>,
         value: Option<Box<Expr<'env>>>,
+        reason: Option<Box<Render<'env>>>,
     },
     Command {
         argv: Vec<Render<'env>>,
@@ -302,6 +303,9 @@ pub(super) fn program(
         }
         if let Some(timeout) = &gate.timeout {
             part("timeout", 0, timeout)?;
+        }
+        if let Some(reason) = &gate.reason {
+            part("reason", 0, reason)?;
         }
         for (i, file) in gate.files.iter().flat_map(|c| c.iter()).enumerate() {
             part("files", i, file)?;
@@ -501,6 +505,11 @@ fn compiled<'env>(
                     .value
                     .as_ref()
                     .map(|v| expr(what("value"), v.as_str()).map(Box::new))
+                    .transpose()?,
+                reason: gate
+                    .reason
+                    .as_ref()
+                    .map(|_| render(Key::Gate(index, "reason", 0)).map(Box::new))
                     .transpose()?,
             }
         } else if let Some(command) = &gate.command {

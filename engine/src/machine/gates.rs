@@ -106,7 +106,16 @@ impl Step<'_> {
                     source,
                     holds,
                     value,
-                } => self.evaluate(name, gate, source, holds, value.as_deref(), &target)?,
+                    reason,
+                } => {
+                    let expr = ExprGate {
+                        source,
+                        holds,
+                        value: value.as_deref(),
+                        reason: reason.as_deref(),
+                    };
+                    self.evaluate(name, gate, &expr, &target)?
+                }
                 _ => given
                     .iter()
                     .find(|r| r.gate == *name)
@@ -191,11 +200,15 @@ impl Step<'_> {
         &self,
         name: &str,
         gate: &CompiledGate<'_>,
-        source: &str,
-        holds: &Expr<'_>,
-        value: Option<&Expr<'_>>,
+        expr: &ExprGate<'_, '_>,
         target: &str,
     ) -> Result<GateResult, StepError> {
+        let ExprGate {
+            source,
+            holds,
+            value,
+            reason: template,
+        } = *expr;
         let eval = |expr: &Expr<'_>, what: &str| {
             expr.expression
                 .eval(self.context_of(&expr.reads, target))
@@ -208,14 +221,25 @@ impl Step<'_> {
         };
         let passed = eval(holds, "its `expr`")?.is_true();
         let measured = value.map(|v| eval(v, "its `value`")).transpose()?;
-        let mut reason = if passed {
-            format!("`{source}` holds")
-        } else {
-            format!("`{source}` does not hold")
+        let reason = match template {
+            Some(template) => self
+                .render(template, target)
+                .map_err(|e| StepError::Gate {
+                    gate: name.to_owned(),
+                    line: gate.line,
+                    what: "its `reason`".to_owned(),
+                    source: Arc::new(e),
+                })?
+                .trim()
+                .to_owned(),
+            None => {
+                let verdict = if passed { "holds" } else { "does not hold" };
+                match &measured {
+                    Some(measured) => format!("`{source}` {verdict} (value: {measured})"),
+                    None => format!("`{source}` {verdict}"),
+                }
+            }
         };
-        if let Some(measured) = &measured {
-            reason.push_str(&format!(" (value: {measured})"));
-        }
         let mut result = GateResult::new(name, passed, reason);
         if let Some(measured) = &measured {
             result.value = json(measured);
@@ -365,6 +389,15 @@ impl Step<'_> {
             below: number(&bounds.below, "below")?,
         })
     }
+}
+
+/// An `expr` gate, compiled.
+#[derive(Clone, Copy)]
+struct ExprGate<'g, 'env> {
+    source: &'g str,
+    holds: &'g Expr<'env>,
+    value: Option<&'g Expr<'env>>,
+    reason: Option<&'g super::compile::Render<'env>>,
 }
 
 /// A number, from a number or a duration (its seconds).

@@ -237,6 +237,7 @@ mod tests {
             (
                 "job".to_owned(),
                 Value::from(BTreeMap::from([
+                    ("pid", Value::from(4242)),
                     ("exit_code", Value::from(())),
                     ("signal", Value::from(())),
                     (

@@ -463,8 +463,9 @@ impl<'m> Step<'m> {
         chrono::TimeDelta::from_std(duration).map_err(|e| invalid(e.to_string()))
     }
 
-    /// Times the metric records of one read against `job.cadence`: by the record's own time
-    /// key when it has one (seconds since the epoch), else now.
+    /// Times the metric records of one read against `job.cadence`: those that carry their
+    /// time (the cadence's `key`, seconds since the epoch) are progress entries, and the gaps
+    /// between consecutive ones of one process are counted.
     pub(super) fn cadence(&mut self, records: &[crate::classify::Record]) {
         let Some(cadence) = self
             .compiled()
@@ -477,14 +478,15 @@ impl<'m> Step<'m> {
         use crate::classify::MetricValue;
         let facts = Arc::make_mut(&mut self.instance.cadence);
         for record in records {
+            // Only progress entries, the records that carry their time, are spaced.
             let at = match record.get(&cadence.key) {
                 Some(MetricValue::Int(seconds)) => DateTime::from_timestamp(*seconds, 0),
                 Some(MetricValue::Float(seconds)) if seconds.is_finite() => {
                     DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
                 }
                 _ => None,
-            }
-            .unwrap_or(self.now);
+            };
+            let Some(at) = at else { continue };
             facts.records += 1;
             if let Some(last) = facts.last {
                 let gap = (at - last).to_std().unwrap_or_default();

@@ -430,14 +430,25 @@ fn phase5b_main_path_renders_every_message() {
     let mut classifier = Classifier::new(&protocol).unwrap();
     let m = Machine::new(protocol, &templates).unwrap();
     let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let mut run = m.start("run-1", &vars, t(0)).unwrap().instance;
+    // The shell's answer to every check of the world: each passes.
+    let answer = |checks: &[crate::gate::Check]| Input::Gates {
+        results: checks
+            .iter()
+            .map(|c| crate::gate::GateResult::new(&c.gate, true, "passed"))
+            .collect(),
+    };
+    let started = m.start("run-1", &vars, t(0)).unwrap();
+    assert_eq!(started.checks.len(), 2, "the preflight gates are asked for");
+    let mut run = m.step(&started.instance, answer(&started.checks), t(0)).unwrap().instance;
+    assert_eq!(run.state, "watch");
     let mut sent = Vec::new();
     let mut step = |run: &Instance, input: Input, at| {
-        let out = m.step(run, input, at).unwrap();
-        sent.extend(
-            out.messages()
-                .map(|m| m.template.clone().unwrap_or_default()),
-        );
+        let mut out = m.step(run, input, at).unwrap();
+        sent.extend(out.messages().map(|m| m.template.clone().unwrap_or_default()));
+        while !out.checks.is_empty() {
+            out = m.step(&out.instance, answer(&out.checks), at).unwrap();
+            sent.extend(out.messages().map(|m| m.template.clone().unwrap_or_default()));
+        }
         out.instance
     };
     run = step(
@@ -504,14 +515,27 @@ fn phase5b_main_path_renders_every_message() {
         },
         t(187),
     );
+    let written = |name: &str, at| Input::Artifact {
+        name: name.into(),
+        exists: true,
+        size: Some(1024),
+        modified: Some(t(at)),
+    };
+    run = step(&run, written("checkpoint", 400), t(400));
+    let summary = crate::classify::Record::from_iter([(
+        "divergences".to_owned(),
+        crate::classify::MetricValue::Int(0),
+    )]);
     run = step(
         &run,
         Input::Log {
             last_line: Some("done".into()),
-            records: vec![],
+            records: vec![summary],
         },
         t(720),
     );
+    run = step(&run, written("checkpoint", 720), t(720));
+    run = step(&run, written("results", 721), t(721));
     run = step(
         &run,
         Input::Exited {

@@ -192,8 +192,8 @@ pub struct Cadence {
     pub min: Option<Spanned<String>>,
     /// Records further apart than this are too far (a duration or a template of one).
     pub max: Option<Spanned<String>>,
-    /// The record key holding the record's own time, in seconds since the Unix epoch (default
-    /// `timestamp`); a record without it is timed when it was read.
+    /// The record key holding a progress entry's time, in seconds since the Unix epoch
+    /// (default `timestamp`); records without it are not progress entries and are not timed.
     pub key: Option<Spanned<String>>,
 }
 
@@ -233,6 +233,9 @@ pub struct Gate {
     pub expr: Option<Spanned<String>>,
     /// For `expr`: an expression whose value the result shows as what was measured.
     pub value: Option<Spanned<String>>,
+    /// For `expr`: the result's reason, a template rendered whether the gate passes or fails
+    /// (default: the expression, and whether it holds).
+    pub reason: Option<Spanned<String>>,
     /// A program and its arguments, each a template; exit code 0 passes. Run in the run's
     /// working directory, never through a shell unless `shell` is true.
     pub command: Option<OneOrMany<Spanned<String>>>,

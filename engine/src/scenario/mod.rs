@@ -236,6 +236,8 @@ pub enum ScenarioError {
         expected: String,
         /// The actual one.
         actual: String,
+        /// The transcript of the replay, which shows why.
+        transcript: Box<Transcript>,
     },
 }
 
@@ -347,9 +349,18 @@ pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioErr
 
 /// Replays the scenario at `path`; returns its protocol with the transcript.
 pub fn run(path: &Path) -> Result<(Prepared, Transcript), ScenarioError> {
+    let (prepared, transcript) = run_keeping(path)?;
+    Ok((prepared, transcript?))
+}
+
+/// Replays the scenario at `path`, keeping the protocol when the replay fails, so that the
+/// transcript of an unmet expectation can be shown with it.
+pub fn run_keeping(
+    path: &Path,
+) -> Result<(Prepared, Result<Transcript, ScenarioError>), ScenarioError> {
     let scenario = load(path)?;
     let prepared = prepare(path, &scenario)?;
-    let transcript = replay(path, &scenario, &prepared)?;
+    let transcript = replay(path, &scenario, &prepared);
     Ok((prepared, transcript))
 }
 
@@ -475,30 +486,6 @@ pub fn replay(
                 apply(&mut instance, fed.input, now, &mut record)?;
             }
         }
-        if spec.job == Some(JobStep::Exited) {
-            // As a real run learns of an end: the log is read to its end first, so the
-            // traceback the job died with, even cut short, is an incident before the exit.
-            let mut fed = Vec::new();
-            feed.end(0, now, &mut fed, None);
-            feed.facts(&mut fed);
-            for fed in fed {
-                apply(&mut instance, fed.input, now, &mut record)?;
-            }
-        }
-        if let Some(job) = spec.job {
-            let input = match job {
-                JobStep::Launched => Input::Launched {
-                    pid: spec.pid.unwrap_or(1),
-                    resumed: spec.resumed.unwrap_or(false),
-                    command: None,
-                },
-                JobStep::Exited => Input::Exited {
-                    exit_code: spec.exit_code,
-                    signal: spec.signal,
-                },
-            };
-            apply(&mut instance, input, now, &mut record)?;
-        }
         for (names, exists) in [(&spec.touch, true), (&spec.remove, false)] {
             for name in names {
                 let known = instance.job.artifacts.contains_key(name);
@@ -523,6 +510,30 @@ pub fn replay(
                 };
                 apply(&mut instance, input, now, &mut record)?;
             }
+        }
+        if spec.job == Some(JobStep::Exited) {
+            // As a real run learns of an end: the log is read to its end first, so the
+            // traceback the job died with, even cut short, is an incident before the exit.
+            let mut fed = Vec::new();
+            feed.end(0, now, &mut fed, None);
+            feed.facts(&mut fed);
+            for fed in fed {
+                apply(&mut instance, fed.input, now, &mut record)?;
+            }
+        }
+        if let Some(job) = spec.job {
+            let input = match job {
+                JobStep::Launched => Input::Launched {
+                    pid: spec.pid.unwrap_or(1),
+                    resumed: spec.resumed.unwrap_or(false),
+                    command: None,
+                },
+                JobStep::Exited => Input::Exited {
+                    exit_code: spec.exit_code,
+                    signal: spec.signal,
+                },
+            };
+            apply(&mut instance, input, now, &mut record)?;
         }
         if let Some(event) = &spec.send {
             let sender = spec
@@ -557,6 +568,7 @@ pub fn replay(
             return Err(ScenarioError::Expectation {
                 expected: expect.state.clone(),
                 actual: transcript.state.clone(),
+                transcript: Box::new(transcript),
             });
         }
     }
@@ -596,6 +608,12 @@ fn describe(spec: &StepSpec) -> String {
     if let Some(file) = &spec.log_file {
         parts.push(format!("log from {}", file.display()));
     }
+    if !spec.touch.is_empty() {
+        parts.push(format!("{} written", spec.touch.join(", ")));
+    }
+    if !spec.remove.is_empty() {
+        parts.push(format!("{} removed", spec.remove.join(", ")));
+    }
     match spec.job {
         Some(JobStep::Launched) => parts.push(format!(
             "job launched (pid {}{})",
@@ -611,12 +629,6 @@ fn describe(spec: &StepSpec) -> String {
             (code, None) => parts.push(format!("job exited with code {}", code.unwrap_or(0))),
         },
         None => {}
-    }
-    if !spec.touch.is_empty() {
-        parts.push(format!("{} written", spec.touch.join(", ")));
-    }
-    if !spec.remove.is_empty() {
-        parts.push(format!("{} removed", spec.remove.join(", ")));
     }
     if let Some(event) = &spec.send {
         let fields: Vec<String> = spec

@@ -21,6 +21,7 @@ const KEYS: &[&str] = &[
     "files",
     "table",
     "value",
+    "reason",
     "shell",
     "timeout",
     "non_empty",
@@ -39,6 +40,7 @@ const KEYS: &[&str] = &[
 /// The keys that refine one kind, with the kind.
 const REFINING: &[(&str, &str)] = &[
     ("value", "expr"),
+    ("reason", "expr"),
     ("shell", "command"),
     ("timeout", "command"),
     ("non_empty", "files"),
@@ -89,6 +91,7 @@ impl Decode for Gate {
             span: at,
             expr: f.opt(d, "expr"),
             value: f.opt(d, "value"),
+            reason: f.opt(d, "reason"),
             command: f.opt(d, "command"),
             shell: f.or_default(d, "shell"),
             timeout: f.opt(d, "timeout"),
