@@ -4,6 +4,11 @@
 It trains for --epochs epochs of --epoch-seconds each, writes a JSON progress line per epoch
 (timestamp, epoch, loss, elapsed_seconds, r_hat) as the shared training protocol asks, saves a
 checkpoint after every epoch, and with --resume CHECKPOINT continues from the epoch saved there.
+When training ends it writes what Phase 5B's exit criteria check: the results table
+(--results), the convergence diagnostics as ArviZ's summary table (--diagnostics: one row per
+parameter, with ess_bulk and r_hat), the final model (--model-out), and a last metric line with
+draws, chains, ESS and divergences. --bad-results nan|constant writes results that fail the
+sanity checks; --diagnostics-rhat R writes an R-hat of R for one parameter.
 With --fail MODE it fails after --fail-after epochs the way Phase 5B training jobs do:
 
   logp       AttributeError: 'TensorVariable' object has no attribute 'logp' (PyMC v5 API change)
@@ -16,9 +21,12 @@ A failure is raised only on a fresh start, not when resuming from a checkpoint: 
 stands for a fixed one.
 """
 import argparse
+import csv
 import json
 import math
 import os
+import pickle
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -52,6 +60,11 @@ def main():
     parser.add_argument("--resume", metavar="CHECKPOINT")
     parser.add_argument("--fail", choices=["logp", "config", "nan", "memory", "rhat"])
     parser.add_argument("--fail-after", type=int, default=2)
+    parser.add_argument("--results", help="the results table to write (CSV)")
+    parser.add_argument("--diagnostics", help="the convergence diagnostics to write (CSV)")
+    parser.add_argument("--model-out", help="the final model to write")
+    parser.add_argument("--bad-results", choices=["nan", "constant"])
+    parser.add_argument("--diagnostics-rhat", type=float, default=1.003)
     args = parser.parse_args()
     sys.stdout.reconfigure(encoding="utf-8", line_buffering=True)
 
@@ -80,9 +93,45 @@ def main():
         with open(args.checkpoint + ".partial", "w", encoding="utf-8") as f:
             json.dump({"epoch": epoch}, f)
         os.replace(args.checkpoint + ".partial", args.checkpoint)
+    write_outputs(args)
     print(json.dumps({"draws": 2000 * args.epochs, "chains": 4, "r_hat": 1.004, "ess": 1650,
                       "divergences": 0}))
     print("training complete")
+
+
+def write(path, rows):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path + ".partial", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    os.replace(path + ".partial", path)
+
+
+def write_outputs(args):
+    """The results, diagnostics and model a finished training leaves, as the shared training
+    protocol names them."""
+    rng = random.Random(5)
+    if args.results:
+        rows = [["country", "gold", "silver", "bronze", "total", "p_top10"]]
+        for i in range(40):
+            medals = [rng.randint(0, 40) for _ in range(3)]
+            p = "nan" if args.bad_results == "nan" and i in (3, 8) else round(rng.random(), 4)
+            if args.bad_results == "constant":
+                medals = [7, 7, 7]
+            rows.append([f"C{i:02d}", *medals, sum(medals), p])
+        write(args.results, rows)
+    if args.diagnostics:
+        rows = [["", "mean", "sd", "hdi_3%", "hdi_97%", "mcse_mean", "mcse_sd", "ess_bulk",
+                 "ess_tail", "r_hat"]]
+        for i in range(8):
+            r_hat = args.diagnostics_rhat if i == 5 else 1.0 + rng.randint(0, 3) / 1000
+            rows.append([f"beta[{i}]", round(rng.gauss(0, 1), 3), round(rng.random(), 3),
+                         -1.2, 1.3, 0.01, 0.008, rng.randint(1500, 4200), rng.randint(1400, 3900),
+                         r_hat])
+        write(args.diagnostics, rows)
+    if args.model_out:
+        os.makedirs(os.path.dirname(args.model_out) or ".", exist_ok=True)
+        with open(args.model_out, "wb") as f:
+            pickle.dump({"epochs": args.epochs, "weights": [rng.random() for _ in range(16)]}, f)
 
 
 if __name__ == "__main__":

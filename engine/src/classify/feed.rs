@@ -42,6 +42,10 @@ pub struct Fed {
 pub struct Feed {
     sources: Vec<Source>,
     facts: Facts,
+    /// How progress entries are timed, when the job has a cadence.
+    cadence: Option<CadenceSpec>,
+    /// The time of the current process's last progress entry.
+    last_entry: Option<f64>,
 }
 
 /// One log being read.
@@ -56,12 +60,73 @@ struct Source {
     skip_through: u64,
 }
 
+/// How the job's progress entries are spaced: the records that carry their time under `key`
+/// (seconds since the epoch), against `min` and `max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CadenceSpec {
+    /// The record key of an entry's time.
+    pub key: String,
+    /// Entries closer together than this are too close.
+    pub min: Option<std::time::Duration>,
+    /// Entries further apart than this are too far.
+    pub max: Option<std::time::Duration>,
+}
+
+/// The spacing of progress entries read since the facts were last given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spacing {
+    /// Entries read.
+    pub records: u64,
+    /// Gaps between consecutive entries of one process.
+    pub gaps: u64,
+    /// Gaps shorter than the cadence's `min`.
+    pub too_close: u64,
+    /// Gaps longer than the cadence's `max`.
+    pub too_far: u64,
+    /// The shortest gap, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_gap: Option<f64>,
+    /// The longest gap, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gap: Option<f64>,
+    /// The first gap out of bounds: when it ended (seconds since the epoch) and how long it
+    /// was (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_violation: Option<(f64, f64)>,
+}
+
+impl Spacing {
+    /// Whether nothing was read.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Takes the spacing read after this into account.
+    pub fn extend(&mut self, later: &Spacing) {
+        self.records += later.records;
+        self.gaps += later.gaps;
+        self.too_close += later.too_close;
+        self.too_far += later.too_far;
+        self.min_gap = fold(self.min_gap, later.min_gap, f64::min);
+        self.max_gap = fold(self.max_gap, later.max_gap, f64::max);
+        self.first_violation = self.first_violation.or(later.first_violation);
+    }
+}
+
+fn fold(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(f(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What the logs told since the facts were last given.
 #[derive(Clone, Default)]
 struct Facts {
     /// The job's last line that was not blank, as read (made text only when given).
     last_line: Vec<u8>,
     record: Record,
+    spacing: Spacing,
     repeated: Option<(u64, DateTime<Utc>)>,
     dirty: bool,
 }
@@ -80,7 +145,46 @@ impl Feed {
         Feed {
             sources: vec![source; sources.max(1)],
             facts: Facts::default(),
+            cadence: None,
+            last_entry: None,
         }
+    }
+
+    /// Times the job's progress entries against `cadence` (the run's `job.cadence`).
+    pub fn set_cadence(&mut self, cadence: Option<CadenceSpec>) {
+        self.cadence = cadence;
+    }
+
+    /// A new process of the job started: the gap to its first entry is not the job's cadence.
+    pub fn new_process(&mut self) {
+        self.last_entry = None;
+    }
+
+    /// Counts the gap before a progress entry.
+    fn space(&mut self, record: &Record) {
+        let Some(cadence) = &self.cadence else { return };
+        let at = match record.get(&cadence.key) {
+            Some(super::MetricValue::Int(seconds)) => *seconds as f64,
+            Some(super::MetricValue::Float(seconds)) if seconds.is_finite() => *seconds,
+            _ => return,
+        };
+        let spacing = &mut self.facts.spacing;
+        spacing.records += 1;
+        if let Some(last) = self.last_entry {
+            let gap = (at - last).max(0.0);
+            spacing.gaps += 1;
+            spacing.min_gap = fold(spacing.min_gap, Some(gap), f64::min);
+            spacing.max_gap = fold(spacing.max_gap, Some(gap), f64::max);
+            let close = cadence.min.is_some_and(|min| gap < min.as_secs_f64());
+            let far = cadence.max.is_some_and(|max| gap > max.as_secs_f64());
+            spacing.too_close += u64::from(close);
+            spacing.too_far += u64::from(far);
+            if (close || far) && spacing.first_violation.is_none() {
+                spacing.first_violation = Some((at, gap));
+            }
+        }
+        self.last_entry = Some(at);
+        self.facts.dirty = true;
     }
 
     /// Goes on with `source` where an earlier reader left it: `lines` lines were read before
@@ -170,8 +274,13 @@ impl Feed {
             let text = String::from_utf8_lossy(&facts.last_line);
             text.trim_end_matches('\r').to_owned()
         });
-        if last_line.is_some() || !records.is_empty() {
-            let input = Input::Log { last_line, records };
+        let spacing = facts.spacing;
+        if last_line.is_some() || !records.is_empty() || !spacing.is_empty() {
+            let input = Input::Log {
+                last_line,
+                records,
+                spacing,
+            };
             out.push(Fed { input, line: None });
         }
         if let Some((count, last_seen)) = facts.repeated {
@@ -239,6 +348,7 @@ impl Feed {
         for finding in findings {
             match finding {
                 Finding::Metric { record, .. } => {
+                    self.space(&record);
                     self.facts.record.extend(record);
                     self.facts.dirty = true;
                 }
@@ -329,7 +439,9 @@ roles:
         let kinds: Vec<String> = fed
             .iter()
             .map(|f| match &f.input {
-                Input::Log { last_line, records } => {
+                Input::Log {
+                    last_line, records, ..
+                } => {
                     format!("log {last_line:?} {}", records.len())
                 }
                 Input::Incident(i) => format!("incident {:?} at {:?}", i.exception, f.line),

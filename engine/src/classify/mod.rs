@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-pub use feed::{Fed, Feed, LogLine, LAST_LINE_BYTES};
+pub use feed::{CadenceSpec, Fed, Feed, LogLine, Spacing, LAST_LINE_BYTES};
 pub use record::{to_value as record_value, MetricValue, Record};
 pub(crate) use rules::add_metric_templates;
 pub use rules::Rules;

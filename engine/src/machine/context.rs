@@ -211,24 +211,30 @@ fn artifacts(instance: &Instance) -> Value {
     Value::from(artifacts.collect::<BTreeMap<_, _>>())
 }
 
-/// `cadence`: the spacing of the job's metric records.
+/// `cadence`: the spacing of the job's progress entries.
 fn cadence(facts: &super::instance::CadenceFacts) -> Value {
     let duration = |d: Option<std::time::Duration>| d.map_or(Value::from(()), DurationValue::value);
-    let violation = facts.first_violation.map_or(Value::from(()), |(at, gap)| {
-        Value::from(BTreeMap::from([
-            ("at", time(at)),
-            ("gap", DurationValue::value(gap)),
-        ]))
-    });
+    let seconds =
+        |s: Option<f64>| duration(s.and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()));
+    let spacing = &facts.spacing;
+    let violation = spacing
+        .first_violation
+        .map_or(Value::from(()), |(at, gap)| {
+            let at = DateTime::from_timestamp_millis((at * 1000.0) as i64);
+            Value::from(BTreeMap::from([
+                ("at", at.map_or(Value::from(()), time)),
+                ("gap", seconds(Some(gap))),
+            ]))
+        });
     Value::from(BTreeMap::from([
         ("min", duration(facts.min)),
         ("max", duration(facts.max)),
-        ("records", Value::from(facts.records)),
-        ("gaps", Value::from(facts.gaps)),
-        ("too_close", Value::from(facts.too_close)),
-        ("too_far", Value::from(facts.too_far)),
-        ("min_gap", duration(facts.min_gap)),
-        ("max_gap", duration(facts.max_gap)),
+        ("records", Value::from(spacing.records)),
+        ("gaps", Value::from(spacing.gaps)),
+        ("too_close", Value::from(spacing.too_close)),
+        ("too_far", Value::from(spacing.too_far)),
+        ("min_gap", seconds(spacing.min_gap)),
+        ("max_gap", seconds(spacing.max_gap)),
         ("first_violation", violation),
     ]))
 }

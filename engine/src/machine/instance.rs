@@ -197,29 +197,15 @@ pub struct ArtifactFacts {
     pub last_change: Option<DateTime<Utc>>,
 }
 
-/// The spacing of the job's metric records, against `job.cadence`.
+/// The spacing of the job's progress entries, against `job.cadence`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CadenceFacts {
     /// Gaps shorter than this are too close (`job.cadence.min`).
     pub min: Option<std::time::Duration>,
     /// Gaps longer than this are too far (`job.cadence.max`).
     pub max: Option<std::time::Duration>,
-    /// Records timed so far.
-    pub records: u64,
-    /// Gaps between consecutive records of one process.
-    pub gaps: u64,
-    /// Gaps shorter than `cadence.min`.
-    pub too_close: u64,
-    /// Gaps longer than `cadence.max`.
-    pub too_far: u64,
-    /// The shortest gap.
-    pub min_gap: Option<std::time::Duration>,
-    /// The longest gap.
-    pub max_gap: Option<std::time::Duration>,
-    /// When the first gap out of bounds ended, and how long it was.
-    pub first_violation: Option<(DateTime<Utc>, std::time::Duration)>,
-    /// The time of the last record of the current process.
-    pub last: Option<DateTime<Utc>>,
+    /// What the logs told of it so far.
+    pub spacing: crate::classify::Spacing,
 }
 
 /// The event a transition reacts to.

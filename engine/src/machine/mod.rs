@@ -229,10 +229,6 @@ impl Machine {
                 job.exit_code = None;
                 job.signal = None;
                 job.resumed = resumed;
-                // A gap between the records of two processes is not the job's cadence.
-                if step.instance.cadence.last.is_some() {
-                    Arc::make_mut(&mut step.instance.cadence).last = None;
-                }
                 let fields = BTreeMap::from([("pid".to_owned(), Value::from(pid))]);
                 step.dispatch("launched", None, fields, None)?;
             }
@@ -260,11 +256,19 @@ impl Machine {
                     incident.last_seen = last_seen;
                 }
             }
-            Input::Log { last_line, records } => {
+            Input::Log {
+                last_line,
+                records,
+                spacing,
+            } => {
                 if last_line.is_some() {
                     Arc::make_mut(&mut step.instance.job).last_line = last_line;
                 }
-                step.cadence(&records);
+                if !spacing.is_empty() {
+                    Arc::make_mut(&mut step.instance.cadence)
+                        .spacing
+                        .extend(&spacing);
+                }
                 for record in records {
                     Arc::make_mut(&mut step.instance.metrics).extend(record);
                 }
@@ -424,6 +428,17 @@ impl Machine {
             .get("silence")?
             .downcast_object_ref::<DurationValue>()
             .map(|d| d.0)
+    }
+
+    /// How the job's progress entries are timed, as the run's vars make `job.cadence`: for
+    /// the run's [`Feed`](crate::classify::Feed).
+    pub fn cadence(&self, instance: &Instance) -> Option<crate::classify::CadenceSpec> {
+        let cadence = self.compiled().job.as_ref()?.cadence.as_ref()?;
+        Some(crate::classify::CadenceSpec {
+            key: cadence.key.clone(),
+            min: instance.cadence.min,
+            max: instance.cadence.max,
+        })
     }
 
     /// When the next timer is due, if one is active.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Instance;
-use crate::classify::{Incident, Record};
+use crate::classify::{Incident, Record, Spacing};
 use crate::gate::{Check, GateResult};
 use crate::protocol::Effect;
 
@@ -50,6 +50,9 @@ pub enum Input {
         last_line: Option<String>,
         /// Metric records, in order.
         records: Vec<Record>,
+        /// How the job's progress entries among them were spaced.
+        #[serde(default, skip_serializing_if = "Spacing::is_empty")]
+        spacing: Spacing,
     },
     /// A role sends an event.
     Send {

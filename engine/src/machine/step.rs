@@ -463,49 +463,6 @@ impl<'m> Step<'m> {
         chrono::TimeDelta::from_std(duration).map_err(|e| invalid(e.to_string()))
     }
 
-    /// Times the metric records of one read against `job.cadence`: those that carry their
-    /// time (the cadence's `key`, seconds since the epoch) are progress entries, and the gaps
-    /// between consecutive ones of one process are counted.
-    pub(super) fn cadence(&mut self, records: &[crate::classify::Record]) {
-        let Some(cadence) = self
-            .compiled()
-            .job
-            .as_ref()
-            .and_then(|j| j.cadence.as_ref())
-        else {
-            return;
-        };
-        use crate::classify::MetricValue;
-        let facts = Arc::make_mut(&mut self.instance.cadence);
-        for record in records {
-            // Only progress entries, the records that carry their time, are spaced.
-            let at = match record.get(&cadence.key) {
-                Some(MetricValue::Int(seconds)) => DateTime::from_timestamp(*seconds, 0),
-                Some(MetricValue::Float(seconds)) if seconds.is_finite() => {
-                    DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
-                }
-                _ => None,
-            };
-            let Some(at) = at else { continue };
-            facts.records += 1;
-            if let Some(last) = facts.last {
-                let gap = (at - last).to_std().unwrap_or_default();
-                facts.gaps += 1;
-                facts.min_gap = Some(facts.min_gap.map_or(gap, |g| g.min(gap)));
-                facts.max_gap = Some(facts.max_gap.map_or(gap, |g| g.max(gap)));
-                let close = facts.min.is_some_and(|min| gap < min);
-                let far = facts.max.is_some_and(|max| gap > max);
-                facts.too_close += u64::from(close);
-                facts.too_far += u64::from(far);
-                if (close || far) && facts.first_violation.is_none() {
-                    facts.first_violation = Some((at, gap));
-                }
-            }
-            facts.last = Some(at);
-        }
-        self.changed();
-    }
-
     /// Fires every timer due by now, earliest first, each at its own due time.
     pub(super) fn fire_due_timers(&mut self) -> Result<(), StepError> {
         let end = self.now;

@@ -439,15 +439,24 @@ fn phase5b_main_path_renders_every_message() {
     };
     let started = m.start("run-1", &vars, t(0)).unwrap();
     assert_eq!(started.checks.len(), 2, "the preflight gates are asked for");
-    let mut run = m.step(&started.instance, answer(&started.checks), t(0)).unwrap().instance;
+    let mut run = m
+        .step(&started.instance, answer(&started.checks), t(0))
+        .unwrap()
+        .instance;
     assert_eq!(run.state, "watch");
     let mut sent = Vec::new();
     let mut step = |run: &Instance, input: Input, at| {
         let mut out = m.step(run, input, at).unwrap();
-        sent.extend(out.messages().map(|m| m.template.clone().unwrap_or_default()));
+        sent.extend(
+            out.messages()
+                .map(|m| m.template.clone().unwrap_or_default()),
+        );
         while !out.checks.is_empty() {
             out = m.step(&out.instance, answer(&out.checks), at).unwrap();
-            sent.extend(out.messages().map(|m| m.template.clone().unwrap_or_default()));
+            sent.extend(
+                out.messages()
+                    .map(|m| m.template.clone().unwrap_or_default()),
+            );
         }
         out.instance
     };
@@ -531,6 +540,7 @@ fn phase5b_main_path_renders_every_message() {
         Input::Log {
             last_line: Some("done".into()),
             records: vec![summary],
+            spacing: Default::default(),
         },
         t(720),
     );

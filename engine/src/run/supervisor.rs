@@ -196,6 +196,7 @@ impl<'o> Supervisor<'o> {
     ) -> Result<Supervisor<'o>, RunError> {
         let paths = state.log_paths()?;
         let mut feed = Feed::new(state.machine().rules(), paths.len());
+        feed.set_cadence(state.machine().cadence(state.instance()));
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offset(index);
@@ -342,10 +343,11 @@ impl<'o> Supervisor<'o> {
                 command,
                 resumed,
             } => {
-                // A new job's silence counts from its start.
+                // A new job's silence counts from its start, and its cadence from its first entry.
                 for source in &mut self.sources {
                     source.last_data = Instant::now();
                 }
+                self.feed.new_process();
                 self.silence_reported = false;
                 self.record(Entry::Launched {
                     at: Utc::now(),

@@ -388,6 +388,7 @@ pub fn replay(
         inputs: Vec::new(),
     };
     let mut gates = scenario.gates.clone();
+    feed.set_cadence(machine.cadence(&start.instance));
     let mut instance: Instance = start.instance.clone();
     let mut inputs = Vec::new();
     let mut entries = Vec::new();
@@ -522,6 +523,9 @@ pub fn replay(
             }
         }
         if let Some(job) = spec.job {
+            if job == JobStep::Launched {
+                feed.new_process();
+            }
             let input = match job {
                 JobStep::Launched => Input::Launched {
                     pid: spec.pid.unwrap_or(1),
