@@ -617,6 +617,9 @@ pub fn send(
                 return ExitCode::from(FINDINGS);
             }
             println!("{}", reply.outcome.taken.join(", "));
+            for gate in &reply.outcome.gates {
+                println!("gate {gate}");
+            }
             for message in &reply.files {
                 println!("message: {message}");
             }

@@ -212,17 +212,33 @@ mod machine_sequences {
 
         #[test]
         fn any_sequence_of_inputs_runs_phase5b_without_error(
-            steps in proptest::collection::vec((input(), 0i64..(26 * 60)), 1..40)
+            steps in proptest::collection::vec((input(), 0i64..(26 * 60), any::<bool>()), 1..40)
         ) {
             let m = machine();
             let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
             let mut now = "2026-01-19T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
-            let mut run = m.start("prop", &vars, now).unwrap().instance;
-            for (input, minutes) in steps {
+            // The shell's answer to the gates a step asks about: all pass, or all fail.
+            let answer = |mut outcome: warden::machine::Outcome, pass: bool, now| {
+                while !outcome.checks.is_empty() {
+                    let results = outcome
+                        .checks
+                        .iter()
+                        .map(|c| warden::gate::GateResult::new(&c.gate, pass, "as the test says"))
+                        .collect();
+                    outcome = m.step(&outcome.instance, Input::Gates { results }, now)?;
+                }
+                Ok::<_, warden::machine::StepError>(outcome)
+            };
+            let mut run = answer(m.start("prop", &vars, now).unwrap(), true, now).unwrap().instance;
+            for (input, minutes, pass) in steps {
                 now += TimeDelta::minutes(minutes);
                 let was_final = run.finished(m);
                 let before = run.state.clone();
-                let outcome = m.step(&run, Input::Tick, now).and_then(|o| m.step(&o.instance, input, now));
+                let outcome = m
+                    .step(&run, Input::Tick, now)
+                    .and_then(|o| answer(o, pass, now))
+                    .and_then(|o| m.step(&o.instance, input, now))
+                    .and_then(|o| answer(o, pass, now));
                 let outcome = match outcome {
                     Ok(outcome) => outcome,
                     Err(error) => return Err(TestCaseError::fail(format!("{error} (in {before})"))),

@@ -86,6 +86,14 @@ pub fn summary(absorbed: &Absorbed, state: &str) -> store::Outcome {
             summary.refused = outcome.refused.clone();
             summary.effects = outcome.effects().map(|e| e.as_str().to_owned()).collect();
             summary.messages = outcome.messages().map(|m| m.seq).collect();
+            summary.gates = outcome
+                .gates
+                .iter()
+                .map(|g| {
+                    let verdict = if g.passed { "passed" } else { "failed" };
+                    format!("{}: {verdict}: {}", g.gate, g.reason)
+                })
+                .collect();
         }
         Absorbed::Failed(error) => summary.failed = Some(error.to_string()),
         Absorbed::Recorded => {}

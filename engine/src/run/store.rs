@@ -136,8 +136,25 @@ pub struct Outcome {
     /// The numbers of the messages rendered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<u64>,
+    /// The gates checked, as `name: passed|failed: reason`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<String>,
     /// The state after.
     pub state: String,
+}
+
+impl Outcome {
+    /// This outcome, then `later`'s: what an input and the gate results it waited for did.
+    pub fn then(&mut self, later: Outcome) {
+        self.taken.extend(later.taken);
+        self.ignored.extend(later.ignored);
+        self.refused = self.refused.take().or(later.refused);
+        self.failed = self.failed.take().or(later.failed);
+        self.effects.extend(later.effects);
+        self.messages.extend(later.messages);
+        self.gates.extend(later.gates);
+        self.state = later.state;
+    }
 }
 
 /// How a run was started: everything needed to supervise it again after a crash.

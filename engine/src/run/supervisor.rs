@@ -115,6 +115,9 @@ pub struct Supervisor<'o> {
     artifacts: Vec<(String, String)>,
     /// When the artifacts were last looked at.
     artifacts_seen: Instant,
+    /// While a role's event is taken: the outcome of each input journaled, the event's and
+    /// its gates', for the answer.
+    answered: Option<Vec<journal::Outcome>>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -232,6 +235,7 @@ impl<'o> Supervisor<'o> {
             ticked: None,
             artifacts,
             artifacts_seen: now,
+            answered: None,
         })
     }
 
@@ -612,6 +616,9 @@ impl<'o> Supervisor<'o> {
         )));
         self.store.append_all(&[entry, outcome.clone()])?;
         self.state.absorb(&outcome)?;
+        if let (Some(answered), Entry::Outcome(summary)) = (&mut self.answered, &outcome) {
+            answered.push((**summary).clone());
+        }
         match &absorbed {
             Absorbed::Stepped(outcome) => self.report(outcome),
             Absorbed::Failed(error) => self.observer.notice(Notice::Failed(&error.to_string())),
@@ -722,8 +729,16 @@ impl<'o> Supervisor<'o> {
                     sender: request.sender,
                     fields: request.fields,
                 };
-                self.apply(input, Some(id.to_owned()))?;
-                let outcome = self.state.last_outcome().cloned().unwrap_or_default();
+                // What the event did, and the gates it waited for after it.
+                self.answered = Some(Vec::new());
+                let applied = self.apply(input, Some(id.to_owned()));
+                let outcomes = self.answered.take().unwrap_or_default();
+                applied?;
+                let mut outcomes = outcomes.into_iter();
+                let mut outcome = outcomes.next().unwrap_or_default();
+                for later in outcomes {
+                    outcome.then(later);
+                }
                 let files = self
                     .state
                     .messages()
