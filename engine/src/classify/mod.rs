@@ -12,7 +12,7 @@ mod metric;
 mod record;
 mod rules;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -133,6 +133,8 @@ pub enum ClassifyError {
 #[derive(Clone)]
 pub struct Classifier {
     rules: Arc<Rules>,
+    /// The run's vars as metric rules read them, converted once.
+    vars: Arc<Record>,
     exception_line: Regex,
     warning_line: Regex,
     frame_line: Regex,
@@ -174,19 +176,25 @@ enum Phase {
 }
 
 impl Classifier {
-    /// Compiles the protocol's categories, on their own: a run's classifiers share the rules
-    /// its [`Machine`](crate::machine::Machine) compiled ([`Classifier::with_rules`]).
+    /// Compiles the protocol's categories, on their own, its metric rules reading the defaults
+    /// of its vars (a var without one is not there): a run's classifiers share the rules its
+    /// [`Machine`](crate::machine::Machine) compiled and read the run's vars
+    /// ([`Classifier::with_rules`], [`Classifier::with_vars`]).
     pub fn new(protocol: &Protocol) -> Result<Classifier, ClassifyError> {
         let mut env = crate::expr::environment();
         add_metric_templates(&mut env, protocol)?;
         let rules = Rules::new(protocol, Arc::new(env))?;
-        Ok(Classifier::with_rules(Arc::new(rules)))
+        let mut classifier = Classifier::with_rules(Arc::new(rules));
+        classifier.vars = Arc::new(Record::from_defaults(protocol));
+        Ok(classifier)
     }
 
-    /// A classifier of a log by `rules`.
+    /// A classifier of a log by `rules`, its metric rules reading no vars until
+    /// [`Classifier::with_vars`] gives them.
     pub fn with_rules(rules: Arc<Rules>) -> Classifier {
         Classifier {
             rules,
+            vars: Arc::default(),
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
             warning_line: Regex::new(
@@ -200,6 +208,14 @@ impl Classifier {
             pending: Vec::new(),
             reported: HashMap::new(),
         }
+    }
+
+    /// This classifier with its metric rules reading `vars` (a run's: the
+    /// [`Instance`](crate::machine::Instance)'s vars as the run started) where the record does
+    /// not have a name. They are converted once, here: see [`MetricValue::from_var`].
+    pub fn with_vars(mut self, vars: &BTreeMap<String, minijinja::Value>) -> Classifier {
+        self.vars = Arc::new(Record::from_vars(vars));
+        self
     }
 
     /// The number of lines read so far.
@@ -299,7 +315,7 @@ impl Classifier {
             .then(|| record::parse(line))
             .flatten()
         {
-            if let Some((category, severity)) = self.rules.match_metric(&record) {
+            if let Some((category, severity)) = self.rules.match_metric(&record, &self.vars) {
                 let mut incident =
                     self.incident(category, severity, None, line.to_owned(), line, at);
                 incident.metric = Some(record.clone());

@@ -1,7 +1,8 @@
 //! A protocol's category rules, compiled once per run and shared by every log it reads: the
 //! traceback rules, one alternation and one set of every `line` rule, and the `metric` rules,
 //! natively evaluated when they have a common shape and otherwise templates of the protocol's
-//! one environment.
+//! one environment. A metric rule reads the record's keys, then the run's vars, which each
+//! [`Classifier`](super::Classifier) is given.
 
 use std::sync::Arc;
 
@@ -66,7 +67,8 @@ struct MetricRule {
     native: Option<metric::Node>,
     /// The rule as a template `{% if RULE %}1{% endif %}`, for the other shapes.
     template: String,
-    /// The record keys the rule reads; without one of them the template does not hold.
+    /// The names the rule reads; without one of them, in the record or the vars, the template
+    /// does not hold.
     keys: Vec<String>,
     severity: Option<IncidentSeverity>,
 }
@@ -224,19 +226,24 @@ impl Rules {
         Some((Some(category), severity))
     }
 
+    /// The first metric rule that holds for `record`, its names read from the record, then from
+    /// the run's `vars`.
     pub(super) fn match_metric(
         &self,
         record: &Record,
+        vars: &Record,
     ) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
         let mut context = None;
         let rule = self.metrics.iter().find(|rule| {
-            if let Some(answer) = rule.native.as_ref().and_then(|n| metric::holds(n, record)) {
+            let native = rule.native.as_ref();
+            if let Some(answer) = native.and_then(|n| metric::holds(n, record, vars)) {
                 return answer;
             }
-            if !rule.keys.iter().all(|k| record.contains_key(k)) {
+            let known = |k: &String| record.contains_key(k) || vars.contains_key(k);
+            if !rule.keys.iter().all(known) {
                 return false;
             }
-            let context = context.get_or_insert_with(|| record::to_value(record));
+            let context = context.get_or_insert_with(|| record::to_value_over(record, vars));
             self.env
                 .get_template(&rule.template)
                 .and_then(|t| t.render(context.clone()))

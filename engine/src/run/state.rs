@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -103,6 +104,8 @@ pub struct RunState {
     started: Started,
     /// The machine's instance.
     instance: Instance,
+    /// The vars as the run started with them: what its metric rules read.
+    start_vars: Arc<BTreeMap<String, minijinja::Value>>,
     /// The messages written, in order.
     messages: Vec<MessageEntry>,
     /// Messages rendered whose files are not written yet (the supervisor died in between).
@@ -143,6 +146,7 @@ impl RunState {
             run,
             machine,
             instance: outcome.instance.clone(),
+            start_vars: outcome.instance.vars.clone(),
             messages: Vec::new(),
             unwritten: Vec::new(),
             actions: VecDeque::new(),
@@ -197,6 +201,12 @@ impl RunState {
     /// The machine's instance.
     pub fn instance(&self) -> &Instance {
         &self.instance
+    }
+
+    /// The vars as the run started with them, which its metric rules read (a var a transition
+    /// sets later keeps its starting value there).
+    pub fn start_vars(&self) -> &BTreeMap<String, minijinja::Value> {
+        &self.start_vars
     }
 
     /// The messages written, in order.
