@@ -236,18 +236,19 @@ fn binary<'r>(op: Op, left: Val<'r>, right: Val<'r>) -> Result<Val<'r>, Stop> {
         Val::Null => Value::from(()),
     };
     let number = |v| number(v).ok_or(Stop::Template);
-    // Two numbers compare as minijinja compares them (equal when `==`, else in total order, so
-    // NaN sorts above every number), without building template values.
+    // Two numbers compare as minijinja compares them, without building template values: `==`
+    // and `!=` as floats do (NaN equals nothing, itself included), the others in its order
+    // (equal when `==`, else in total order, so NaN sorts above every number).
     if let (Val::Number(a), Val::Number(b)) = (left, right) {
         let order = if a == b {
             std::cmp::Ordering::Equal
         } else {
             a.total_cmp(&b)
         };
-        use std::cmp::Ordering::{Equal, Greater, Less};
+        use std::cmp::Ordering::{Greater, Less};
         let holds = match op {
-            Op::Eq => Some(order == Equal),
-            Op::Ne => Some(order != Equal),
+            Op::Eq => Some(a == b),
+            Op::Ne => Some(a != b),
             Op::Lt => Some(order == Less),
             Op::Lte => Some(order != Greater),
             Op::Gt => Some(order == Greater),

@@ -734,6 +734,29 @@ mod native_metric_rules {
         );
     }
 
+    #[test]
+    fn nan_equals_nothing_natively_as_in_templates() {
+        let record: Record = [
+            ("a", MetricValue::Float(f64::NAN)),
+            ("b", MetricValue::Float(f64::NAN)),
+        ]
+        .into_iter()
+        .collect();
+        for (rule, holds) in [("a == b", false), ("a != b", true), ("a <= b", true)] {
+            let node = metric::compile(rule).unwrap();
+            assert_eq!(
+                metric::holds(&node, &record, &Record::new()),
+                Some(holds),
+                "{rule}"
+            );
+            assert_eq!(
+                template_holds(rule, &record, &Record::new()),
+                holds,
+                "{rule}"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
