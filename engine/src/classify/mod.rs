@@ -133,7 +133,8 @@ pub enum ClassifyError {
 #[derive(Clone)]
 pub struct Classifier {
     rules: Arc<Rules>,
-    /// The run's vars as metric rules read them, converted once.
+    /// The run's vars that metric rules read, converted once: a name no rule reads is left out,
+    /// so that looking up a key the record lacks costs little.
     vars: Arc<Record>,
     exception_line: Regex,
     warning_line: Regex,
@@ -184,9 +185,8 @@ impl Classifier {
         let mut env = crate::expr::environment();
         add_metric_templates(&mut env, protocol)?;
         let rules = Rules::new(protocol, Arc::new(env))?;
-        let mut classifier = Classifier::with_rules(Arc::new(rules));
-        classifier.vars = Arc::new(Record::from_defaults(protocol));
-        Ok(classifier)
+        let classifier = Classifier::with_rules(Arc::new(rules));
+        Ok(classifier.with_var_record(record::var_defaults(protocol)))
     }
 
     /// A classifier of a log by `rules`, its metric rules reading no vars until
@@ -213,8 +213,19 @@ impl Classifier {
     /// This classifier with its metric rules reading `vars` (a run's: the
     /// [`Instance`](crate::machine::Instance)'s vars as the run started) where the record does
     /// not have a name. They are converted once, here: see [`MetricValue::from_var`].
-    pub fn with_vars(mut self, vars: &BTreeMap<String, minijinja::Value>) -> Classifier {
-        self.vars = Arc::new(Record::from_vars(vars));
+    pub fn with_vars(self, vars: &BTreeMap<String, minijinja::Value>) -> Classifier {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), MetricValue::from_var(v)));
+        self.with_var_record(vars)
+    }
+
+    fn with_var_record<'v>(
+        mut self,
+        vars: impl Iterator<Item = (&'v str, MetricValue)>,
+    ) -> Classifier {
+        let rules = &self.rules;
+        self.vars = Arc::new(vars.filter(|(k, _)| rules.metric_reads(k)).collect());
         self
     }
 

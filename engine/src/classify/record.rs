@@ -164,31 +164,18 @@ pub(super) fn to_value_over(record: &Record, vars: &Record) -> minijinja::Value 
     minijinja::Value::from(names)
 }
 
-impl Record {
-    /// A run's vars as its metric rules see them, converted once (see [`MetricValue::from_var`]).
-    pub fn from_vars<'v>(
-        vars: impl IntoIterator<Item = (&'v String, &'v minijinja::Value)>,
-    ) -> Record {
-        vars.into_iter()
-            .map(|(name, value)| (name.as_str(), MetricValue::from_var(value)))
-            .collect()
-    }
-
-    /// The defaults of `protocol`'s vars as metric rules see them: what a classifier made
-    /// without a run reads (a var without a default is not there).
-    pub fn from_defaults(protocol: &crate::protocol::Protocol) -> Record {
-        protocol
-            .vars
-            .iter()
-            .filter_map(|(name, var)| {
-                let default = &var.default.as_ref()?.value;
-                Some((
-                    name.as_str(),
-                    MetricValue::from_default(var.ty.value, default)?,
-                ))
-            })
-            .collect()
-    }
+/// The defaults of `protocol`'s vars as metric rules see them: what a classifier made without a
+/// run reads (a var without a default is not there).
+pub(super) fn var_defaults(
+    protocol: &crate::protocol::Protocol,
+) -> impl Iterator<Item = (&str, MetricValue)> {
+    protocol.vars.iter().filter_map(|(name, var)| {
+        let default = &var.default.as_ref()?.value;
+        Some((
+            name.as_str(),
+            MetricValue::from_default(var.ty.value, default)?,
+        ))
+    })
 }
 
 impl MetricValue {

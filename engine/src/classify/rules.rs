@@ -4,6 +4,7 @@
 //! one environment. A metric rule reads the record's keys, then the run's vars, which each
 //! [`Classifier`](super::Classifier) is given.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use minijinja::Environment;
@@ -84,6 +85,8 @@ pub struct Rules {
     lines: RegexSet,
     line_rules: Vec<(usize, Option<IncidentSeverity>)>,
     metrics: Vec<MetricRule>,
+    /// Every name some metric rule reads: the only vars a classifier keeps.
+    metric_names: BTreeSet<String>,
     /// The environment the metric rules' templates are in.
     env: Arc<Environment<'static>>,
 }
@@ -168,6 +171,10 @@ impl Rules {
                 .join("|")
         };
         let any_line = Regex::new(&alternation).map_err(set_error)?;
+        let metric_names = metrics
+            .iter()
+            .flat_map(|m| m.keys.iter().cloned())
+            .collect();
         let uncategorized = protocol.uncategorized.as_ref();
         Ok(Rules {
             categories,
@@ -188,8 +195,14 @@ impl Rules {
             lines,
             line_rules,
             metrics,
+            metric_names,
             env,
         })
+    }
+
+    /// Whether some metric rule reads `name`.
+    pub(super) fn metric_reads(&self, name: &str) -> bool {
+        self.metric_names.contains(name)
     }
 
     pub(super) fn match_traceback(

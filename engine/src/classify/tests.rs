@@ -556,8 +556,13 @@ mod metric_rules_read_vars {
     fn a_var_is_the_threshold_natively_and_in_the_template() {
         for rule in [NATIVE, TEMPLATE] {
             let p = protocol("rhat_threshold: { type: number, default: 1.1 }", &[rule]);
-            let run = vars(&[("rhat_threshold", Value::from(1.2))]);
+            let run = vars(&[
+                ("rhat_threshold", Value::from(1.2)),
+                ("model", Value::from(3)),
+            ]);
             let mut classifier = Classifier::new(&p).unwrap().with_vars(&run);
+            let kept: Vec<&str> = classifier.vars.iter().map(|(k, _)| k).collect();
+            assert_eq!(kept, ["rhat_threshold"], "only the vars some rule reads");
             let lines = ["r_hat=1.19", "r_hat=1.2", "r_hat=1.21", "step=3"];
             assert_eq!(matched(&mut classifier, &lines), [3], "{rule}");
             // Without a run: the default, 1.1.
