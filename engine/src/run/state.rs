@@ -662,4 +662,35 @@ transitions:
             ..Default::default()
         }
     }
+
+    #[test]
+    fn metric_rules_read_the_vars_the_run_started_with() {
+        let text = PROTOCOL.replace(
+            "states:",
+            "vars: { limit: { type: number, default: 2 } }\nstates:",
+        );
+        let text = text.replace("do: [restart], send", "set: { limit: \"limit + 1\" }, send");
+        let protocol = protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+        let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
+        let started = Started {
+            at: at(0),
+            protocol: "p.yaml".into(),
+            vars: BTreeMap::new(),
+            cwd: "/".into(),
+            fresh: false,
+            command: None,
+            on_message: None,
+        };
+        let (mut state, _) =
+            RunState::begin(RunDir::new(Path::new("/runs"), "r"), machine, started).unwrap();
+        let send = Input::Send {
+            event: "again".into(),
+            sender: "op".into(),
+            fields: BTreeMap::new(),
+        };
+        state.absorb(&input(1, send)).unwrap();
+        let limit = |vars: &BTreeMap<String, minijinja::Value>| vars["limit"].to_string();
+        assert_eq!(limit(&state.instance().vars), "3.0");
+        assert_eq!(limit(state.start_vars()), "2.0");
+    }
 }
