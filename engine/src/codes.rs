@@ -92,6 +92,8 @@ codes! {
     P032 => (Error, "unknown-name", "template or guard uses a name that is not in the context"),
     P040 => (Error, "invalid-regex", "invalid regular expression in a category rule"),
     P041 => (Warning, "unwatched-job", "a state the job is launched into does not handle `incident` or `exited`"),
+    P042 => (Error, "metric-context", "metric rule reads the run's context or an attribute of a var, which it cannot see"),
+    P043 => (Warning, "metric-name", "metric rule reads a reserved name or a near miss of a var, which only a record key would give a value"),
     P050 => (Error, "invalid-timer", "timer names an unknown state or has an invalid duration"),
     P060 => (Warning, "unbounded-restart", "restart cycle with no guard on `counters`"),
 }

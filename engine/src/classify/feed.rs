@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Classifier, Finding, Record, Rules, MAX_LINE_BYTES};
@@ -133,9 +134,15 @@ struct Facts {
 
 impl Feed {
     /// A feed of `sources` logs (the job's, then the `follow` files), classified by `rules`
-    /// (a [`Machine`](crate::machine::Machine)'s).
-    pub fn new(rules: &Arc<Rules>, sources: usize) -> Feed {
-        let classifier = Classifier::with_rules(rules.clone());
+    /// (a [`Machine`](crate::machine::Machine)'s), whose metric rules read `vars`: the run's as
+    /// it started ([`Instance::vars`](crate::machine::Instance::vars) of the start's outcome).
+    /// A var a transition sets later is still read with its starting value.
+    pub fn new(
+        rules: &Arc<Rules>,
+        vars: &BTreeMap<String, minijinja::Value>,
+        sources: usize,
+    ) -> Feed {
+        let classifier = Classifier::with_rules(rules.clone()).with_vars(vars);
         let source = Source {
             classifier,
             partial: Vec::new(),
@@ -404,7 +411,7 @@ roles:
     fn feed() -> Feed {
         let protocol = crate::protocol::parse(Path::new("p.yaml"), PROTOCOL.as_bytes()).unwrap();
         let machine = crate::machine::Machine::new(protocol, &Default::default()).unwrap();
-        Feed::new(machine.rules(), 2)
+        Feed::new(machine.rules(), &Default::default(), 2)
     }
 
     fn at() -> DateTime<Utc> {

@@ -1,11 +1,12 @@
 //! Metric rules evaluated natively when they have a simple shape.
 //!
-//! A metric rule is a minijinja expression over a record's keys, and a record can arrive millions
-//! of times a minute, too often to run the template VM for each. Rules made of keys, constants,
-//! arithmetic, comparisons, `and`/`or`/`not` and the tests `nan`, `infinite`, `finite`,
-//! `defined` and `undefined` are compiled from minijinja's own parse into a small tree evaluated
-//! here; any other shape returns `None` from [`compile`] and is rendered by minijinja. A property
-//! test holds the two to the same answers.
+//! A metric rule is a minijinja expression over a record's keys and then the run's vars (a key
+//! hides a var of the same name), and a record can arrive millions of times a minute, too often
+//! to run the template VM for each. Rules made of names, constants, arithmetic, comparisons,
+//! `and`/`or`/`not` and the tests `nan`, `infinite`, `finite`, `defined` and `undefined` are
+//! compiled from minijinja's own parse into a small tree evaluated here; any other shape returns
+//! `None` from [`compile`] and is rendered by minijinja. A property test holds the two to the
+//! same answers, vars included.
 
 use minijinja::machinery::ast::{BinOpKind, Expr, UnaryOpKind};
 use minijinja::machinery::parse_expr;
@@ -122,17 +123,31 @@ fn node(expr: &Expr<'_>) -> Option<Node> {
 /// Why evaluation stopped.
 #[derive(Debug)]
 enum Stop {
-    /// An undefined key was read: in a strict template that is an error, so the rule does not
-    /// hold.
+    /// A name neither the record nor the vars have was read: in a strict template that is an
+    /// error, so the rule does not hold.
     Undefined,
     /// Arithmetic on something other than numbers (string repetition, say), or a division by
     /// zero: minijinja's answer is the rule's, so the template decides.
     Template,
 }
 
-/// Whether the rule holds for `record`: `Some` answer, or `None` when the template must decide.
-pub(crate) fn holds(node: &Node, record: &Record) -> Option<bool> {
-    match eval(node, record) {
+/// What a rule's names are looked up in: the record's keys, then the run's vars.
+#[derive(Clone, Copy)]
+struct Names<'r> {
+    record: &'r Record,
+    vars: &'r Record,
+}
+
+impl<'r> Names<'r> {
+    fn get(self, name: &str) -> Option<&'r MetricValue> {
+        self.record.get(name).or_else(|| self.vars.get(name))
+    }
+}
+
+/// Whether the rule holds for `record`, its other names read from `vars`: `Some` answer, or
+/// `None` when the template must decide.
+pub(crate) fn holds(node: &Node, record: &Record, vars: &Record) -> Option<bool> {
+    match eval(node, Names { record, vars }) {
         Ok(value) => Some(truthy(value)),
         Err(Stop::Undefined) => Some(false),
         Err(Stop::Template) => None,
@@ -148,9 +163,9 @@ fn truthy(value: Val<'_>) -> bool {
     }
 }
 
-fn eval<'r>(node: &'r Node, record: &'r Record) -> Result<Val<'r>, Stop> {
+fn eval<'r>(node: &'r Node, names: Names<'r>) -> Result<Val<'r>, Stop> {
     Ok(match node {
-        Node::Key(key) => match record.get(key).ok_or(Stop::Undefined)? {
+        Node::Key(key) => match names.get(key).ok_or(Stop::Undefined)? {
             MetricValue::Int(i) => Val::Number(*i as f64),
             MetricValue::Float(f) => Val::Number(*f),
             MetricValue::Bool(b) => Val::Bool(*b),
@@ -161,11 +176,11 @@ fn eval<'r>(node: &'r Node, record: &'r Record) -> Result<Val<'r>, Stop> {
         Node::Text(s) => Val::Text(s),
         Node::Bool(b) => Val::Bool(*b),
         Node::Null => Val::Null,
-        Node::Not(inner) => Val::Bool(!truthy(eval(inner, record)?)),
-        Node::Neg(inner) => Val::Number(-number(eval(inner, record)?).ok_or(Stop::Template)?),
+        Node::Not(inner) => Val::Bool(!truthy(eval(inner, names)?)),
+        Node::Neg(inner) => Val::Number(-number(eval(inner, names)?).ok_or(Stop::Template)?),
         Node::Test(test, inner) => {
             // A test reads an undefined name without error: it is simply not a number.
-            let value = match eval(inner, record) {
+            let value = match eval(inner, names) {
                 Ok(value) => Some(value),
                 Err(Stop::Undefined) => None,
                 Err(Stop::Template) => return Err(Stop::Template),
@@ -183,22 +198,22 @@ fn eval<'r>(node: &'r Node, record: &'r Record) -> Result<Val<'r>, Stop> {
             })
         }
         Node::Binary(Op::And, left, right) => {
-            let left = eval(left, record)?;
+            let left = eval(left, names)?;
             if truthy(left) {
-                eval(right, record)?
+                eval(right, names)?
             } else {
                 left
             }
         }
         Node::Binary(Op::Or, left, right) => {
-            let left = eval(left, record)?;
+            let left = eval(left, names)?;
             if truthy(left) {
                 left
             } else {
-                eval(right, record)?
+                eval(right, names)?
             }
         }
-        Node::Binary(op, left, right) => binary(*op, eval(left, record)?, eval(right, record)?)?,
+        Node::Binary(op, left, right) => binary(*op, eval(left, names)?, eval(right, names)?)?,
     })
 }
 
@@ -221,18 +236,19 @@ fn binary<'r>(op: Op, left: Val<'r>, right: Val<'r>) -> Result<Val<'r>, Stop> {
         Val::Null => Value::from(()),
     };
     let number = |v| number(v).ok_or(Stop::Template);
-    // Two numbers compare as minijinja compares them (equal when `==`, else in total order, so
-    // NaN sorts above every number), without building template values.
+    // Two numbers compare as minijinja compares them, without building template values: `==`
+    // and `!=` as floats do (NaN equals nothing, itself included), the others in its order
+    // (equal when `==`, else in total order, so NaN sorts above every number).
     if let (Val::Number(a), Val::Number(b)) = (left, right) {
         let order = if a == b {
             std::cmp::Ordering::Equal
         } else {
             a.total_cmp(&b)
         };
-        use std::cmp::Ordering::{Equal, Greater, Less};
+        use std::cmp::Ordering::{Greater, Less};
         let holds = match op {
-            Op::Eq => Some(order == Equal),
-            Op::Ne => Some(order != Equal),
+            Op::Eq => Some(a == b),
+            Op::Ne => Some(a != b),
             Op::Lt => Some(order == Less),
             Op::Lte => Some(order != Greater),
             Op::Gt => Some(order == Greater),

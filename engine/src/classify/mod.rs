@@ -12,7 +12,7 @@ mod metric;
 mod record;
 mod rules;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -136,6 +136,9 @@ pub enum ClassifyError {
 #[derive(Clone)]
 pub struct Classifier {
     rules: Arc<Rules>,
+    /// The run's vars that metric rules read, converted once: a name no rule reads is left out,
+    /// so that looking up a key the record lacks costs little.
+    vars: Arc<Record>,
     exception_line: Regex,
     warning_line: Regex,
     frame_line: Regex,
@@ -177,19 +180,24 @@ enum Phase {
 }
 
 impl Classifier {
-    /// Compiles the protocol's categories, on their own: a run's classifiers share the rules
-    /// its [`Machine`](crate::machine::Machine) compiled ([`Classifier::with_rules`]).
+    /// Compiles the protocol's categories, on their own, its metric rules reading the defaults
+    /// of its vars (a var without one is not there): a run's classifiers share the rules its
+    /// [`Machine`](crate::machine::Machine) compiled and read the run's vars
+    /// ([`Classifier::with_rules`], [`Classifier::with_vars`]).
     pub fn new(protocol: &Protocol) -> Result<Classifier, ClassifyError> {
         let mut env = crate::expr::environment();
         add_metric_templates(&mut env, protocol)?;
         let rules = Rules::new(protocol, Arc::new(env))?;
-        Ok(Classifier::with_rules(Arc::new(rules)))
+        let classifier = Classifier::with_rules(Arc::new(rules));
+        Ok(classifier.with_var_record(record::var_defaults(protocol)))
     }
 
-    /// A classifier of a log by `rules`.
+    /// A classifier of a log by `rules`, its metric rules reading no vars until
+    /// [`Classifier::with_vars`] gives them.
     pub fn with_rules(rules: Arc<Rules>) -> Classifier {
         Classifier {
             rules,
+            vars: Arc::default(),
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
             warning_line: Regex::new(
@@ -203,6 +211,25 @@ impl Classifier {
             pending: Vec::new(),
             reported: HashMap::new(),
         }
+    }
+
+    /// This classifier with its metric rules reading `vars` (a run's: the
+    /// [`Instance`](crate::machine::Instance)'s vars as the run started) where the record does
+    /// not have a name. They are converted once, here: see [`MetricValue::from_var`].
+    pub fn with_vars(self, vars: &BTreeMap<String, minijinja::Value>) -> Classifier {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), MetricValue::from_var(v)));
+        self.with_var_record(vars)
+    }
+
+    fn with_var_record<'v>(
+        mut self,
+        vars: impl Iterator<Item = (&'v str, MetricValue)>,
+    ) -> Classifier {
+        let rules = &self.rules;
+        self.vars = Arc::new(vars.filter(|(k, _)| rules.metric_reads(k)).collect());
+        self
     }
 
     /// The number of lines read so far.
@@ -302,7 +329,7 @@ impl Classifier {
             .then(|| record::parse(line))
             .flatten()
         {
-            if let Some((category, severity)) = self.rules.match_metric(&record) {
+            if let Some((category, severity)) = self.rules.match_metric(&record, &self.vars) {
                 let mut incident =
                     self.incident(category, severity, None, line.to_owned(), line, at);
                 incident.metric = Some(record.clone());

@@ -150,12 +150,80 @@ impl MetricValue {
 
 /// A record as templates and rules see it: a mapping of its keys.
 pub fn to_value(record: &Record) -> minijinja::Value {
-    minijinja::Value::from(
-        record
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_value()))
-            .collect::<BTreeMap<String, minijinja::Value>>(),
-    )
+    to_value_over(record, &Record::new())
+}
+
+/// What a metric rule's template sees: the keys of `record`, over the run's `vars` (a key of the
+/// record hides a var of the same name).
+pub(super) fn to_value_over(record: &Record, vars: &Record) -> minijinja::Value {
+    let mut names: BTreeMap<String, minijinja::Value> = vars
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_value()))
+        .collect();
+    names.extend(record.iter().map(|(k, v)| (k.to_owned(), v.to_value())));
+    minijinja::Value::from(names)
+}
+
+/// The defaults of `protocol`'s vars as metric rules see them: what a classifier made without a
+/// run reads (a var without a default is not there).
+pub(super) fn var_defaults(
+    protocol: &crate::protocol::Protocol,
+) -> impl Iterator<Item = (&str, MetricValue)> {
+    protocol.vars.iter().filter_map(|(name, var)| {
+        let default = &var.default.as_ref()?.value;
+        Some((
+            name.as_str(),
+            MetricValue::from_default(var.ty.value, default)?,
+        ))
+    })
+}
+
+impl MetricValue {
+    /// A run's var as metric rules see it: numbers, booleans and text as they are, a duration
+    /// as its seconds (a float); none, a list, and anything else as none, as a nested array in
+    /// a record reads.
+    pub fn from_var(value: &minijinja::Value) -> MetricValue {
+        use minijinja::value::ValueKind;
+        if let Some(duration) = value.downcast_object_ref::<crate::expr::DurationValue>() {
+            return MetricValue::Float(duration.0.as_secs_f64());
+        }
+        match value.kind() {
+            ValueKind::Bool => MetricValue::Bool(value.is_true()),
+            ValueKind::Number => match value.as_i64() {
+                Some(int) if value.is_integer() => MetricValue::Int(int),
+                _ => MetricValue::Float(f64::try_from(value.clone()).unwrap_or(f64::NAN)),
+            },
+            ValueKind::String => MetricValue::Text(value.as_str().unwrap_or_default().to_owned()),
+            _ => MetricValue::Null,
+        }
+    }
+
+    /// A var's default, as written in the protocol, as [`MetricValue::from_var`] reads the
+    /// value a run gives it; `None` when it does not fit the var's type (P003 reports it).
+    fn from_default(
+        ty: crate::protocol::ValueType,
+        default: &serde_json::Value,
+    ) -> Option<MetricValue> {
+        use crate::protocol::ValueType as T;
+        use serde_json::Value as J;
+        Some(match (ty, default) {
+            (_, J::Null) | (T::List, _) => MetricValue::Null,
+            (T::String, J::String(s)) => MetricValue::Text(s.clone()),
+            (T::String, J::Number(n)) => MetricValue::Text(n.to_string()),
+            (T::Integer, J::Number(n)) => MetricValue::Int(n.as_i64()?),
+            (T::Integer, J::String(s)) => MetricValue::Int(s.trim().parse().ok()?),
+            (T::Number, J::Number(n)) => MetricValue::Float(n.as_f64()?),
+            (T::Number, J::String(s)) => MetricValue::Float(s.trim().parse().ok()?),
+            (T::Boolean, J::Bool(b)) => MetricValue::Bool(*b),
+            (T::Boolean, J::String(s)) if s == "true" || s == "false" => {
+                MetricValue::Bool(s == "true")
+            }
+            (T::Duration, J::String(s)) => {
+                MetricValue::Float(crate::duration::parse(s).ok()?.as_secs_f64())
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for MetricValue {

@@ -1,8 +1,10 @@
 //! A protocol's category rules, compiled once per run and shared by every log it reads: the
 //! traceback rules, one alternation and one set of every `line` rule, and the `metric` rules,
 //! natively evaluated when they have a common shape and otherwise templates of the protocol's
-//! one environment.
+//! one environment. A metric rule reads the record's keys, then the run's vars, which each
+//! [`Classifier`](super::Classifier) is given.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use minijinja::Environment;
@@ -66,7 +68,8 @@ struct MetricRule {
     native: Option<metric::Node>,
     /// The rule as a template `{% if RULE %}1{% endif %}`, for the other shapes.
     template: String,
-    /// The record keys the rule reads; without one of them the template does not hold.
+    /// The names the rule reads; without one of them, in the record or the vars, the template
+    /// does not hold.
     keys: Vec<String>,
     severity: Option<IncidentSeverity>,
 }
@@ -82,6 +85,8 @@ pub struct Rules {
     lines: RegexSet,
     line_rules: Vec<(usize, Option<IncidentSeverity>)>,
     metrics: Vec<MetricRule>,
+    /// Every name some metric rule reads: the only vars a classifier keeps.
+    metric_names: BTreeSet<String>,
     /// The environment the metric rules' templates are in.
     env: Arc<Environment<'static>>,
 }
@@ -166,6 +171,10 @@ impl Rules {
                 .join("|")
         };
         let any_line = Regex::new(&alternation).map_err(set_error)?;
+        let metric_names = metrics
+            .iter()
+            .flat_map(|m| m.keys.iter().cloned())
+            .collect();
         let uncategorized = protocol.uncategorized.as_ref();
         Ok(Rules {
             categories,
@@ -186,6 +195,7 @@ impl Rules {
             lines,
             line_rules,
             metrics,
+            metric_names,
             env,
         })
     }
@@ -197,6 +207,11 @@ impl Rules {
             .chain(&self.categories)
             .find(|c| c.id == id)
             .map(|c| (c.owner.as_str(), c.severity, c.action.as_deref()))
+    }
+
+    /// Whether some metric rule reads `name`.
+    pub(super) fn metric_reads(&self, name: &str) -> bool {
+        self.metric_names.contains(name)
     }
 
     pub(super) fn match_traceback(
@@ -233,19 +248,24 @@ impl Rules {
         Some((Some(category), severity))
     }
 
+    /// The first metric rule that holds for `record`, its names read from the record, then from
+    /// the run's `vars`.
     pub(super) fn match_metric(
         &self,
         record: &Record,
+        vars: &Record,
     ) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
         let mut context = None;
         let rule = self.metrics.iter().find(|rule| {
-            if let Some(answer) = rule.native.as_ref().and_then(|n| metric::holds(n, record)) {
+            let native = rule.native.as_ref();
+            if let Some(answer) = native.and_then(|n| metric::holds(n, record, vars)) {
                 return answer;
             }
-            if !rule.keys.iter().all(|k| record.contains_key(k)) {
+            let known = |k: &String| record.contains_key(k) || vars.contains_key(k);
+            if !rule.keys.iter().all(known) {
                 return false;
             }
-            let context = context.get_or_insert_with(|| record::to_value(record));
+            let context = context.get_or_insert_with(|| record::to_value_over(record, vars));
             self.env
                 .get_template(&rule.template)
                 .and_then(|t| t.render(context.clone()))

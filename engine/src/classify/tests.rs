@@ -500,6 +500,146 @@ fn chunks_leave_a_partial_last_line_to_the_caller() {
     assert_eq!(found[0].line_number, 5);
 }
 
+mod metric_rules_read_vars {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use minijinja::Value;
+
+    use super::super::metric;
+    use super::*;
+    use crate::expr::DurationValue;
+
+    /// A protocol whose one category has `rules` (metric rules), and `vars`.
+    fn protocol(vars: &str, rules: &[&str]) -> Protocol {
+        let rules: Vec<String> = rules
+            .iter()
+            .map(|r| format!("{{ metric: \"{r}\" }}"))
+            .collect();
+        let text = format!(
+            "protocol: p\nvars: {{ {vars} }}\ncategories:\n  - {{ id: c, owner: r, severity: warning, match: [{}] }}\nstates:\n  a: {{ initial: true }}\n  b: {{ final: true }}\ntransitions: [{{ from: a, to: b, on: incident }}]\n",
+            rules.join(", ")
+        );
+        crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap()
+    }
+
+    /// The lines of `lines` that are incidents, by number from 1.
+    fn matched(classifier: &mut Classifier, lines: &[&str]) -> Vec<u64> {
+        let mut out = Vec::new();
+        for line in lines {
+            classifier.push(line.as_bytes(), t0(), &mut out);
+        }
+        classifier.flush(t0(), true, &mut out);
+        incidents(&out).iter().map(|i| i.line_number).collect()
+    }
+
+    fn vars(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    const NATIVE: &str = "r_hat > rhat_threshold";
+    const TEMPLATE: &str = "r_hat | abs > rhat_threshold";
+
+    #[test]
+    fn the_rules_here_take_both_paths() {
+        assert!(metric::compile(NATIVE).is_some());
+        assert!(
+            metric::compile(TEMPLATE).is_none(),
+            "a filter: the template"
+        );
+    }
+
+    #[test]
+    fn a_var_is_the_threshold_natively_and_in_the_template() {
+        for rule in [NATIVE, TEMPLATE] {
+            let p = protocol("rhat_threshold: { type: number, default: 1.1 }", &[rule]);
+            let run = vars(&[
+                ("rhat_threshold", Value::from(1.2)),
+                ("model", Value::from(3)),
+            ]);
+            let mut classifier = Classifier::new(&p).unwrap().with_vars(&run);
+            let kept: Vec<&str> = classifier.vars.iter().map(|(k, _)| k).collect();
+            assert_eq!(kept, ["rhat_threshold"], "only the vars some rule reads");
+            let lines = ["r_hat=1.19", "r_hat=1.2", "r_hat=1.21", "step=3"];
+            assert_eq!(matched(&mut classifier, &lines), [3], "{rule}");
+            // Without a run: the default, 1.1.
+            let mut classifier = Classifier::new(&p).unwrap();
+            let lines = ["r_hat=1.09", "r_hat=1.1", "r_hat=1.11"];
+            assert_eq!(matched(&mut classifier, &lines), [3], "{rule}");
+            // No value at all: the name is undefined and the rule never holds.
+            let rules = Classifier::new(&p).unwrap().rules;
+            let mut classifier = Classifier::with_rules(rules);
+            assert_eq!(matched(&mut classifier, &["r_hat=9"]), [0; 0], "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_record_key_hides_a_var_of_the_same_name() {
+        for rule in [NATIVE, TEMPLATE] {
+            let p = protocol("rhat_threshold: { type: number, default: 1.1 }", &[rule]);
+            let mut classifier = Classifier::new(&p).unwrap();
+            let lines = [
+                "r_hat=1.5 rhat_threshold=2",
+                "r_hat=1.5",
+                "r_hat=1.05 rhat_threshold=1.0",
+            ];
+            assert_eq!(matched(&mut classifier, &lines), [2, 3], "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_duration_var_reads_as_its_seconds() {
+        for rule in ["elapsed > timeout", "elapsed | abs > timeout"] {
+            let p = protocol("timeout: { type: duration, default: 90s }", &[rule]);
+            let lines = ["elapsed=89.5", "elapsed=90", "elapsed=90.5"];
+            let mut classifier = Classifier::new(&p).unwrap();
+            assert_eq!(matched(&mut classifier, &lines), [3], "{rule}");
+            let run = vars(&[("timeout", DurationValue::value(Duration::from_secs(60)))]);
+            let mut classifier = Classifier::new(&p).unwrap().with_vars(&run);
+            let lines = ["elapsed=59", "elapsed=61"];
+            assert_eq!(matched(&mut classifier, &lines), [2], "{rule}");
+        }
+        assert_eq!(
+            MetricValue::from_var(&DurationValue::value(Duration::from_millis(1500))),
+            MetricValue::Float(1.5)
+        );
+    }
+
+    #[test]
+    fn vars_read_as_plain_values_and_lists_as_none() {
+        let p = protocol(
+            "n: { type: integer, default: 3 }, on: { type: boolean, default: true }, \
+             name: { type: string, default: m3 }, seen: { type: list, default: [a] }, \
+             unset: { type: string }",
+            &[
+                "k == n and on",
+                "k == 4 and name == 'm3'",
+                "k == 5 and seen is none",
+                "k == 6 and unset is defined",
+            ],
+        );
+        let lines = ["k=3", "k=4", "k=5", "k=6"];
+        let mut classifier = Classifier::new(&p).unwrap();
+        assert_eq!(
+            matched(&mut classifier, &lines),
+            [1, 2, 3],
+            "a var without a default is not there"
+        );
+        let run = vars(&[
+            ("n", Value::from(3)),
+            ("on", Value::from(true)),
+            ("name", Value::from("m3")),
+            ("seen", Value::from(vec!["a"])),
+            ("unset", Value::from(())),
+        ]);
+        let mut classifier = Classifier::new(&p).unwrap().with_vars(&run);
+        assert_eq!(matched(&mut classifier, &lines), [1, 2, 3, 4]);
+    }
+}
+
 #[test]
 fn exception_names_match_qualified_or_not() {
     assert!(exception_matches("KeyError", "KeyError"));
@@ -534,11 +674,15 @@ mod native_metric_rules {
         "level == 'ERROR' or level != 'INFO'",
         "r_hat is undefined",
         "loss == true",
+        // Vars, which records may hide.
+        "r_hat > rhat_threshold",
+        "loss < limit or level == mode",
+        "not (r_hat <= rhat_threshold) and limit is defined",
     ];
 
-    fn template_holds(rule: &str, record: &Record) -> bool {
+    fn template_holds(rule: &str, record: &Record, vars: &Record) -> bool {
         let env = crate::expr::environment();
-        let context = super::super::record::to_value(record);
+        let context = super::super::record::to_value_over(record, vars);
         env.render_str(&format!("{{% if {rule} %}}1{{% endif %}}"), context)
             .is_ok_and(|out| out == "1")
     }
@@ -569,8 +713,18 @@ mod native_metric_rules {
             "core_lr_auc",
             "ess",
             "level",
+            "limit",
         ];
-        proptest::collection::vec((proptest::sample::select(keys.to_vec()), value()), 0..8)
+        pairs(&keys, 0..8)
+    }
+
+    /// A run's vars: some of them keys that records have too.
+    fn vars() -> impl Strategy<Value = Record> {
+        pairs(&["rhat_threshold", "limit", "mode", "r_hat", "level"], 0..5)
+    }
+
+    fn pairs(keys: &[&'static str], len: std::ops::Range<usize>) -> impl Strategy<Value = Record> {
+        proptest::collection::vec((proptest::sample::select(keys.to_vec()), value()), len)
             .prop_map(|pairs| pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
@@ -585,16 +739,46 @@ mod native_metric_rules {
         );
     }
 
+    #[test]
+    fn nan_equals_nothing_natively_as_in_templates() {
+        let record: Record = [
+            ("a", MetricValue::Float(f64::NAN)),
+            ("b", MetricValue::Float(f64::NAN)),
+        ]
+        .into_iter()
+        .collect();
+        for (rule, holds) in [("a == b", false), ("a != b", true), ("a <= b", true)] {
+            let node = metric::compile(rule).unwrap();
+            assert_eq!(
+                metric::holds(&node, &record, &Record::new()),
+                Some(holds),
+                "{rule}"
+            );
+            assert_eq!(
+                template_holds(rule, &record, &Record::new()),
+                holds,
+                "{rule}"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
         #[test]
-        fn native_and_template_agree(record in record()) {
+        fn native_and_template_agree(record in record(), vars in vars()) {
             for rule in RULES {
                 let node = metric::compile(rule).unwrap();
                 // `None`: the native evaluator hands this record to the template.
-                if let Some(answer) = metric::holds(&node, &record) {
-                    prop_assert_eq!(answer, template_holds(rule, &record), "{} on {:?}", rule, record);
+                if let Some(answer) = metric::holds(&node, &record, &vars) {
+                    prop_assert_eq!(
+                        answer,
+                        template_holds(rule, &record, &vars),
+                        "{} on {:?} over {:?}",
+                        rule,
+                        record,
+                        vars
+                    );
                 }
             }
         }

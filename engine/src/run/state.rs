@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -111,6 +112,8 @@ pub struct RunState {
     started: Started,
     /// The machine's instance.
     instance: Instance,
+    /// The vars as the run started with them: what its metric rules read.
+    start_vars: Arc<BTreeMap<String, minijinja::Value>>,
     /// The messages written, in order.
     messages: Vec<MessageEntry>,
     /// Messages rendered whose files are not written yet (the supervisor died in between).
@@ -151,6 +154,7 @@ impl RunState {
             run,
             machine,
             instance: outcome.instance.clone(),
+            start_vars: outcome.instance.vars.clone(),
             messages: Vec::new(),
             unwritten: Vec::new(),
             actions: VecDeque::new(),
@@ -205,6 +209,12 @@ impl RunState {
     /// The machine's instance.
     pub fn instance(&self) -> &Instance {
         &self.instance
+    }
+
+    /// The vars as the run started with them, which its metric rules read (a var a transition
+    /// sets later keeps its starting value there).
+    pub fn start_vars(&self) -> &BTreeMap<String, minijinja::Value> {
+        &self.start_vars
     }
 
     /// The messages written, in order.
@@ -659,5 +669,36 @@ transitions:
             state: state.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn metric_rules_read_the_vars_the_run_started_with() {
+        let text = PROTOCOL.replace(
+            "states:",
+            "vars: { limit: { type: number, default: 2 } }\nstates:",
+        );
+        let text = text.replace("do: [restart], send", "set: { limit: \"limit + 1\" }, send");
+        let protocol = protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+        let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
+        let started = Started {
+            at: at(0),
+            protocol: "p.yaml".into(),
+            vars: BTreeMap::new(),
+            cwd: "/".into(),
+            fresh: false,
+            command: None,
+            on_message: None,
+        };
+        let (mut state, _) =
+            RunState::begin(RunDir::new(Path::new("/runs"), "r"), machine, started).unwrap();
+        let send = Input::Send {
+            event: "again".into(),
+            sender: "op".into(),
+            fields: BTreeMap::new(),
+        };
+        state.absorb(&input(1, send)).unwrap();
+        let limit = |vars: &BTreeMap<String, minijinja::Value>| vars["limit"].to_string();
+        assert_eq!(limit(&state.instance().vars), "3.0");
+        assert_eq!(limit(state.start_vars()), "2.0");
     }
 }

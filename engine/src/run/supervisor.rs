@@ -198,7 +198,7 @@ impl<'o> Supervisor<'o> {
         observer: &'o mut dyn Observer,
     ) -> Result<Supervisor<'o>, RunError> {
         let paths = state.log_paths()?;
-        let mut feed = Feed::new(state.machine().rules(), paths.len());
+        let mut feed = Feed::new(state.machine().rules(), state.start_vars(), paths.len());
         feed.set_cadence(state.machine().cadence(state.instance()));
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {

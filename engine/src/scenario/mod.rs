@@ -372,14 +372,14 @@ pub fn replay(
 ) -> Result<Transcript, ScenarioError> {
     let machine = &prepared.machine;
     let base = path.parent().unwrap_or(Path::new("."));
-    // The job's log is the scenario's only one: `follow` files have no steps.
-    let mut feed = Feed::new(machine.rules(), 1);
     let failed = |step: usize| move |message: String| ScenarioError::Step { step, message };
     let run_id = scenario.run.clone().unwrap_or_else(|| "scenario".into());
     let mut now = scenario.start;
     let start = machine
         .start(&run_id, &scenario.vars, now)
         .map_err(|source| ScenarioError::Start { source })?;
+    // The job's log is the scenario's only one: `follow` files have no steps.
+    let mut feed = Feed::new(machine.rules(), &start.instance.vars, 1);
     let mut transcript = Transcript {
         protocol: prepared.protocol.id.value.clone(),
         steps: Vec::new(),

@@ -12,6 +12,8 @@ mod final_state_exit;
 mod initial_state;
 mod invalid_regex;
 mod invalid_timer;
+mod metric_context;
+mod metric_name;
 mod reserved_name;
 mod shadowed_transition;
 mod template_missing;
@@ -48,6 +50,8 @@ pub(crate) const ALL: &[Rule] = &[
     templates::check,
     invalid_regex::check,
     unwatched_job::check,
+    metric_context::check,
+    metric_name::check,
     invalid_timer::check,
     unbounded_restart::check,
 ];
