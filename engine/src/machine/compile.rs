@@ -103,6 +103,7 @@ pub(super) struct CompiledGate<'env> {
     pub category: String,
     pub owner: Option<String>,
     pub severity: Option<crate::protocol::IncidentSeverity>,
+    pub action: Option<String>,
     pub check: GateCheck<'env>,
 }
 
@@ -556,6 +557,7 @@ fn compiled<'env>(
                 category: gate.category.value.clone(),
                 owner: gate.owner.as_ref().map(|o| o.value.clone()),
                 severity: gate.severity.as_ref().map(|s| s.value),
+                action: gate.action.as_ref().map(|a| a.value.clone()),
                 check,
             },
         );

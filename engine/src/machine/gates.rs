@@ -177,7 +177,7 @@ impl Step<'_> {
             category: gate.category.clone(),
             owner: gate.owner.clone().unwrap_or(owner),
             severity: gate.severity.unwrap_or(severity),
-            action,
+            action: gate.action.clone().or(action),
             exception: None,
             line: message.clone(),
             message,

@@ -50,6 +50,9 @@ pub struct Instance {
     pub artifacts: Arc<BTreeMap<String, ArtifactFacts>>,
     /// The spacing of the job's metric records.
     pub cadence: Arc<CadenceFacts>,
+    /// A transition asked for `launch` or `restart` and the job has not started since:
+    /// incidents held are offered once it has, when the job's facts are the new process's.
+    pub launching: bool,
 }
 
 impl Instance {
@@ -80,6 +83,7 @@ impl Instance {
             held: Default::default(),
             artifacts: Default::default(),
             cadence: Default::default(),
+            launching: false,
         }
     }
 

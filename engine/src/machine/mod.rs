@@ -187,6 +187,7 @@ impl Machine {
             held: Default::default(),
             artifacts: Default::default(),
             cadence: Default::default(),
+            launching: false,
         };
         let mut step = Step::new(self, instance, now);
         step.describe_job()?;
@@ -216,6 +217,7 @@ impl Machine {
                 resumed,
                 command,
             } => {
+                step.instance.launching = false;
                 let job = Arc::make_mut(&mut step.instance.job);
                 if let Some(command) = command {
                     job.command = command;
@@ -233,6 +235,8 @@ impl Machine {
                 step.dispatch("launched", None, fields, None)?;
             }
             Input::Exited { exit_code, signal } => {
+                // A launch that failed is reported as an exit.
+                step.instance.launching = false;
                 let job = Arc::make_mut(&mut step.instance.job);
                 job.exit_code = exit_code;
                 job.signal = signal;
@@ -308,6 +312,8 @@ impl Machine {
                 }
             }
         }
+        // Incidents held until the run could take them, once it can.
+        step.deliver_held()?;
         Ok(step.finish())
     }
 

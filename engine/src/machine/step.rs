@@ -247,9 +247,11 @@ impl<'m> Step<'m> {
     }
 
     /// Offers the incidents held, oldest first, once the run is in a state that takes
-    /// incidents and is not waiting for gates.
-    fn deliver_held(&mut self) -> Result<(), StepError> {
-        while self.instance.pending.is_none()
+    /// incidents and is not waiting for gates. Not while a launch is under way: they are offered
+    /// once the job has started, when the job's facts are the new process's.
+    pub(super) fn deliver_held(&mut self) -> Result<(), StepError> {
+        while !self.instance.launching
+            && self.instance.pending.is_none()
             && !self.instance.held.is_empty()
             && !self.is_final(self.node())
             && self.takes_incidents()
@@ -391,6 +393,13 @@ impl<'m> Step<'m> {
             incident,
             fields,
         }));
+        if transition
+            .effects
+            .iter()
+            .any(|e| matches!(e, crate::protocol::Effect::Launch | crate::protocol::Effect::Restart))
+        {
+            self.instance.launching = true;
+        }
         self.outcome.transitions.push(Taken {
             transition: index,
             from: from.clone(),

@@ -273,6 +273,8 @@ pub struct Gate {
     pub owner: Option<Spanned<String>>,
     /// The failure's severity, instead of the category's.
     pub severity: Option<Spanned<IncidentSeverity>>,
+    /// The recommended first step on a failure, instead of the category's `action`.
+    pub action: Option<Spanned<String>>,
     /// What the gate checks, in words.
     pub doc: Option<Spanned<String>>,
 }

@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "category",
     "owner",
     "severity",
+    "action",
     "doc",
 ];
 
@@ -107,6 +108,7 @@ impl Decode for Gate {
             category: category?,
             owner: f.opt(d, "owner"),
             severity: f.opt(d, "severity"),
+            action: f.opt(d, "action"),
             doc: f.opt(d, "doc"),
         };
         if let Some(delimiter) = &gate.delimiter {
