@@ -94,6 +94,9 @@ codes! {
     P041 => (Warning, "unwatched-job", "a state the job is launched into does not handle `incident` or `exited`"),
     P050 => (Error, "invalid-timer", "timer names an unknown state or has an invalid duration"),
     P060 => (Warning, "unbounded-restart", "restart cycle with no guard on `counters`"),
+    P070 => (Error, "unknown-gate", "transition requires a gate that is not declared"),
+    P071 => (Error, "gate-category", "gate names an incident category that is not declared"),
+    P072 => (Warning, "unused-gate", "gate that no transition requires"),
 }
 
 impl fmt::Display for Code {

@@ -9,6 +9,7 @@ mod duplicate_id;
 mod eventless_cycle;
 mod expressions;
 mod final_state_exit;
+mod gate_category;
 mod initial_state;
 mod invalid_regex;
 mod invalid_timer;
@@ -18,10 +19,12 @@ mod template_missing;
 mod templates;
 mod trap_state;
 mod unbounded_restart;
+mod unknown_gate;
 mod unknown_role;
 mod unknown_state;
 mod unreachable_state;
 mod unused_event;
+mod unused_gate;
 mod unwatched_job;
 mod values;
 
@@ -50,4 +53,7 @@ pub(crate) const ALL: &[Rule] = &[
     unwatched_job::check,
     invalid_timer::check,
     unbounded_restart::check,
+    unknown_gate::check,
+    gate_category::check,
+    unused_gate::check,
 ];
