@@ -97,6 +97,7 @@ codes! {
     P070 => (Error, "unknown-gate", "transition requires a gate that is not declared"),
     P071 => (Error, "gate-category", "gate names an incident category that is not declared"),
     P072 => (Warning, "unused-gate", "gate that no transition requires"),
+    P073 => (Warning, "shell-words", "command gate written as a shell command line without `shell: true`"),
 }
 
 impl fmt::Display for Code {

@@ -15,6 +15,7 @@ mod invalid_regex;
 mod invalid_timer;
 mod reserved_name;
 mod shadowed_transition;
+mod shell_words;
 mod template_missing;
 mod templates;
 mod trap_state;
@@ -56,4 +57,5 @@ pub(crate) const ALL: &[Rule] = &[
     unknown_gate::check,
     gate_category::check,
     unused_gate::check,
+    shell_words::check,
 ];
