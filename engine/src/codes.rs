@@ -98,6 +98,7 @@ codes! {
     P071 => (Error, "gate-category", "gate names an incident category that is not declared"),
     P072 => (Warning, "unused-gate", "gate that no transition requires"),
     P073 => (Warning, "shell-words", "command gate written as a shell command line without `shell: true`"),
+    P074 => (Error, "gate-value", "invalid gate timeout or table bound, or invalid job cadence"),
 }
 
 impl fmt::Display for Code {

@@ -10,6 +10,7 @@ mod eventless_cycle;
 mod expressions;
 mod final_state_exit;
 mod gate_category;
+mod gate_value;
 mod initial_state;
 mod invalid_regex;
 mod invalid_timer;
@@ -58,4 +59,5 @@ pub(crate) const ALL: &[Rule] = &[
     gate_category::check,
     unused_gate::check,
     shell_words::check,
+    gate_value::check,
 ];
