@@ -99,6 +99,7 @@ codes! {
     P072 => (Warning, "unused-gate", "gate that no transition requires"),
     P073 => (Warning, "shell-words", "command gate written as a shell command line without `shell: true`"),
     P074 => (Error, "gate-value", "invalid gate timeout or table bound, or invalid job cadence"),
+    P075 => (Warning, "unhandled-gate-failure", "a gate can fail in a state where no transition takes the failure"),
 }
 
 impl fmt::Display for Code {

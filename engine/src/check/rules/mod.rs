@@ -21,6 +21,7 @@ mod template_missing;
 mod templates;
 mod trap_state;
 mod unbounded_restart;
+mod unhandled_gate_failure;
 mod unknown_gate;
 mod unknown_role;
 mod unknown_state;
@@ -60,4 +61,5 @@ pub(crate) const ALL: &[Rule] = &[
     unused_gate::check,
     shell_words::check,
     gate_value::check,
+    unhandled_gate_failure::check,
 ];
