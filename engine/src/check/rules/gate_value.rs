@@ -1,14 +1,15 @@
 //! P074: a gate's `timeout` or table bound, or the job's `cadence`, that cannot work.
 //!
-//! **Why.** These values are read only when a gate is checked or the job's records arrive, hours
-//! into a run. A `timeout` that is not a duration (`600`, `half an hour`) fails the gate every time
-//! it is checked, and a zero one stops the command before it can pass. A table bound is a number
-//! or an expression over the run: one that is neither (`1,000`, `5%`, `true`, a string var) fails
-//! the gate, and numbers that leave no value between them (`min: 10, max: 5`, `above: 1, below:
-//! 1`) fail every table. A `cadence` whose `min` or `max` is not a duration stops the run's start,
-//! and one whose `min` exceeds its `max`, or whose `max` is zero, counts every record. A duration
-//! written as a template of one var (`"{{ check_timeout }}"`) is checked with the var's type, and
-//! its default stands for it.
+//! **Why.** These values are read only when a gate is checked or the job is launched, hours
+//! into a run, and one that cannot be read makes that step fail: the run stays where it is, and
+//! the transition is never taken. Such are a `timeout` that is not a duration (`600`, `half an
+//! hour`), a table bound that is neither a number nor an expression over the run (`1,000`, `5%`,
+//! `true`, a string var), and a `cadence` `min` or `max` that is not a duration. Others can be
+//! read but cannot work: a zero `timeout` stops the command at once, numeric bounds that leave
+//! no value between them (`min: 10, max: 5`, `above: 1, below: 1`) fail every table, and a
+//! cadence whose `min` exceeds its `max`, or whose `max` is zero, counts every gap between
+//! records. A duration written as a template of one var (`"{{ check_timeout }}"`) is checked by
+//! the var's type, its default standing for its value.
 //!
 //! **Example.**
 //! ```yaml
