@@ -30,12 +30,13 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         if known.contains(&category.as_str()) {
             continue;
         }
-        let help = suggest::help(category, &known).map(|help| {
-            if help.starts_with("did you mean") {
-                help
-            } else {
-                format!("declare it under `categories`, or {help}")
-            }
+        let help = suggest::did_you_mean(category, known.iter().copied()).unwrap_or_else(|| {
+            let ids: Vec<String> = known.iter().map(|id| format!("`{id}`")).collect();
+            let one_of = if ids.len() > 1 { "one of " } else { "" };
+            format!(
+                "declare it under `categories`, or use {one_of}{}",
+                ids.join(", ")
+            )
         });
         out.push(
             cx.at(
@@ -47,7 +48,51 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                     category.as_str()
                 ),
             )
-            .with_help_opt(help),
+            .with_help(help),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::check::check_source;
+    use crate::codes::Code;
+
+    fn help(category: &str) -> Vec<Option<String>> {
+        let text = format!(
+            "protocol: demo\n\
+             roles: {{ director: {{}} }}\n\
+             categories:\n  \
+               - {{ id: data, owner: director, severity: critical, match: [{{ line: x }}] }}\n\
+             gates: {{ ok: {{ expr: \"true\", category: {category} }} }}\n\
+             states:\n  a: {{ initial: true }}\n  done: {{ final: true }}\n\
+             transitions:\n  - {{ from: a, on: exited, gates: [ok], to: done }}\n  \
+             - {{ from: a, on: incident, to: done }}\n"
+        );
+        let report = check_source(Path::new("demo.yaml"), &text).unwrap();
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::P071)
+            .map(|d| d.help.clone())
+            .collect()
+    }
+
+    #[test]
+    fn declared_categories_and_uncategorized_are_known() {
+        assert_eq!(help("data"), [None; 0]);
+        assert_eq!(help("uncategorized"), [None; 0]);
+        assert_eq!(
+            help("uncategorised"),
+            [Some("did you mean `uncategorized`?".to_owned())]
+        );
+        assert_eq!(
+            help("compilation"),
+            [Some(
+                "declare it under `categories`, or use one of `data`, `uncategorized`".to_owned()
+            )]
         );
     }
 }

@@ -62,3 +62,64 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::check::check_source;
+    use crate::codes::Code;
+
+    /// The P075 findings, as `state: message`, of a protocol with these transitions.
+    fn p075(transitions: &str) -> Vec<String> {
+        let text = format!(
+            "protocol: demo\n\
+             events: {{ go: {{ from: director }} }}\n\
+             roles: {{ director: {{}} }}\n\
+             gates: {{ ok: {{ expr: \"true\", category: uncategorized }} }}\n\
+             states:\n  a: {{ initial: true }}\n  b: {{}}\n  done: {{ final: true }}\n\
+             transitions:\n{transitions}"
+        );
+        let report = check_source(Path::new("demo.yaml"), &text).unwrap();
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::P075)
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn an_ungated_transition_on_incident_takes_the_failure() {
+        let found = p075(
+            "  - { from: a, on: go, gates: [ok], to: b }\n  \
+             - { from: a, on: incident, gates: [ok], to: b }\n  \
+             - { from: a, on: incident, to: done }\n  \
+             - { from: b, on: go, to: done }\n",
+        );
+        assert_eq!(found, Vec::<String>::new());
+    }
+
+    #[test]
+    fn any_state_is_every_non_final_state_once() {
+        let found = p075(
+            "  - { from: \"*\", on: go, gates: [ok], to: done }\n  \
+             - { from: a, on: go, gates: [ok], to: b }\n  \
+             - { from: b, on: incident, to: done }\n",
+        );
+        assert_eq!(
+            found,
+            ["gate `ok` can fail in `a`, which has no transition on `incident`"]
+        );
+    }
+
+    #[test]
+    fn a_transition_on_incident_from_any_state_counts() {
+        let found = p075(
+            "  - { from: a, on: go, gates: [ok], to: b }\n  \
+             - { from: \"*\", on: incident, to: done }\n  \
+             - { from: b, on: go, to: done }\n",
+        );
+        assert_eq!(found, Vec::<String>::new());
+    }
+}

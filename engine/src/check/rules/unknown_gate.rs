@@ -35,3 +35,32 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::check::check_source;
+    use crate::codes::Code;
+
+    #[test]
+    fn with_no_gate_close_the_help_says_to_declare_one() {
+        let text = "protocol: demo\n\
+             states:\n  a: { initial: true }\n  done: { final: true }\n\
+             transitions:\n  - { from: a, on: exited, gates: [compiles], to: done }\n  \
+             - { from: a, on: incident, to: done }\n";
+        let report = check_source(Path::new("demo.yaml"), text).unwrap();
+        let found: Vec<_> = report
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.help.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                Code::P070,
+                Some("declare `compiles` under `gates`".to_owned())
+            )]
+        );
+    }
+}
