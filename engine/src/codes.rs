@@ -96,6 +96,12 @@ codes! {
     P043 => (Warning, "metric-name", "metric rule reads a reserved name or a near miss of a var, which only a record key would give a value"),
     P050 => (Error, "invalid-timer", "timer names an unknown state or has an invalid duration"),
     P060 => (Warning, "unbounded-restart", "restart cycle with no guard on `counters`"),
+    P070 => (Error, "unknown-gate", "transition requires a gate that is not declared"),
+    P071 => (Error, "gate-category", "gate names an incident category that is not declared"),
+    P072 => (Warning, "unused-gate", "gate that no transition requires"),
+    P073 => (Warning, "shell-words", "command gate written as a shell command line without `shell: true`"),
+    P074 => (Error, "gate-value", "invalid gate timeout or table bound, or invalid job cadence"),
+    P075 => (Warning, "unhandled-gate-failure", "a gate can fail in a state where no transition takes the failure"),
 }
 
 impl fmt::Display for Code {

@@ -171,6 +171,11 @@ impl<'p> Cx<'p> {
             .map(|index| (index, &self.protocol.transitions[index]))
     }
 
+    /// What every transition sees before its event's fields, and what gates see.
+    pub fn base_scope(&self) -> &Scope {
+        &self.base_scope
+    }
+
     /// What a transition's guard, `set` expressions and messages can read.
     pub fn scope(&self, transition: &protocol::Transition) -> Scope {
         self.base_scope.for_event(self.protocol, transition)

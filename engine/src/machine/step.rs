@@ -393,11 +393,12 @@ impl<'m> Step<'m> {
             incident,
             fields,
         }));
-        if transition
-            .effects
-            .iter()
-            .any(|e| matches!(e, crate::protocol::Effect::Launch | crate::protocol::Effect::Restart))
-        {
+        if transition.effects.iter().any(|e| {
+            matches!(
+                e,
+                crate::protocol::Effect::Launch | crate::protocol::Effect::Restart
+            )
+        }) {
             self.instance.launching = true;
         }
         self.outcome.transitions.push(Taken {

@@ -1,11 +1,15 @@
-//! P031 and P032 in the protocol file: guards, `set` expressions, metric rules and the job's
-//! templates.
+//! P031 and P032 in the protocol file: guards, `set` expressions, metric rules, gates and the
+//! job's templates.
 //!
 //! **Why.** A guard that does not parse, or reads a name the context does not have, fails at run
 //! time, hours into a job, exactly when a decision is needed. Names are checked against what the
 //! transition can see: the vars, `set` keys, `run`, `state`, `target`, `event` (with the fields of
 //! the transition's event), `incident`, `job`, `counters` (those some transition counts),
-//! `history` and `now`.
+//! `gates` (the declared gates), `artifacts` (the job's), `cadence`, `held`, `history` and `now`.
+//! A gate's `expr`, `value` and bounds, and its `command`, `files`, `table` and `timeout`
+//! templates, see the same names but only the fields every event has: a gate is checked for
+//! whichever transition requires it. The job's templates (its command, log, artifacts and
+//! cadence) see only the vars and `run`.
 //!
 //! **Example.**
 //! ```yaml
@@ -46,8 +50,10 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             lint_in_protocol(cx, metric, Kind::Expression, None, "metric rule", out);
         }
     }
+    gates(cx, out);
     if let Some(job) = &p.job {
         let scope = Scope::vars_only(p);
+        let cadence = job.cadence.iter().flat_map(|c| c.min.iter().chain(&c.max));
         let templates = job
             .command
             .iter()
@@ -57,7 +63,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 job.resume
                     .iter()
                     .flat_map(|r| std::iter::once(&r.when_exists).chain(&r.args)),
-            );
+            )
+            .chain(job.artifacts.iter().map(|(_, path)| path))
+            .chain(cadence);
         for template in templates {
             lint_in_protocol(
                 cx,
@@ -69,6 +77,58 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// A gate's expressions and templates, in the scope every transition shares: a gate is checked
+/// for whichever transition requires it, so it cannot read one event's fields.
+fn gates(cx: &Cx, out: &mut Vec<Diagnostic>) {
+    let scope = cx.base_scope();
+    for (name, gate) in cx.protocol.gates.iter() {
+        let name = name.as_str();
+        let expression = |key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>| {
+            let what = format!("`{key}` of gate `{name}`");
+            lint_in_protocol(cx, text, Kind::Expression, Some(scope), &what, out);
+        };
+        for (key, text) in [("expr", &gate.expr), ("value", &gate.value)] {
+            if let Some(text) = text {
+                expression(key, text, out);
+            }
+        }
+        let rows = gate.rows.iter().map(|rows| ("rows".to_owned(), rows));
+        let columns = gate
+            .columns
+            .iter()
+            .map(|(column, bounds)| (format!("columns.{}", column.as_str()), bounds));
+        for (place, bounds) in rows.chain(columns) {
+            for (key, bound) in bounds.each() {
+                // A number written wrong (`1,000`, `5%`) is P074's, not P031's.
+                if !malformed_number(cx, &bound.0) {
+                    expression(&format!("{place}.{key}"), &bound.0, out);
+                }
+            }
+        }
+        let templates = [
+            ("command", gate.command.as_deref().unwrap_or_default()),
+            ("files", gate.files.as_deref().unwrap_or_default()),
+            ("table", gate.table.as_slice()),
+            ("timeout", gate.timeout.as_slice()),
+        ];
+        for (key, texts) in templates {
+            let what = format!("`{key}` of gate `{name}`");
+            for text in texts {
+                lint_in_protocol(cx, text, Kind::Template, Some(scope), &what, out);
+            }
+        }
+    }
+}
+
+/// Whether a bound starts like a number but is none, nor an expression (`1,000`, `5%`, `.inf`):
+/// reported here as not a number rather than as a syntax error.
+pub(super) fn malformed_number(cx: &Cx, text: &str) -> bool {
+    let text = text.trim();
+    let rest = text.trim_start_matches(['-', '+', '.']);
+    let numeric = rest.starts_with(|c: char| c.is_ascii_digit()) || rest.is_empty();
+    numeric && !text.is_empty() && cx.analyze(text, Kind::Expression).is_err()
 }
 
 /// Lints an expression or template written inline in the protocol file.

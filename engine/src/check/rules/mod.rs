@@ -9,6 +9,8 @@ mod duplicate_id;
 mod eventless_cycle;
 mod expressions;
 mod final_state_exit;
+mod gate_category;
+mod gate_value;
 mod initial_state;
 mod invalid_regex;
 mod invalid_timer;
@@ -16,14 +18,18 @@ mod metric_context;
 mod metric_name;
 mod reserved_name;
 mod shadowed_transition;
+mod shell_words;
 mod template_missing;
 mod templates;
 mod trap_state;
 mod unbounded_restart;
+mod unhandled_gate_failure;
+mod unknown_gate;
 mod unknown_role;
 mod unknown_state;
 mod unreachable_state;
 mod unused_event;
+mod unused_gate;
 mod unwatched_job;
 mod values;
 
@@ -54,4 +60,10 @@ pub(crate) const ALL: &[Rule] = &[
     metric_name::check,
     invalid_timer::check,
     unbounded_restart::check,
+    unknown_gate::check,
+    gate_category::check,
+    unused_gate::check,
+    shell_words::check,
+    gate_value::check,
+    unhandled_gate_failure::check,
 ];

@@ -1,4 +1,4 @@
-//! P020: a role that is not declared, in channels, events, categories or messages.
+//! P020: a role that is not declared, in channels, events, categories, gates or messages.
 //!
 //! **Why.** Messages are addressed to roles; an undeclared one is a message nobody reads.
 //!
@@ -45,6 +45,9 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         report(&category.owner);
     }
     if let Some(owner) = p.uncategorized.as_ref().and_then(|u| u.owner.as_ref()) {
+        report(owner);
+    }
+    for owner in p.gates.iter().filter_map(|(_, gate)| gate.owner.as_ref()) {
         report(owner);
     }
     for send in p.transitions.iter().flat_map(|t| &t.send) {

@@ -1,7 +1,8 @@
 //! P003 beyond the file's shape: values that have the right YAML type but the wrong meaning.
 //!
 //! **Why.** A var's default must fit its type (`default: soon` for a duration fails at start-up),
-//! and `stop_grace` must be a duration.
+//! and `stop_grace` must be a duration. A `command` gate with `shell: true` runs one command
+//! line, its first item, with `/bin/sh -c`; further items would never run.
 //!
 //! **Example.**
 //! ```yaml
@@ -39,6 +40,32 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 format!("default of `{}`: {problem}", name.as_str()),
             ));
         }
+    }
+    for (name, gate) in cx.protocol.gates.iter().filter(|(_, g)| g.shell) {
+        let Some(extra) = gate.command.as_ref().and_then(|c| c.get(1)) else {
+            continue;
+        };
+        let line = gate.command.iter().flat_map(|c| c.iter()).map(|c| {
+            if c.contains(char::is_whitespace) && !c.contains('\'') {
+                format!("'{}'", c.as_str())
+            } else {
+                c.value.clone()
+            }
+        });
+        out.push(
+            cx.at(
+                Code::P003,
+                extra.span,
+                format!(
+                    "gate `{}` has `shell: true`, which runs only the first item of `command`",
+                    name.as_str()
+                ),
+            )
+            .with_help(format!(
+                "write the command line as one string: `command: \"{}\"`",
+                line.collect::<Vec<_>>().join(" ").escape_debug()
+            )),
+        );
     }
     if let Some(grace) = cx.protocol.job.as_ref().and_then(|j| j.stop_grace.as_ref()) {
         if let Err(error) = duration::parse(grace) {
