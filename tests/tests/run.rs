@@ -746,6 +746,18 @@ fn a_scenario_and_a_real_run_of_the_same_output_give_the_same_inputs() {
     ] {
         let workspace = Workspace::new();
         std::fs::write(workspace.path().join("output.log"), &output).unwrap();
+        // What Phase 5B's preflight checks look for before it launches the job.
+        for (file, text) in [
+            (
+                "output/implementation/code/model_1.py",
+                "print('model 1')\n",
+            ),
+            ("output/implementation/data/features_1.pkl", "features\n"),
+        ] {
+            let path = workspace.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
 
         let protocol = root().join("protocols/phase5b.yaml");
         let protocol = protocol.to_str().unwrap();
@@ -783,6 +795,7 @@ fn a_scenario_and_a_real_run_of_the_same_output_give_the_same_inputs() {
             &scenario,
             format!(
                 "protocol: {protocol}\nvars: {{ model: 1 }}\nstart: 2026-01-19T12:00:00Z\n\
+                 gates: {{ model_compiles: pass, features_present: pass }}\n\
                  steps:\n  - job: launched\n  - log_file: output.log\n  - {{ job: exited, exit_code: 1 }}\n"
             ),
         )

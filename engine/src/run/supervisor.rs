@@ -72,7 +72,7 @@ impl Options {
 }
 
 /// How often the job's artifacts are looked at (and always when the job ends).
-const ARTIFACTS_EVERY: Duration = Duration::from_millis(500);
+const ARTIFACTS_EVERY: Duration = Duration::from_millis(100);
 
 /// What a source of the loop tells the handler.
 enum Happened {
