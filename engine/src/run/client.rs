@@ -423,7 +423,7 @@ impl JournalReader {
 #[derive(Debug)]
 pub enum Sent {
     /// The supervisor took the event and answered.
-    Answered(Reply),
+    Answered(Box<Reply>),
     /// The event is in the run's requests, but the supervisor did not answer in time.
     Queued(String),
 }
@@ -465,7 +465,7 @@ pub fn send(run: &RunDir, request: &Request, timeout: Duration) -> Result<Sent, 
     }
     let id = mailbox::post(run, request)?;
     Ok(match mailbox::await_reply(run, &id, timeout)? {
-        Some(reply) => Sent::Answered(reply),
+        Some(reply) => Sent::Answered(Box::new(reply)),
         None => Sent::Queued(id),
     })
 }
