@@ -292,6 +292,12 @@ impl Machine {
             Input::Silence => step.dispatch("silence", None, BTreeMap::new(), None)?,
             Input::Tick => step.fire_due_timers()?,
             Input::Gates { results } => step.resume_pending(results)?,
+            Input::Stopped => {
+                let job = Arc::make_mut(&mut step.instance.job);
+                if job.started_at.is_some() && job.ended_at.is_none() {
+                    job.ended_at = Some(now);
+                }
+            }
             Input::Artifact {
                 name,
                 exists,
@@ -315,6 +321,15 @@ impl Machine {
         // Incidents held until the run could take them, once it can.
         step.deliver_held()?;
         Ok(step.finish())
+    }
+
+    /// `instance` no longer waiting for its gates: what a run keeps when taking the gates'
+    /// results failed (a message of the transition they let through did not render, say), so
+    /// that the failure is reported and the run goes on in the state it was in.
+    pub fn abandon_pending(&self, instance: &Instance) -> Instance {
+        let mut instance = instance.clone();
+        instance.pending = None;
+        instance
     }
 
     /// Renders the message template `name` against `instance` at `now`, as a transition from

@@ -67,6 +67,9 @@ pub enum Input {
     Silence,
     /// Time passed: fire the timers that are due.
     Tick,
+    /// The job was stopped by Warden (a `stop` effect, or the stop half of `restart`): not an
+    /// event, but the end of its process's runtime.
+    Stopped,
     /// What the gates the machine asked for found (see [`Outcome::checks`]).
     Gates {
         /// One result per gate asked for.

@@ -590,3 +590,214 @@ fn a_transition_to_an_undeclared_state_is_refused_at_compile_time() {
         "the transition on line 6 names the unknown state `c`"
     );
 }
+
+const GATED: &str = r#"
+protocol: gated
+roles: { trainer: {}, director: {} }
+channels: [{ from: trainer, to: director }]
+vars:
+  expected: { type: duration, default: 1h }
+categories:
+  - { id: results, owner: director, severity: critical, match: [{ line: "never" }] }
+gates:
+  long_enough:
+    expr: "job.runtime.seconds >= 0.5 * expected.seconds"
+    value: job.runtime
+    category: results
+  table:
+    table: "results_{{ run.id }}.csv"
+    columns: { score: { min: 0, below: "expected.hours * 2" } }
+    category: results
+    owner: trainer
+events:
+  go: { from: [director] }
+states:
+  start: { initial: true }
+  watch: {}
+  check: {}
+  error: {}
+  done: { final: true }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - { from: watch, on: exited, to: done, gates: [long_enough, table] }
+  - { from: watch, on: go, to: check }
+  - from: [watch, error]
+    on: incident
+    to: error
+    send: [{ from: trainer, to: director, text: "{{ incident.gate }} for {{ incident.owner }}: {{ incident.message }}" }]
+  - { from: check, on: go, to: watch, do: [restart] }
+"#;
+
+fn exited() -> Input {
+    Input::Exited {
+        exit_code: Some(0),
+        signal: None,
+    }
+}
+
+fn launched(pid: u32) -> Input {
+    Input::Launched {
+        pid,
+        resumed: false,
+        command: None,
+    }
+}
+
+fn results(pass: bool) -> Input {
+    Input::Gates {
+        results: vec![crate::gate::GateResult::new("table", pass, "as found")],
+    }
+}
+
+#[test]
+fn a_gated_transition_waits_for_its_probes_and_is_taken_when_every_gate_passes() {
+    let m = machine(GATED);
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let run = m.step(&run, launched(7), t(0)).unwrap().instance;
+    let asked = m.step(&run, exited(), t(40)).unwrap();
+    assert!(asked.transitions.is_empty());
+    assert_eq!(
+        asked.checks.len(),
+        1,
+        "only the table is the shell's to check"
+    );
+    let crate::gate::Probe::Table {
+        path,
+        columns,
+        rows,
+        ..
+    } = &asked.checks[0].probe
+    else {
+        panic!("{:?}", asked.checks[0].probe);
+    };
+    assert_eq!(path, "results_r.csv");
+    assert_eq!(rows.min, Some(1.0), "a table has a row by default");
+    assert_eq!(
+        columns["score"].below,
+        Some(2.0),
+        "bounds are evaluated against the run"
+    );
+    assert!(matches!(
+        m.step(&asked.instance, Input::Tick, t(41)),
+        Err(StepError::AwaitingGates { .. })
+    ));
+    let taken = m.step(&asked.instance, results(true), t(40)).unwrap();
+    assert_eq!(states(&taken), ["watch->done"]);
+    let gates: Vec<(&str, bool)> = taken
+        .gates
+        .iter()
+        .map(|g| (g.gate.as_str(), g.passed))
+        .collect();
+    assert_eq!(gates, [("long_enough", true), ("table", true)]);
+    assert_eq!(taken.gates[0].value, serde_json::json!("40m"));
+    assert!(matches!(
+        m.step(&taken.instance, results(true), t(41)),
+        Err(StepError::NoGatesPending)
+    ));
+}
+
+#[test]
+fn a_failed_gate_is_an_incident_of_its_category_in_the_current_state() {
+    let m = machine(GATED);
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let run = m.step(&run, launched(7), t(0)).unwrap().instance;
+    // 10 minutes of an hour expected: `long_enough` fails, and so does the table.
+    let asked = m.step(&run, exited(), t(10)).unwrap();
+    let failed = m.step(&asked.instance, results(false), t(10)).unwrap();
+    assert_eq!(states(&failed), ["watch->error"]);
+    let incident = failed.instance.incident.as_deref().unwrap();
+    assert_eq!(incident.gate.as_deref(), Some("long_enough"));
+    assert_eq!(incident.category, "results");
+    assert_eq!(incident.owner, "director", "the first failed gate's owner");
+    assert_eq!(
+        failed.transitions[0].messages[0].text,
+        "long_enough for director: gate `long_enough` failed: \
+         `job.runtime.seconds >= 0.5 * expected.seconds` does not hold (value: 10m); \
+         gate `table` failed: as found"
+    );
+}
+
+#[test]
+fn an_incident_a_state_cannot_take_is_held_until_the_relaunched_job_runs() {
+    let m = machine(GATED);
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let run = m.step(&run, launched(7), t(0)).unwrap().instance;
+    let run = m.step(&run, send_go(), t(1)).unwrap().instance;
+    assert_eq!(run.state, "check");
+    let held = m
+        .step(
+            &run,
+            Input::Incident(Box::new(incident("ValueError", "nan", t(2)))),
+            t(2),
+        )
+        .unwrap();
+    assert_eq!(held.held.len(), 1, "{:?}", held.held);
+    assert!(held.ignored.is_empty());
+    // Back in `watch` with a restart under way: not yet.
+    let back = m.step(&held.instance, send_go(), t(3)).unwrap();
+    assert_eq!(states(&back), ["check->watch"]);
+    assert_eq!(back.instance.held.len(), 1);
+    let ticked = m.step(&back.instance, Input::Tick, t(4)).unwrap();
+    assert_eq!(
+        ticked.instance.held.len(),
+        1,
+        "a tick before the launch delivers nothing"
+    );
+    // The new process runs: the held incident is delivered, with the new job's facts.
+    let relaunched = m.step(&ticked.instance, launched(8), t(5)).unwrap();
+    assert_eq!(states(&relaunched), ["watch->error"]);
+    assert!(relaunched.instance.held.is_empty());
+    assert_eq!(relaunched.instance.job.pid, Some(8));
+}
+
+#[test]
+fn the_job_runtime_adds_up_its_processes_and_stops_at_each_exit() {
+    let m = machine(GATED);
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let run = m.step(&run, launched(7), t(0)).unwrap().instance;
+    let run = m.step(&run, send_go(), t(20)).unwrap().instance;
+    let run = m.step(&run, send_go(), t(20)).unwrap().instance;
+    // The restart's stop is over at once, the launch five minutes later.
+    let run = m.step(&run, Input::Stopped, t(20)).unwrap().instance;
+    let run = m.step(&run, launched(8), t(25)).unwrap().instance;
+    // 20 minutes, then 15: the 5 minutes between do not count.
+    let asked = m.step(&run, exited(), t(40)).unwrap();
+    assert_eq!(
+        asked.instance.job.runtime(t(90)),
+        std::time::Duration::from_secs(35 * 60)
+    );
+    assert_eq!(
+        asked.instance.job.uptime(t(90)),
+        std::time::Duration::from_secs(15 * 60)
+    );
+}
+
+#[test]
+fn an_artifact_counts_each_change_it_was_seen_to_make() {
+    let m = machine(GATED);
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let seen = |run: &Instance, size: u64, at| {
+        let input = Input::Artifact {
+            name: "checkpoint".into(),
+            exists: true,
+            size: Some(size),
+            modified: Some(t(at)),
+        };
+        m.step(run, input, t(at)).unwrap().instance
+    };
+    let run = seen(&run, 10, 1);
+    let run = seen(&run, 10, 1);
+    let run = seen(&run, 20, 2);
+    let facts = &run.artifacts["checkpoint"];
+    assert_eq!(facts.changes, 2, "the same file seen twice is one change");
+    assert_eq!(facts.first_seen, Some(t(1)));
+    assert_eq!(facts.last_change, Some(t(2)));
+}
+
+fn send_go() -> Input {
+    Input::Send {
+        event: "go".into(),
+        sender: "director".into(),
+        fields: BTreeMap::new(),
+    }
+}

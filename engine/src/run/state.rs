@@ -369,6 +369,10 @@ impl RunState {
                 Absorbed::Stepped(Box::new(outcome))
             }
             Err(error) => {
+                if matches!(input, Input::Gates { .. }) {
+                    // A run that cannot take its gates' results waits for them no longer.
+                    self.instance = self.machine.abandon_pending(&self.instance);
+                }
                 self.failures.push(error.to_string());
                 Absorbed::Failed(error)
             }

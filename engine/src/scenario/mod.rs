@@ -446,6 +446,24 @@ pub fn replay(
                             source,
                         })?;
                 *instance = outcome.instance.clone();
+                // As a run's shell stops the job when asked: its runtime ends now.
+                let stops = outcome.effects().any(|e| {
+                    matches!(
+                        e,
+                        crate::protocol::Effect::Stop | crate::protocol::Effect::Restart
+                    )
+                });
+                let running = instance.job.started_at.is_some() && instance.job.ended_at.is_none();
+                if stops && running {
+                    inputs.push(Input::Stopped);
+                    let stopped = machine
+                        .step(instance, Input::Stopped, at)
+                        .map_err(|source| ScenarioError::Failed {
+                            step: number,
+                            source,
+                        })?;
+                    *instance = stopped.instance;
+                }
                 if !outcome.checks.is_empty() {
                     let results = scripted(gates, &outcome.checks).map_err(failed(number))?;
                     input = Some(Input::Gates { results });
