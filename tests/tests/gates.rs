@@ -35,7 +35,7 @@ impl Training {
         let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
         let script = format!(
             "import runpy, sys\n\
-             sys.argv[1:1] = [\"--epochs\", \"4\", \"--epoch-seconds\", \"0.2\",\n\
+             sys.argv[1:1] = [\"--epochs\", \"4\", \"--epoch-seconds\", \"0.5\",\n\
              \"--checkpoint\", \"output/implementation/models/model_1_last.pt\",\n\
              \"--model-out\", \"output/implementation/models/model_1_full.pkl\",\n\
              \"--results\", \"output/results/results_1.csv\",\n\
@@ -164,8 +164,8 @@ fn end_processes(dir: &Path) {
     }
 }
 
-/// The vars of a training that takes a second: expected to, with entries closer than 30 s.
-const SHORT: &[&str] = &["expected=1s", "expected_max=5s", "log_gap_min=0s"];
+/// The vars of a training that takes two seconds: expected to, with entries closer than 30 s.
+const SHORT: &[&str] = &["expected=2s", "expected_max=5s", "log_gap_min=0s"];
 
 #[test]
 fn a_real_training_is_complete_once_its_files_pass_every_exit_criterion() {
