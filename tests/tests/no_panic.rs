@@ -252,3 +252,66 @@ mod machine_sequences {
         }
     }
 }
+
+/// A table gate reads whatever file it is given without panicking, and passes only a table
+/// that has a row and whose bounded column holds only numbers within the bounds.
+mod tables {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+    use proptest::prelude::*;
+    use warden::gate::{evaluate, Bounds, Probe};
+
+    fn cells() -> impl Strategy<Value = Vec<u8>> {
+        let cell = prop_oneof![
+            Just(b"1".to_vec()),
+            Just(b"-2.5".to_vec()),
+            Just(b"nan".to_vec()),
+            Just(b"inf".to_vec()),
+            Just(b"NA".to_vec()),
+            Just(b"".to_vec()),
+            Just(b"\"a,b\"".to_vec()),
+            Just(b"\"open".to_vec()),
+            Just(vec![0xff, 0xfe]),
+            Just(b"x".to_vec()),
+        ];
+        let separator = prop_oneof![
+            Just(b",".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec())
+        ];
+        proptest::collection::vec((cell, separator), 0..40).prop_map(|parts| {
+            parts
+                .into_iter()
+                .flat_map(|(c, s)| c.into_iter().chain(s))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_file(header in prop_oneof![Just(b"v,w\n".to_vec()), Just(Vec::new())], body in cells(), finite: bool, varying: bool) {
+            let dir = tempfile::tempdir().unwrap();
+            let bytes: Vec<u8> = header.into_iter().chain(body).collect();
+            std::fs::write(dir.path().join("t.csv"), &bytes).unwrap();
+            let probe = Probe::Table {
+                path: "t.csv".into(),
+                delimiter: b',',
+                rows: Bounds { min: Some(1.0), ..Default::default() },
+                finite,
+                varying,
+                columns: BTreeMap::from([("v".to_owned(), Bounds { min: Some(-3.0), below: Some(2.0), ..Default::default() })]),
+            };
+            let result = evaluate("table", &probe, dir.path(), Utc::now());
+            prop_assert!(!result.reason.is_empty());
+            if result.passed {
+                prop_assert!(result.facts["rows"].as_u64().unwrap() >= 1);
+                let stats = &result.facts["stats"]["v"];
+                prop_assert!(stats["min"].as_f64().unwrap() >= -3.0, "{result:?}");
+                prop_assert!(stats["max"].as_f64().unwrap() < 2.0, "{result:?}");
+            }
+        }
+    }
+}
