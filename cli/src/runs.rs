@@ -427,6 +427,24 @@ fn status_table(s: &Status) -> String {
             ),
         ));
     }
+    for held in &s.held {
+        rows.push(("held", held.clone()));
+    }
+    for gate in &s.gates {
+        let verdict = if gate.passed { "passed" } else { "FAILED" };
+        rows.push(("gate", format!("{} {verdict}: {}", gate.gate, gate.reason)));
+    }
+    for artifact in &s.artifacts {
+        let seen = if artifact.exists {
+            format!("present, {} changes seen", artifact.changes)
+        } else {
+            "absent".to_owned()
+        };
+        rows.push((
+            "artifact",
+            format!("{} ({}): {seen}", artifact.name, artifact.path),
+        ));
+    }
     let unread: Vec<String> = s
         .unread
         .iter()

@@ -103,6 +103,38 @@ pub struct Status {
     pub pending_effects: Vec<String>,
     /// Inputs the machine failed on.
     pub failures: Vec<String>,
+    /// The latest result of every gate checked so far.
+    pub gates: Vec<GateStatus>,
+    /// The job's artifacts, as last seen.
+    pub artifacts: Vec<ArtifactStatus>,
+    /// Incidents held until the run can take them, each in one line.
+    pub held: Vec<String>,
+}
+
+/// A gate's latest result, for [`Status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct GateStatus {
+    /// The gate.
+    pub gate: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why, or what it found.
+    pub reason: String,
+    /// When it was checked.
+    pub at: DateTime<Utc>,
+}
+
+/// An artifact of the job, for [`Status`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactStatus {
+    /// Its name.
+    pub name: String,
+    /// Its path.
+    pub path: String,
+    /// Whether it exists.
+    pub exists: bool,
+    /// How often it was seen to appear or change.
+    pub changes: u64,
 }
 
 /// The job, for [`Status`].
@@ -219,6 +251,35 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
         unread,
         pending_effects: state.actions().map(|a| a.as_str().to_owned()).collect(),
         failures: state.failures().to_vec(),
+        gates: instance
+            .gates
+            .values()
+            .map(|record| GateStatus {
+                gate: record.result.gate.clone(),
+                passed: record.result.passed,
+                reason: record.result.reason.clone(),
+                at: record.at,
+            })
+            .collect(),
+        artifacts: instance
+            .job
+            .artifacts
+            .iter()
+            .map(|(name, path)| {
+                let seen = instance.artifacts.get(name).cloned().unwrap_or_default();
+                ArtifactStatus {
+                    name: name.clone(),
+                    path: path.clone(),
+                    exists: seen.exists,
+                    changes: seen.changes,
+                }
+            })
+            .collect(),
+        held: instance
+            .held
+            .iter()
+            .map(|i| format!("{} for {}: {}", i.category, i.owner, i.line))
+            .collect(),
     }
 }
 
