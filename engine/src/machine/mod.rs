@@ -170,24 +170,13 @@ impl Machine {
             state: initial.clone(),
             vars: Arc::new(vars),
             counters: Arc::new(self.counters.iter().map(|c| (c.clone(), 0)).collect()),
-            timers: Vec::new(),
-            job: Default::default(),
-            incident: None,
-            metrics: Default::default(),
             event: EventInfo {
                 name: "start".into(),
                 at: now,
                 sender: None,
                 fields: BTreeMap::new(),
             },
-            history: imbl::Vector::new(),
-            messages_sent: 0,
-            gates: Default::default(),
-            pending: None,
-            held: Default::default(),
-            artifacts: Default::default(),
-            cadence: Default::default(),
-            launching: false,
+            ..Instance::placeholder()
         };
         let mut step = Step::new(self, instance, now);
         step.describe_job()?;

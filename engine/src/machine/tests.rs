@@ -540,7 +540,14 @@ fn phase5b_main_path_renders_every_message() {
         Input::Log {
             last_line: Some("done".into()),
             records: vec![summary],
-            spacing: Default::default(),
+            // Two progress entries a minute apart, as the feed counts them.
+            spacing: crate::classify::Spacing {
+                records: 2,
+                gaps: 1,
+                min_gap: Some(60.0),
+                max_gap: Some(60.0),
+                ..Default::default()
+            },
         },
         t(720),
     );

@@ -498,10 +498,8 @@ transitions:
             + chrono::TimeDelta::seconds(seconds)
     }
 
-    fn begin() -> RunState {
-        let protocol = protocol::parse(Path::new("p.yaml"), PROTOCOL.as_bytes()).unwrap();
-        let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
-        let started = Started {
+    fn started() -> Started {
+        Started {
             at: at(0),
             protocol: "p.yaml".into(),
             vars: BTreeMap::new(),
@@ -509,7 +507,13 @@ transitions:
             fresh: false,
             command: None,
             on_message: None,
-        };
+        }
+    }
+
+    fn begin() -> RunState {
+        let protocol = protocol::parse(Path::new("p.yaml"), PROTOCOL.as_bytes()).unwrap();
+        let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
+        let started = started();
         RunState::begin(RunDir::new(Path::new("/runs"), "r"), machine, started)
             .unwrap()
             .0
@@ -684,15 +688,7 @@ transitions:
         let text = text.replace("do: [restart], send", "set: { limit: \"limit + 1\" }, send");
         let protocol = protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
         let machine = Machine::new(protocol, &BTreeMap::new()).unwrap();
-        let started = Started {
-            at: at(0),
-            protocol: "p.yaml".into(),
-            vars: BTreeMap::new(),
-            cwd: "/".into(),
-            fresh: false,
-            command: None,
-            on_message: None,
-        };
+        let started = started();
         let (mut state, _) =
             RunState::begin(RunDir::new(Path::new("/runs"), "r"), machine, started).unwrap();
         let send = Input::Send {
