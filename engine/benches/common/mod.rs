@@ -88,7 +88,17 @@ pub fn phase5b_watching() -> (Machine, Instance) {
     let (templates, _) = protocol::load_templates(&protocol);
     let machine = Machine::new(protocol, &templates).unwrap();
     let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let run = machine.start("bench", &vars, now()).unwrap().instance;
+    let started = machine.start("bench", &vars, now()).unwrap();
+    // The preflight gates pass, as the shell would find them.
+    let results = started
+        .checks
+        .iter()
+        .map(|c| warden::gate::GateResult::new(&c.gate, true, "passed"))
+        .collect();
+    let run = machine
+        .step(&started.instance, Input::Gates { results }, now())
+        .unwrap()
+        .instance;
     let launched = Input::Launched {
         pid: 12345,
         resumed: false,
