@@ -254,8 +254,8 @@ pub struct Gate {
     pub modified_after: Option<Spanned<Since>>,
     /// A CSV or TSV file (a template) whose values must be sane.
     pub table: Option<Spanned<String>>,
-    /// For `table`: the field delimiter, `","` or `"\t"` (default: tab for `.tsv` and `.tab`
-    /// files, else comma).
+    /// For `table`: the field delimiter, `","`, `"\t"`, `";"` or `"|"` (default: tab for `.tsv`
+    /// and `.tab` files, else comma).
     pub delimiter: Option<Spanned<String>>,
     /// For `table`: bounds on the number of data rows (default: at least 1).
     pub rows: Option<BoundsDef>,
@@ -264,9 +264,10 @@ pub struct Gate {
     /// For `table`: no numeric column whose values are all equal (default false).
     #[schemars(default)]
     pub varying: bool,
-    /// For `table`: columns that must exist and be numeric, each within its bounds.
+    /// For `table`: columns that must exist and be numeric, each within its bounds, by the
+    /// name in the table's header.
     #[schemars(default)]
-    pub columns: Map<BoundsDef>,
+    pub columns: Columns,
     /// The category of the incident a failure raises: its owner, severity and action.
     pub category: Spanned<String>,
     /// The role that fixes a failure, instead of the category's owner.
@@ -277,26 +278,6 @@ pub struct Gate {
     pub action: Option<Spanned<String>>,
     /// What the gate checks, in words.
     pub doc: Option<Spanned<String>>,
-}
-
-impl Gate {
-    /// The gate's kind, by its key.
-    pub fn kind(&self) -> &'static str {
-        if self.expr.is_some() {
-            "expr"
-        } else if self.command.is_some() {
-            "command"
-        } else if self.files.is_some() {
-            "files"
-        } else {
-            "table"
-        }
-    }
-
-    /// Whether the machine evaluates it itself (an `expr`), rather than the shell.
-    pub fn is_pure(&self) -> bool {
-        self.expr.is_some()
-    }
 }
 
 /// Bounds on a number, each a number or an expression over the run: `min` and `max`
@@ -328,6 +309,32 @@ impl BoundsDef {
         ]
         .into_iter()
         .filter_map(|(name, bound)| Some((name, bound.as_ref()?)))
+    }
+}
+
+/// A table's columns, by the names in its header (any text, not only ids).
+#[derive(Debug, Clone, Default)]
+pub struct Columns(pub Map<BoundsDef>);
+
+impl std::ops::Deref for Columns {
+    type Target = Map<BoundsDef>;
+
+    fn deref(&self) -> &Map<BoundsDef> {
+        &self.0
+    }
+}
+
+impl JsonSchema for Columns {
+    fn schema_name() -> Cow<'static, str> {
+        "Columns".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let value = generator.subschema_for::<BoundsDef>();
+        json_schema!({
+            "type": "object",
+            "additionalProperties": value
+        })
     }
 }
 

@@ -98,6 +98,20 @@ pub(crate) fn is_id(text: &str) -> bool {
 
 impl<T: Decode> Decode for Map<T> {
     fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        map(d, node, at, true)
+    }
+}
+
+impl Decode for Columns {
+    // Column names are the table's, whatever they are (`hdi_3%`, `Unnamed: 0`).
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        map(d, node, at, false).map(Columns)
+    }
+}
+
+/// A mapping of keys to `T`s; with `ids`, every key must be an id.
+fn map<T: Decode>(d: &mut Decoder, node: &Node, at: Span, ids: bool) -> Option<Map<T>> {
+    {
         let map = match node {
             Node::Mapping(map) => map,
             _ => {
@@ -112,7 +126,7 @@ impl<T: Decode> Decode for Map<T> {
         let mut entries = Vec::with_capacity(map.len());
         for (key, value) in map.iter() {
             let key_span = d.scalar_span(key);
-            if !is_id(key.as_str()) {
+            if ids && !is_id(key.as_str()) {
                 d.error_with_help(
                     Code::P003,
                     key_span,
