@@ -165,31 +165,54 @@ impl Object for History {
 }
 
 /// `gates`: every gate of the protocol by name, its latest result or none before its first.
-/// A result is its facts, with `passed`, `reason`, `value` and `at` over them.
+/// A result is its facts, with `passed`, `reason`, `value` and `at` over them. Read lazily: a
+/// template that names `gates` builds only the results it reads.
+#[derive(Debug)]
+struct GatesView {
+    names: Vec<String>,
+    gates: Arc<BTreeMap<String, super::instance::GateRecord>>,
+}
+
+impl Object for GatesView {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        if !self.names.iter().any(|n| n == name) {
+            return None;
+        }
+        Some(self.gates.get(name).map_or(Value::from(()), |record| {
+            let result = &record.result;
+            let mut map: BTreeMap<String, Value> = result
+                .facts
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(minijinja::value::Serde(v))))
+                .collect();
+            map.insert("passed".into(), Value::from(result.passed));
+            map.insert("reason".into(), Value::from(result.reason.as_str()));
+            map.insert(
+                "value".into(),
+                Value::from(minijinja::value::Serde(&result.value)),
+            );
+            map.insert("at".into(), time(record.at));
+            Value::from(map)
+        }))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        self.mapped_enumerator(|this| {
+            Box::new(this.names.iter().map(|n| Value::from(n.as_str())))
+        })
+    }
+}
+
 fn gates(machine: &super::Machine, instance: &Instance) -> Value {
-    let gates = machine.protocol().gates.keys().map(|name| {
-        let value = instance
-            .gates
-            .get(name.as_str())
-            .map_or(Value::from(()), |record| {
-                let result = &record.result;
-                let mut map: BTreeMap<String, Value> = result
-                    .facts
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::from(minijinja::value::Serde(v))))
-                    .collect();
-                map.insert("passed".into(), Value::from(result.passed));
-                map.insert("reason".into(), Value::from(result.reason.as_str()));
-                map.insert(
-                    "value".into(),
-                    Value::from(minijinja::value::Serde(&result.value)),
-                );
-                map.insert("at".into(), time(record.at));
-                Value::from(map)
-            });
-        (name.value.clone(), value)
-    });
-    Value::from(gates.collect::<BTreeMap<_, _>>())
+    Value::from_object(GatesView {
+        names: machine.protocol().gates.keys().map(|n| n.value.clone()).collect(),
+        gates: instance.gates.clone(),
+    })
 }
 
 /// `artifacts`: every artifact of the job by name, as last seen.
