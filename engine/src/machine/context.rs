@@ -202,15 +202,18 @@ impl Object for GatesView {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        self.mapped_enumerator(|this| {
-            Box::new(this.names.iter().map(|n| Value::from(n.as_str())))
-        })
+        self.mapped_enumerator(|this| Box::new(this.names.iter().map(|n| Value::from(n.as_str()))))
     }
 }
 
 fn gates(machine: &super::Machine, instance: &Instance) -> Value {
     Value::from_object(GatesView {
-        names: machine.protocol().gates.keys().map(|n| n.value.clone()).collect(),
+        names: machine
+            .protocol()
+            .gates
+            .keys()
+            .map(|n| n.value.clone())
+            .collect(),
         gates: instance.gates.clone(),
     })
 }
