@@ -47,6 +47,8 @@ pub struct Feed {
     cadence: Option<CadenceSpec>,
     /// The time of the current process's last progress entry.
     last_entry: Option<f64>,
+    /// Entries up to this line of the job's log were counted by an earlier reader.
+    cadence_through: u64,
 }
 
 /// One log being read.
@@ -94,6 +96,10 @@ pub struct Spacing {
     /// was (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_violation: Option<(f64, f64)>,
+    /// The last entry counted: its line in the job's log and its time, so that a supervisor
+    /// that reads the log again after a restart counts no entry twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<(u64, f64)>,
 }
 
 impl Spacing {
@@ -111,6 +117,7 @@ impl Spacing {
         self.min_gap = fold(self.min_gap, later.min_gap, f64::min);
         self.max_gap = fold(self.max_gap, later.max_gap, f64::max);
         self.first_violation = self.first_violation.or(later.first_violation);
+        self.last = later.last.or(self.last);
     }
 }
 
@@ -154,6 +161,7 @@ impl Feed {
             facts: Facts::default(),
             cadence: None,
             last_entry: None,
+            cadence_through: 0,
         }
     }
 
@@ -167,9 +175,22 @@ impl Feed {
         self.last_entry = None;
     }
 
-    /// Counts the gap before a progress entry.
-    fn space(&mut self, record: &Record) {
+    /// Goes on counting after `last`, the last entry an earlier reader counted (its line in the
+    /// job's log and its time): entries up to that line are not counted again.
+    pub fn resume_cadence(&mut self, last: Option<(u64, f64)>) {
+        if let Some((line, at)) = last {
+            self.cadence_through = line;
+            self.last_entry = Some(at);
+        }
+    }
+
+    /// Counts the gap before a progress entry of the job's log (line `line`).
+    fn space(&mut self, source: usize, line: u64, record: &Record) {
         let Some(cadence) = &self.cadence else { return };
+        // The job's own log: a followed file's entries would interleave with it.
+        if source != 0 || line <= self.cadence_through {
+            return;
+        }
         let at = match record.get(&cadence.key) {
             Some(super::MetricValue::Int(seconds)) => *seconds as f64,
             Some(super::MetricValue::Float(seconds)) if seconds.is_finite() => *seconds,
@@ -191,6 +212,7 @@ impl Feed {
             }
         }
         self.last_entry = Some(at);
+        spacing.last = Some((line, at));
         self.facts.dirty = true;
     }
 
@@ -354,8 +376,11 @@ impl Feed {
     fn take(&mut self, source: usize, findings: Vec<Finding>, out: &mut Vec<Fed>) {
         for finding in findings {
             match finding {
-                Finding::Metric { record, .. } => {
-                    self.space(&record);
+                Finding::Metric {
+                    record,
+                    line_number,
+                } => {
+                    self.space(source, line_number, &record);
                     self.facts.record.extend(record);
                     self.facts.dirty = true;
                 }
@@ -556,5 +581,49 @@ roles:
             !out.iter().any(|f| matches!(f.input, Input::Incident(_))),
             "{out:?}"
         );
+    }
+
+    fn spacing(fed: &[Fed]) -> Spacing {
+        let mut total = Spacing::default();
+        for fed in fed {
+            if let Input::Log { spacing, .. } = &fed.input {
+                total.extend(spacing);
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn progress_entries_are_spaced_once_even_when_a_new_reader_reads_them_again() {
+        let cadence = CadenceSpec {
+            key: "timestamp".into(),
+            min: Some(std::time::Duration::from_secs(30)),
+            max: Some(std::time::Duration::from_secs(120)),
+        };
+        let log =
+            b"{\"timestamp\": 1000, \"loss\": 1}\n{\"timestamp\": 1060}\n{\"timestamp\": 1065}\n";
+        let mut first = feed();
+        first.set_cadence(Some(cadence.clone()));
+        let mut out = Vec::new();
+        first.read(0, log, at(), &mut out, None);
+        first.facts(&mut out);
+        let counted = spacing(&out);
+        assert_eq!(
+            (counted.records, counted.gaps, counted.too_close),
+            (3, 2, 1)
+        );
+        assert_eq!(counted.last, Some((3, 1065.0)));
+
+        // A supervisor restarted reads the log from its start again, then one more entry.
+        let mut again = feed();
+        again.set_cadence(Some(cadence));
+        again.resume_cadence(counted.last);
+        let mut out = Vec::new();
+        again.read(0, log, at(), &mut out, None);
+        again.read(0, b"{\"timestamp\": 1300}\n", at(), &mut out, None);
+        again.facts(&mut out);
+        let more = spacing(&out);
+        assert_eq!((more.records, more.gaps, more.too_far), (1, 1, 1));
+        assert_eq!(more.max_gap, Some(235.0));
     }
 }

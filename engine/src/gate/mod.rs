@@ -109,6 +109,20 @@ impl Bounds {
     }
 }
 
+/// A file's modification time as a time of the run, `None` when it is unknown or out of the
+/// range of dates (a file can claim any time).
+pub fn modified(metadata: &std::fs::Metadata) -> Option<DateTime<Utc>> {
+    let since = metadata.modified().ok()?;
+    let (seconds, nanos) = match since.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => (i64::try_from(after.as_secs()).ok()?, after.subsec_nanos()),
+        Err(before) => {
+            let before = before.duration();
+            (-i64::try_from(before.as_secs()).ok()?, 0)
+        }
+    };
+    DateTime::from_timestamp(seconds, nanos)
+}
+
 /// A number as a report shows it: integers without a fraction, others as Rust prints them.
 pub fn number(value: f64) -> String {
     if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {

@@ -140,6 +140,7 @@ impl Step<'_> {
         };
         let gate = self.gate(&first.gate, transition.line)?;
         let incident = Arc::new(self.failure(gate, &first.gate, &failed));
+        self.gate_failed_in = Some(self.instance.state.clone());
         self.instance.incident = Some(incident.clone());
         self.changed();
         self.offer("incident", None, BTreeMap::new(), Some(incident), true)

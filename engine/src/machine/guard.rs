@@ -251,6 +251,7 @@ mod tests {
                 Value::from(BTreeMap::from([
                     ("category", Value::from("convergence")),
                     ("severity", Value::from("critical")),
+                    ("gate", Value::from(())),
                     ("metric", Value::from(BTreeMap::from([("r_hat", 1.35)]))),
                 ])),
             ),

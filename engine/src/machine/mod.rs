@@ -293,16 +293,23 @@ impl Machine {
                 size,
                 modified,
             } => {
+                // A file left from before the run (a checkpoint to resume from) is seen, but
+                // it is not a change this run made.
+                let started = step.instance.run.started_at;
+                let fresh = modified.is_none_or(|m| m >= started);
                 let artifacts = Arc::make_mut(&mut step.instance.artifacts);
                 let seen = artifacts.entry(name).or_default();
-                let changed =
-                    exists && (!seen.exists || seen.size != size || seen.modified != modified);
+                let changed = exists
+                    && fresh
+                    && (!seen.exists || seen.size != size || seen.modified != modified);
                 seen.exists = exists;
                 seen.size = size;
                 seen.modified = modified;
+                if exists {
+                    seen.first_seen.get_or_insert(now);
+                }
                 if changed {
                     seen.changes += 1;
-                    seen.first_seen.get_or_insert(now);
                     seen.last_change = Some(now);
                 }
             }

@@ -33,6 +33,9 @@ pub(super) struct Step<'m> {
     /// Single names of the context, built on demand and kept until the instance or the time
     /// changes (see `changed`): the guards and messages of one transition share them.
     names: RefCell<BTreeMap<String, Value>>,
+    /// The state a gate failed in during this step: its eventless transitions are not tried
+    /// again until the next input (they would choose the same gated transition again).
+    pub(super) gate_failed_in: Option<String>,
 }
 
 impl<'m> Step<'m> {
@@ -51,6 +54,7 @@ impl<'m> Step<'m> {
             instance,
             now,
             names: RefCell::new(BTreeMap::new()),
+            gate_failed_in: None,
         }
     }
 
@@ -186,6 +190,8 @@ impl<'m> Step<'m> {
         incident: Option<Arc<Incident>>,
         failed_gate: bool,
     ) -> Result<(), StepError> {
+        // A failed gate's incident, held and offered later, still passes over gated transitions.
+        let failed_gate = failed_gate || incident.as_ref().is_some_and(|i| i.gate.is_some());
         let from = self.instance.state.clone();
         let node = self.node();
         if !self.is_final(node) {
@@ -313,6 +319,9 @@ impl<'m> Step<'m> {
         for _ in 0..MAX_EVENTLESS {
             if self.instance.pending.is_some() {
                 return Ok(());
+            }
+            if self.gate_failed_in.as_ref() == Some(&self.instance.state) {
+                return self.deliver_held();
             }
             let node = self.node();
             let Some(node) = node.filter(|_| !self.is_final(node)) else {
@@ -485,6 +494,10 @@ impl<'m> Step<'m> {
                 .filter_map(|(i, t)| t.due.filter(|due| *due <= end).map(|due| (due, i)))
                 .min();
             let Some((due, position)) = next else { break };
+            // A transition waits for its gates: the other timers fire once it is taken up.
+            if self.instance.pending.is_some() {
+                break;
+            }
             let timer = &mut self.instance.timers[position];
             timer.due = timer
                 .every

@@ -808,3 +808,59 @@ fn send_go() -> Input {
         fields: BTreeMap::new(),
     }
 }
+
+#[test]
+fn an_eventless_gate_that_fails_is_not_tried_again_until_the_next_input() {
+    let m = machine(
+        r#"
+protocol: p
+roles: { op: {} }
+vars: { ready: { type: boolean, default: false } }
+gates:
+  ready: { expr: "ready", category: uncategorized }
+events:
+  go: { from: [op] }
+states:
+  start: { initial: true }
+  done: { final: true }
+transitions:
+  - { from: start, to: done, gates: [ready] }
+  - { from: start, on: go, set: { ready: "true" } }
+"#,
+    );
+    let started = m.start("r", &BTreeMap::new(), t(0)).unwrap();
+    assert_eq!(started.instance.state, "start");
+    assert_eq!(started.gates.len(), 1, "tried once, not a hundred times");
+    assert_eq!(
+        started.held.len(),
+        1,
+        "its failure is kept: `start` takes no incident"
+    );
+    let input = Input::Send {
+        event: "go".into(),
+        sender: "op".into(),
+        fields: BTreeMap::new(),
+    };
+    let went = m.step(&started.instance, input, t(1)).unwrap();
+    assert_eq!(went.instance.state, "done", "the next input tries it again");
+}
+
+#[test]
+fn an_artifact_left_from_before_the_run_is_seen_but_not_counted_as_a_change() {
+    let m = machine(GATED);
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let input = |modified| Input::Artifact {
+        name: "checkpoint".into(),
+        exists: true,
+        size: Some(10),
+        modified: Some(modified),
+    };
+    let run = m.step(&run, input(t(-600)), t(0)).unwrap().instance;
+    assert_eq!(run.artifacts["checkpoint"].changes, 0);
+    assert_eq!(run.artifacts["checkpoint"].first_seen, Some(t(0)));
+    let run = m.step(&run, input(t(5)), t(5)).unwrap().instance;
+    assert_eq!(
+        run.artifacts["checkpoint"].changes, 1,
+        "written again by this run"
+    );
+}

@@ -118,6 +118,8 @@ pub struct Supervisor<'o> {
     /// While a role's event is taken: the outcome of each input journaled, the event's and
     /// its gates', for the answer.
     answered: Option<Vec<journal::Outcome>>,
+    /// Whether the gates a run waits for are being checked.
+    checking: bool,
 }
 
 impl<'o> Supervisor<'o> {
@@ -200,6 +202,7 @@ impl<'o> Supervisor<'o> {
         let paths = state.log_paths()?;
         let mut feed = Feed::new(state.machine().rules(), state.start_vars(), paths.len());
         feed.set_cadence(state.machine().cadence(state.instance()));
+        feed.resume_cadence(state.instance().cadence.spacing.last);
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offset(index);
@@ -236,6 +239,7 @@ impl<'o> Supervisor<'o> {
             artifacts,
             artifacts_seen: now,
             answered: None,
+            checking: false,
         })
     }
 
@@ -635,6 +639,19 @@ impl<'o> Supervisor<'o> {
     /// their results. The loop waits meanwhile: nothing else is taken before the results, and
     /// what the logs and the mailbox gain is read after.
     fn check_gates(&mut self) -> Result<(), RunError> {
+        // One loop answers them all: the gates a result lets the run on to are asked of it.
+        if self.checking {
+            return Ok(());
+        }
+        self.checking = true;
+        let answered = self.answer_gates();
+        self.checking = false;
+        // Timers due while the gates were checked fire now, those of one deadline included.
+        self.ticked = None;
+        answered
+    }
+
+    fn answer_gates(&mut self) -> Result<(), RunError> {
         while let Some(pending) = self.state.instance().pending.clone() {
             let cwd = self.state.started().cwd.clone();
             let results = pending
@@ -663,10 +680,7 @@ impl<'o> Supervisor<'o> {
                 .ok()
                 .filter(|m| m.is_file());
             let size = meta.as_ref().map(|m| m.len());
-            let modified = meta
-                .as_ref()
-                .and_then(|m| m.modified().ok())
-                .map(DateTime::<Utc>::from);
+            let modified = meta.as_ref().and_then(crate::gate::modified);
             let seen = instance.artifacts.get(name);
             let was = seen.map_or((false, None, None), |s| (s.exists, s.size, s.modified));
             let now = (meta.is_some(), size, modified);

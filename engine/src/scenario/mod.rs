@@ -392,9 +392,9 @@ pub fn replay(
     let mut instance: Instance = start.instance.clone();
     let mut inputs = Vec::new();
     let mut entries = Vec::new();
-    let checks = start.checks.clone();
+    let mut checks = start.checks.clone();
     entries.push(Entry::Outcome(Box::new(start)));
-    if !checks.is_empty() {
+    while !checks.is_empty() {
         let input = Input::Gates {
             results: scripted(&gates, &checks).map_err(failed(0))?,
         };
@@ -403,6 +403,7 @@ pub fn replay(
             .step(&instance, input, now)
             .map_err(|source| ScenarioError::Failed { step: 0, source })?;
         instance = outcome.instance.clone();
+        checks = outcome.checks.clone();
         entries.push(Entry::Outcome(Box::new(outcome)));
     }
     transcript.steps.push(StepRecord {
@@ -434,8 +435,11 @@ pub fn replay(
                     line_number: incident.line_number,
                 }));
             }
+            let ticking = matches!(input, Input::Tick);
             let mut input = Some(input);
-            // A step that asks for gates is answered at once, as a run's shell answers it.
+            let mut stops = false;
+            // A step that asks for gates is answered at once, as a run's shell answers it;
+            // the timers a pending transition held back fire after it.
             while let Some(next) = input.take() {
                 inputs.push(next.clone());
                 let outcome =
@@ -446,27 +450,17 @@ pub fn replay(
                             source,
                         })?;
                 *instance = outcome.instance.clone();
-                // As a run's shell stops the job when asked: its runtime ends now.
-                let stops = outcome.effects().any(|e| {
+                stops |= outcome.effects().any(|e| {
                     matches!(
                         e,
                         crate::protocol::Effect::Stop | crate::protocol::Effect::Restart
                     )
                 });
-                let running = instance.job.started_at.is_some() && instance.job.ended_at.is_none();
-                if stops && running {
-                    inputs.push(Input::Stopped);
-                    let stopped = machine
-                        .step(instance, Input::Stopped, at)
-                        .map_err(|source| ScenarioError::Failed {
-                            step: number,
-                            source,
-                        })?;
-                    *instance = stopped.instance;
-                }
                 if !outcome.checks.is_empty() {
                     let results = scripted(gates, &outcome.checks).map_err(failed(number))?;
                     input = Some(Input::Gates { results });
+                } else if ticking && machine.next_deadline(instance).is_some_and(|due| due <= at) {
+                    input = Some(Input::Tick);
                 }
                 let busy = !(outcome.transitions.is_empty()
                     && outcome.ignored.is_empty()
@@ -476,6 +470,19 @@ pub fn replay(
                 if busy {
                     record.entries.push(Entry::Outcome(Box::new(outcome)));
                 }
+            }
+            // As a run's shell stops the job when asked, once the step is done: its runtime
+            // ends now.
+            let running = instance.job.started_at.is_some() && instance.job.ended_at.is_none();
+            if stops && running {
+                inputs.push(Input::Stopped);
+                let stopped = machine
+                    .step(instance, Input::Stopped, at)
+                    .map_err(|source| ScenarioError::Failed {
+                        step: number,
+                        source,
+                    })?;
+                *instance = stopped.instance;
             }
             Ok::<(), ScenarioError>(())
         };

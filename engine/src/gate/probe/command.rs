@@ -187,7 +187,10 @@ fn run(
         pipe: Some(File::from(read)),
         tail: Tail::default(),
     };
-    let deadline = start + timeout;
+    // A limit too far to represent is no limit: a hundred years will do.
+    let deadline = start
+        .checked_add(timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600));
     let mut status = None;
     let mut exited_at = None;
     let mut timed_out = false;

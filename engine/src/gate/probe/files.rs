@@ -71,7 +71,7 @@ pub(super) fn evaluate(
         };
         present += 1;
         let size = metadata.len();
-        let modified = metadata.modified().ok().map(DateTime::<Utc>::from);
+        let modified = crate::gate::modified(&metadata);
         files.push(json!({
             "path": path,
             "exists": true,
