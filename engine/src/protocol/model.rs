@@ -280,6 +280,18 @@ pub struct Gate {
     pub doc: Option<Spanned<String>>,
 }
 
+impl Gate {
+    /// A `table` gate's bounds, each with where it is written: `rows`, then `columns.NAME`.
+    pub fn bounds(&self) -> impl Iterator<Item = (String, &BoundsDef)> {
+        let rows = self.rows.iter().map(|rows| ("rows".to_owned(), rows));
+        let columns = self
+            .columns
+            .iter()
+            .map(|(column, bounds)| (format!("columns.{}", column.as_str()), bounds));
+        rows.chain(columns)
+    }
+}
+
 /// Bounds on a number, each a number or an expression over the run: `min` and `max`
 /// inclusive, `above` and `below` strict.
 #[derive(Debug, Clone, Default, JsonSchema)]

@@ -94,12 +94,7 @@ fn gates(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 expression(key, text, out);
             }
         }
-        let rows = gate.rows.iter().map(|rows| ("rows".to_owned(), rows));
-        let columns = gate
-            .columns
-            .iter()
-            .map(|(column, bounds)| (format!("columns.{}", column.as_str()), bounds));
-        for (place, bounds) in rows.chain(columns) {
+        for (place, bounds) in gate.bounds() {
             for (key, bound) in bounds.each() {
                 // A number written wrong (`1,000`, `5%`) is P074's, not P031's.
                 if !malformed_number(cx, &bound.0) {

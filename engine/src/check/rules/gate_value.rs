@@ -58,12 +58,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 Ok(_) => {}
             }
         }
-        let rows = gate.rows.iter().map(|rows| ("rows".to_owned(), rows));
-        let columns = gate
-            .columns
-            .iter()
-            .map(|(column, bounds)| (format!("columns.{}", column.as_str()), bounds));
-        for (place, bounds) in rows.chain(columns) {
+        for (place, bounds) in gate.bounds() {
             check_bounds(cx, name, &place, bounds, out);
         }
     }
