@@ -68,7 +68,8 @@ pub enum Input {
     /// Time passed: fire the timers that are due.
     Tick,
     /// The job was stopped by Warden (a `stop` effect, or the stop half of `restart`): not an
-    /// event, but the end of its process's runtime.
+    /// event, but the end of its process's runtime. A run's journal says it with its `stopped`
+    /// entry, which the run's state gives the machine as this input.
     Stopped,
     /// What the gates the machine asked for found (see [`Outcome::checks`]).
     Gates {

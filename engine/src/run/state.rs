@@ -420,6 +420,15 @@ impl RunState {
         if let Some(job) = &mut self.job {
             job.ended = true;
         }
+        // The job's runtime stops here, in the same entry that says so: the machine takes it
+        // as an input, live and in every replay alike. It is not an event and cannot fail but
+        // while gates are checked, when the stop waits with everything else.
+        if let Ok(outcome) = self
+            .machine
+            .step(&self.instance, crate::machine::Input::Stopped, at)
+        {
+            self.instance = outcome.instance;
+        }
         self.done(Action::Stop);
     }
 
@@ -541,6 +550,28 @@ transitions:
             command: vec!["train".into()],
             resumed: n > 1,
         }
+    }
+
+    #[test]
+    fn a_stop_entry_ends_the_jobs_runtime_where_it_was_written() {
+        let mut state = begin();
+        state.absorb(&launched(1, 0)).unwrap();
+        let launched_input = Input::Launched {
+            pid: 101,
+            resumed: false,
+            command: None,
+        };
+        state.absorb(&input(0, launched_input)).unwrap();
+        state
+            .absorb(&Entry::Stopped {
+                at: at(60),
+                exit_code: None,
+                signal: Some(15),
+            })
+            .unwrap();
+        let job = &state.instance().job;
+        assert_eq!(job.ended_at, Some(at(60)));
+        assert_eq!(job.runtime(at(600)), std::time::Duration::from_secs(60));
     }
 
     #[test]

@@ -418,8 +418,6 @@ impl<'o> Supervisor<'o> {
                 })?;
                 if exit.is_some() {
                     self.observer.notice(Notice::Stopped);
-                    // The job's runtime stops here, not when it is launched again.
-                    self.apply(Input::Stopped, None)?;
                 }
             }
             JobEvent::Signalled(pid, signal) => {
