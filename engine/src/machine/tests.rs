@@ -864,3 +864,50 @@ fn an_artifact_left_from_before_the_run_is_seen_but_not_counted_as_a_change() {
         "written again by this run"
     );
 }
+
+#[test]
+fn timers_due_while_a_transition_waits_for_its_gates_fire_after_it() {
+    let m = machine(
+        r#"
+protocol: p
+roles: { op: {} }
+categories:
+  - { id: c, owner: op, severity: critical, match: [{ line: "never" }] }
+gates:
+  file: { files: [done.txt], category: c }
+states:
+  start: { initial: true }
+  wait: {}
+  checked: {}
+  done: { final: true }
+timers:
+  - { event: first, after: 1h, while: [wait, checked] }
+  - { event: second, after: 1h, while: [wait, checked] }
+transitions:
+  - { from: start, to: wait }
+  - { from: wait, on: first, to: checked, gates: [file] }
+  - { from: checked, on: second, to: done }
+  - { from: [wait, checked], on: incident, to: done }
+"#,
+    );
+    let run = m.start("r", &BTreeMap::new(), t(0)).unwrap().instance;
+    let asked = m.step(&run, Input::Tick, t(60)).unwrap();
+    assert_eq!(asked.checks.len(), 1);
+    assert!(
+        asked.ignored.is_empty(),
+        "`second` waits: {:?}",
+        asked.ignored
+    );
+    let results = Input::Gates {
+        results: vec![crate::gate::GateResult::new("file", true, "1 file present")],
+    };
+    let taken = m.step(&asked.instance, results, t(60)).unwrap();
+    assert_eq!(states(&taken), ["wait->checked"]);
+    let fired = m.step(&taken.instance, Input::Tick, t(60)).unwrap();
+    assert_eq!(
+        states(&fired),
+        ["checked->done"],
+        "the second timer, at its own time"
+    );
+    assert_eq!(fired.transitions[0].at, t(60));
+}
