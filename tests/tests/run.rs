@@ -657,8 +657,11 @@ fn an_interrupted_supervisor_leaves_the_job_running_for_the_next() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let journal = workspace.run_dir("fg").journal();
-    eventually(|| journal.exists().then_some(()));
+    // The run exists once `status` can read it (its journal is created a moment before).
+    eventually(|| {
+        let status = workspace.warden(&["status", "fg"]);
+        status.status.success().then_some(())
+    });
     workspace.next_message("fg");
     let job = workspace.status("fg")["job"]["pid"].as_u64().unwrap();
     // As Ctrl-C or `kill` would: our own child, by its PID.
