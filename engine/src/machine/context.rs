@@ -169,7 +169,8 @@ impl Object for History {
 /// template that names `gates` builds only the results it reads.
 #[derive(Debug)]
 struct GatesView {
-    names: Vec<String>,
+    /// The protocol, whose gates are the names.
+    protocol: Arc<crate::protocol::Protocol>,
     gates: Arc<BTreeMap<String, super::instance::GateRecord>>,
 }
 
@@ -180,7 +181,7 @@ impl Object for GatesView {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
-        if !self.names.iter().any(|n| n == name) {
+        if !self.protocol.gates.contains(name) {
             return None;
         }
         Some(self.gates.get(name).map_or(Value::from(()), |record| {
@@ -202,18 +203,15 @@ impl Object for GatesView {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        self.mapped_enumerator(|this| Box::new(this.names.iter().map(|n| Value::from(n.as_str()))))
+        self.mapped_enumerator(|this| {
+            Box::new(this.protocol.gates.keys().map(|n| Value::from(n.as_str())))
+        })
     }
 }
 
 fn gates(machine: &super::Machine, instance: &Instance) -> Value {
     Value::from_object(GatesView {
-        names: machine
-            .protocol()
-            .gates
-            .keys()
-            .map(|n| n.value.clone())
-            .collect(),
+        protocol: machine.protocol.clone(),
         gates: instance.gates.clone(),
     })
 }
