@@ -429,11 +429,6 @@ impl Machine {
             checkpoint: job.checkpoint.as_ref().map(render).transpose()?,
             resume_args: all(&job.resume_args)?,
             stop_grace,
-            artifacts: job
-                .artifacts
-                .iter()
-                .map(|(name, path)| Ok((name.clone(), render(path)?)))
-                .collect::<Result<_, StepError>>()?,
         })
     }
 

@@ -163,8 +163,6 @@ pub struct JobPlan {
     pub resume_args: Vec<String>,
     /// Time between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
-    /// The artifacts to watch: name and path.
-    pub artifacts: Vec<(String, String)>,
 }
 
 /// A rendered message.

@@ -111,9 +111,7 @@ pub struct Supervisor<'o> {
     silence_reported: bool,
     /// The deadline the last tick was for.
     ticked: Option<DateTime<Utc>>,
-    /// The job's artifacts: name and path.
-    artifacts: Vec<(String, String)>,
-    /// When the artifacts were last looked at.
+    /// When the job's artifacts were last looked at.
     artifacts_seen: Instant,
     /// While a role's event is taken: the outcome of each input journaled, the event's and
     /// its gates', for the answer.
@@ -218,11 +216,6 @@ impl<'o> Supervisor<'o> {
             state.started().cwd.clone(),
         );
         let now = Instant::now();
-        let artifacts = state
-            .machine()
-            .job_plan(state.instance(), Utc::now())
-            .map(|plan| plan.artifacts)
-            .unwrap_or_default();
         Ok(Supervisor {
             store,
             state,
@@ -236,7 +229,6 @@ impl<'o> Supervisor<'o> {
             last_idle: now,
             silence_reported: false,
             ticked: None,
-            artifacts,
             artifacts_seen: now,
             answered: None,
             checking: false,
@@ -667,13 +659,11 @@ impl<'o> Supervisor<'o> {
 
     /// The artifacts that appeared, changed or vanished since they were last looked at.
     fn watch_artifacts(&mut self, happened: &mut Vec<Happened>) {
-        if self.artifacts.is_empty() {
-            return;
-        }
         self.artifacts_seen = Instant::now();
         let cwd = &self.state.started().cwd;
         let instance = self.state.instance();
-        for (name, path) in &self.artifacts {
+        // Their paths as the run's start rendered them.
+        for (name, path) in &instance.job.artifacts {
             let meta = std::fs::metadata(cwd.join(path))
                 .ok()
                 .filter(|m| m.is_file());
