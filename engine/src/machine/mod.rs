@@ -182,6 +182,7 @@ impl Machine {
         step.describe_job()?;
         step.enter(&initial, &initial, true)?;
         step.eventless()?;
+        step.deliver_held()?;
         Ok(step.finish())
     }
 

@@ -313,15 +313,14 @@ impl<'m> Step<'m> {
         Ok(None)
     }
 
-    /// Takes eventless transitions until none applies (or one waits for its gates), then
-    /// offers the incidents held.
+    /// Takes eventless transitions until none applies (or one waits for its gates).
     pub(super) fn eventless(&mut self) -> Result<(), StepError> {
         for _ in 0..MAX_EVENTLESS {
             if self.instance.pending.is_some() {
                 return Ok(());
             }
             if self.gate_failed_in.as_ref() == Some(&self.instance.state) {
-                return self.deliver_held();
+                return Ok(());
             }
             let node = self.node();
             let Some(node) = node.filter(|_| !self.is_final(node)) else {
@@ -329,7 +328,7 @@ impl<'m> Step<'m> {
             };
             match self.choose(node, None, false)? {
                 Some(chosen) => self.attempt(chosen, None, BTreeMap::new())?,
-                None => return self.deliver_held(),
+                None => return Ok(()),
             }
         }
         Err(StepError::EventlessLoop {
