@@ -94,6 +94,7 @@ codes! {
     P041 => (Warning, "unwatched-job", "a state the job is launched into does not handle `incident` or `exited`"),
     P042 => (Error, "metric-context", "metric rule reads the run's context or an attribute of a var, which it cannot see"),
     P043 => (Warning, "metric-name", "metric rule reads a reserved name or a near miss of a var, which only a record key would give a value"),
+    P044 => (Error, "catch-all", "more than one category is `catch_all`"),
     P050 => (Error, "invalid-timer", "timer names an unknown state or has an invalid duration"),
     P060 => (Warning, "unbounded-restart", "restart cycle with no guard on `counters`"),
     P070 => (Error, "unknown-gate", "transition requires a gate that is not declared"),

@@ -13,7 +13,7 @@ With --fail MODE it fails after --fail-after epochs the way Phase 5B training jo
 
   logp       AttributeError: 'TensorVariable' object has no attribute 'logp' (PyMC v5 API change)
   config     AttributeError: 'Model3Config' object has no attribute 'n_sports'
-  nan        the loss becomes NaN (a data error)
+  nan        the loss becomes NaN after finite epochs (training diverged: a convergence error)
   memory     MemoryError while allocating a buffer far larger than the machine
   rhat       R-hat climbs to 1.35: the chains do not converge (a critical convergence error)
 

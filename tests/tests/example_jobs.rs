@@ -56,7 +56,7 @@ fn each_way_the_example_fails_is_the_incident_phase5b_expects() {
         ("logp", "implementation", Some("AttributeError"), 1),
         ("config", "implementation", Some("AttributeError"), 1),
         ("memory", "resource", Some("MemoryError"), 1),
-        ("nan", "data", None, 0),
+        ("nan", "convergence", None, 0),
         ("rhat", "convergence", None, 0),
     ];
     for (mode, category, exception, code) in cases {

@@ -138,6 +138,7 @@ mod machine_sequences {
             first_seen: at,
             last_seen: at,
             gate: None,
+            chain: vec![],
         }
     }
 

@@ -44,6 +44,7 @@ pub fn incident() -> Incident {
         first_seen: now(),
         last_seen: now(),
         gate: None,
+        chain: vec![],
     }
 }
 

@@ -61,6 +61,8 @@ struct Source {
     cut: usize,
     /// Incidents up to this line were taken before (by a supervisor that restarted): not again.
     skip_through: u64,
+    /// The last line ended at a `\r` that a `\n` may complete (`\r\n` is one line end).
+    after_cr: bool,
 }
 
 /// How the job's progress entries are spaced: the records that carry their time under `key`
@@ -155,6 +157,7 @@ impl Feed {
             partial: Vec::new(),
             cut: 0,
             skip_through: 0,
+            after_cr: false,
         };
         Feed {
             sources: vec![source; sources.max(1)],
@@ -170,9 +173,14 @@ impl Feed {
         self.cadence = cadence;
     }
 
-    /// A new process of the job started: the gap to its first entry is not the job's cadence.
+    /// A new process of the job started: the gap to its first entry is not the job's cadence,
+    /// and an error it reports is a new incident, even one the last process reported a moment
+    /// ago (a retry that fails again).
     pub fn new_process(&mut self) {
         self.last_entry = None;
+        for source in &mut self.sources {
+            source.classifier.new_process();
+        }
     }
 
     /// Goes on counting after `last`, the last entry an earlier reader counted (its line in the
@@ -235,11 +243,23 @@ impl Feed {
         mut echo: Option<&mut dyn FnMut(&str)>,
     ) {
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', bytes) {
-            self.keep(source, &bytes[start..end]);
-            let echo = echo.as_mut().map(|e| &mut **e as &mut dyn FnMut(&str));
-            self.end_line(source, at, out, echo);
+        // A lone `\r` ends a line too: progress bars redraw with it and never end theirs.
+        for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            let s = &mut self.sources[source];
+            let open = bytes[end] == b'\r';
+            if !open && start == end && s.after_cr && s.partial.is_empty() && s.cut == 0 {
+                // The `\n` of a `\r\n`.
+                s.after_cr = false;
+                s.classifier.end_open_line();
+            } else {
+                self.keep(source, &bytes[start..end]);
+                let echo = echo.as_mut().map(|e| &mut **e as &mut dyn FnMut(&str));
+                self.end_line(source, open, at, out, echo);
+            }
             start = end + 1;
+        }
+        if start < bytes.len() {
+            self.sources[source].after_cr = false;
         }
         self.keep(source, &bytes[start..]);
     }
@@ -253,7 +273,7 @@ impl Feed {
         echo: Option<&mut dyn FnMut(&str)>,
     ) {
         if !self.sources[source].partial.is_empty() {
-            self.end_line(source, at, out, echo);
+            self.end_line(source, false, at, out, echo);
         }
     }
 
@@ -278,7 +298,7 @@ impl Feed {
     ) {
         let s = &self.sources[source];
         if !s.partial.is_empty() || s.cut > 0 {
-            self.end_line(source, at, out, echo);
+            self.end_line(source, false, at, out, echo);
         }
         let mut findings = Vec::new();
         self.sources[source]
@@ -322,7 +342,7 @@ impl Feed {
     /// from.
     pub fn at_rest(&self, source: usize) -> bool {
         let s = &self.sources[source];
-        s.partial.is_empty() && s.cut == 0 && s.classifier.is_idle()
+        s.partial.is_empty() && s.cut == 0 && s.classifier.is_idle() && !s.classifier.mid_line()
     }
 
     /// Whether `source` has nothing waiting to be completed by later lines or by quiet.
@@ -344,17 +364,24 @@ impl Feed {
         s.cut += bytes.len() - kept;
     }
 
-    /// A whole line was read: classify it, and keep it as the last line of the job's log.
+    /// A whole line was read (`open`: it ended at a `\r`): classify it, and keep it as the
+    /// last line of the job's log.
     fn end_line(
         &mut self,
         source: usize,
+        open: bool,
         at: DateTime<Utc>,
         out: &mut Vec<Fed>,
         echo: Option<&mut dyn FnMut(&str)>,
     ) {
         let mut findings = Vec::new();
         let s = &mut self.sources[source];
-        s.classifier.push_cut(&s.partial, s.cut, at, &mut findings);
+        s.after_cr = open;
+        if open {
+            s.classifier.push_open(&s.partial, s.cut, at, &mut findings);
+        } else {
+            s.classifier.push_cut(&s.partial, s.cut, at, &mut findings);
+        }
         if source == 0 {
             if let Some(echo) = echo {
                 let line = String::from_utf8_lossy(&s.partial);

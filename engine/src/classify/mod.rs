@@ -1,12 +1,20 @@
 //! From log lines to incidents and metric records. Pure: lines and their times in, events out.
 //!
-//! A Python traceback, chained ones included ("During handling of the above exception...", "The
-//! above exception was the direct cause..."), is one incident whose exception is the final one.
-//! A line outside tracebacks is an incident when a `line` rule matches it; a JSON or `key=value`
-//! line is a metric record, and an incident when a `metric` rule holds for it. An incident waits
-//! for the five lines after it (its `after` context) or for [`Classifier::flush`]. Words like
-//! "Error" in an ordinary line are never incidents by themselves.
+//! A line ends at `\n` or at a lone `\r` (a progress bar's redraw); line numbers count `\n`.
+//! A Python traceback, found anywhere in a line (after a progress bar, say), chained ones
+//! ("During handling of the above exception...", "The above exception was the direct
+//! cause...") and wrapped ones (a traceback printed in an exception's message, as a DataLoader
+//! worker's "Original Traceback") included, is one incident: its rules may match any exception
+//! of the chain, and it carries the root cause's type and message. A line outside tracebacks is
+//! an incident when a `line` rule matches it, or when it reports an error in words (the
+//! protocol's `error_lines`, or a structured line whose level is `ERROR`). A JSON or `key=value`
+//! line is a metric record, as are the keys rules read anywhere in other lines and the rows of
+//! a summary table with a column rules read; a record is an incident when a `metric` rule holds
+//! for it. An incident waits for the five lines after it (its `after` context) or for
+//! [`Classifier::flush`]. Words like "Error" in an ordinary line are never incidents by
+//! themselves.
 
+mod extract;
 mod feed;
 mod metric;
 mod record;
@@ -30,8 +38,11 @@ use crate::protocol::{IncidentSeverity, Protocol};
 pub const CONTEXT_LINES: usize = 5;
 /// Longer lines are cut to this many bytes and marked.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// A repeat of an incident this soon after it was reported is counted, not reported again.
+/// A repeat of an incident this soon after it was reported, by the same process of the job, is
+/// counted, not reported again.
 pub const REPEAT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// Lines after an exception's line read as its message going on, at most.
+pub const MAX_CONTINUATION: usize = 20;
 
 const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 const CHAIN_HEADERS: [&str; 2] = [
@@ -79,6 +90,19 @@ pub struct Incident {
     /// The gate whose failure it is, for an incident a failed gate raised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<String>,
+    /// Every exception of a chained or wrapped traceback, in the order printed (empty for one
+    /// exception): `exception` and `message` are its root cause's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Raised>,
+}
+
+/// One exception of a traceback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Raised {
+    /// Its type.
+    pub exception: Option<String>,
+    /// Its message (the first line of it).
+    pub message: String,
 }
 
 /// What the classifier finds.
@@ -140,12 +164,22 @@ pub struct Classifier {
     /// so that looking up a key the record lacks costs little.
     vars: Arc<Record>,
     exception_line: Regex,
+    /// An exception's `Type: message` anywhere in a line that reports an error in words.
+    typed_message: Regex,
     warning_line: Regex,
     frame_line: Regex,
     line_number: u64,
+    /// The last line read ended at a `\r`: the line it is part of goes on.
+    open_line: bool,
+    /// The last line read ended at a `\r` that a `\n` may complete (`\r\n` is one line end).
+    after_cr: bool,
     recent: VecDeque<String>,
     traceback: Option<Traceback>,
+    table: Option<Table>,
     pending: Vec<Incident>,
+    /// The line of the last error report in words: a traceback on the next line is what it
+    /// reported (`logger.exception`), and takes its place.
+    error_line: Option<u64>,
     /// When each incident was last reported, and how often it was seen since.
     reported: HashMap<IncidentKey, (DateTime<Utc>, u64)>,
 }
@@ -162,21 +196,45 @@ struct IncidentKey {
 struct Traceback {
     lines: Vec<String>,
     before: Vec<String>,
+    /// The innermost frame read since the last exception line.
     frame: Option<(String, u64)>,
+    /// The exceptions read so far, in the order printed.
+    raised: Vec<Exception>,
+    /// The next exception is printed inside the last one's message (it is the one wrapped).
+    nested: bool,
+    /// The last exception line and its number.
+    last: Option<(String, u64)>,
     phase: Phase,
     started: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+struct Exception {
+    exception: Option<String>,
+    message: String,
+    /// Lines of the message after its first.
+    more: Vec<String>,
+    /// Printed inside the previous exception's message: the exception that one wraps.
+    nested: bool,
+    frame: Option<(String, u64)>,
 }
 
 #[derive(Clone)]
 enum Phase {
     /// Reading frames until the exception line.
     Frames,
-    /// After an exception line: a chain may follow. Holds the lines read since.
-    Ended {
-        exception_line: String,
-        line_number: u64,
-        held: Vec<String>,
-    },
+    /// After an exception line: its message may go on, and a chain may follow. Holds the lines
+    /// read since.
+    Ended { held: Vec<String> },
+}
+
+/// A summary table being read: its columns (the name a rule reads, or none), and the class of
+/// each incident one of its rows raised, with that incident's key: the other rows of the class
+/// count as repeats.
+#[derive(Clone)]
+struct Table {
+    columns: Vec<Option<String>>,
+    reported: Vec<(Option<usize>, IncidentKey)>,
 }
 
 impl Classifier {
@@ -200,15 +258,23 @@ impl Classifier {
             vars: Arc::default(),
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
+            typed_message: Regex::new(
+                r"(?:^|[\s:(\[])((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Fault)):\s*(.*)$",
+            )
+            .expect("valid regex"),
             warning_line: Regex::new(
                 r"^(.+?):(\d+): ([A-Za-z_][A-Za-z0-9_.]*(?:Warning|Error)): (.*)$",
             )
             .expect("valid regex"),
             frame_line: Regex::new(r#"^\s*File "(.+)", line (\d+)"#).expect("valid regex"),
             line_number: 0,
+            open_line: false,
+            after_cr: false,
             recent: VecDeque::with_capacity(CONTEXT_LINES + 1),
             traceback: None,
+            table: None,
             pending: Vec::new(),
+            error_line: None,
             reported: HashMap::new(),
         }
     }
@@ -232,18 +298,36 @@ impl Classifier {
         self
     }
 
-    /// The number of lines read so far.
+    /// The number of lines read so far (a line a `\r` left open counts).
     pub fn lines_read(&self) -> u64 {
         self.line_number
     }
 
-    /// Reads every complete line of `chunk` (each ending in `\n`), written at `at`, and returns
-    /// how many bytes that was: a partial last line is left for the caller to complete with the
-    /// next chunk.
+    /// Whether the last line read ended at a `\r`, so that what follows is still its line.
+    pub fn mid_line(&self) -> bool {
+        self.open_line
+    }
+
+    /// A new process of the job writes to this log from here: what it reports is new, even
+    /// when the last process reported the same a moment ago.
+    pub fn new_process(&mut self) {
+        self.reported.clear();
+    }
+
+    /// Reads every complete line of `chunk` (each ending in `\n` or `\r`), written at `at`, and
+    /// returns how many bytes that was: a partial last line is left for the caller to complete
+    /// with the next chunk.
     pub fn push_chunk(&mut self, chunk: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', chunk) {
-            self.push(&chunk[start..end], at, out);
+        for end in memchr::memchr2_iter(b'\n', b'\r', chunk) {
+            let line = &chunk[start..end];
+            if chunk[end] == b'\r' {
+                self.push_open(line, 0, at, out);
+            } else if line.is_empty() && self.after_cr {
+                self.end_open_line();
+            } else {
+                self.push_cut(line, 0, at, out);
+            }
             start = end + 1;
         }
         start
@@ -259,6 +343,8 @@ impl Classifier {
     /// numbers go on from where they were.
     pub fn resume_at_line(&mut self, lines: u64) {
         self.line_number = lines;
+        self.open_line = false;
+        self.after_cr = false;
     }
 
     /// Reads one line (without its line break), written at `at`.
@@ -266,10 +352,43 @@ impl Classifier {
         self.push_cut(bytes, 0, at, out);
     }
 
-    /// Reads one line of which only the start, `head`, was kept: `cut` more bytes followed it.
-    /// For readers that do not hold a whole over-long line in memory.
+    /// Reads one line that ended at `\n`, of which only the start, `head`, was kept: `cut` more
+    /// bytes followed it. For readers that do not hold a whole over-long line in memory.
     pub fn push_cut(&mut self, head: &[u8], cut: usize, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        self.line_number += 1;
+        self.segment(head, cut, false, at, out);
+    }
+
+    /// Reads one line that ended at a `\r`: a progress bar's redraw, or the first half of a
+    /// `\r\n` (then [`Classifier::end_open_line`] follows).
+    pub fn push_open(
+        &mut self,
+        head: &[u8],
+        cut: usize,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
+        self.segment(head, cut, true, at, out);
+    }
+
+    /// The `\n` of a `\r\n`: the line the `\r` ended is over.
+    pub fn end_open_line(&mut self) {
+        self.open_line = false;
+        self.after_cr = false;
+    }
+
+    fn segment(
+        &mut self,
+        head: &[u8],
+        cut: usize,
+        open: bool,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
+        if !self.open_line {
+            self.line_number += 1;
+        }
+        self.open_line = open;
+        self.after_cr = open;
         let line = decode_line(head, cut);
         let line = line.as_ref();
         // Every line is context for the incidents still collecting theirs.
@@ -287,8 +406,9 @@ impl Classifier {
                     let mut after = held.clone();
                     after.push(line.to_owned());
                     self.finish_traceback(traceback, after, at, out);
+                    // Held lines were the exception's message or blank: context, nothing more.
                     for held in &held {
-                        self.outside(held, at, out);
+                        self.remember(held);
                     }
                 }
             }
@@ -311,34 +431,49 @@ impl Classifier {
                 Phase::Frames => self.traceback = Some(traceback),
             }
         }
+        if end {
+            self.table = None;
+        }
         self.emit_complete(out, true);
     }
 
     fn outside(&mut self, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        if line.trim_start().starts_with(TRACEBACK_HEADER) {
+        // Also where a progress bar left the line unfinished: `...loss=2.61]Traceback (most...`.
+        if memchr::memmem::find(line.as_bytes(), TRACEBACK_HEADER.as_bytes()).is_some() {
+            self.table = None;
+            self.withdraw_error_line();
             self.traceback = Some(Traceback {
                 lines: vec![line.to_owned()],
                 before: self.recent.iter().cloned().collect(),
                 frame: None,
+                raised: Vec::new(),
+                nested: false,
+                last: None,
                 phase: Phase::Frames,
                 started: at,
             });
             return;
         }
+        if let Some(table) = &self.table {
+            let row = self.rules.extract.row(&table.columns, line);
+            match row {
+                Some(record) => {
+                    self.table_row(record, line, at, out);
+                    self.remember(line);
+                    return;
+                }
+                None => self.table = None,
+            }
+        }
         if let Some(record) = looks_like_record(line)
             .then(|| record::parse(line))
             .flatten()
         {
-            if let Some((category, severity)) = self.rules.match_metric(&record, &self.vars) {
-                let mut incident =
-                    self.incident(category, severity, None, line.to_owned(), line, at);
-                incident.metric = Some(record.clone());
-                self.report(incident, out);
+            if let Some(message) = error_level_message(&record) {
+                let message = message.to_owned();
+                self.error_report(&message, line, at, out);
             }
-            out.push(Finding::Metric {
-                line_number: self.line_number,
-                record,
-            });
+            self.metric(record, line, at, out);
         } else if let Some((category, severity)) = self.rules.match_line(line) {
             let mut incident = match self.warning_line.captures(line) {
                 Some(caps) => {
@@ -358,8 +493,114 @@ impl Classifier {
             };
             incident.line_number = self.line_number;
             self.report(incident, out);
+        } else if let Some(message) = self.rules.match_error_line(line) {
+            self.error_report(message, line, at, out);
+        } else if let Some(columns) = self.rules.extract.header(line) {
+            self.table = Some(Table {
+                columns,
+                reported: Vec::new(),
+            });
+        } else if let Some(record) = self.rules.extract.pairs(line) {
+            self.metric(record, line, at, out);
         }
         self.remember(line);
+    }
+
+    /// A metric record read from `line`: an incident when a metric rule holds for it.
+    fn metric(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        if let Some(found) = self.rules.match_metric(&record, &self.vars) {
+            let incident = self.metric_incident(&found, record.clone(), line, None, at);
+            self.report(incident, out);
+        }
+        out.push(Finding::Metric {
+            line_number: self.line_number,
+            record,
+        });
+    }
+
+    /// A row of the table being read: its first incident of a class is reported, the others
+    /// counted on it.
+    fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        if let Some(found) = self.rules.match_metric(&record, &self.vars) {
+            let class = found.class.0;
+            let table = self.table.as_ref().expect("a table is being read");
+            let earlier = table.reported.iter().find(|(c, _)| *c == class);
+            match earlier.map(|(_, key)| key.clone()) {
+                Some(key) => self.repeat(key, at, out),
+                None => {
+                    let words = line.split_whitespace().count();
+                    let label_words = words.saturating_sub(table.columns.len());
+                    let label: Vec<&str> = line.split_whitespace().take(label_words).collect();
+                    let label = (!label.is_empty()).then(|| label.join(" "));
+                    let incident = self.metric_incident(&found, record.clone(), line, label, at);
+                    let key = IncidentKey::of(&incident);
+                    if let Some(table) = &mut self.table {
+                        table.reported.push((class, key));
+                    }
+                    self.report(incident, out);
+                }
+            }
+        }
+        out.push(Finding::Metric {
+            line_number: self.line_number,
+            record,
+        });
+    }
+
+    fn metric_incident(
+        &self,
+        found: &rules::MetricMatch,
+        record: Record,
+        line: &str,
+        label: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Incident {
+        let (category, severity) = found.class;
+        let mut message = found
+            .read
+            .iter()
+            .map(|(key, value)| format!("{key} = {}", show_value(value)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if message.is_empty() {
+            message = line.trim().to_owned();
+        }
+        if let Some(label) = label {
+            message = format!("{message} ({label})");
+        }
+        let mut incident = self.incident(category, severity, None, message, line, at);
+        incident.metric = Some(record);
+        incident
+    }
+
+    /// A traceback starts: an error reported in words on the line before it (as
+    /// `logger.exception` writes one) is that traceback's, and is withdrawn for it.
+    fn withdraw_error_line(&mut self) {
+        let Some(line) = self.error_line.take() else {
+            return;
+        };
+        if line + 1 < self.line_number {
+            return;
+        }
+        if let Some(index) = self.pending.iter().rposition(|i| i.line_number == line) {
+            let incident = self.pending.remove(index);
+            self.reported.remove(&IncidentKey::of(&incident));
+        }
+    }
+
+    /// A line that reports an error in words, its message `text`: classified as an exception's
+    /// message would be, with the type it names when it names one.
+    fn error_report(&mut self, text: &str, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        self.error_line = Some(self.line_number);
+        let (exception, message) = match self.typed_message.captures(text) {
+            Some(caps) => (Some(caps[1].to_owned()), caps[2].trim().to_owned()),
+            None => (None, text.trim().to_owned()),
+        };
+        let (category, severity) = self
+            .rules
+            .match_traceback(&[(exception.as_deref(), &message)], &[]);
+        let incident = self.incident(category, severity, exception, message, line, at);
+        self.report(incident, out);
     }
 
     /// Reads `line` as part of `traceback`, or says the traceback ended before it (handing back
@@ -373,32 +614,66 @@ impl Classifier {
                         traceback.frame = Some((caps[1].to_owned(), caps[2].parse().unwrap_or(0)));
                     }
                 } else {
-                    traceback.phase = Phase::Ended {
-                        exception_line: line.to_owned(),
-                        line_number: self.line_number,
-                        held: Vec::new(),
+                    let trimmed = line.trim();
+                    let (exception, message) = match self.exception_line.captures(trimmed) {
+                        Some(caps) => (
+                            Some(caps[1].to_owned()),
+                            caps.get(2)
+                                .map_or_else(String::new, |m| m.as_str().to_owned()),
+                        ),
+                        None => (None, trimmed.to_owned()),
                     };
+                    traceback.raised.push(Exception {
+                        exception,
+                        message,
+                        more: Vec::new(),
+                        nested: std::mem::take(&mut traceback.nested),
+                        frame: traceback.frame.take(),
+                    });
+                    traceback.last = Some((line.to_owned(), self.line_number));
+                    traceback.phase = Phase::Ended { held: Vec::new() };
                 }
                 traceback.lines.push(line.to_owned());
                 self.remember(line);
                 Continue::Inside
             }
-            Phase::Ended { held, .. } => {
-                if line.trim().is_empty() && held.is_empty() {
-                    held.push(line.to_owned());
-                    return Continue::Inside;
-                }
-                if CHAIN_HEADERS.contains(&line.trim()) {
+            Phase::Ended { held } => {
+                let trimmed = line.trim();
+                let chained = CHAIN_HEADERS.contains(&trimmed);
+                // A traceback in the exception's message: the exception it wraps.
+                let wrapped = !chained
+                    && memchr::memmem::find(line.as_bytes(), TRACEBACK_HEADER.as_bytes()).is_some();
+                if chained || wrapped {
                     traceback.lines.append(held);
                     traceback.lines.push(line.to_owned());
                     traceback.phase = Phase::Frames;
                     traceback.frame = None;
+                    traceback.nested = wrapped;
                     self.remember(line);
+                    return Continue::Inside;
+                }
+                if held.len() < MAX_CONTINUATION
+                    && (trimmed.is_empty() || !self.starts_something(line))
+                {
+                    // The exception's message goes on (blank lines included: scikit-learn's
+                    // "All the 5 fits failed." has them before the traceback it wraps).
+                    held.push(line.to_owned());
+                    if let Some(last) = traceback.raised.last_mut() {
+                        last.more.push(line.to_owned());
+                    }
                     return Continue::Inside;
                 }
                 Continue::Finished(std::mem::take(held))
             }
         }
+    }
+
+    /// Whether `line` is something of its own rather than an exception's message going on: a
+    /// metric record, a line a rule matches, an error report.
+    fn starts_something(&self, line: &str) -> bool {
+        (looks_like_record(line) && record::parse(line).is_some())
+            || self.rules.match_line(line).is_some()
+            || self.rules.match_error_line(line).is_some()
     }
 
     fn finish_traceback(
@@ -408,43 +683,80 @@ impl Classifier {
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
-        let (exception_line, line_number, complete) = match traceback.phase {
-            Phase::Ended {
-                exception_line,
-                line_number,
-                ..
-            } => (exception_line, line_number, true),
-            Phase::Frames => (
+        let (line, line_number) = traceback.last.clone().unwrap_or_else(|| {
+            (
                 traceback.lines.last().cloned().unwrap_or_default(),
                 self.line_number,
-                false,
-            ),
+            )
+        });
+        let mut raised = traceback.raised;
+        if raised.is_empty() {
+            // Cut short before its exception line.
+            raised.push(Exception {
+                exception: None,
+                message: line.trim().to_owned(),
+                more: Vec::new(),
+                nested: false,
+                frame: traceback.frame.clone(),
+            });
+        }
+        let texts: Vec<String> = raised
+            .iter()
+            .map(|e| {
+                let mut text = e.message.clone();
+                for more in &e.more {
+                    text.push('\n');
+                    text.push_str(more);
+                }
+                text
+            })
+            .collect();
+        let views: Vec<(Option<&str>, &str)> = raised
+            .iter()
+            .zip(&texts)
+            .map(|(e, text)| (e.exception.as_deref(), text.as_str()))
+            .collect();
+        let (category, severity) = self.rules.match_traceback(&views, &traceback.lines);
+        let root = root_cause(&raised);
+        let cause = &raised[root];
+        let message = if cause.message.trim().is_empty() {
+            // `raise ValueError("\n...")`: the message starts on the next line.
+            cause
+                .more
+                .iter()
+                .map(|m| m.trim())
+                .find(|m| !m.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            cause.message.clone()
         };
-        let (exception, message) = match self.exception_line.captures(exception_line.trim()) {
-            Some(caps) if complete => (
-                Some(caps[1].to_owned()),
-                caps.get(2)
-                    .map_or_else(String::new, |m| m.as_str().to_owned()),
-            ),
-            _ => (None, exception_line.trim().to_owned()),
-        };
-        let (category, severity) =
-            self.rules
-                .match_traceback(exception.as_deref(), &message, &traceback.lines);
         let mut incident = self.incident(
             category,
             severity,
-            exception,
+            cause.exception.clone(),
             message,
-            &exception_line,
+            &line,
             traceback.started.min(at),
         );
         incident.line_number = line_number;
         incident.before = traceback.before;
         incident.traceback = traceback.lines;
-        if let Some((file, line)) = traceback.frame {
+        // Where the job's code was when the traceback ended: the last exception's innermost
+        // frame (a wrapped worker's frames come last, a chain's cause is inside a library).
+        let frame = raised.last().and_then(|e| e.frame.clone());
+        if let Some((file, line)) = frame.or(traceback.frame) {
             incident.file = Some(file);
             incident.code_line = Some(line);
+        }
+        if raised.len() > 1 {
+            incident.chain = raised
+                .iter()
+                .map(|e| Raised {
+                    exception: e.exception.clone(),
+                    message: e.message.clone(),
+                })
+                .collect();
         }
         incident.after = after;
         self.report(incident, out);
@@ -459,52 +771,40 @@ impl Classifier {
         line: &str,
         at: DateTime<Utc>,
     ) -> Incident {
-        let category = category.map_or(&self.rules.uncategorized, |c| &self.rules.categories[c]);
-        Incident {
-            category: category.id.clone(),
-            owner: category.owner.clone(),
-            severity: severity.unwrap_or(category.severity),
-            action: category.action.clone(),
-            exception,
-            message,
-            line: line.to_owned(),
-            line_number: self.line_number,
-            file: None,
-            code_line: None,
-            before: self.recent.iter().cloned().collect(),
-            after: Vec::new(),
-            traceback: Vec::new(),
-            metric: None,
-            count: 1,
-            first_seen: at,
-            last_seen: at,
-            gate: None,
-        }
+        let mut incident = self
+            .rules
+            .incident(category, severity, exception, message, line, at);
+        incident.line_number = self.line_number;
+        incident.before = self.recent.iter().cloned().collect();
+        incident
     }
 
     /// Reports `incident`, or counts it when the same one was reported less than a minute ago.
     fn report(&mut self, incident: Incident, out: &mut Vec<Finding>) {
-        let key = IncidentKey {
-            category: incident.category.clone(),
-            exception: incident.exception.clone(),
-            message: incident.message.clone(),
-        };
+        let key = IncidentKey::of(&incident);
         let at = incident.first_seen;
-        if let Some((reported_at, count)) = self.reported.get_mut(&key) {
+        if let Some((reported_at, _)) = self.reported.get(&key) {
             if at - *reported_at < REPEAT_WINDOW {
-                *count += 1;
-                out.push(Finding::Repeated {
-                    category: key.category,
-                    exception: key.exception,
-                    message: key.message,
-                    count: *count,
-                    last_seen: at,
-                });
+                self.repeat(key, at, out);
                 return;
             }
         }
         self.reported.insert(key, (at, 1));
         self.pending.push(incident);
+    }
+
+    /// The incident of `key`, reported before, was seen again.
+    fn repeat(&mut self, key: IncidentKey, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        if let Some((_, count)) = self.reported.get_mut(&key) {
+            *count += 1;
+            out.push(Finding::Repeated {
+                category: key.category,
+                exception: key.exception,
+                message: key.message,
+                count: *count,
+                last_seen: at,
+            });
+        }
     }
 
     fn emit_complete(&mut self, out: &mut Vec<Finding>, all: bool) {
@@ -530,6 +830,70 @@ impl Classifier {
         slot.clear();
         slot.push_str(line);
         self.recent.push_back(slot);
+    }
+}
+
+impl IncidentKey {
+    fn of(incident: &Incident) -> IncidentKey {
+        IncidentKey {
+            category: incident.category.clone(),
+            exception: incident.exception.clone(),
+            message: incident.message.clone(),
+        }
+    }
+}
+
+/// The exception the others of a traceback come from: the first printed (a chain prints the
+/// cause first), or, when that one's message holds another traceback, the one it wraps.
+fn root_cause(raised: &[Exception]) -> usize {
+    let mut root = 0;
+    while raised.get(root + 1).is_some_and(|e| e.nested) {
+        root += 1;
+    }
+    root
+}
+
+/// The message of a structured line whose level says it is an error (`level=ERROR`,
+/// `{"levelname": "CRITICAL", ...}`).
+fn error_level_message(record: &Record) -> Option<&str> {
+    let level = ["level", "levelname", "severity", "lvl"]
+        .iter()
+        .find_map(|k| match record.get(k) {
+            Some(MetricValue::Text(level)) => Some(level.as_str()),
+            _ => None,
+        })?;
+    if !["error", "critical", "fatal"]
+        .iter()
+        .any(|l| level.eq_ignore_ascii_case(l))
+    {
+        return None;
+    }
+    ["message", "msg", "error", "err", "exception", "event"]
+        .iter()
+        .find_map(|k| match record.get(k) {
+            Some(MetricValue::Text(message)) if !message.trim().is_empty() => {
+                Some(message.as_str())
+            }
+            _ => None,
+        })
+}
+
+/// A metric value as an incident's message shows it.
+fn show_value(value: &MetricValue) -> String {
+    match value {
+        MetricValue::Int(i) => i.to_string(),
+        MetricValue::Float(f) if f.is_nan() => "nan".into(),
+        MetricValue::Float(f) if f.is_infinite() => {
+            if *f > 0.0 {
+                "inf".into()
+            } else {
+                "-inf".into()
+            }
+        }
+        MetricValue::Float(f) => f.to_string(),
+        MetricValue::Bool(b) => b.to_string(),
+        MetricValue::Text(t) => t.clone(),
+        MetricValue::Null => "none".into(),
     }
 }
 

@@ -10,13 +10,16 @@ use std::sync::Arc;
 use minijinja::Environment;
 use regex::{Regex, RegexSet};
 
-use super::{metric, record, ClassifyError, Record};
+use super::{metric, record, ClassifyError, Incident, MetricValue, Record};
 use crate::protocol::{IncidentSeverity, Protocol};
 
 /// The name of the template of metric rule `rule` (counted over the protocol) of category
 /// `category`.
-fn metric_template(category: usize, rule: usize) -> String {
-    format!("metric:{category}:{rule}")
+fn metric_template(category: Option<usize>, rule: usize) -> String {
+    match category {
+        Some(category) => format!("metric:{category}:{rule}"),
+        None => format!("metric:uncategorized:{rule}"),
+    }
 }
 
 /// Adds the template of every `metric` rule of `protocol` to `env`, for [`Rules::new`].
@@ -25,23 +28,25 @@ pub(crate) fn add_metric_templates(
     protocol: &Protocol,
 ) -> Result<(), ClassifyError> {
     let mut count = 0;
-    for (index, category) in protocol.categories.iter().enumerate() {
-        for metric in category
-            .rules
-            .iter()
-            .filter(|r| r.line.is_none())
-            .filter_map(|r| r.metric.as_ref())
-        {
+    for (index, rule) in protocol.rules() {
+        if let Some(metric) = &rule.metric {
             let source = format!("{{% if {} %}}1{{% endif %}}", metric.value);
             env.add_template_owned(metric_template(index, count), source)
                 .map_err(|source| ClassifyError::Metric {
-                    category: category.id.value.clone(),
+                    category: category_name(protocol, index),
                     source,
                 })?;
             count += 1;
         }
     }
     Ok(())
+}
+
+fn category_name(protocol: &Protocol, index: Option<usize>) -> String {
+    index.map_or_else(
+        || "uncategorized".to_owned(),
+        |i| protocol.categories[i].id.value.clone(),
+    )
 }
 
 #[derive(Clone)]
@@ -52,9 +57,12 @@ pub(super) struct Category {
     pub(super) action: Option<String>,
 }
 
+/// What a rule classifies as: a category's index, or `None` for `uncategorized`.
+pub(super) type Class = (Option<usize>, Option<IncidentSeverity>);
+
 #[derive(Clone)]
 struct TracebackRule {
-    category: usize,
+    category: Option<usize>,
     exceptions: Vec<String>,
     message: Option<Regex>,
     traceback: Option<Regex>,
@@ -62,8 +70,18 @@ struct TracebackRule {
 }
 
 #[derive(Clone)]
+struct ExitRule {
+    category: Option<usize>,
+    signals: Vec<i32>,
+    codes: Vec<i32>,
+    severity: Option<IncidentSeverity>,
+}
+
+#[derive(Clone)]
 struct MetricRule {
-    category: usize,
+    category: Option<usize>,
+    /// For a rule evaluated once for each key of a record that matches a glob: the glob.
+    each: Option<Regex>,
     /// The rule evaluated natively, when it has a simple shape.
     native: Option<metric::Node>,
     /// The rule as a template `{% if RULE %}1{% endif %}`, for the other shapes.
@@ -83,10 +101,19 @@ pub struct Rules {
     /// does not, so most lines are rejected without running the set.
     any_line: Regex,
     lines: RegexSet,
-    line_rules: Vec<(usize, Option<IncidentSeverity>)>,
+    line_rules: Vec<Class>,
+    /// The category that takes the exceptions no rule matched.
+    catch_all: Option<usize>,
+    exits: Vec<ExitRule>,
+    /// The protocol's `error_lines`, and all of them as one set to test a line against first.
+    error_lines: Vec<Regex>,
+    any_error_line: RegexSet,
     metrics: Vec<MetricRule>,
     /// Every name some metric rule reads: the only vars a classifier keeps.
     metric_names: BTreeSet<String>,
+    /// What reads metrics out of lines that are not records: the keys rules name, and the
+    /// keys `each` rules' globs match.
+    pub(super) extract: super::extract::Extractor,
     /// The environment the metric rules' templates are in.
     env: Arc<Environment<'static>>,
 }
@@ -98,61 +125,85 @@ impl Rules {
         protocol: &Protocol,
         env: Arc<Environment<'static>>,
     ) -> Result<Rules, ClassifyError> {
-        let mut categories = Vec::new();
-        let mut tracebacks = Vec::new();
-        let mut patterns = Vec::new();
-        let mut line_rules = Vec::new();
-        let mut metrics = Vec::new();
-        for (index, category) in protocol.categories.iter().enumerate() {
-            let regex_error = |source| ClassifyError::Regex {
-                category: category.id.value.clone(),
-                source,
-            };
-            categories.push(Category {
+        let categories = protocol
+            .categories
+            .iter()
+            .map(|category| Category {
                 id: category.id.value.clone(),
                 owner: category.owner.value.clone(),
                 severity: category.severity.value,
                 action: category.action.as_ref().map(|a| a.value.clone()),
-            });
-            for rule in &category.rules {
-                let severity = rule.severity.as_ref().map(|s| s.value);
-                if let Some(line) = &rule.line {
-                    patterns.push(line.value.clone());
-                    line_rules.push((index, severity));
-                } else if let Some(metric) = &rule.metric {
-                    let template = metric_template(index, metrics.len());
-                    // Put there by `add_metric_templates`, under the same name.
-                    let keys = env
-                        .get_template(&template)
-                        .map(|t| t.undeclared_variables(false).into_iter().collect())
-                        .map_err(|source| ClassifyError::Metric {
-                            category: category.id.value.clone(),
-                            source,
-                        })?;
-                    metrics.push(MetricRule {
-                        category: index,
-                        native: metric::compile(&metric.value),
-                        template,
-                        keys,
-                        severity,
-                    });
-                } else {
-                    let compile = |pattern: &Option<crate::span::Spanned<String>>| {
-                        pattern.as_ref().map(|p| Regex::new(p)).transpose()
+            })
+            .collect();
+        let mut tracebacks = Vec::new();
+        let mut patterns = Vec::new();
+        let mut line_rules = Vec::new();
+        let mut metrics = Vec::new();
+        let mut exits = Vec::new();
+        for (index, rule) in protocol.rules() {
+            let regex_error = |source| ClassifyError::Regex {
+                category: category_name(protocol, index),
+                source,
+            };
+            let severity = rule.severity.as_ref().map(|s| s.value);
+            if let Some(line) = &rule.line {
+                patterns.push(line.value.clone());
+                line_rules.push((index, severity));
+            } else if let Some(metric) = &rule.metric {
+                let template = metric_template(index, metrics.len());
+                // Put there by `add_metric_templates`, under the same name.
+                let keys = env
+                    .get_template(&template)
+                    .map(|t| t.undeclared_variables(false).into_iter().collect())
+                    .map_err(|source| ClassifyError::Metric {
+                        category: category_name(protocol, index),
+                        source,
+                    })?;
+                let each = rule
+                    .each
+                    .as_ref()
+                    .map(|glob| Regex::new(&glob_regex(glob)))
+                    .transpose()
+                    .map_err(regex_error)?;
+                metrics.push(MetricRule {
+                    category: index,
+                    each,
+                    native: metric::compile(&metric.value),
+                    template,
+                    keys,
+                    severity,
+                });
+            } else if rule.is_exit() {
+                let numbers =
+                    |list: &Option<crate::protocol::OneOrMany<crate::span::Spanned<String>>>,
+                     parse: fn(&str) -> Option<i32>| {
+                        list.iter()
+                            .flat_map(|l| l.iter())
+                            .filter_map(|v| parse(v))
+                            .collect()
                     };
-                    tracebacks.push(TracebackRule {
-                        category: index,
-                        exceptions: rule
-                            .exception
-                            .iter()
-                            .flat_map(|e| e.iter())
-                            .map(|e| e.value.clone())
-                            .collect(),
-                        message: compile(&rule.message).map_err(regex_error)?,
-                        traceback: compile(&rule.traceback).map_err(regex_error)?,
-                        severity,
-                    });
-                }
+                exits.push(ExitRule {
+                    category: index,
+                    signals: numbers(&rule.signal, crate::protocol::signal_number),
+                    codes: numbers(&rule.exit_code, |c| c.trim().parse().ok()),
+                    severity,
+                });
+            } else {
+                let compile = |pattern: &Option<crate::span::Spanned<String>>| {
+                    pattern.as_ref().map(|p| Regex::new(p)).transpose()
+                };
+                tracebacks.push(TracebackRule {
+                    category: index,
+                    exceptions: rule
+                        .exception
+                        .iter()
+                        .flat_map(|e| e.iter())
+                        .map(|e| e.value.clone())
+                        .collect(),
+                    message: compile(&rule.message).map_err(regex_error)?,
+                    traceback: compile(&rule.traceback).map_err(regex_error)?,
+                    severity,
+                });
             }
         }
         let set_error = |source| ClassifyError::Regex {
@@ -171,10 +222,43 @@ impl Rules {
                 .join("|")
         };
         let any_line = Regex::new(&alternation).map_err(set_error)?;
-        let metric_names = metrics
+        let error_line_error = |source| ClassifyError::Regex {
+            category: "(error_lines)".into(),
+            source,
+        };
+        let error_lines = protocol
+            .error_lines
+            .iter()
+            .map(|p| Regex::new(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(error_line_error)?;
+        let any_error_line = RegexSet::new(protocol.error_lines.iter().map(|p| p.as_str()))
+            .map_err(error_line_error)?;
+        let metric_names: BTreeSet<String> = metrics
             .iter()
             .flat_map(|m| m.keys.iter().cloned())
             .collect();
+        // What an `each` rule reads of a key is `key` and `value`, not names in the log.
+        let named = metrics
+            .iter()
+            .flat_map(|m| {
+                m.keys
+                    .iter()
+                    .filter(|k| m.each.is_none() || !matches!(k.as_str(), "key" | "value"))
+            })
+            .cloned()
+            .collect::<BTreeSet<_>>();
+        // A metric a gate or a guard reads (`metrics.divergences == 0`) is read out of text too.
+        let named = named
+            .into_iter()
+            .chain(metrics_read_by_expressions(protocol))
+            .collect::<BTreeSet<_>>();
+        let globs = protocol
+            .rules()
+            .filter_map(|(_, r)| r.each.as_ref())
+            .map(|g| g.value.clone())
+            .collect::<Vec<_>>();
+        let extract = super::extract::Extractor::new(&named, &globs);
         let uncategorized = protocol.uncategorized.as_ref();
         Ok(Rules {
             categories,
@@ -194,8 +278,13 @@ impl Rules {
             any_line,
             lines,
             line_rules,
+            catch_all: protocol.categories.iter().position(|c| c.is_catch_all()),
+            exits,
+            error_lines,
+            any_error_line,
             metrics,
             metric_names,
+            extract,
             env,
         })
     }
@@ -209,70 +298,244 @@ impl Rules {
             .map(|c| (c.owner.as_str(), c.severity, c.action.as_deref()))
     }
 
+    /// An incident of `category` (`None`: uncategorized), with nothing of a log's context yet.
+    pub(super) fn incident(
+        &self,
+        category: Option<usize>,
+        severity: Option<IncidentSeverity>,
+        exception: Option<String>,
+        message: String,
+        line: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Incident {
+        let category = category.map_or(&self.uncategorized, |c| &self.categories[c]);
+        Incident {
+            category: category.id.clone(),
+            owner: category.owner.clone(),
+            severity: severity.unwrap_or(category.severity),
+            action: category.action.clone(),
+            exception,
+            message,
+            line: line.to_owned(),
+            line_number: 0,
+            file: None,
+            code_line: None,
+            before: Vec::new(),
+            after: Vec::new(),
+            traceback: Vec::new(),
+            metric: None,
+            count: 1,
+            first_seen: at,
+            last_seen: at,
+            gate: None,
+            chain: Vec::new(),
+        }
+    }
+
+    /// The incident of a job that ended with `exit_code` or by `signal`, when an exit rule
+    /// classifies that end; `last_line` is the job's last line, as context.
+    pub fn exit_incident(
+        &self,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        last_line: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Incident> {
+        let (category, severity) = self.match_exit(exit_code, signal)?;
+        let name = |signal: i32| {
+            nix::sys::signal::Signal::try_from(signal).map_or_else(
+                |_| format!("signal {signal}"),
+                |s| format!("signal {signal} ({s})"),
+            )
+        };
+        let message = match (signal, exit_code) {
+            (Some(signal), _) => format!("the job was killed by {}", name(signal)),
+            (None, Some(code)) if (129..=192).contains(&code) => format!(
+                "the job exited with code {code}: killed by {}, as shells and schedulers report it",
+                name(code - 128)
+            ),
+            (None, Some(code)) => format!("the job exited with code {code}"),
+            (None, None) => "the job ended".to_owned(),
+        };
+        // Not read from the log: no line number; the job's last line is its line.
+        Some(self.incident(
+            category,
+            severity,
+            None,
+            message,
+            last_line.unwrap_or(""),
+            at,
+        ))
+    }
+
     /// Whether some metric rule reads `name`.
     pub(super) fn metric_reads(&self, name: &str) -> bool {
         self.metric_names.contains(name)
     }
 
+    /// The class of a traceback whose exceptions (in the order printed: a chain's, a wrapped
+    /// one's) are `raised`, each its type and text: the first rule some exception of the chain
+    /// satisfies, else the catch-all category when an exception has a type, else
+    /// uncategorized.
     pub(super) fn match_traceback(
         &self,
-        exception: Option<&str>,
-        message: &str,
+        raised: &[(Option<&str>, &str)],
         lines: &[String],
-    ) -> (Option<usize>, Option<IncidentSeverity>) {
+    ) -> Class {
         let matched = self.tracebacks.iter().find(|rule| {
-            let type_ok = rule.exceptions.is_empty()
-                || exception
-                    .is_some_and(|e| rule.exceptions.iter().any(|r| exception_matches(r, e)));
-            type_ok
-                && rule.message.as_ref().is_none_or(|m| m.is_match(message))
+            let raised_ok = raised.iter().any(|(exception, message)| {
+                let type_ok = rule.exceptions.is_empty()
+                    || exception
+                        .is_some_and(|e| rule.exceptions.iter().any(|r| exception_matches(r, e)));
+                type_ok && rule.message.as_ref().is_none_or(|m| m.is_match(message))
+            });
+            raised_ok
                 && rule
                     .traceback
                     .as_ref()
                     .is_none_or(|t| lines.iter().any(|l| t.is_match(l)))
         });
-        matched.map_or((None, None), |rule| (Some(rule.category), rule.severity))
+        match matched {
+            Some(rule) => (rule.category, rule.severity),
+            None if raised.iter().any(|(e, _)| e.is_some()) => (self.catch_all, None),
+            None => (None, None),
+        }
+    }
+
+    /// The class of a job that ended with `exit_code` or by `signal`, when an exit rule says.
+    pub(super) fn match_exit(&self, exit_code: Option<i32>, signal: Option<i32>) -> Option<Class> {
+        // Shells, containers and Slurm report a job a signal ended as 128 + the signal.
+        let signal = signal.or(exit_code
+            .filter(|c| (129..=192).contains(c))
+            .map(|c| c - 128));
+        let rule = self.exits.iter().find(|rule| {
+            signal.is_some_and(|s| rule.signals.contains(&s))
+                || exit_code.is_some_and(|c| rule.codes.contains(&c))
+        })?;
+        Some((rule.category, rule.severity))
+    }
+
+    /// The message of a line some `error_lines` pattern matches: its `message` capture, else
+    /// the whole line.
+    pub(super) fn match_error_line<'l>(&self, line: &'l str) -> Option<&'l str> {
+        let index = self.any_error_line.matches(line).into_iter().next()?;
+        let caps = self.error_lines[index].captures(line)?;
+        Some(caps.name("message").map_or(line, |m| m.as_str()))
     }
 
     // Asked of every line of a log: inlined into the classifier, in another module.
     #[inline]
-    pub(super) fn match_line(
-        &self,
-        line: &str,
-    ) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
+    pub(super) fn match_line(&self, line: &str) -> Option<Class> {
         if !self.any_line.is_match(line) {
             return None;
         }
         let first = self.lines.matches(line).into_iter().next()?;
-        let (category, severity) = self.line_rules[first];
-        Some((Some(category), severity))
+        Some(self.line_rules[first])
     }
 
     /// The first metric rule that holds for `record`, its names read from the record, then from
-    /// the run's `vars`.
-    pub(super) fn match_metric(
+    /// the run's `vars`, with what it read of the record (for an `each` rule: the key it held
+    /// for).
+    pub(super) fn match_metric(&self, record: &Record, vars: &Record) -> Option<MetricMatch> {
+        let mut context = None;
+        for rule in &self.metrics {
+            if let Some(each) = &rule.each {
+                for (key, value) in record.iter().filter(|(k, _)| each.is_match(k)) {
+                    let one: Record = [
+                        ("key", MetricValue::Text(key.to_owned())),
+                        ("value", value.clone()),
+                    ]
+                    .into_iter()
+                    .collect();
+                    if self.holds(rule, &one, vars, &mut None) {
+                        return Some(MetricMatch {
+                            class: (rule.category, rule.severity),
+                            read: vec![(key.to_owned(), value.clone())],
+                        });
+                    }
+                }
+            } else if self.holds(rule, record, vars, &mut context) {
+                let read = rule
+                    .keys
+                    .iter()
+                    .filter_map(|k| record.get(k).map(|v| (k.clone(), v.clone())))
+                    .collect();
+                return Some(MetricMatch {
+                    class: (rule.category, rule.severity),
+                    read,
+                });
+            }
+        }
+        None
+    }
+
+    fn holds(
         &self,
+        rule: &MetricRule,
         record: &Record,
         vars: &Record,
-    ) -> Option<(Option<usize>, Option<IncidentSeverity>)> {
-        let mut context = None;
-        let rule = self.metrics.iter().find(|rule| {
-            let native = rule.native.as_ref();
-            if let Some(answer) = native.and_then(|n| metric::holds(n, record, vars)) {
-                return answer;
-            }
-            let known = |k: &String| record.contains_key(k) || vars.contains_key(k);
-            if !rule.keys.iter().all(known) {
-                return false;
-            }
-            let context = context.get_or_insert_with(|| record::to_value_over(record, vars));
-            self.env
-                .get_template(&rule.template)
-                .and_then(|t| t.render(context.clone()))
-                .is_ok_and(|out| out == "1")
-        })?;
-        Some((Some(rule.category), rule.severity))
+        context: &mut Option<minijinja::Value>,
+    ) -> bool {
+        if let Some(answer) = rule
+            .native
+            .as_ref()
+            .and_then(|n| metric::holds(n, record, vars))
+        {
+            return answer;
+        }
+        let known = |k: &String| record.contains_key(k) || vars.contains_key(k);
+        if !rule.keys.iter().all(known) {
+            return false;
+        }
+        let context = context.get_or_insert_with(|| record::to_value_over(record, vars));
+        self.env
+            .get_template(&rule.template)
+            .and_then(|t| t.render(context.clone()))
+            .is_ok_and(|out| out == "1")
     }
+}
+
+/// A metric rule that held: its class, and the keys of the record it read with their values.
+pub(super) struct MetricMatch {
+    pub(super) class: Class,
+    pub(super) read: Vec<(String, MetricValue)>,
+}
+
+/// The names of `metrics` the protocol's gates and guards read (`metrics.divergences`,
+/// `metrics['r_hat']`).
+fn metrics_read_by_expressions(protocol: &Protocol) -> BTreeSet<String> {
+    let pattern =
+        Regex::new(r#"\bmetrics(?:\.([A-Za-z_]\w*)|\[['"]([^'"]+)['"]\])"#).expect("valid regex");
+    let gates = protocol.gates.iter().flat_map(|(_, g)| {
+        [&g.expr, &g.value, &g.reason]
+            .into_iter()
+            .flatten()
+            .map(|s| s.value.as_str())
+    });
+    let guards = protocol
+        .transitions
+        .iter()
+        .filter_map(|t| t.guard.as_ref())
+        .map(|g| g.value.as_str());
+    gates
+        .chain(guards)
+        .flat_map(|text| pattern.captures_iter(text))
+        .filter_map(|caps| caps.get(1).or(caps.get(2)).map(|m| m.as_str().to_owned()))
+        .collect()
+}
+
+/// A glob of keys as a regular expression: `*` any text, `?` one character; case is ignored.
+pub(super) fn glob_regex(glob: &str) -> String {
+    let mut pattern = String::from("(?i)^");
+    for c in glob.chars() {
+        match c {
+            '*' => pattern.push_str(".*"),
+            '?' => pattern.push('.'),
+            c => pattern.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    pattern.push('$');
+    pattern
 }
 
 /// A rule's exception name matches the exception's: `KeyError` matches `KeyError` and

@@ -193,6 +193,7 @@ impl Step<'_> {
             first_seen: self.now,
             last_seen: self.now,
             gate: Some(name.to_owned()),
+            chain: Vec::new(),
         }
     }
 

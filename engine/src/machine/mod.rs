@@ -231,6 +231,17 @@ impl Machine {
                 job.exit_code = exit_code;
                 job.signal = signal;
                 job.ended_at = Some(now);
+                // An end an exit rule classifies (killed by the OOM killer, a segfault) is an
+                // incident first, as a traceback the job died with would be.
+                let last_line = job.last_line.clone();
+                if let Some(incident) =
+                    self.rules
+                        .exit_incident(exit_code, signal, last_line.as_deref(), now)
+                {
+                    let incident: Arc<Incident> = Arc::new(incident);
+                    step.instance.incident = Some(incident.clone());
+                    step.dispatch("incident", None, BTreeMap::new(), Some(incident))?;
+                }
                 let optional = |v: Option<i32>| v.map_or(Value::from(()), Value::from);
                 let fields = BTreeMap::from([
                     ("exit_code".to_owned(), optional(exit_code)),

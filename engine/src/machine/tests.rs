@@ -416,6 +416,7 @@ fn incident(exception: &str, message: &str, at: DateTime<Utc>) -> Incident {
         first_seen: at,
         last_seen: at,
         gate: None,
+        chain: vec![],
     }
 }
 

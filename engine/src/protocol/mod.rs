@@ -115,6 +115,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
             events: parts.events,
             categories: parts.categories,
             uncategorized: parts.uncategorized,
+            error_lines: parts.error_lines,
             states: parts.states,
             timers: parts.timers,
             transitions: parts.transitions,

@@ -54,6 +54,11 @@ pub struct Protocol {
     pub categories: Vec<Category>,
     /// Owner and severity of a traceback that matches no category.
     pub uncategorized: Option<Uncategorized>,
+    /// Regular expressions of lines that report an error in words (a logger's `ERROR` record,
+    /// `Model 3 Failed: ...`): each such line is an incident, its `message` capture (else the
+    /// whole line) classified as an exception's message.
+    #[schemars(default)]
+    pub error_lines: Vec<Spanned<String>>,
     /// The states, by id.
     #[schemars(default)]
     pub states: Map<State>,
@@ -455,10 +460,21 @@ pub struct Category {
     /// Rules; an incident matching any of them belongs to the category.
     #[schemars(rename = "match")]
     pub rules: Vec<Rule>,
+    /// Takes every exception no rule (of any category, or of `uncategorized`) matched: at
+    /// most one category may.
+    #[schemars(default)]
+    pub catch_all: Option<Spanned<bool>>,
     /// The recommended first step, shown in reports as `incident.action`.
     pub action: Option<Spanned<String>>,
     /// What the category covers.
     pub doc: Option<Spanned<String>>,
+}
+
+impl Category {
+    /// Whether the category takes the exceptions no rule matched.
+    pub fn is_catch_all(&self) -> bool {
+        self.catch_all.as_ref().is_some_and(|c| c.value)
+    }
 }
 
 /// One matching rule of a category.
@@ -478,14 +494,27 @@ pub struct Rule {
     pub line: Option<Spanned<String>>,
     /// Expression over the keys of a metric record (a JSON or key=value line).
     pub metric: Option<Spanned<String>>,
+    /// With `metric`: a glob of record keys (`*loss*`); the expression is evaluated for each
+    /// key it matches, as `key` and `value`.
+    pub each: Option<Spanned<String>>,
+    /// Signals that ended the job (`KILL`, `SIGSEGV`, `9`); an exit code above 128 is read as
+    /// 128 + the signal, as shells, containers and Slurm report it.
+    pub signal: Option<OneOrMany<Spanned<String>>>,
+    /// Exit codes of the job.
+    pub exit_code: Option<OneOrMany<Spanned<String>>>,
     /// Severity of what this rule matches, instead of the category's.
     pub severity: Option<Spanned<IncidentSeverity>>,
 }
 
-/// Owner and severity of tracebacks that match no category.
+/// Owner and severity of tracebacks that match no category, and rules for what is known to be
+/// too weak evidence for any.
 #[derive(Debug, Clone, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Uncategorized {
+    /// Rules tried after every category's and before the catch-all category: what they match
+    /// stays uncategorized.
+    #[schemars(default, rename = "match")]
+    pub rules: Vec<Rule>,
     /// The role told (default: director).
     pub owner: Option<Spanned<String>>,
     /// Severity (default: critical).
@@ -739,7 +768,51 @@ impl<T: JsonSchema> JsonSchema for Map<T> {
     }
 }
 
+/// A signal's number from its name (`KILL`, `SIGKILL`) or number (`9`).
+pub fn signal_number(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if let Ok(number) = text.parse::<i32>() {
+        return (1..=64).contains(&number).then_some(number);
+    }
+    let name = text.to_ascii_uppercase();
+    let name = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
+}
+
+impl Rule {
+    /// Whether the rule is about how the job ended (`signal`, `exit_code`).
+    pub fn is_exit(&self) -> bool {
+        self.signal.is_some() || self.exit_code.is_some()
+    }
+
+    /// Whether the rule is about a traceback (`exception`, `message`, `traceback`).
+    pub fn is_traceback(&self) -> bool {
+        self.exception.is_some() || self.message.is_some() || self.traceback.is_some()
+    }
+}
+
 impl Protocol {
+    /// Every category rule, then the rules of `uncategorized`, with the category's index
+    /// (`None` for `uncategorized`).
+    pub fn rules(&self) -> impl Iterator<Item = (Option<usize>, &Rule)> {
+        let categories = self
+            .categories
+            .iter()
+            .enumerate()
+            .flat_map(|(index, c)| c.rules.iter().map(move |r| (Some(index), r)));
+        let uncategorized = self
+            .uncategorized
+            .iter()
+            .flat_map(|u| u.rules.iter().map(|r| (None, r)));
+        categories.chain(uncategorized)
+    }
+
     /// The id of the initial state, when there is exactly one.
     pub fn initial_state(&self) -> Option<&Spanned<String>> {
         let mut initial = self.states.iter().filter(|(_, s)| s.initial);

@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    for rule in p.categories.iter().flat_map(|c| &c.rules) {
+    for rule in p.rules().map(|(_, r)| r) {
         if let Some(metric) = &rule.metric {
             // A metric rule reads the keys of a metric record, which only the job knows, then
             // the vars: its names are P042's and P043's.

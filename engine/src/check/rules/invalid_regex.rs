@@ -16,8 +16,20 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
-    for category in &cx.protocol.categories {
-        for rule in &category.rules {
+    let p = cx.protocol;
+    let rules = p.rules().map(|(_, rule)| rule);
+    for pattern in &p.error_lines {
+        if let Err(error) = regex_syntax::Parser::new().parse(pattern) {
+            let text = error.to_string();
+            let detail = text.lines().last().unwrap_or(&text).trim().to_owned();
+            out.push(
+                cx.at(Code::P040, pattern.span, format!("invalid regular expression: {detail}"))
+                    .with_help("error lines use Rust regex syntax (https://docs.rs/regex); name the message's group `(?P<message>...)`"),
+            );
+        }
+    }
+    {
+        for rule in rules {
             for pattern in rule.message.iter().chain(&rule.traceback).chain(&rule.line) {
                 // Parsing and translating find every syntax error the regex crate would
                 // report; building the automaton is the classifier's job, at run start.

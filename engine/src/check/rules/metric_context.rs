@@ -85,7 +85,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 /// Calls `f` with every metric rule of the protocol that parses and the names it reads (P031
 /// reports one that does not).
 pub(super) fn for_each_metric_rule(cx: &Cx, mut f: impl FnMut(&Spanned<String>, &[NameUse])) {
-    let rules = cx.protocol.categories.iter().flat_map(|c| &c.rules);
+    let rules = cx.protocol.rules().map(|(_, r)| r);
     for metric in rules.filter_map(|r| r.metric.as_ref()) {
         if let Ok(analysis) = &*cx.analyze(metric, Kind::Expression) {
             f(metric, &analysis.names);

@@ -4,6 +4,7 @@
 use super::Cx;
 use crate::diagnostic::Diagnostic;
 
+mod catch_all;
 mod channel_denied;
 mod duplicate_id;
 mod eventless_cycle;
@@ -58,6 +59,7 @@ pub(crate) const ALL: &[Rule] = &[
     unwatched_job::check,
     metric_context::check,
     metric_name::check,
+    catch_all::check,
     invalid_timer::check,
     unbounded_restart::check,
     unknown_gate::check,

@@ -17,12 +17,21 @@ impl Decode for Category {
             node,
             at,
             "a category",
-            &["id", "owner", "severity", "match", "action", "doc"],
+            &[
+                "id",
+                "owner",
+                "severity",
+                "match",
+                "catch_all",
+                "action",
+                "doc",
+            ],
         )?;
         let id = f.req(d, "id");
         let owner = f.req(d, "owner");
         let severity = f.req(d, "severity");
         let rules = f.req(d, "match");
+        let catch_all = f.opt(d, "catch_all");
         let action = f.opt(d, "action");
         let doc = f.opt(d, "doc");
         Some(Category {
@@ -31,6 +40,7 @@ impl Decode for Category {
             owner: owner?,
             severity: severity?,
             rules: rules?,
+            catch_all,
             action,
             doc,
         })
@@ -49,6 +59,9 @@ impl Decode for Rule {
                 "traceback",
                 "line",
                 "metric",
+                "each",
+                "signal",
+                "exit_code",
                 "severity",
             ],
         )?;
@@ -59,13 +72,15 @@ impl Decode for Rule {
             traceback: f.opt(d, "traceback"),
             line: f.opt(d, "line"),
             metric: f.opt(d, "metric"),
+            each: f.opt(d, "each"),
+            signal: f.opt(d, "signal"),
+            exit_code: f.opt(d, "exit_code"),
             severity: f.opt(d, "severity"),
         };
-        let traceback =
-            rule.exception.is_some() || rule.message.is_some() || rule.traceback.is_some();
-        let kinds = usize::from(traceback)
+        let kinds = usize::from(rule.is_traceback())
             + usize::from(rule.line.is_some())
-            + usize::from(rule.metric.is_some());
+            + usize::from(rule.metric.is_some())
+            + usize::from(rule.is_exit());
         if kinds != 1 {
             d.error_with_help(
                 Code::P003,
@@ -76,14 +91,53 @@ impl Decode for Rule {
                     "a rule matches one kind of input"
                 },
                 Some(
-                    "give `exception` (with optional `message` and `traceback`), `line`, or \
-                     `metric`; write several rules to match several"
+                    "give `exception` (with optional `message` and `traceback`), `line`, \
+                     `metric` (with optional `each`), or `signal` and `exit_code`; write several \
+                     rules to match several"
                         .into(),
                 ),
             );
             return None;
         }
-        Some(rule)
+        if let Some(each) = &rule.each {
+            if rule.metric.is_none() {
+                d.error_with_help(
+                    Code::P003,
+                    each.span,
+                    "`each` belongs to a `metric` rule",
+                    Some("write `{ metric: \"value is nan\", each: \"*loss*\" }`".into()),
+                );
+                return None;
+            }
+        }
+        let mut valid = true;
+        for signal in rule.signal.iter().flat_map(|s| s.iter()) {
+            if signal_number(signal).is_none() {
+                d.error_with_help(
+                    Code::P003,
+                    signal.span,
+                    format!("`{}` is not a signal", signal.as_str()),
+                    Some("name a signal (`KILL`, `SIGSEGV`) or give its number (`9`)".into()),
+                );
+                valid = false;
+            }
+        }
+        for code in rule.exit_code.iter().flat_map(|c| c.iter()) {
+            if !code
+                .trim()
+                .parse::<i32>()
+                .is_ok_and(|c| (0..=255).contains(&c))
+            {
+                d.error_with_help(
+                    Code::P003,
+                    code.span,
+                    format!("`{}` is not an exit code", code.as_str()),
+                    Some("exit codes are whole numbers from 0 to 255".into()),
+                );
+                valid = false;
+            }
+        }
+        valid.then_some(rule)
     }
 }
 
@@ -93,9 +147,10 @@ impl Decode for Uncategorized {
             node,
             at,
             "`uncategorized`",
-            &["owner", "severity", "action"],
+            &["owner", "severity", "action", "match"],
         )?;
         Some(Uncategorized {
+            rules: f.or_default(d, "match"),
             owner: f.opt(d, "owner"),
             severity: f.opt(d, "severity"),
             action: f.opt(d, "action"),
