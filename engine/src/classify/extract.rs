@@ -106,7 +106,14 @@ impl Extractor {
             return None;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
-        if words.len() < 2 || words.iter().any(|w| number(w).is_some()) {
+        // Column names: words like `r_hat`, `hdi_3%`, `95.0%`, `ess_bulk`; not numbers, and not
+        // the pieces of a dict or a sentence (`{'loss':`, `train_loss=2.5,`).
+        let column = |w: &&str| {
+            number(w).is_none()
+                && w.chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '%' | '-' | '[' | ']'))
+        };
+        if words.len() < 2 || !words.iter().all(column) {
             return None;
         }
         let columns: Vec<Option<String>> = words.iter().map(|w| self.name(w)).collect();
@@ -232,6 +239,11 @@ mod tests {
         assert_eq!(show(x.row(&columns, "Number of divergences: 113")), "none");
         assert_eq!(x.header("mean sd 1.0"), None, "a number is no column name");
         assert_eq!(x.header("mean sd median"), None, "no column a rule reads");
+        assert_eq!(
+            x.header("{'r_hat': 1.2, 'x': 3}"),
+            None,
+            "a dict is no header"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// counted, not reported again.
 pub const REPEAT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Lines after an exception's line read as its message going on, at most.
-pub const MAX_CONTINUATION: usize = 20;
+pub const MAX_CONTINUATION: usize = 50;
 
 const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 const CHAIN_HEADERS: [&str; 2] = [

@@ -152,9 +152,14 @@ impl Rules {
             } else if let Some(metric) = &rule.metric {
                 let template = metric_template(index, metrics.len());
                 // Put there by `add_metric_templates`, under the same name.
+                // Sorted: an incident's message lists what the rule read in this order.
                 let keys = env
                     .get_template(&template)
-                    .map(|t| t.undeclared_variables(false).into_iter().collect())
+                    .map(|t| {
+                        let names: BTreeSet<String> =
+                            t.undeclared_variables(false).into_iter().collect();
+                        names.into_iter().collect()
+                    })
                     .map_err(|source| ClassifyError::Metric {
                         category: category_name(protocol, index),
                         source,

@@ -75,8 +75,9 @@ const REAL_LOGS: &[Expected] = &[
         code_line: Some(4),
     },
     Expected {
+        // The code asks for a GPU the machine does not have: the code is what to change.
         fixture: "torch_no_cuda",
-        category: "resource",
+        category: "implementation",
         severity: "critical",
         exception: Some("RuntimeError"),
         message: "Found no NVIDIA driver on your system.",
@@ -84,9 +85,10 @@ const REAL_LOGS: &[Expected] = &[
         code_line: Some(616),
     },
     Expected {
+        // NaN in the gradients: the training diverged.
         fixture: "torch_nan_anomaly",
-        category: "data",
-        severity: "critical",
+        category: "convergence",
+        severity: "warning",
         exception: Some("RuntimeError"),
         message: "Function 'SqrtBackward0' returned nan values in its 0th output.",
         file: Some("torch/autograd/graph.py"),
@@ -788,4 +790,191 @@ mod native_metric_rules {
             }
         }
     }
+}
+
+/// A log of the corpus (`tests/corpus/GROUP/CASE/output.log`): real output of a library.
+fn corpus(case: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus")
+        .join(case)
+        .join("output.log");
+    std::fs::read(path).unwrap()
+}
+
+/// What a classifier finds in `log` read as one chunk, then the stream's end.
+fn classify_chunk(log: &[u8]) -> Vec<Finding> {
+    let mut classifier = Classifier::new(&phase5b()).unwrap();
+    let mut out = Vec::new();
+    let used = classifier.push_chunk(log, t0(), &mut out);
+    if used < log.len() {
+        classifier.push(&log[used..], t0(), &mut out);
+    }
+    classifier.flush(t0(), true, &mut out);
+    out
+}
+
+#[test]
+fn a_traceback_after_a_progress_bar_redraw_is_found_and_lines_count_line_breaks() {
+    let log = b"epoch 1:  10%|#  | loss=2.70\repoch 1:  50%|## | loss=2.61]Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nAttributeError: 'X' object has no attribute 'y'\nnext\r\n";
+    let findings = classify_chunk(log);
+    let found = incidents(&findings);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].category, "implementation");
+    assert_eq!(found[0].exception.as_deref(), Some("AttributeError"));
+    assert_eq!(
+        found[0].line_number, 3,
+        "a \\r does not start a new line number"
+    );
+    assert_eq!(found[0].before, ["epoch 1:  10%|#  | loss=2.70"]);
+    assert_eq!(found[0].after, ["next"], "\\r\\n is one line end");
+}
+
+#[test]
+fn a_wrapped_remote_traceback_is_one_incident_carrying_its_root_cause() {
+    let findings = classify_chunk(&corpus("tabular/sklearn_gridsearch_loky_remote_traceback"));
+    let found = incidents(&findings);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let incident = found[0];
+    assert_eq!(incident.exception.as_deref(), Some("ValueError"));
+    assert!(incident.message.starts_with("Solver lbfgs supports only"));
+    assert_eq!(incident.chain.len(), 2);
+    assert_eq!(
+        incident.line_number, 70,
+        "the line that ended the traceback"
+    );
+}
+
+#[test]
+fn an_exception_whose_message_starts_on_the_next_line_is_not_empty() {
+    let log = "Traceback (most recent call last):\n  File \"cv.py\", line 9, in <module>\nValueError: \nAll the 5 fits failed.\nIt is very likely that your model is misconfigured.\n";
+    let found = classify(log);
+    let incident = incidents(&found)[0];
+    assert_eq!(incident.message, "All the 5 fits failed.");
+}
+
+#[test]
+fn an_error_logged_just_before_its_traceback_is_that_traceback() {
+    let findings = classify_chunk(&corpus("tabular/logging_exception_feature_count_mismatch"));
+    let found = incidents(&findings);
+    assert_eq!(found[0].category, "data", "{found:#?}");
+    assert!(found[0]
+        .exception
+        .as_deref()
+        .is_some_and(|e| e.ends_with("LightGBMError")));
+    assert!(
+        !found
+            .iter()
+            .any(|i| i.message.starts_with("holdout evaluation failed")),
+        "the ERROR line is the traceback's, not an incident of its own"
+    );
+}
+
+#[test]
+fn errors_reported_in_words_are_classified_by_their_message() {
+    let log = "timestamp=2026-01-19T15:34:15.456 level=ERROR message=\"AttributeError: 'TensorVariable' object has no attribute 'logp'\"\n\
+               timestamp=2026-01-19T15:34:15.457 level=ERROR line=45\n\
+               Model 3 Failed: 'Model3Config' object has no attribute 'n_sports'\n";
+    let findings = classify(log);
+    let found = incidents(&findings);
+    let seen: Vec<(&str, Option<&str>)> = found
+        .iter()
+        .map(|i| (i.category.as_str(), i.exception.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("implementation", Some("AttributeError")),
+            ("implementation", None)
+        ],
+        "an ERROR record without a message is context, not an incident"
+    );
+    assert_eq!(
+        found[1].message,
+        "'Model3Config' object has no attribute 'n_sports'"
+    );
+}
+
+#[test]
+fn metrics_are_read_out_of_free_text_for_the_keys_rules_read() {
+    let log = "epoch 1 loss=0.93 lr=0.01\nepoch 2 loss=inf lr=0.01\nthe loss was high and nan words are prose\n";
+    let findings = classify(log);
+    let found = incidents(&findings);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].category, "convergence");
+    assert_eq!(found[0].message, "loss = inf");
+    assert_eq!(found[0].line_number, 2);
+}
+
+#[test]
+fn a_summary_table_is_one_incident_its_other_rows_counted() {
+    let findings = classify_chunk(&corpus("bayes/numpyro_funnel_unconverged"));
+    let found = incidents(&findings);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].category, "convergence");
+    assert_eq!(found[0].message, "r_hat = 1.21 (tau)");
+    let divergences = findings.iter().find_map(|f| match f {
+        Finding::Metric { record, .. } => record.get("divergences").cloned(),
+        _ => None,
+    });
+    assert_eq!(
+        divergences,
+        Some(MetricValue::Int(8)),
+        "read for the gate that checks it"
+    );
+}
+
+#[test]
+fn the_same_error_from_a_new_process_is_a_new_incident() {
+    let warning = "/x.py:1: ConvergenceWarning: lbfgs failed to converge";
+    let mut classifier = Classifier::new(&phase5b()).unwrap();
+    let mut out = Vec::new();
+    classifier.push(warning.as_bytes(), t0(), &mut out);
+    classifier.new_process();
+    classifier.push(warning.as_bytes(), t0() + TimeDelta::seconds(5), &mut out);
+    classifier.flush(t0() + TimeDelta::seconds(6), true, &mut out);
+    assert_eq!(
+        incidents(&out).len(),
+        2,
+        "a retry that fails again is reported"
+    );
+}
+
+#[test]
+fn how_the_job_ended_is_classified_by_the_exit_rules() {
+    let classifier = Classifier::new(&phase5b()).unwrap();
+    let rules = &classifier.rules;
+    let category = |code: Option<i32>, signal: Option<i32>| {
+        rules
+            .exit_incident(code, signal, Some("last"), t0())
+            .map(|i| (i.category, i.message))
+    };
+    assert_eq!(
+        category(None, Some(9)),
+        Some((
+            "resource".into(),
+            "the job was killed by signal 9 (SIGKILL)".into()
+        ))
+    );
+    assert_eq!(
+        category(Some(137), None).unwrap().0,
+        "resource",
+        "as a shell or Slurm reports it"
+    );
+    assert_eq!(category(Some(139), None).unwrap().0, "implementation");
+    assert_eq!(category(None, Some(11)).unwrap().0, "implementation");
+    assert_eq!(category(Some(2), None), None, "no rule names exit code 2");
+    assert_eq!(category(Some(0), None), None);
+}
+
+#[test]
+fn an_exception_no_rule_matches_goes_to_the_catch_all_category() {
+    let log = "Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nxgboost.core.XGBoostError: [10:00:00] src/learner.cc:123: Check failed: something\n";
+    let incident = incidents(&classify(log))[0].clone();
+    assert_eq!(incident.category, "implementation");
+    let weak = "Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nOSError: [Errno 5] Input/output error\n";
+    let incident = incidents(&classify(weak))[0].clone();
+    assert_eq!(
+        incident.category, "uncategorized",
+        "too weak for a category"
+    );
 }
