@@ -255,8 +255,20 @@ enum GraphFormat {
 const FINDINGS: u8 = 1;
 const IO_ERROR: u8 = 2;
 
+/// A command whose reader went away (`warden simulate | head`) ends as other Unix tools do, by
+/// SIGPIPE, instead of panicking on the broken pipe. `run` is left as it is: it goes on
+/// supervising the job whatever becomes of its output, which it writes ignoring errors.
+fn end_quietly_on_a_closed_pipe() {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: the default disposition runs no code in this process; no handler is installed.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        end_quietly_on_a_closed_pipe();
+    }
     match cli.command {
         Command::Check {
             files,

@@ -234,3 +234,41 @@ fn render_one_template_for_authors() {
     );
     assert!(text.contains("Fix: dropped NaN rows"), "{text}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_a_command_quietly() {
+    // `warden simulate --format json | head`: the reader closes the pipe before the command
+    // has written; the command ends by SIGPIPE, as other Unix tools do, and does not panic.
+    use std::os::unix::process::ExitStatusExt;
+    for args in [
+        &[
+            "simulate",
+            "--format",
+            "json",
+            "protocols/phase5b/scenarios/pymc_logp_fixed_and_resumed.yaml",
+        ][..],
+        &["graph", "protocols/phase5b.yaml"][..],
+        &[
+            "check",
+            "--format",
+            "json",
+            "tests/check/P044_catch_all.yaml",
+        ][..],
+    ] {
+        let mut child = warden()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(
+            output.status.signal(),
+            Some(13),
+            "{args:?}: ended by SIGPIPE"
+        );
+    }
+}
