@@ -814,3 +814,29 @@ fn a_scenario_and_a_real_run_of_the_same_output_give_the_same_inputs() {
         );
     }
 }
+
+#[test]
+fn a_crash_during_a_progress_bar_and_a_death_without_a_word_are_incidents() {
+    // The traceback lands on the line the bar left unfinished; the exception no rule names
+    // goes to the catch-all category.
+    let workspace = Workspace::new();
+    let id = workspace.start(&[], &["say:up", "bar-crash"]);
+    assert!(workspace.next_message(&id).contains("launched"));
+    let report = workspace.next_message(&id);
+    assert!(
+        report.contains("crash at line 7: 'NoneType' object has no attribute 'shape'"),
+        "{report}"
+    );
+    assert!(workspace.next_message(&id).contains("exited 1"));
+
+    // SIGKILL, as the OOM killer sends it: the exit rule makes it an incident before the exit.
+    let workspace = Workspace::new();
+    let id = workspace.start(&[], &["say:up", "kill:9"]);
+    assert!(workspace.next_message(&id).contains("launched"));
+    let report = workspace.next_message(&id);
+    assert!(
+        report.contains("killed at line 0: the job was killed by signal 9 (SIGKILL)"),
+        "{report}"
+    );
+    assert_eq!(workspace.ended(&id), "done");
+}
