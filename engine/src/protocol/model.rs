@@ -341,6 +341,16 @@ impl std::ops::Deref for Columns {
     }
 }
 
+/// The schema of a signal or exit code rule's values: one or a list of names or numbers.
+fn names_or_numbers(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": ["string", "integer"] },
+            { "type": "array", "items": { "type": ["string", "integer"] } }
+        ]
+    })
+}
+
 impl JsonSchema for Columns {
     fn schema_name() -> Cow<'static, str> {
         "Columns".into()
@@ -499,8 +509,10 @@ pub struct Rule {
     pub each: Option<Spanned<String>>,
     /// Signals that ended the job (`KILL`, `SIGSEGV`, `9`); an exit code above 128 is read as
     /// 128 + the signal, as shells, containers and Slurm report it.
+    #[schemars(default, schema_with = "names_or_numbers")]
     pub signal: Option<OneOrMany<Spanned<String>>>,
     /// Exit codes of the job.
+    #[schemars(default, schema_with = "names_or_numbers")]
     pub exit_code: Option<OneOrMany<Spanned<String>>>,
     /// Severity of what this rule matches, instead of the category's.
     pub severity: Option<Spanned<IncidentSeverity>>,
