@@ -978,3 +978,29 @@ fn an_exception_no_rule_matches_goes_to_the_catch_all_category() {
         "too weak for a category"
     );
 }
+
+#[test]
+fn a_loggers_error_records_are_reports_and_the_word_error_in_prose_is_not() {
+    let reports = [
+        "ERROR:root:training failed",
+        "2026-01-19 15:34:15,456 - train - ERROR - training failed",
+        "2026-01-19 15:34:15,456 ERROR training failed",
+        "[2026-01-19 15:34:15] trainer CRITICAL training failed",
+        "[ERROR] training failed",
+        "ERROR: training failed",
+    ];
+    for line in reports {
+        let found = classify(line);
+        let found = incidents(&found);
+        assert_eq!(found.len(), 1, "{line}");
+        assert_eq!(found[0].message, "training failed", "{line}");
+    }
+    for line in [
+        "Epoch 1 ERROR rate 0.1 improved",
+        "validation_0-error:0.12",
+        "mean squared error: 0.3",
+        "E0000 00:00:1796177945.631836 cuda_driver.cc:282] failed call to cuInit",
+    ] {
+        assert!(incidents(&classify(line)).is_empty(), "{line}");
+    }
+}
