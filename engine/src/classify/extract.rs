@@ -13,9 +13,10 @@ use regex::{Regex, RegexBuilder};
 
 use super::record::{MetricValue, Record};
 
-/// A `key = value` pair anywhere in a line: the key a name (quoted or not), the value a number,
+/// A `key = value` (or `key: value`, `key is value`) pair anywhere in a line: the key a name
+/// (quoted or not), the value a number,
 /// `nan` or `inf` in any of the spellings libraries print (`nan.0`, `Infinity`, `tensor(nan)`).
-const PAIR: &str = r#"\b([A-Za-z_][\w.\-/]*)['"]?[ \t]*[=:][ \t]*(?:tensor\()?['"]?([-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?:nan|inf|infinity)(?:\.0+)?))\b"#;
+const PAIR: &str = r#"\b([A-Za-z_][\w.\-/]*)['"]?(?:[ \t]*[=:][ \t]*|[ \t]+is[ \t]+)(?:tensor\()?['"]?([-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?:nan|inf|infinity)(?:\.0+)?))\b"#;
 
 /// Reads the metrics rules read out of free text.
 #[derive(Clone)]
@@ -217,6 +218,10 @@ mod tests {
                 r#"{"loss":"NaN"}"#,
             ),
             ("Number of divergences: 113", r#"{"divergences":113}"#),
+            (
+                "trial rejected: validation loss is nan (shift=0.3)",
+                r#"{"loss":"NaN"}"#,
+            ),
             ("step 3 loss: tensor(0.25, grad_fn=<X>)", r#"{"loss":0.25}"#),
             ("the loss was high", "none"),
             ("train_loss_v2=3", "none"),

@@ -166,6 +166,8 @@ pub struct Classifier {
     exception_line: Regex,
     /// An exception's `Type: message` anywhere in a line that reports an error in words.
     typed_message: Regex,
+    /// The traceback header, searched for anywhere in every line.
+    header: memchr::memmem::Finder<'static>,
     warning_line: Regex,
     frame_line: Regex,
     line_number: u64,
@@ -262,6 +264,7 @@ impl Classifier {
                 r"(?:^|[\s:(\[])((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Fault)):\s*(.*)$",
             )
             .expect("valid regex"),
+            header: memchr::memmem::Finder::new(TRACEBACK_HEADER.as_bytes()),
             warning_line: Regex::new(
                 r"^(.+?):(\d+): ([A-Za-z_][A-Za-z0-9_.]*(?:Warning|Error)): (.*)$",
             )
@@ -439,7 +442,7 @@ impl Classifier {
 
     fn outside(&mut self, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         // Also where a progress bar left the line unfinished: `...loss=2.61]Traceback (most...`.
-        if memchr::memmem::find(line.as_bytes(), TRACEBACK_HEADER.as_bytes()).is_some() {
+        if self.header.find(line.as_bytes()).is_some() {
             self.table = None;
             self.withdraw_error_line();
             self.traceback = Some(Traceback {

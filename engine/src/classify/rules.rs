@@ -107,7 +107,8 @@ pub struct Rules {
     exits: Vec<ExitRule>,
     /// The protocol's `error_lines`, and all of them as one set to test a line against first.
     error_lines: Vec<Regex>,
-    any_error_line: RegexSet,
+    /// All of them as one alternation, asked first (as `any_line`).
+    any_error_line: Regex,
     metrics: Vec<MetricRule>,
     /// Every name some metric rule reads: the only vars a classifier keeps.
     metric_names: BTreeSet<String>,
@@ -216,17 +217,8 @@ impl Rules {
             source,
         };
         let lines = RegexSet::new(&patterns).map_err(set_error)?;
-        let alternation = if patterns.is_empty() {
-            // Matches nothing.
-            "[^\\s\\S]".to_owned()
-        } else {
-            patterns
-                .iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|")
-        };
-        let any_line = Regex::new(&alternation).map_err(set_error)?;
+        let any_line =
+            Regex::new(&alternation_of(patterns.iter().map(String::as_str))).map_err(set_error)?;
         let error_line_error = |source| ClassifyError::Regex {
             category: "(error_lines)".into(),
             source,
@@ -237,8 +229,10 @@ impl Rules {
             .map(|p| Regex::new(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(error_line_error)?;
-        let any_error_line = RegexSet::new(protocol.error_lines.iter().map(|p| p.as_str()))
-            .map_err(error_line_error)?;
+        let any_error_line = Regex::new(&alternation_of(
+            protocol.error_lines.iter().map(|p| p.as_str()),
+        ))
+        .map_err(error_line_error)?;
         let metric_names: BTreeSet<String> = metrics
             .iter()
             .flat_map(|m| m.keys.iter().cloned())
@@ -423,8 +417,10 @@ impl Rules {
     /// The message of a line some `error_lines` pattern matches: its `message` capture, else
     /// the whole line.
     pub(super) fn match_error_line<'l>(&self, line: &'l str) -> Option<&'l str> {
-        let index = self.any_error_line.matches(line).into_iter().next()?;
-        let caps = self.error_lines[index].captures(line)?;
+        if !self.any_error_line.is_match(line) {
+            return None;
+        }
+        let caps = self.error_lines.iter().find_map(|p| p.captures(line))?;
         Some(caps.name("message").map_or(line, |m| m.as_str()))
     }
 
@@ -541,6 +537,21 @@ pub(super) fn glob_regex(glob: &str) -> String {
     }
     pattern.push('$');
     pattern
+}
+
+/// Patterns as one alternation, each a non-capturing group with its named groups made plain
+/// (a name may be given once in a pattern), or a pattern that matches nothing for none.
+fn alternation_of<'p>(patterns: impl Iterator<Item = &'p str>) -> String {
+    let named = Regex::new(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>").expect("valid regex");
+    let alternatives: Vec<String> = patterns
+        .map(|p| format!("(?:{})", named.replace_all(p, "(")))
+        .collect();
+    if alternatives.is_empty() {
+        // Matches nothing.
+        r"[^\s\S]".to_owned()
+    } else {
+        alternatives.join("|")
+    }
 }
 
 /// A rule's exception name matches the exception's: `KeyError` matches `KeyError` and
