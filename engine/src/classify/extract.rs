@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use regex::{Regex, RegexBuilder};
 
 use super::record::{MetricValue, Record};
+use super::rules::Glob;
 
 /// A `key = value` (or `key: value`, `key is value`) pair anywhere in a line: the key a name
 /// (quoted or not), the value a number,
@@ -24,7 +25,7 @@ pub struct Extractor {
     /// The names rules read, by their lower case.
     names: HashMap<String, String>,
     /// The globs of `each` rules, case ignored.
-    globs: Vec<Regex>,
+    globs: Vec<Glob>,
     /// A line holding none of these literals holds no key to read.
     prefilter: Option<Regex>,
     pair: Regex,
@@ -37,14 +38,9 @@ impl Extractor {
             .iter()
             .map(|n| (n.to_ascii_lowercase(), n.clone()))
             .collect();
-        let globs: Vec<Regex> = globs
-            .iter()
-            .filter_map(|g| Regex::new(&super::rules::glob_regex(g)).ok())
-            .collect();
+        let globs: Vec<Glob> = globs.iter().map(|g| Glob::new(g)).collect();
         let mut literals: Vec<String> = names.keys().cloned().collect();
-        for glob in globs_literals(&globs) {
-            literals.push(glob);
-        }
+        literals.extend(globs.iter().map(Glob::literal));
         literals.retain(|l| !l.is_empty());
         let prefilter = (!literals.is_empty()).then(|| {
             let alternation = literals
@@ -85,11 +81,9 @@ impl Extractor {
             .then(|| key.to_owned())
     }
 
-    /// The keys rules read, and their values, anywhere in `line`.
+    /// The keys rules read, and their values, anywhere in `line` (one that
+    /// [`Extractor::may_hold`] some).
     pub(super) fn pairs(&self, line: &str) -> Option<Record> {
-        if !self.may_hold(line) {
-            return None;
-        }
         let mut record = Record::new();
         for caps in self.pair.captures_iter(line) {
             if let (Some(name), Some(value)) = (self.name(&caps[1]), number(&caps[2])) {
@@ -103,9 +97,6 @@ impl Extractor {
     /// number, one of them a key rules read. Each column is the name it is kept under, or
     /// none for a column no rule reads.
     pub(super) fn header(&self, line: &str) -> Option<Vec<Option<String>>> {
-        if !self.may_hold(line) {
-            return None;
-        }
         let words: Vec<&str> = line.split_whitespace().collect();
         // Column names: words like `r_hat`, `hdi_3%`, `95.0%`, `ess_bulk`; not numbers, and not
         // the pieces of a dict or a sentence (`{'loss':`, `train_loss=2.5,`).
@@ -138,22 +129,6 @@ impl Extractor {
         }
         Some(record)
     }
-}
-
-/// The literal text of each glob, its longest run without wildcards: a key the glob matches
-/// holds it.
-fn globs_literals(globs: &[Regex]) -> Vec<String> {
-    globs
-        .iter()
-        .filter_map(|g| {
-            // The pattern is `(?i)^...$` of escaped characters and `.*` / `.`.
-            let body = g.as_str().trim_start_matches("(?i)^").trim_end_matches('$');
-            body.split(".*")
-                .flat_map(|part| part.split('.'))
-                .map(|part| part.replace('\\', ""))
-                .max_by_key(String::len)
-        })
-        .collect()
 }
 
 /// A number as a log writes it: an integer, a decimal, `nan`, `inf` or `-inf` (also `nan.0`,
@@ -268,5 +243,27 @@ mod tests {
         }
         assert_eq!(number("12s"), None);
         assert_eq!(number("hdi_3%"), None);
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::Glob;
+
+    #[test]
+    fn globs_match_keys_without_regard_to_case() {
+        let loss = Glob::new("*loss*");
+        for key in ["loss", "val_loss", "Train_Loss_step", "LOSS"] {
+            assert!(loss.is_match(key), "{key}");
+        }
+        for key in ["los", "accuracy", ""] {
+            assert!(!loss.is_match(key), "{key}");
+        }
+        let suffix = Glob::new("*_?hat");
+        assert!(suffix.is_match("beta_rhat"));
+        assert!(!suffix.is_match("beta_hat"));
+        assert!(Glob::new("a*b*c").is_match("aXbYbZc"));
+        assert!(!Glob::new("a*b*c").is_match("aXbYbZ"));
+        assert_eq!(Glob::new("*val_loss?").literal(), "val_loss");
     }
 }

@@ -136,18 +136,74 @@ enum Stop {
 struct Names<'r> {
     record: &'r Record,
     vars: &'r Record,
+    /// For an `each` rule: the key it is evaluated for, and its value.
+    each: Option<(&'r str, &'r MetricValue)>,
 }
 
 impl<'r> Names<'r> {
-    fn get(self, name: &str) -> Option<&'r MetricValue> {
-        self.record.get(name).or_else(|| self.vars.get(name))
+    fn get(self, name: &str) -> Option<Val<'r>> {
+        if let Some((key, value)) = self.each {
+            match name {
+                "key" => return Some(Val::Text(key)),
+                "value" => return Some(Val::of(value)),
+                _ => {}
+            }
+        }
+        self.record
+            .get(name)
+            .or_else(|| self.vars.get(name))
+            .map(Val::of)
+    }
+}
+
+impl<'r> Val<'r> {
+    fn of(value: &'r MetricValue) -> Val<'r> {
+        match value {
+            MetricValue::Int(i) => Val::Number(*i as f64),
+            MetricValue::Float(f) => Val::Number(*f),
+            MetricValue::Bool(b) => Val::Bool(*b),
+            MetricValue::Text(s) => Val::Text(s),
+            MetricValue::Null => Val::Null,
+        }
     }
 }
 
 /// Whether the rule holds for `record`, its other names read from `vars`: `Some` answer, or
 /// `None` when the template must decide.
 pub(crate) fn holds(node: &Node, record: &Record, vars: &Record) -> Option<bool> {
-    match eval(node, Names { record, vars }) {
+    answer(eval(
+        node,
+        Names {
+            record,
+            vars,
+            each: None,
+        },
+    ))
+}
+
+/// Whether an `each` rule holds for the record's `key` and its `value`, its other names read
+/// from `vars`, as [`holds`].
+pub(crate) fn holds_each(
+    node: &Node,
+    key: &str,
+    value: &MetricValue,
+    vars: &Record,
+) -> Option<bool> {
+    let record = &EMPTY;
+    answer(eval(
+        node,
+        Names {
+            record,
+            vars,
+            each: Some((key, value)),
+        },
+    ))
+}
+
+static EMPTY: Record = Record::empty();
+
+fn answer(result: Result<Val<'_>, Stop>) -> Option<bool> {
+    match result {
         Ok(value) => Some(truthy(value)),
         Err(Stop::Undefined) => Some(false),
         Err(Stop::Template) => None,
@@ -165,13 +221,7 @@ fn truthy(value: Val<'_>) -> bool {
 
 fn eval<'r>(node: &'r Node, names: Names<'r>) -> Result<Val<'r>, Stop> {
     Ok(match node {
-        Node::Key(key) => match names.get(key).ok_or(Stop::Undefined)? {
-            MetricValue::Int(i) => Val::Number(*i as f64),
-            MetricValue::Float(f) => Val::Number(*f),
-            MetricValue::Bool(b) => Val::Bool(*b),
-            MetricValue::Text(s) => Val::Text(s),
-            MetricValue::Null => Val::Null,
-        },
+        Node::Key(key) => names.get(key).ok_or(Stop::Undefined)?,
         Node::Number(n) => Val::Number(*n),
         Node::Text(s) => Val::Text(s),
         Node::Bool(b) => Val::Bool(*b),

@@ -16,6 +16,7 @@
 
 mod extract;
 mod feed;
+mod gate;
 mod metric;
 mod record;
 mod rules;
@@ -477,7 +478,12 @@ impl Classifier {
                 self.error_report(&message, line, at, out);
             }
             self.metric(record, line, at, out);
-        } else if let Some((category, severity)) = self.rules.match_line(line) {
+            self.remember(line);
+            return;
+        }
+        // Most lines are neither reports nor hold a metric: one literal search each says so.
+        let reports = self.rules.may_report(line);
+        if let Some((category, severity)) = reports.then(|| self.rules.match_line(line)).flatten() {
             let mut incident = match self.warning_line.captures(line) {
                 Some(caps) => {
                     let mut incident = self.incident(
@@ -496,15 +502,17 @@ impl Classifier {
             };
             incident.line_number = self.line_number;
             self.report(incident, out);
-        } else if let Some(message) = self.rules.match_error_line(line) {
+        } else if let Some(message) = reports.then(|| self.rules.match_error_line(line)).flatten() {
             self.error_report(message, line, at, out);
-        } else if let Some(columns) = self.rules.extract.header(line) {
-            self.table = Some(Table {
-                columns,
-                reported: Vec::new(),
-            });
-        } else if let Some(record) = self.rules.extract.pairs(line) {
-            self.metric(record, line, at, out);
+        } else if self.rules.extract.may_hold(line) {
+            if let Some(columns) = self.rules.extract.header(line) {
+                self.table = Some(Table {
+                    columns,
+                    reported: Vec::new(),
+                });
+            } else if let Some(record) = self.rules.extract.pairs(line) {
+                self.metric(record, line, at, out);
+            }
         }
         self.remember(line);
     }
@@ -675,8 +683,9 @@ impl Classifier {
     /// metric record, a line a rule matches, an error report.
     fn starts_something(&self, line: &str) -> bool {
         (looks_like_record(line) && record::parse(line).is_some())
-            || self.rules.match_line(line).is_some()
-            || self.rules.match_error_line(line).is_some()
+            || (self.rules.may_report(line)
+                && (self.rules.match_line(line).is_some()
+                    || self.rules.match_error_line(line).is_some()))
     }
 
     fn finish_traceback(

@@ -36,6 +36,11 @@ impl Record {
         Record::default()
     }
 
+    /// An empty record, as a constant.
+    pub(super) const fn empty() -> Record {
+        Record(Vec::new())
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&MetricValue> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)

@@ -81,7 +81,7 @@ struct ExitRule {
 struct MetricRule {
     category: Option<usize>,
     /// For a rule evaluated once for each key of a record that matches a glob: the glob.
-    each: Option<Regex>,
+    each: Option<Glob>,
     /// The rule evaluated natively, when it has a simple shape.
     native: Option<metric::Node>,
     /// The rule as a template `{% if RULE %}1{% endif %}`, for the other shapes.
@@ -109,6 +109,9 @@ pub struct Rules {
     error_lines: Vec<Regex>,
     /// All of them as one alternation, asked first (as `any_line`).
     any_error_line: Regex,
+    /// The literals every match of a line rule or an error line holds: most lines hold none,
+    /// and are told so by one search.
+    any_report: super::gate::LiteralGate,
     metrics: Vec<MetricRule>,
     /// Every name some metric rule reads: the only vars a classifier keeps.
     metric_names: BTreeSet<String>,
@@ -165,12 +168,7 @@ impl Rules {
                         category: category_name(protocol, index),
                         source,
                     })?;
-                let each = rule
-                    .each
-                    .as_ref()
-                    .map(|glob| Regex::new(&glob_regex(glob)))
-                    .transpose()
-                    .map_err(regex_error)?;
+                let each = rule.each.as_ref().map(|glob| Glob::new(glob));
                 metrics.push(MetricRule {
                     category: index,
                     each,
@@ -233,6 +231,12 @@ impl Rules {
             protocol.error_lines.iter().map(|p| p.as_str()),
         ))
         .map_err(error_line_error)?;
+        let any_report = super::gate::LiteralGate::new(
+            patterns
+                .iter()
+                .map(String::as_str)
+                .chain(protocol.error_lines.iter().map(|p| p.as_str())),
+        );
         let metric_names: BTreeSet<String> = metrics
             .iter()
             .flat_map(|m| m.keys.iter().cloned())
@@ -281,6 +285,7 @@ impl Rules {
             exits,
             error_lines,
             any_error_line,
+            any_report,
             metrics,
             metric_names,
             extract,
@@ -414,6 +419,12 @@ impl Rules {
         Some((rule.category, rule.severity))
     }
 
+    /// Whether `line` may be a line rule's or an error report: when not, neither is asked.
+    #[inline]
+    pub(super) fn may_report(&self, line: &str) -> bool {
+        self.any_report.may_match(line)
+    }
+
     /// The message of a line some `error_lines` pattern matches: its `message` capture, else
     /// the whole line.
     pub(super) fn match_error_line<'l>(&self, line: &'l str) -> Option<&'l str> {
@@ -442,13 +453,20 @@ impl Rules {
         for rule in &self.metrics {
             if let Some(each) = &rule.each {
                 for (key, value) in record.iter().filter(|(k, _)| each.is_match(k)) {
-                    let one: Record = [
-                        ("key", MetricValue::Text(key.to_owned())),
-                        ("value", value.clone()),
-                    ]
-                    .into_iter()
-                    .collect();
-                    if self.holds(rule, &one, vars, &mut None) {
+                    let native = rule.native.as_ref();
+                    let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
+                        Some(answer) => answer,
+                        None => {
+                            let one: Record = [
+                                ("key", MetricValue::Text(key.to_owned())),
+                                ("value", value.clone()),
+                            ]
+                            .into_iter()
+                            .collect();
+                            self.holds(rule, &one, vars, &mut None)
+                        }
+                    };
+                    if holds {
                         return Some(MetricMatch {
                             class: (rule.category, rule.severity),
                             read: vec![(key.to_owned(), value.clone())],
@@ -525,18 +543,54 @@ fn metrics_read_by_expressions(protocol: &Protocol) -> BTreeSet<String> {
         .collect()
 }
 
-/// A glob of keys as a regular expression: `*` any text, `?` one character; case is ignored.
-pub(super) fn glob_regex(glob: &str) -> String {
-    let mut pattern = String::from("(?i)^");
-    for c in glob.chars() {
-        match c {
-            '*' => pattern.push_str(".*"),
-            '?' => pattern.push('.'),
-            c => pattern.push_str(&regex::escape(&c.to_string())),
-        }
+/// A glob of record keys: `*` any text, `?` one character, case ignored. Asked of every key
+/// of every record, so matched by hand rather than by a regular expression.
+#[derive(Clone, Debug)]
+pub(super) struct Glob(Vec<u8>);
+
+impl Glob {
+    pub(super) fn new(glob: &str) -> Glob {
+        Glob(glob.to_ascii_lowercase().into_bytes())
     }
-    pattern.push('$');
-    pattern
+
+    pub(super) fn is_match(&self, key: &str) -> bool {
+        let (pattern, text) = (&self.0, key.as_bytes());
+        let (mut p, mut t) = (0, 0);
+        // The last `*` seen, and where in the text it was tried from.
+        let mut star: Option<(usize, usize)> = None;
+        while t < text.len() {
+            match pattern.get(p) {
+                Some(b'*') => {
+                    star = Some((p, t));
+                    p += 1;
+                }
+                Some(&c) if c == b'?' || c == text[t].to_ascii_lowercase() => {
+                    p += 1;
+                    t += 1;
+                }
+                _ => match star {
+                    // Let the `*` take one more character, and try again after it.
+                    Some((at, from)) => {
+                        p = at + 1;
+                        t = from + 1;
+                        star = Some((at, from + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        pattern[p..].iter().all(|&c| c == b'*')
+    }
+
+    /// The longest run of the glob without wildcards: a key it matches holds it.
+    pub(super) fn literal(&self) -> String {
+        let longest = self
+            .0
+            .split(|&c| c == b'*' || c == b'?')
+            .max_by_key(|part| part.len())
+            .unwrap_or_default();
+        String::from_utf8_lossy(longest).into_owned()
+    }
 }
 
 /// Patterns as one alternation, each a non-capturing group with its named groups made plain
