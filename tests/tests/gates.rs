@@ -94,7 +94,9 @@ fn supervise(dir: &Path, args: &[String], until: &[&str]) -> RunDir {
         }
         let state = state_of(&run);
         if state.as_deref().is_some_and(|s| until.contains(&s)) {
-            // The supervisor has done what the test waits for: it is stopped by its PID.
+            // The supervisor has done what the test waits for: once it has written the
+            // messages of what it journaled (it journals first), it is stopped by its PID.
+            wait_for_messages(&run);
             let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
             let _ = child.wait();
             break;
@@ -106,6 +108,23 @@ fn supervise(dir: &Path, args: &[String], until: &[&str]) -> RunDir {
         std::thread::sleep(Duration::from_millis(50));
     }
     run
+}
+
+/// Waits until the run's messages folder has not changed for a while (at most five seconds):
+/// the supervisor writes a step's messages just after journaling the step.
+fn wait_for_messages(run: &RunDir) {
+    let count = || std::fs::read_dir(run.dir.join("messages")).map_or(0, |entries| entries.count());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = count();
+    let mut since = Instant::now();
+    while Instant::now() < deadline && since.elapsed() < Duration::from_millis(300) {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = count();
+        if now != seen {
+            seen = now;
+            since = Instant::now();
+        }
+    }
 }
 
 /// The run's state as its journal's last outcome says.

@@ -97,6 +97,41 @@ pub struct Incident {
     pub chain: Vec<Raised>,
 }
 
+impl Incident {
+    /// An incident of `category`, whose owner, severity and action are given, seen once at
+    /// `at`, its line its message, with nothing of a log's context.
+    pub fn new(
+        category: &str,
+        owner: &str,
+        severity: IncidentSeverity,
+        action: Option<&str>,
+        message: String,
+        at: DateTime<Utc>,
+    ) -> Incident {
+        Incident {
+            category: category.to_owned(),
+            owner: owner.to_owned(),
+            severity,
+            action: action.map(str::to_owned),
+            exception: None,
+            line: message.clone(),
+            message,
+            line_number: 0,
+            file: None,
+            code_line: None,
+            before: Vec::new(),
+            after: Vec::new(),
+            traceback: Vec::new(),
+            metric: None,
+            count: 1,
+            first_seen: at,
+            last_seen: at,
+            gate: None,
+            chain: Vec::new(),
+        }
+    }
+}
+
 /// One exception of a traceback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Raised {

@@ -313,27 +313,17 @@ impl Rules {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Incident {
         let category = category.map_or(&self.uncategorized, |c| &self.categories[c]);
-        Incident {
-            category: category.id.clone(),
-            owner: category.owner.clone(),
-            severity: severity.unwrap_or(category.severity),
-            action: category.action.clone(),
-            exception,
+        let mut incident = Incident::new(
+            &category.id,
+            &category.owner,
+            severity.unwrap_or(category.severity),
+            category.action.as_deref(),
             message,
-            line: line.to_owned(),
-            line_number: 0,
-            file: None,
-            code_line: None,
-            before: Vec::new(),
-            after: Vec::new(),
-            traceback: Vec::new(),
-            metric: None,
-            count: 1,
-            first_seen: at,
-            last_seen: at,
-            gate: None,
-            chain: Vec::new(),
-        }
+            at,
+        );
+        incident.exception = exception;
+        incident.line = line.to_owned();
+        incident
     }
 
     /// The incident of a job that ended with `exit_code` or by `signal`, when an exit rule

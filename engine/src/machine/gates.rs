@@ -174,27 +174,16 @@ impl Step<'_> {
             .map(|r| format!("gate `{}` failed: {}", r.gate, r.reason))
             .collect::<Vec<_>>()
             .join("; ");
-        Incident {
-            category: gate.category.clone(),
-            owner: gate.owner.clone().unwrap_or(owner),
-            severity: gate.severity.unwrap_or(severity),
-            action: gate.action.clone().or(action),
-            exception: None,
-            line: message.clone(),
+        let mut incident = Incident::new(
+            &gate.category,
+            gate.owner.as_deref().unwrap_or(&owner),
+            gate.severity.unwrap_or(severity),
+            gate.action.as_deref().or(action.as_deref()),
             message,
-            line_number: 0,
-            file: None,
-            code_line: None,
-            before: Vec::new(),
-            after: Vec::new(),
-            traceback: Vec::new(),
-            metric: None,
-            count: 1,
-            first_seen: self.now,
-            last_seen: self.now,
-            gate: Some(name.to_owned()),
-            chain: Vec::new(),
-        }
+            self.now,
+        );
+        incident.gate = Some(name.to_owned());
+        incident
     }
 
     /// An `expr` gate's result.

@@ -15,40 +15,42 @@ use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
+/// What is wrong with `pattern`, if anything: parsing and translating find every syntax error
+/// the regex crate would report (building the automaton is the classifier's job, at run start).
+fn syntax_error(pattern: &str) -> Option<String> {
+    let error = regex_syntax::Parser::new()
+        .parse(pattern)
+        .err()?
+        .to_string();
+    let detail = error.lines().last().unwrap_or(&error).trim();
+    Some(format!("invalid regular expression: {detail}"))
+}
+
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
-    let rules = p.rules().map(|(_, rule)| rule);
     for pattern in &p.error_lines {
-        if let Err(error) = regex_syntax::Parser::new().parse(pattern) {
-            let text = error.to_string();
-            let detail = text.lines().last().unwrap_or(&text).trim().to_owned();
+        if let Some(message) = syntax_error(pattern) {
             out.push(
-                cx.at(Code::P040, pattern.span, format!("invalid regular expression: {detail}"))
+                cx.at(Code::P040, pattern.span, message)
                     .with_help("error lines use Rust regex syntax (https://docs.rs/regex); name the message's group `(?P<message>...)`"),
             );
         }
     }
-    {
-        for rule in rules {
-            for pattern in rule.message.iter().chain(&rule.traceback).chain(&rule.line) {
-                // Parsing and translating find every syntax error the regex crate would
-                // report; building the automaton is the classifier's job, at run start.
-                if let Err(error) = regex_syntax::Parser::new().parse(pattern) {
-                    let text = error.to_string();
-                    let detail = text.lines().last().unwrap_or(&text).trim().to_owned();
-                    out.push(
-                        cx.at(Code::P040, pattern.span, format!("invalid regular expression: {detail}"))
-                            .with_help("rules use Rust regex syntax (https://docs.rs/regex); escape literal characters such as `(` with `\\`"),
-                    );
-                }
+    for rule in p.rules().map(|(_, rule)| rule) {
+        for pattern in rule.message.iter().chain(&rule.traceback).chain(&rule.line) {
+            if let Some(message) = syntax_error(pattern) {
+                out.push(
+                    cx.at(Code::P040, pattern.span, message)
+                        .with_help("rules use Rust regex syntax (https://docs.rs/regex); escape literal characters such as `(` with `\\`"),
+                );
             }
-            for name in rule.exception.iter().flat_map(|e| e.iter()) {
-                if !is_python_name(name) {
-                    out.push(
-                        cx.at(Code::P003, name.span, format!("`{}` is not an exception name", name.as_str()))
-                            .with_help("write the exception's class name, optionally with its module: `KeyError`, `torch.OutOfMemoryError`"),
-                    );
-                }
+        }
+        for name in rule.exception.iter().flat_map(|e| e.iter()) {
+            if !is_python_name(name) {
+                out.push(
+                    cx.at(Code::P003, name.span, format!("`{}` is not an exception name", name.as_str()))
+                        .with_help("write the exception's class name, optionally with its module: `KeyError`, `torch.OutOfMemoryError`"),
+                );
             }
         }
     }
