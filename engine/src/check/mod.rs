@@ -56,6 +56,17 @@ pub fn check_source(path: &Path, text: &str) -> Result<Report, LoadError> {
     finish(path, protocol::parse(path, text.as_bytes()))
 }
 
+/// The findings of `code` in the protocol `text`, for the rules' own tests.
+#[cfg(test)]
+pub(crate) fn findings_of(text: &str, code: crate::Code) -> Vec<Diagnostic> {
+    let report = check_source(Path::new("demo.yaml"), text).expect("the test's protocol loads");
+    report
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.code == code)
+        .collect()
+}
+
 fn finish(path: &Path, loaded: Result<Protocol, LoadError>) -> Result<Report, LoadError> {
     match loaded {
         Ok(protocol) => Ok(check_protocol(&protocol)),

@@ -135,9 +135,6 @@ impl Scope {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::check::check_source;
     use crate::codes::Code;
 
     /// The P032 findings of a protocol whose one gated transition has `guard` and `text`.
@@ -155,11 +152,8 @@ mod tests {
                to: done\n    send: [{{ from: trainer, to: director, text: \"{text}\" }}]\n  \
              - {{ from: start, on: incident, to: done }}\n"
         );
-        let report = check_source(Path::new("demo.yaml"), &source).unwrap();
-        report
-            .diagnostics
+        crate::check::findings_of(&source, Code::P032)
             .iter()
-            .filter(|d| d.code == Code::P032)
             .map(|d| format!("{} | {}", d.message, d.help.as_deref().unwrap_or("")))
             .collect()
     }
@@ -209,11 +203,8 @@ mod tests {
              transitions:\n  \
              - { from: start, on: exited, to: done, gates: [ran, fast, sane] }\n  \
              - { from: start, on: incident, to: done }\n";
-        let report = check_source(Path::new("demo.yaml"), source).unwrap();
-        let found: Vec<String> = report
-            .diagnostics
+        let found: Vec<String> = crate::check::findings_of(source, Code::P032)
             .iter()
-            .filter(|d| d.code == Code::P032)
             .map(|d| d.message.clone())
             .collect();
         assert_eq!(

@@ -55,9 +55,6 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::check::check_source;
     use crate::codes::Code;
 
     fn help(category: &str) -> Vec<Option<String>> {
@@ -71,11 +68,8 @@ mod tests {
              transitions:\n  - {{ from: a, on: exited, gates: [ok], to: done }}\n  \
              - {{ from: a, on: incident, to: done }}\n"
         );
-        let report = check_source(Path::new("demo.yaml"), &text).unwrap();
-        report
-            .diagnostics
+        crate::check::findings_of(&text, Code::P071)
             .iter()
-            .filter(|d| d.code == Code::P071)
             .map(|d| d.help.clone())
             .collect()
     }

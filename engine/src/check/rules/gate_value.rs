@@ -269,9 +269,6 @@ fn word(key: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::check::check_source;
     use crate::codes::Code;
 
     /// The P074 messages for a protocol with `gates` and `job` as given.
@@ -287,11 +284,8 @@ mod tests {
              transitions:\n  - {{ from: start, on: exited, to: done, gates: [g] }}\n  \
              - {{ from: start, on: incident, to: done }}\n"
         );
-        let report = check_source(Path::new("demo.yaml"), &text).unwrap();
-        report
-            .diagnostics
+        crate::check::findings_of(&text, Code::P074)
             .iter()
-            .filter(|d| d.code == Code::P074)
             .map(|d| d.message.clone())
             .collect()
     }

@@ -127,10 +127,7 @@ fn without_templates(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::without_templates;
-    use crate::check::check_source;
     use crate::codes::Code;
 
     #[test]
@@ -150,11 +147,8 @@ mod tests {
              transitions:\n  - {{ from: start, on: exited, to: done, gates: [g] }}\n  \
              - {{ from: start, on: incident, to: done }}\n"
         );
-        let report = check_source(Path::new("demo.yaml"), &text).unwrap();
-        report
-            .diagnostics
+        crate::check::findings_of(&text, Code::P073)
             .iter()
-            .filter(|d| d.code == Code::P073)
             .map(|d| format!("{} | {}", d.message, d.help.as_deref().unwrap_or("")))
             .collect()
     }

@@ -65,9 +65,6 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::check::check_source;
     use crate::codes::Code;
 
     /// The P075 findings, as `state: message`, of a protocol with these transitions.
@@ -80,11 +77,8 @@ mod tests {
              states:\n  a: {{ initial: true }}\n  b: {{}}\n  done: {{ final: true }}\n\
              transitions:\n{transitions}"
         );
-        let report = check_source(Path::new("demo.yaml"), &text).unwrap();
-        report
-            .diagnostics
+        crate::check::findings_of(&text, Code::P075)
             .iter()
-            .filter(|d| d.code == Code::P075)
             .map(|d| d.message.clone())
             .collect()
     }
