@@ -169,6 +169,9 @@ fn naive(log: &[u8]) -> Verdict {
     }
 }
 
+/// The corpus scored once, for every test of this file.
+static SCORED: std::sync::LazyLock<Vec<Scored>> = std::sync::LazyLock::new(score);
+
 fn score() -> Vec<Scored> {
     let protocol = warden::protocol::load(&root().join("protocols/phase5b.yaml")).unwrap();
     let (templates, _) = warden::protocol::load_templates(&protocol);
@@ -224,7 +227,7 @@ fn right(scored: &Scored) -> bool {
 
 #[test]
 fn every_real_failure_is_found_and_routed_and_no_healthy_run_raises_an_alarm() {
-    let scored = score();
+    let scored = &*SCORED;
     assert!(scored.len() >= 40, "the corpus has {} cases", scored.len());
     let wrong: Vec<String> = scored
         .iter()
@@ -259,13 +262,13 @@ fn every_real_failure_is_found_and_routed_and_no_healthy_run_raises_an_alarm() {
 
 #[test]
 fn the_corpus_is_real_and_broad() {
-    let scored = score();
+    let scored = &*SCORED;
     let libraries: std::collections::BTreeSet<&str> =
         scored.iter().map(|s| s.case.library.as_str()).collect();
     assert!(libraries.len() >= 8, "libraries: {libraries:?}");
     let healthy = scored.iter().filter(|s| s.case.expect.healthy()).count();
     assert!(healthy >= 10, "{healthy} healthy runs");
-    for s in &scored {
+    for s in scored {
         assert!(!s.case.why.trim().is_empty(), "{}: say why", s.id);
         assert!(!s.case.versions.is_empty(), "{}: name the versions", s.id);
         let known = [
@@ -288,8 +291,8 @@ fn the_corpus_is_real_and_broad() {
 
 #[test]
 fn docs_detection_shows_the_current_score() {
-    let scored = score();
-    let expected = report(&scored);
+    let scored = &*SCORED;
+    let expected = report(scored);
     let path = root().join("docs/detection.md");
     if std::env::var_os("UPDATE_GENERATED").is_some() {
         std::fs::write(&path, &expected).unwrap();

@@ -61,8 +61,6 @@ struct Source {
     cut: usize,
     /// Incidents up to this line were taken before (by a supervisor that restarted): not again.
     skip_through: u64,
-    /// The last line ended at a `\r` that a `\n` may complete (`\r\n` is one line end).
-    after_cr: bool,
 }
 
 /// How the job's progress entries are spaced: the records that carry their time under `key`
@@ -157,7 +155,6 @@ impl Feed {
             partial: Vec::new(),
             cut: 0,
             skip_through: 0,
-            after_cr: false,
         };
         Feed {
             sources: vec![source; sources.max(1)],
@@ -247,9 +244,9 @@ impl Feed {
         for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
             let s = &mut self.sources[source];
             let open = bytes[end] == b'\r';
-            if !open && start == end && s.after_cr && s.partial.is_empty() && s.cut == 0 {
+            let nothing_since = start == end && s.partial.is_empty() && s.cut == 0;
+            if !open && nothing_since && s.classifier.mid_line() {
                 // The `\n` of a `\r\n`.
-                s.after_cr = false;
                 s.classifier.end_open_line();
             } else {
                 self.keep(source, &bytes[start..end]);
@@ -257,9 +254,6 @@ impl Feed {
                 self.end_line(source, open, at, out, echo);
             }
             start = end + 1;
-        }
-        if start < bytes.len() {
-            self.sources[source].after_cr = false;
         }
         self.keep(source, &bytes[start..]);
     }
@@ -376,7 +370,6 @@ impl Feed {
     ) {
         let mut findings = Vec::new();
         let s = &mut self.sources[source];
-        s.after_cr = open;
         if open {
             s.classifier.push_open(&s.partial, s.cut, at, &mut findings);
         } else {

@@ -207,10 +207,9 @@ pub struct Classifier {
     warning_line: Regex,
     frame_line: Regex,
     line_number: u64,
-    /// The last line read ended at a `\r`: the line it is part of goes on.
+    /// The last line read ended at a `\r`: the line it is part of goes on, unless a `\n`
+    /// follows at once (`\r\n` is one line end).
     open_line: bool,
-    /// The last line read ended at a `\r` that a `\n` may complete (`\r\n` is one line end).
-    after_cr: bool,
     recent: VecDeque<String>,
     traceback: Option<Traceback>,
     table: Option<Table>,
@@ -308,7 +307,6 @@ impl Classifier {
             frame_line: Regex::new(r#"^\s*File "(.+)", line (\d+)"#).expect("valid regex"),
             line_number: 0,
             open_line: false,
-            after_cr: false,
             recent: VecDeque::with_capacity(CONTEXT_LINES + 1),
             traceback: None,
             table: None,
@@ -362,7 +360,7 @@ impl Classifier {
             let line = &chunk[start..end];
             if chunk[end] == b'\r' {
                 self.push_open(line, 0, at, out);
-            } else if line.is_empty() && self.after_cr {
+            } else if line.is_empty() && self.open_line {
                 self.end_open_line();
             } else {
                 self.push_cut(line, 0, at, out);
@@ -383,7 +381,6 @@ impl Classifier {
     pub fn resume_at_line(&mut self, lines: u64) {
         self.line_number = lines;
         self.open_line = false;
-        self.after_cr = false;
     }
 
     /// Reads one line (without its line break), written at `at`.
@@ -412,7 +409,6 @@ impl Classifier {
     /// The `\n` of a `\r\n`: the line the `\r` ended is over.
     pub fn end_open_line(&mut self) {
         self.open_line = false;
-        self.after_cr = false;
     }
 
     fn segment(
@@ -427,7 +423,6 @@ impl Classifier {
             self.line_number += 1;
         }
         self.open_line = open;
-        self.after_cr = open;
         let line = decode_line(head, cut);
         let line = line.as_ref();
         // Every line is context for the incidents still collecting theirs.

@@ -105,10 +105,8 @@ pub struct Rules {
     /// The category that takes the exceptions no rule matched.
     catch_all: Option<usize>,
     exits: Vec<ExitRule>,
-    /// The protocol's `error_lines`, and all of them as one set to test a line against first.
+    /// The protocol's `error_lines`.
     error_lines: Vec<Regex>,
-    /// All of them as one alternation, asked first (as `any_line`).
-    any_error_line: Regex,
     /// The literals every match of a line rule or an error line holds: most lines hold none,
     /// and are told so by one search.
     any_report: super::gate::LiteralGate,
@@ -227,10 +225,6 @@ impl Rules {
             .map(|p| Regex::new(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(error_line_error)?;
-        let any_error_line = Regex::new(&alternation_of(
-            protocol.error_lines.iter().map(|p| p.as_str()),
-        ))
-        .map_err(error_line_error)?;
         let any_report = super::gate::LiteralGate::new(
             patterns
                 .iter()
@@ -284,7 +278,6 @@ impl Rules {
             catch_all: protocol.categories.iter().position(|c| c.is_catch_all()),
             exits,
             error_lines,
-            any_error_line,
             any_report,
             metrics,
             metric_names,
@@ -416,11 +409,8 @@ impl Rules {
     }
 
     /// The message of a line some `error_lines` pattern matches: its `message` capture, else
-    /// the whole line.
+    /// the whole line. Asked only of lines [`Rules::may_report`] lets through.
     pub(super) fn match_error_line<'l>(&self, line: &'l str) -> Option<&'l str> {
-        if !self.any_error_line.is_match(line) {
-            return None;
-        }
         let caps = self.error_lines.iter().find_map(|p| p.captures(line))?;
         Some(caps.name("message").map_or(line, |m| m.as_str()))
     }
