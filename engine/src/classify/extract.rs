@@ -32,13 +32,12 @@ pub struct Extractor {
 }
 
 impl Extractor {
-    /// An extractor of the keys `names` and of those the globs `globs` match.
-    pub(super) fn new(names: &BTreeSet<String>, globs: &[String]) -> Extractor {
+    /// An extractor of the keys `names` and of those the `each` rules' `globs` match.
+    pub(super) fn new(names: &BTreeSet<String>, globs: Vec<Glob>) -> Extractor {
         let names: HashMap<String, String> = names
             .iter()
             .map(|n| (n.to_ascii_lowercase(), n.clone()))
             .collect();
-        let globs: Vec<Glob> = globs.iter().map(|g| Glob::new(g)).collect();
         let mut literals: Vec<String> = names.keys().cloned().collect();
         literals.extend(globs.iter().map(Glob::literal));
         literals.retain(|l| !l.is_empty());
@@ -167,8 +166,7 @@ mod tests {
 
     fn extractor(names: &[&str], globs: &[&str]) -> Extractor {
         let names = names.iter().map(|n| n.to_string()).collect();
-        let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
-        Extractor::new(&names, &globs)
+        Extractor::new(&names, globs.iter().map(|g| Glob::new(g)).collect())
     }
 
     fn show(record: Option<Record>) -> String {

@@ -250,12 +250,8 @@ impl Rules {
             .into_iter()
             .chain(metrics_read_by_expressions(protocol))
             .collect::<BTreeSet<_>>();
-        let globs = protocol
-            .rules()
-            .filter_map(|(_, r)| r.each.as_ref())
-            .map(|g| g.value.clone())
-            .collect::<Vec<_>>();
-        let extract = super::extract::Extractor::new(&named, &globs);
+        let globs = metrics.iter().filter_map(|m| m.each.clone()).collect();
+        let extract = super::extract::Extractor::new(&named, globs);
         let uncategorized = protocol.uncategorized.as_ref();
         Ok(Rules {
             categories,
