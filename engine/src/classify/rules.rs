@@ -291,6 +291,12 @@ impl Rules {
             .map(|c| (c.owner.as_str(), c.severity, c.action.as_deref()))
     }
 
+    /// The role told of what no category owns (default: director): incidents no rule
+    /// classifies, and messages that fail to render.
+    pub fn uncategorized_owner(&self) -> &str {
+        &self.uncategorized.owner
+    }
+
     /// An incident of `category` (`None`: uncategorized), with nothing of a log's context yet.
     pub(super) fn incident(
         &self,

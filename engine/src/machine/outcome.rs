@@ -110,6 +110,9 @@ pub struct Outcome {
     pub checks: Vec<Check>,
     /// Incidents kept because the state had no transition on `incident`, each in one line.
     pub held: Vec<String>,
+    /// Messages that failed to render: each was sent all the same, its failure marked, to its
+    /// roles and to the owner of uncategorized incidents. Each names the template and why.
+    pub unrendered: Vec<String>,
 }
 
 /// A transition taken.

@@ -50,6 +50,7 @@ impl<'m> Step<'m> {
                 gates: Vec::new(),
                 checks: Vec::new(),
                 held: Vec::new(),
+                unrendered: Vec::new(),
             },
             instance,
             now,
@@ -374,19 +375,34 @@ impl<'m> Step<'m> {
         }
         let mut messages = Vec::with_capacity(transition.send.len());
         for send in &transition.send {
-            let text = self
-                .render(&send.body, &to)
-                .map_err(|e| StepError::Render {
-                    line,
-                    what: send.what.clone(),
-                    source: Arc::new(e),
-                })?;
+            let mut roles = send.to.clone();
+            let text = match self.render(&send.body, &to) {
+                Ok(text) => text,
+                // A message that cannot be rendered does not stop the run: the transition is
+                // taken, and the message goes out with its failure marked, to the owner of
+                // uncategorized incidents too.
+                Err(error) => {
+                    let failure = StepError::Render {
+                        line,
+                        what: send.what.clone(),
+                        source: Arc::new(error),
+                    }
+                    .to_string();
+                    let owner = self.machine.rules.uncategorized_owner();
+                    if !roles.iter().any(|role| role == owner) {
+                        roles.push(owner.to_owned());
+                    }
+                    let text = unrendered(&failure, &from, &to, owner);
+                    self.outcome.unrendered.push(failure);
+                    text
+                }
+            };
             self.instance.messages_sent += 1;
             messages.push(Message {
                 seq: self.instance.messages_sent,
                 at: self.now,
                 from: send.from.clone(),
-                to: send.to.clone(),
+                to: roles,
                 template: send.template.clone(),
                 transition: index,
                 text,
@@ -511,4 +527,13 @@ impl<'m> Step<'m> {
         self.changed();
         Ok(())
     }
+}
+
+/// The text sent in place of a message that failed to render.
+fn unrendered(failure: &str, from: &str, to: &str, owner: &str) -> String {
+    format!(
+        "> **Warden could not render this message.**\n>\n> {failure}\n>\n> The transition \
+         from `{from}` to `{to}` was taken all the same, and `{owner}` is told. Fix the \
+         template; `warden check` shows where it may read a name that is not there.\n"
+    )
 }

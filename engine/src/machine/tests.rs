@@ -912,3 +912,65 @@ transitions:
     );
     assert_eq!(fired.transitions[0].at, t(60));
 }
+
+#[test]
+fn a_message_that_fails_to_render_is_sent_marked_and_the_run_goes_on() {
+    let m = machine(
+        r#"
+protocol: unrendered
+roles: { trainer: {}, director: {}, modeler: {} }
+channels: [{ from: trainer, to: [director, modeler] }]
+states:
+  start: { initial: true }
+  watch: {}
+  ended: { final: true }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - from: watch
+    on: exited
+    to: ended
+    send:
+      - { from: trainer, to: modeler, text: "it ended: {{ incident.category }}" }
+      - { from: trainer, to: director, text: "exit {{ job.exit_code }}" }
+"#,
+    );
+    let started = m.start("r1", &BTreeMap::new(), t(0)).unwrap();
+    let exited = Input::Exited {
+        exit_code: Some(1),
+        signal: None,
+    };
+    let out = m.step(&started.instance, exited, t(5)).unwrap();
+    assert_eq!(states(&out), ["watch->ended"], "the transition is taken");
+    assert_eq!(out.instance.state, "ended");
+    let messages: Vec<_> = out.messages().collect();
+    assert_eq!(messages.len(), 2);
+    let marked = messages[0];
+    assert_eq!(
+        marked.to,
+        ["modeler", "director"],
+        "the owner of the unknown is told"
+    );
+    assert!(
+        marked
+            .text
+            .starts_with("> **Warden could not render this message.**"),
+        "{}",
+        marked.text
+    );
+    assert!(marked.text.contains("undefined value"), "{}", marked.text);
+    assert!(
+        marked.text.contains("`watch` to `ended`"),
+        "{}",
+        marked.text
+    );
+    assert_eq!(
+        messages[1].text, "exit 1",
+        "the other message is not touched"
+    );
+    assert_eq!(out.unrendered.len(), 1);
+    assert!(
+        out.unrendered[0].starts_with("message text of the transition on line 11"),
+        "{}",
+        out.unrendered[0]
+    );
+}

@@ -87,6 +87,7 @@ pub fn summary(absorbed: &Absorbed, state: &str) -> store::Outcome {
             summary.refused = outcome.refused.clone();
             summary.effects = outcome.effects().map(|e| e.as_str().to_owned()).collect();
             summary.messages = outcome.messages().map(|m| m.seq).collect();
+            summary.unrendered = outcome.unrendered.clone();
             summary.gates = outcome
                 .gates
                 .iter()
@@ -365,6 +366,9 @@ impl RunState {
         let absorbed = match self.machine.step(&self.instance, input.clone(), at) {
             Ok(outcome) => {
                 self.instance = outcome.instance.clone();
+                let unrendered = outcome.unrendered.iter();
+                self.failures
+                    .extend(unrendered.map(|f| format!("{f} (sent with the failure marked)")));
                 self.follow_outcome(&outcome);
                 Absorbed::Stepped(Box::new(outcome))
             }

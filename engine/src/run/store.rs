@@ -139,6 +139,9 @@ pub struct Outcome {
     /// The gates checked, as `name: passed|failed: reason`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<String>,
+    /// Why messages failed to render (each was sent with its failure marked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrendered: Vec<String>,
     /// The state after.
     pub state: String,
 }
@@ -153,6 +156,7 @@ impl Outcome {
         self.effects.extend(later.effects);
         self.messages.extend(later.messages);
         self.gates.extend(later.gates);
+        self.unrendered.extend(later.unrendered);
         self.state = later.state;
     }
 }

@@ -690,6 +690,10 @@ impl<'o> Supervisor<'o> {
         for held in &outcome.held {
             self.observer.notice(Notice::Held(held));
         }
+        for failure in &outcome.unrendered {
+            let warning = format!("{failure} (sent with the failure marked)");
+            self.observer.notice(Notice::Warning(warning));
+        }
         for taken in &outcome.transitions {
             self.observer.notice(Notice::Taken(taken));
         }

@@ -768,6 +768,9 @@ fn write_outcome(out: &mut String, protocol: &Protocol, outcome: &Outcome) {
     for held in &outcome.held {
         let _ = writeln!(out, "held: {held}");
     }
+    for failure in &outcome.unrendered {
+        let _ = writeln!(out, "unrendered: {failure}");
+    }
 }
 
 /// A unified diff of a stored transcript against a new one, empty when they are equal.
