@@ -3,6 +3,7 @@
 //! [`check_path`] loads a file and runs every rule. Load errors (P001-P004) stop there: the rules
 //! after them reason about a whole model, and a half-loaded one would only produce noise.
 
+mod guarded;
 mod rules;
 mod scope;
 

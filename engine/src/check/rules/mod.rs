@@ -15,6 +15,7 @@ mod gate_value;
 mod initial_state;
 mod invalid_regex;
 mod invalid_timer;
+mod maybe_undefined;
 mod metric_context;
 mod metric_name;
 mod reserved_name;
@@ -24,6 +25,7 @@ mod template_missing;
 mod templates;
 mod trap_state;
 mod unbounded_restart;
+mod unhandled_exit;
 mod unhandled_gate_failure;
 mod unknown_gate;
 mod unknown_role;
@@ -55,11 +57,13 @@ pub(crate) const ALL: &[Rule] = &[
     template_missing::check,
     expressions::check,
     templates::check,
+    maybe_undefined::check,
     invalid_regex::check,
     unwatched_job::check,
     metric_context::check,
     metric_name::check,
     catch_all::check,
+    unhandled_exit::check,
     invalid_timer::check,
     unbounded_restart::check,
     unknown_gate::check,
