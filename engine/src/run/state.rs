@@ -567,6 +567,7 @@ transitions:
                 at: at(60),
                 exit_code: None,
                 signal: Some(15),
+                escaped: Vec::new(),
             })
             .unwrap();
         let job = &state.instance().job;
@@ -609,6 +610,7 @@ transitions:
                 at: at(3),
                 exit_code: None,
                 signal: Some(15),
+                escaped: Vec::new(),
             })
             .unwrap();
         assert!(
