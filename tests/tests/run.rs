@@ -452,6 +452,175 @@ fn logs_are_followed_across_truncation_and_rotation() {
 }
 
 #[test]
+fn a_log_moved_away_and_created_again_is_read_where_the_job_writes() {
+    let workspace = Workspace::new();
+    // As logrotate's default does: the log is renamed, and an empty one is created at its
+    // path, while the job writes on to the renamed one.
+    let id = workspace.start(
+        &[],
+        &[
+            "say:before rotation",
+            "rotate-log",
+            "until:go1",
+            "fatal:after rotation",
+            "until:go2",
+            "exit:0",
+        ],
+    );
+    workspace.next_message(&id);
+    let supervisor_log = workspace.run_dir(&id).supervisor_log();
+    eventually(|| {
+        std::fs::read_to_string(&supervisor_log)
+            .unwrap_or_default()
+            .contains("job.log is another file now")
+            .then_some(())
+    });
+    workspace.go("go1");
+    let report = workspace.next_message(&id);
+    assert!(
+        report.contains("failure at line 2: FATAL: after rotation"),
+        "{report}"
+    );
+    workspace.go("go2");
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    assert_eq!(workspace.ended(&id), "done");
+}
+
+/// A process the test saw, killed by its PID (verified by its start time) if a failed test
+/// leaves it running.
+struct Survivor(warden::run::job::Identity);
+
+impl Drop for Survivor {
+    fn drop(&mut self) {
+        warden::run::track::signal_one(self.0, Signal::SIGKILL);
+    }
+}
+
+/// The process whose PID the job wrote to `file`.
+fn daemon_in(dir: &Path, file: &str) -> Survivor {
+    let path = dir.join(file);
+    let pid = eventually(|| std::fs::read_to_string(&path).ok()?.trim().parse().ok());
+    Survivor(warden::run::job::Identity::of(pid).expect("the daemon runs"))
+}
+
+#[test]
+fn a_daemon_that_left_the_job_s_group_and_session_is_stopped_with_it() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&[], &["daemon:daemon.pid", "say:ready", "until:never"]);
+    workspace.next_message(&id);
+    let daemon = daemon_in(workspace.path(), "daemon.pid");
+    let pgid = workspace.status(&id)["job"]["pid"].as_u64().unwrap() as u32;
+    assert!(
+        !group_members(pgid).contains(&daemon.0.pid),
+        "the daemon is not in the job's group"
+    );
+    let output = workspace.warden(&["send", &id, "terminate", "--as", "operator"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(workspace.ended(&id), "stopped");
+    assert!(
+        !daemon.0.is_current(),
+        "the daemon {:?} survived the stop",
+        daemon.0
+    );
+    let supervisor_log = std::fs::read_to_string(workspace.run_dir(&id).supervisor_log()).unwrap();
+    assert!(
+        supervisor_log.contains(&format!(
+            "process {} (started at tick {}) of the job had left its process group",
+            daemon.0.pid, daemon.0.start_time
+        )),
+        "{supervisor_log}"
+    );
+    let escaped = workspace
+        .entries(&id)
+        .into_iter()
+        .find_map(|entry| match entry {
+            Entry::Stopped { escaped, .. } => Some(escaped),
+            _ => None,
+        });
+    assert_eq!(escaped, Some(vec![]), "nothing escaped the stop");
+}
+
+/// Starts a waiter for a job that leaves a daemon behind, with or without a cgroup, and
+/// stops everything the waiter tracks.
+fn a_waiter_tracks_a_daemon(no_cgroup: bool) {
+    use warden::run::track::Tracked;
+    use warden::run::waiter::{LaunchFiles, LaunchSpec};
+    let workspace = Workspace::new();
+    let files = LaunchFiles::new(workspace.path(), 1);
+    let spec = LaunchSpec {
+        command: ["python3", "job.py", "daemon:daemon.pid", "until:never"]
+            .map(String::from)
+            .to_vec(),
+        cwd: workspace.path().to_path_buf(),
+        log: workspace.path().join("job.log"),
+        resumed: false,
+        no_cgroup,
+    };
+    std::fs::write(&files.spec, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let mut waiter = warden()
+        .args(["__waiter", workspace.path().to_str().unwrap(), "1"])
+        .spawn()
+        .unwrap();
+    let started = eventually(|| files.read_started());
+    let _job = Survivor(started.job);
+    let daemon = daemon_in(workspace.path(), "daemon.pid");
+    if no_cgroup {
+        assert_eq!(started.cgroup, None);
+    } else if let Some(probe) =
+        warden::run::track::JobCgroup::create(&format!("probe-{}", std::process::id()))
+    {
+        // Where this test can make a cgroup, so could the waiter, and the daemon is in it.
+        probe.remove();
+        let cgroup = started.cgroup.as_ref().expect("the job has a cgroup");
+        let members = std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap();
+        assert!(
+            members.lines().any(|pid| pid == daemon.0.pid.to_string()),
+            "{members}"
+        );
+    }
+    // Its parent gone, the daemon was given to the waiter, its subreaper.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", daemon.0.pid)).unwrap();
+    let parent: u32 = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        parent, started.waiter.pid,
+        "the waiter is the daemon's parent"
+    );
+    let tracked = Tracked {
+        job: started.job,
+        waiter: started.waiter,
+        cgroup: started.cgroup.clone(),
+    };
+    let processes = tracked.processes();
+    assert!(processes.contains(&daemon.0), "{processes:?}");
+    assert!(processes.contains(&started.job), "{processes:?}");
+    assert_eq!(tracked.outside_group(&processes), vec![daemon.0]);
+    tracked.signal(&processes, Signal::SIGKILL);
+    // The waiter records the job's end, reaps the rest, and removes the cgroup.
+    let status = waiter.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!daemon.0.is_current(), "the daemon survived");
+    assert_eq!(files.read_exit().unwrap().signal, Some(9));
+    if let Some(cgroup) = &started.cgroup {
+        assert!(!cgroup.exists(), "{} is left", cgroup.display());
+    }
+}
+
+#[test]
+fn the_waiter_as_subreaper_keeps_a_daemon_in_view_without_a_cgroup() {
+    a_waiter_tracks_a_daemon(true);
+}
+
+#[test]
+fn the_waiter_keeps_a_daemon_in_view_with_a_cgroup_where_one_can_be_made() {
+    a_waiter_tracks_a_daemon(false);
+}
+
+#[test]
 fn invalid_utf8_and_a_10_mb_line_do_not_stop_the_watch() {
     let workspace = Workspace::new();
     let id = workspace.start(

@@ -5,9 +5,11 @@
 //! started and the start time the kernel recorded for it; before signalling a job it did not
 //! just start (a re-adopted one), Warden checks that the PID still belongs to that process, so a
 //! recycled PID is never signalled. Signals go to the job's process group, so the job's
-//! children (DataLoader workers, say) stop with it and nothing outside it is touched.
+//! children (DataLoader workers, say) stop with it and nothing outside it is touched; the
+//! processes that leave the group are found by [`super::track`].
 
 use std::fs::OpenOptions;
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -17,6 +19,9 @@ use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
+
+use super::tail::FileId;
+use super::track::JobCgroup;
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,17 +109,38 @@ pub enum ProcessError {
 pub struct ProcessGroup {
     child: Child,
     identity: Identity,
+    log: FileId,
+    /// The job's log, kept open while the job is known: it can be found by its inode
+    /// (`/proc/PID/fd`) after a rotation even when the job closed its own output.
+    _held_log: std::fs::File,
 }
 
 impl ProcessGroup {
     /// Starts `spec` in a new process group, stdout and stderr appended to its log.
     pub fn spawn(spec: &GroupSpec) -> Result<ProcessGroup, ProcessError> {
+        ProcessGroup::spawn_in(spec, None)
+    }
+
+    /// Starts `spec` as [`ProcessGroup::spawn`] does, moved into `cgroup` (if given) before it
+    /// runs its program, so that everything it starts is a member too.
+    pub fn spawn_in(
+        spec: &GroupSpec,
+        cgroup: Option<&JobCgroup>,
+    ) -> Result<ProcessGroup, ProcessError> {
         let (program, args) = spec.command.split_first().ok_or(ProcessError::NoCommand)?;
         let log = open_log(&spec.log)?;
-        let err = log.try_clone().map_err(|source| ProcessError::Log {
+        let log_id = FileId::of(&log).map_err(|source| ProcessError::Log {
             path: spec.log.clone(),
             source,
         })?;
+        let clone = || {
+            log.try_clone().map_err(|source| ProcessError::Log {
+                path: spec.log.clone(),
+                source,
+            })
+        };
+        let err = clone()?;
+        let held_log = clone()?;
         let mut command = Command::new(program);
         command
             .args(args)
@@ -126,6 +152,24 @@ impl ProcessGroup {
         if let Some(cwd) = &spec.cwd {
             command.current_dir(cwd);
         }
+        if let Some(cgroup) = cgroup {
+            let procs = cgroup
+                .procs
+                .try_clone()
+                .map_err(|source| ProcessError::Spawn {
+                    program: program.clone(),
+                    source,
+                })?;
+            // SAFETY: between fork and exec the closure only makes one write(2) system call,
+            // which is async-signal-safe, and allocates nothing. Writing 0 moves the writer.
+            unsafe {
+                command.pre_exec(move || {
+                    // Not being moved leaves the job to the subreaper: it still runs.
+                    let _ = (&procs).write(b"0");
+                    Ok(())
+                });
+            }
+        }
         let child = command.spawn().map_err(|source| ProcessError::Spawn {
             program: program.clone(),
             source,
@@ -133,12 +177,22 @@ impl ProcessGroup {
         let pid = child.id();
         // The child is ours and not yet reaped, so its PID cannot be reused before we read it.
         let identity = Identity::of(pid).unwrap_or(Identity { pid, start_time: 0 });
-        Ok(ProcessGroup { child, identity })
+        Ok(ProcessGroup {
+            child,
+            identity,
+            log: log_id,
+            _held_log: held_log,
+        })
     }
 
     /// The job's identity.
     pub fn identity(&self) -> Identity {
         self.identity
+    }
+
+    /// The file the job's stdout and stderr go to.
+    pub fn log(&self) -> FileId {
+        self.log
     }
 
     /// Its exit status, if it has exited (the process is then reaped).

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use nix::sys::signal::Signal;
 
-use super::job::{group_exists, signal_group, Identity};
+use super::job::{signal_group, Identity};
 use super::state::{Launch, RunState};
 use super::store::RunDir;
+use super::track::Tracked;
 use super::waiter::{Exit, Identities, LaunchSpec};
 use super::{io_error, write_atomic};
 
@@ -42,8 +43,9 @@ pub(super) enum JobEvent {
     Adopted(u32),
     /// The job ended by itself.
     Ended(Exit),
-    /// A stop is over; how the job ended, if it was running.
-    Stopped(Option<Exit>),
+    /// A stop is over; how the job ended, if it was running, and the processes of the job that
+    /// outlived their SIGKILL (none, but for a process the kernel cannot end).
+    Stopped(Option<Exit>, Vec<Identity>),
     /// A signal was sent to the job's process group.
     Signalled(u32, Signal),
     /// Something went wrong that the run survives.
@@ -53,8 +55,13 @@ pub(super) enum JobEvent {
 /// A stop in progress.
 struct Stopping {
     deadline: Instant,
-    killed: bool,
+    /// When SIGKILL was sent.
+    killed: Option<Instant>,
 }
+
+/// How long processes sent SIGKILL have to be gone before those left are reported as having
+/// escaped the stop.
+const KILL_WAIT: Duration = Duration::from_secs(2);
 
 /// The job of a run, as its supervisor drives it.
 pub(super) struct Lifecycle {
@@ -66,6 +73,8 @@ pub(super) struct Lifecycle {
     exit: Option<Exit>,
     stopping: Option<Stopping>,
     last_waiter_check: Instant,
+    /// Where the processes of the current launch are found.
+    tracked: Option<(u32, Tracked)>,
 }
 
 impl Lifecycle {
@@ -78,7 +87,28 @@ impl Lifecycle {
             exit: None,
             stopping: None,
             last_waiter_check: Instant::now(),
+            tracked: None,
         }
+    }
+
+    /// Where the processes of `job` are found: its group, its waiter's descendants, and the
+    /// cgroup its waiter recorded.
+    pub(super) fn tracked(&mut self, run: &RunDir, job: &Launch) -> &Tracked {
+        if self.tracked.as_ref().is_none_or(|(n, _)| *n != job.n) {
+            let cgroup = run.launch(job.n).read_started().and_then(|s| s.cgroup);
+            let tracked = Tracked {
+                job: job.job,
+                waiter: job.waiter,
+                cgroup,
+            };
+            self.tracked = Some((job.n, tracked));
+        }
+        &self.tracked.as_ref().expect("set above").1
+    }
+
+    /// The live processes of `job`.
+    pub(super) fn processes(&mut self, run: &RunDir, job: &Launch) -> Vec<Identity> {
+        self.tracked(run, job).processes()
     }
 
     /// Whether a stop is under way.
@@ -135,10 +165,14 @@ impl Lifecycle {
 
     /// The job ended by itself (see [`Lifecycle::watch`]): what its leader left of its group
     /// dies with it, and its end is handed over.
-    pub(super) fn finish(&mut self, job: &Launch, out: &mut Vec<JobEvent>) {
-        if group_exists(job.job) {
-            // Workers left behind by their leader die with it.
+    pub(super) fn finish(&mut self, run: &RunDir, job: &Launch, out: &mut Vec<JobEvent>) {
+        let tracked = self.tracked(run, job).clone();
+        let left = tracked.processes();
+        if !left.is_empty() {
+            // Workers left behind by their leader die with it, and so do daemons it started.
+            warn_outside(&tracked, &left, out);
             signal(&job.job, Signal::SIGKILL, out);
+            tracked.signal(&left, Signal::SIGKILL);
         }
         if let Some(exit) = self.exit.take() {
             out.push(JobEvent::Ended(exit));
@@ -156,35 +190,49 @@ impl Lifecycle {
     ) {
         let Some(job) = job else {
             self.stopping = None;
-            out.push(JobEvent::Stopped(None));
+            out.push(JobEvent::Stopped(None, Vec::new()));
             return;
         };
         if self.exit.is_none() {
             self.exit = run.launch(job.n).read_exit();
         }
+        let tracked = self.tracked(run, job).clone();
+        let left = tracked.processes();
         match &mut self.stopping {
             None => {
                 self.stopping = Some(Stopping {
                     deadline: Instant::now() + grace(),
-                    killed: false,
+                    killed: None,
                 });
-                if group_exists(job.job) {
+                if !left.is_empty() {
+                    warn_outside(&tracked, &left, out);
                     signal(&job.job, Signal::SIGTERM, out);
+                    tracked.signal(&tracked.outside_group(&left), Signal::SIGTERM);
                 }
             }
             Some(stopping) => {
-                if self.exit.is_some() && !group_exists(job.job) {
+                if self.exit.is_some() && left.is_empty() {
                     self.stopping = None;
-                    out.push(JobEvent::Stopped(self.exit.take()));
-                } else if !stopping.killed && Instant::now() >= stopping.deadline {
-                    stopping.killed = true;
+                    tracked.remove_cgroup();
+                    out.push(JobEvent::Stopped(self.exit.take(), Vec::new()));
+                } else if let Some(killed) = stopping.killed {
+                    // What was started since the SIGKILL, or is still dying.
+                    tracked.signal(&left, Signal::SIGKILL);
+                    if self.exit.is_none() && !job.waiter.is_current() && left.is_empty() {
+                        self.exit = Some(lost_exit(&job.job));
+                    } else if killed.elapsed() >= KILL_WAIT {
+                        // Not gone after SIGKILL: reported, and the stop is over.
+                        let exit = self.exit.take().or_else(|| run.launch(job.n).read_exit());
+                        self.stopping = None;
+                        out.push(JobEvent::Stopped(
+                            Some(exit.unwrap_or_else(|| lost_exit(&job.job))),
+                            left,
+                        ));
+                    }
+                } else if Instant::now() >= stopping.deadline {
+                    stopping.killed = Some(Instant::now());
                     signal(&job.job, Signal::SIGKILL, out);
-                } else if stopping.killed
-                    && self.exit.is_none()
-                    && !job.waiter.is_current()
-                    && !group_exists(job.job)
-                {
-                    self.exit = Some(lost_exit(&job.job));
+                    tracked.signal(&left, Signal::SIGKILL);
                 }
             }
         }
@@ -294,6 +342,7 @@ fn launch_spec(state: &RunState, log: &Path) -> Result<LaunchSpec, String> {
         cwd: started.cwd.clone(),
         log: log.to_path_buf(),
         resumed,
+        no_cgroup: false,
     })
 }
 
@@ -302,6 +351,31 @@ fn signal(job: &Identity, signal: Signal, out: &mut Vec<JobEvent>) {
         Ok(()) => out.push(JobEvent::Signalled(job.pid, signal)),
         Err(error) => out.push(JobEvent::Warning(error.to_string())),
     }
+}
+
+/// Says which processes of the job left its process group, if any did.
+fn warn_outside(tracked: &Tracked, processes: &[Identity], out: &mut Vec<JobEvent>) {
+    let outside = tracked.outside_group(processes);
+    if !outside.is_empty() {
+        out.push(JobEvent::Warning(format!(
+            "{} of the job had left its process group; stopped with it",
+            describe(&outside)
+        )));
+    }
+}
+
+/// `process 12 (started at tick 345)`, `processes 12 (...), 13 (...)`.
+pub(super) fn describe(processes: &[Identity]) -> String {
+    let list: Vec<String> = processes
+        .iter()
+        .map(|p| format!("{} (started at tick {})", p.pid, p.start_time))
+        .collect();
+    let noun = if processes.len() == 1 {
+        "process"
+    } else {
+        "processes"
+    };
+    format!("{noun} {}", list.join(", "))
 }
 
 fn lost_exit(job: &Identity) -> Exit {

@@ -7,7 +7,8 @@
 //! run after a crash and that the commands needing a run's state from another shell
 //! ([`client`]) use. Roles' events reach it through the run's [`mailbox`]. The job is started by
 //! a [`waiter`], its parent, which records its exit status whether or not a supervisor runs;
-//! [`job`] knows processes only by PID and start time, and signals only their group.
+//! [`job`] knows processes only by PID and start time, and [`track`] finds every process of
+//! the job, those that left its group too: nothing else is ever signalled.
 
 pub mod client;
 mod hook;
@@ -21,6 +22,7 @@ pub mod state;
 pub mod store;
 pub mod supervisor;
 pub mod tail;
+pub mod track;
 pub mod waiter;
 
 use std::path::{Path, PathBuf};

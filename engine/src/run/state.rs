@@ -571,6 +571,7 @@ transitions:
                 at: at(60),
                 exit_code: None,
                 signal: Some(15),
+                escaped: Vec::new(),
             })
             .unwrap();
         let job = &state.instance().job;
@@ -613,6 +614,7 @@ transitions:
                 at: at(3),
                 exit_code: None,
                 signal: Some(15),
+                escaped: Vec::new(),
             })
             .unwrap();
         assert!(

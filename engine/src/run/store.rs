@@ -78,6 +78,10 @@ pub enum Entry {
         exit_code: Option<i32>,
         /// The signal that ended it.
         signal: Option<i32>,
+        /// The processes of the job still running after SIGKILL (none, but for a process the
+        /// kernel cannot end).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        escaped: Vec<Identity>,
     },
     /// How far a log was read: every line before `offset` was classified and nothing of it is
     /// waiting. A resumed supervisor reads on from here.

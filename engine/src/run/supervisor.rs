@@ -24,6 +24,7 @@ use super::snapshot::Snapshot;
 use super::state::{Absorbed, Action, RunState};
 use super::store::{self as journal, Entry, LogLine, RunDir, Started, Store};
 use super::tail::{Event, Tail, CHUNK};
+use super::waiter::Identities;
 use super::RunError;
 use crate::classify::{Fed, Feed};
 use crate::machine::{Input, Outcome};
@@ -181,7 +182,12 @@ impl<'o> Supervisor<'o> {
         supervisor.write_messages()?;
         // A supervisor that ended while its gates were checked left them unanswered.
         supervisor.check_gates()?;
-        if let Some(job) = supervisor.state.job_running() {
+        if let Some(job) = supervisor.state.job_running().cloned() {
+            // The offset recorded is in the file the job writes to, wherever it is now.
+            if let Some(started) = supervisor.store.run().launch(job.n).read_started() {
+                supervisor.hold_log(&started);
+            }
+            let job = &job;
             let mut events = Vec::new();
             supervisor
                 .job
@@ -347,6 +353,7 @@ impl<'o> Supervisor<'o> {
                 for source in &mut self.sources {
                     source.last_data = Instant::now();
                 }
+                self.hold_log(&started);
                 self.feed.new_process();
                 self.silence_reported = false;
                 self.record(Entry::Launched {
@@ -398,16 +405,25 @@ impl<'o> Supervisor<'o> {
                 };
                 self.apply(input, None)?;
             }
-            JobEvent::Stopped(exit) => {
+            JobEvent::Stopped(exit, escaped) => {
                 if exit.is_some() {
                     // What the job wrote before it stopped is read before its stop is recorded.
                     self.drain_logs()?;
+                    self.release_log();
                 }
                 self.record(Entry::Stopped {
                     at: Utc::now(),
                     exit_code: exit.as_ref().and_then(|e| e.exit_code),
                     signal: exit.as_ref().and_then(|e| e.signal),
+                    escaped: escaped.clone(),
                 })?;
+                if !escaped.is_empty() {
+                    let warning = format!(
+                        "{} of the job outlived SIGKILL: not stopped",
+                        super::lifecycle::describe(&escaped)
+                    );
+                    self.observer.notice(Notice::Warning(warning));
+                }
                 if exit.is_some() {
                     self.observer.notice(Notice::Stopped);
                 }
@@ -433,7 +449,8 @@ impl<'o> Supervisor<'o> {
         self.drain_into(happened);
         // What the job left behind is known before its end is taken.
         self.watch_artifacts(happened);
-        self.job.finish(&job, &mut events);
+        self.release_log();
+        self.job.finish(self.store.run(), &job, &mut events);
         happened.extend(events.into_iter().map(Happened::Job));
     }
 
@@ -491,7 +508,11 @@ impl<'o> Supervisor<'o> {
             for _ in 0..16 {
                 chunk.clear();
                 let source = &mut self.sources[index];
-                let (event, read) = match source.tail.read(&mut chunk) {
+                let read = source.tail.read(&mut chunk);
+                for warning in source.tail.take_warnings() {
+                    self.observer.notice(Notice::Warning(warning));
+                }
+                let (event, read) = match read {
                     Ok(read) => read,
                     Err(error) => {
                         let warning = format!("cannot read {}: {error}", source.path.display());
@@ -561,8 +582,8 @@ impl<'o> Supervisor<'o> {
             state: state.clone(),
         })?;
         self.observer.notice(Notice::Ended(&state));
-        if let Some(job) = self.state.job_running() {
-            if super::job::group_exists(job.job) {
+        if let Some(job) = self.state.job_running().cloned() {
+            if !self.job.processes(self.store.run(), &job).is_empty() {
                 let warning = format!(
                     "the run ended with its job still running (pid {}); the protocol did not stop it",
                     job.job.pid
@@ -571,6 +592,32 @@ impl<'o> Supervisor<'o> {
             }
         }
         Ok(state)
+    }
+
+    /// The job's log is the file the job was started with, by its inode, until the job ends:
+    /// a log rotated by renaming it is read on where the job writes.
+    fn hold_log(&mut self, started: &Identities) {
+        let Some(id) = started.log else {
+            return;
+        };
+        let log = &mut self.sources[0];
+        let mut places: Vec<PathBuf> = [started.job.pid, started.waiter.pid]
+            .iter()
+            .map(|pid| PathBuf::from(format!("/proc/{pid}/fd")))
+            .collect();
+        places.extend(log.path.parent().map(|dir| {
+            if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir.to_path_buf()
+            }
+        }));
+        log.tail.hold(id, places);
+    }
+
+    /// The job has ended and its log was read to its end: the path is followed again.
+    fn release_log(&mut self) {
+        self.sources[0].tail.release();
     }
 
     /// Appends `entry` to the journal and takes it into account.

@@ -6,6 +6,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 /// How much is read at a time.
 pub const CHUNK: usize = 64 * 1024;
 
@@ -20,15 +22,69 @@ pub enum Event {
     Rotated,
 }
 
+/// A file as the file system knows it, whatever its name: its device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    /// The device.
+    pub dev: u64,
+    /// The inode.
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of an open file.
+    pub fn of(file: &File) -> std::io::Result<FileId> {
+        Ok(FileId::of_meta(&file.metadata()?))
+    }
+
+    fn of_meta(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The file a writer (the job) writes to, and where to look for it when the path is no longer
+/// it: the writer's open files (`/proc/PID/fd`), the directory a rotation renamed it in.
+#[derive(Debug)]
+struct Writer {
+    id: FileId,
+    places: Vec<PathBuf>,
+}
+
+impl Writer {
+    /// The writer's file, opened where one of the places has it.
+    fn find(&self) -> Option<File> {
+        self.places.iter().find_map(|place| {
+            std::fs::read_dir(place).ok()?.flatten().find_map(|entry| {
+                let path = entry.path();
+                let meta = std::fs::metadata(&path).ok()?;
+                if !meta.is_file() || FileId::of_meta(&meta) != self.id {
+                    return None;
+                }
+                let file = File::open(&path).ok()?;
+                (FileId::of(&file).ok()? == self.id).then_some(file)
+            })
+        })
+    }
+}
+
 /// A file followed from an offset.
 #[derive(Debug)]
 pub struct Tail {
     path: PathBuf,
     file: Option<File>,
-    inode: u64,
+    id: FileId,
     offset: u64,
     /// The last bytes read (up to [`FINGERPRINT`]), just before `offset`.
     last: Vec<u8>,
+    /// The file the job writes to, read to its end whatever has the path, until released.
+    writer: Option<Writer>,
+    /// Whether the path was seen to be another file than the writer's.
+    parted: bool,
+    /// What the reader should be told.
+    warnings: Vec<String>,
 }
 
 impl Tail {
@@ -38,10 +94,35 @@ impl Tail {
         Tail {
             path: path.to_path_buf(),
             file: None,
-            inode: 0,
+            id: FileId { dev: 0, ino: 0 },
             offset,
             last: Vec::new(),
+            writer: None,
+            parted: false,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The writer of the file (the job, whose stdout it is) writes to the file `id`: that file
+    /// is read, to its end, whatever has the path, until [`Tail::release`]. When the path is
+    /// not that file, it is looked for in `places`: directories of open files
+    /// (`/proc/PID/fd`) or of names (where a rotation renamed it). The offset given to
+    /// [`Tail::new`] is the writer's file's, if the tail opens no file before.
+    pub fn hold(&mut self, id: FileId, places: Vec<PathBuf>) {
+        self.writer = Some(Writer { id, places });
+        self.parted = false;
+    }
+
+    /// The writer is done with its file (the job ended and all it wrote was read): once read
+    /// to its end, the path is followed again.
+    pub fn release(&mut self) {
+        self.writer = None;
+    }
+
+    /// What the reader should be told (the path and the writer's file parted ways, say),
+    /// each once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The offset of the next byte to read, in the file now followed.
@@ -53,13 +134,12 @@ impl Tail {
     /// happened and how many bytes were read (0: nothing new for now).
     pub fn read(&mut self, out: &mut Vec<u8>) -> std::io::Result<(Event, usize)> {
         if self.file.is_none() {
-            match File::open(&self.path) {
-                Ok(file) => {
-                    self.inode = file.metadata()?.ino();
+            match self.open_next()? {
+                Some(file) => {
+                    self.id = FileId::of(&file)?;
                     self.file = Some(file);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Event::Grew, 0)),
-                Err(e) => return Err(e),
+                None => return Ok((Event::Grew, 0)),
             }
         }
         let mut event = Event::Grew;
@@ -81,13 +161,24 @@ impl Tail {
             self.remember(&out[start..]);
             return Ok((event, read));
         }
-        // Nothing more in this file: has another taken its path?
-        match std::fs::metadata(&self.path) {
-            Ok(meta) if meta.ino() != self.inode => {
-                let file = File::open(&self.path)?;
-                self.inode = file.metadata()?.ino();
-                self.file = Some(file);
-                self.offset = 0;
+        // Nothing more in this file. While the writer writes to it, it stays the one read.
+        if self.writer.as_ref().is_some_and(|w| w.id == self.id) {
+            if !self.parted && self.path_id().is_some_and(|at_path| at_path != self.id) {
+                self.parted = true;
+                self.warnings.push(format!(
+                    "{} is another file now (rotated?); the job still writes to the one it was: \
+                     that one is read until the job ends, then {} again",
+                    self.path.display(),
+                    self.path.display()
+                ));
+            }
+            return Ok((event, 0));
+        }
+        // Has another file taken its place (log rotation, or the writer's file)?
+        match self.open_next()? {
+            Some(next) if FileId::of(&next)? != self.id => {
+                self.id = FileId::of(&next)?;
+                self.file = Some(next);
                 let file = self.file.as_mut().expect("just set");
                 let start = out.len();
                 let read = read_at(file, 0, out)?;
@@ -98,6 +189,42 @@ impl Tail {
             }
             _ => Ok((event, 0)),
         }
+    }
+
+    /// The identity of the file the path names now, if one does.
+    fn path_id(&self) -> Option<FileId> {
+        std::fs::metadata(&self.path)
+            .ok()
+            .map(|meta| FileId::of_meta(&meta))
+    }
+
+    /// The file to read next: the writer's, wherever it is, else the one at the path.
+    fn open_next(&mut self) -> std::io::Result<Option<File>> {
+        let at_path = match File::open(&self.path) {
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let Some(writer) = &self.writer else {
+            return Ok(at_path);
+        };
+        if let Some(file) = &at_path {
+            if FileId::of(file)? == writer.id {
+                return Ok(at_path);
+            }
+        }
+        if let Some(file) = writer.find() {
+            return Ok(Some(file));
+        }
+        // Gone (deleted, and the job no longer holds it): the path is all there is.
+        self.warnings.push(format!(
+            "the file the job writes its output to is not {} any more and cannot be found; \
+             following {}",
+            self.path.display(),
+            self.path.display()
+        ));
+        self.writer = None;
+        Ok(at_path)
     }
 }
 
@@ -239,6 +366,96 @@ mod tests {
             drain(&mut tail),
             (vec![Event::Rotated], b"old 2\nnew 1\n".to_vec())
         );
+    }
+
+    fn id_of(path: &Path) -> FileId {
+        FileId::of(&File::open(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_log_moved_away_is_read_where_its_writer_writes_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train.log");
+        let rotated = dir.path().join("train.log.1");
+        append(&log, b"old 1\n");
+        let mut tail = Tail::new(&log, 0);
+        tail.hold(id_of(&log), vec![dir.path().to_path_buf()]);
+        drain(&mut tail);
+        // logrotate's `create`: renamed, and a new empty file at the path.
+        std::fs::rename(&log, &rotated).unwrap();
+        append(&log, b"");
+        assert_eq!(
+            drain(&mut tail),
+            (vec![], vec![]),
+            "the writer's file stays"
+        );
+        let warnings = tail.take_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("is another file now"), "{warnings:?}");
+        append(&rotated, b"old 2\n");
+        append(&log, b"new 1\n");
+        assert_eq!(drain(&mut tail), (vec![], b"old 2\n".to_vec()));
+        assert_eq!(tail.take_warnings(), Vec::<String>::new(), "warned once");
+        // The writer is done: the rest of its file, then the path's.
+        append(&rotated, b"old 3\n");
+        tail.release();
+        assert_eq!(
+            drain(&mut tail),
+            (vec![Event::Rotated], b"old 3\nnew 1\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_writer_s_file_rotated_before_it_was_opened_is_found_by_its_inode() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train.log");
+        let rotated = dir.path().join("train.log.1");
+        append(&log, b"read before the crash\nnew\n");
+        let id = id_of(&log);
+        std::fs::rename(&log, &rotated).unwrap();
+        append(&log, b"the new file\n");
+        // A supervisor taking the run over, at the offset recorded in the job's file.
+        let mut tail = Tail::new(&log, 22);
+        tail.hold(id, vec![dir.path().to_path_buf()]);
+        assert_eq!(drain(&mut tail).1, b"new\n");
+    }
+
+    #[test]
+    fn a_writer_s_file_truncated_under_it_is_read_again_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train.log");
+        append(&log, b"a long first part of the log\n");
+        let mut tail = Tail::new(&log, 0);
+        tail.hold(id_of(&log), vec![dir.path().to_path_buf()]);
+        drain(&mut tail);
+        // logrotate's `copytruncate`: the same file, emptied.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&log, b"after\n");
+        assert_eq!(
+            drain(&mut tail),
+            (vec![Event::Truncated], b"after\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_writer_s_file_that_cannot_be_found_leaves_the_path_followed_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train.log");
+        append(&log, b"old\n");
+        // Deleted, but open (so that its inode is not given to the new file): nowhere to find.
+        let _open = File::open(&log).unwrap();
+        let id = id_of(&log);
+        std::fs::remove_file(&log).unwrap();
+        append(&log, b"new\n");
+        let mut tail = Tail::new(&log, 0);
+        tail.hold(id, vec![dir.path().to_path_buf()]);
+        assert_eq!(drain(&mut tail).1, b"new\n");
+        assert_eq!(tail.take_warnings().len(), 1);
     }
 
     #[test]

@@ -7,13 +7,17 @@
 //! how it ended, as container runtimes' shims do. The job's signals never reach the waiter,
 //! whose group is not the job's, and a terminal's Ctrl-C reaches neither.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use nix::errno::Errno;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::job::{GroupSpec, Identity, ProcessGroup};
+use super::tail::FileId;
+use super::track::JobCgroup;
 use super::write_atomic;
 
 /// What launch `n` runs, written by the supervisor before it starts the waiter.
@@ -28,15 +32,25 @@ pub struct LaunchSpec {
     /// Whether the command resumes from the checkpoint.
     #[serde(default)]
     pub resumed: bool,
+    /// Never put the job in a cgroup of its own, even where one can be created: its
+    /// descendants are then tracked by the waiter alone, as their subreaper.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_cgroup: bool,
 }
 
 /// The job of a launch as the waiter started it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identities {
     /// The job (leader of its process group).
     pub job: Identity,
     /// The waiter.
     pub waiter: Identity,
+    /// The file the job's stdout and stderr go to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<FileId>,
+    /// The cgroup the job was put in, if one could be created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<PathBuf>,
 }
 
 /// How a launch ended.
@@ -100,6 +114,9 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
 pub fn main(dir: &Path, n: u32) -> i32 {
     // A session of its own: no terminal's signals, and not the supervisor's group.
     let _ = nix::unistd::setsid();
+    // The job's descendants whose parent dies are given to the waiter rather than to init: a
+    // daemon that leaves the job's group and session stays in view, and is reaped here.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let files = LaunchFiles::new(dir, n);
     let Some(spec) = read_json::<LaunchSpec>(&files.spec) else {
         return 2;
@@ -108,14 +125,26 @@ pub fn main(dir: &Path, n: u32) -> i32 {
         let json = serde_json::to_vec(exit).expect("an exit serializes");
         write_atomic(&files.exit, &json)
     };
+    let waiter = Identity::of(std::process::id()).unwrap_or(Identity {
+        pid: std::process::id(),
+        start_time: 0,
+    });
+    let cgroup = if spec.no_cgroup {
+        None
+    } else {
+        JobCgroup::create(&format!("{}-{}", waiter.pid, waiter.start_time))
+    };
     let job_spec = GroupSpec {
         command: spec.command,
         cwd: Some(spec.cwd),
         log: spec.log,
     };
-    let mut job = match ProcessGroup::spawn(&job_spec) {
+    let mut job = match ProcessGroup::spawn_in(&job_spec, cgroup.as_ref()) {
         Ok(job) => job,
         Err(error) => {
+            if let Some(cgroup) = &cgroup {
+                cgroup.remove();
+            }
             let exit = Exit {
                 at: Utc::now(),
                 exit_code: None,
@@ -125,12 +154,13 @@ pub fn main(dir: &Path, n: u32) -> i32 {
             return if record(&exit).is_ok() { 1 } else { 2 };
         }
     };
+    // A job that could not move itself in is tracked by the subreaper alone.
+    let cgroup = cgroup.filter(|cgroup| cgroup.holds(job.identity().pid) || !cgroup.remove());
     let started = Identities {
         job: job.identity(),
-        waiter: Identity::of(std::process::id()).unwrap_or(Identity {
-            pid: std::process::id(),
-            start_time: 0,
-        }),
+        waiter,
+        log: Some(job.log()),
+        cgroup: cgroup.as_ref().map(|c| c.dir.clone()),
     };
     let json = serde_json::to_vec(&started).expect("an identity serializes");
     if write_atomic(&files.started, &json).is_err() {
@@ -138,13 +168,8 @@ pub fn main(dir: &Path, n: u32) -> i32 {
         let _ = job.stop(std::time::Duration::from_secs(5));
         return 2;
     }
-    let exit = match job.wait() {
-        Ok(status) => Exit {
-            at: Utc::now(),
-            exit_code: status.code(),
-            signal: status.signal(),
-            error: None,
-        },
+    let exit = match wait_for(job.identity().pid) {
+        Ok(status) => status,
         Err(error) => Exit {
             at: Utc::now(),
             exit_code: None,
@@ -152,9 +177,35 @@ pub fn main(dir: &Path, n: u32) -> i32 {
             error: Some(format!("cannot wait for the job: {error}")),
         },
     };
-    if record(&exit).is_ok() {
+    let recorded = record(&exit);
+    // What the job left running (stopped by the supervisor, or ending by itself) is reaped as
+    // it ends, so that it stays the waiter's until the last of it.
+    while let Ok(_) | Err(Errno::EINTR) = waitpid(None, None) {}
+    if let Some(cgroup) = &cgroup {
+        cgroup.remove();
+    }
+    if recorded.is_ok() {
         0
     } else {
         2
+    }
+}
+
+/// Waits for the job, reaping on the way the orphans of its descendants, given to the waiter.
+fn wait_for(job: u32) -> nix::Result<Exit> {
+    let job = Pid::from_raw(job as i32);
+    loop {
+        let (exit_code, signal) = match waitpid(None, None) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == job => (Some(code), None),
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == job => (None, Some(signal as i32)),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(error) => return Err(error),
+        };
+        return Ok(Exit {
+            at: Utc::now(),
+            exit_code,
+            signal,
+            error: None,
+        });
     }
 }
