@@ -13,6 +13,8 @@ channels: [{ from: trainer, to: [director, modeler] }]
 job:
   command: [sh, -c, "echo working; exit 3"]
   log: job.log
+events:
+  terminate: { from: [director] }
 states:
   start: { initial: true }
   watch: {}
@@ -20,6 +22,7 @@ states:
 transitions:
   - { from: start, to: watch, do: [launch] }
   - { from: watch, on: incident }
+  - { from: "*", on: terminate, to: ended, do: [stop] }
   - from: watch
     on: exited
     to: ended
@@ -60,4 +63,41 @@ fn an_exit_whose_message_reads_a_missing_incident_still_ends_the_run() {
             "{role}: {text}"
         );
     }
+}
+
+#[test]
+fn a_guard_that_fails_on_exit_keeps_the_run_in_its_state_and_tells_the_director() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = PROTOCOL
+        .replace(
+            "on: exited\n    to: ended",
+            "on: exited\n    if: \"metrics.loss < 1\"\n    to: ended",
+        )
+        .replace("{{ incident.category }}", "{{ job.exit_code }}");
+    std::fs::write(dir.path().join("p.yaml"), protocol).unwrap();
+    let output = run(dir.path(), &["run", "p.yaml", "--id", "r1", "--detach"]);
+    assert!(output.status.success(), "{output:?}");
+
+    let wait = run(
+        dir.path(),
+        &["wait", "r1", "--role", "director", "--timeout", "30s"],
+    );
+    let notice = stdout(&wait);
+    assert!(
+        notice.contains("Warden could not take what happened in `watch`")
+            && notice.contains("the guard of the transition on line 18 failed"),
+        "{wait:?}"
+    );
+    let status = run(dir.path(), &["status", "r1", "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["state"], "watch", "{status:#}");
+    // The run waits for a role's event.
+    let send = ["send", "r1", "terminate", "--as", "director"];
+    let sent = run(dir.path(), &send);
+    assert!(sent.status.success(), "{sent:?}");
+    let wait = run(
+        dir.path(),
+        &["wait", "r1", "--role", "director", "--timeout", "30s"],
+    );
+    assert_eq!(wait.status.code(), Some(3), "the run ended: {wait:?}");
 }

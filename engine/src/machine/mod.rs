@@ -107,6 +107,43 @@ impl Machine {
         })
     }
 
+    /// The message that tells the owner of uncategorized incidents (the director by default)
+    /// that the run could not take an input, and the instance that counts it sent: `None` for
+    /// an input that came at the wrong time, which is not the protocol's failure. The run stays
+    /// where it was.
+    pub fn failure_notice(
+        &self,
+        instance: &Instance,
+        error: &StepError,
+        now: DateTime<Utc>,
+    ) -> Option<(Instance, Message)> {
+        if matches!(
+            error,
+            StepError::AwaitingGates { .. } | StepError::NoGatesPending
+        ) {
+            return None;
+        }
+        let owner = self.rules.uncategorized_owner();
+        let state = &instance.state;
+        let text = format!(
+            "> **Warden could not take what happened in `{state}`.**\n>\n> {error}\n>\n> The \
+             run stays in `{state}`. Fix the protocol, or move the run on with an event \
+             (`warden send`).\n"
+        );
+        let mut instance = instance.clone();
+        instance.messages_sent += 1;
+        let message = Message {
+            seq: instance.messages_sent,
+            at: now,
+            from: "warden".to_owned(),
+            to: vec![owner.to_owned()],
+            template: None,
+            transition: None,
+            text,
+        };
+        Some((instance, message))
+    }
+
     /// The protocol.
     pub fn protocol(&self) -> &Protocol {
         &self.protocol

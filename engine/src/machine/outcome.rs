@@ -181,8 +181,8 @@ pub struct Message {
     pub to: Vec<String>,
     /// The template's name, `None` for inline text.
     pub template: Option<String>,
-    /// The transition that sent it.
-    pub transition: usize,
+    /// The transition that sent it, `None` for Warden's own notice of a step that failed.
+    pub transition: Option<usize>,
     /// The markdown text.
     pub text: String,
 }

@@ -404,7 +404,7 @@ impl<'m> Step<'m> {
                 from: send.from.clone(),
                 to: roles,
                 template: send.template.clone(),
-                transition: index,
+                transition: Some(index),
                 text,
             });
         }

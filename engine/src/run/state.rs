@@ -65,9 +65,10 @@ pub enum Absorbed {
     Recorded,
     /// The machine took the input.
     Stepped(Box<Outcome>),
-    /// The machine failed on the input (a guard or template failing at run time); the run
-    /// stays as it was, as it did when the input was first taken.
-    Failed(StepError),
+    /// The machine failed on the input (a guard or `set` failing at run time); the run stays
+    /// as it was, as it did when the input was first taken, and the owner of uncategorized
+    /// incidents is sent the notice, if there is one.
+    Failed(StepError, Option<Message>),
 }
 
 /// The journal's record of what an input did.
@@ -97,7 +98,10 @@ pub fn summary(absorbed: &Absorbed, state: &str) -> store::Outcome {
                 })
                 .collect();
         }
-        Absorbed::Failed(error) => summary.failed = Some(error.to_string()),
+        Absorbed::Failed(error, notice) => {
+            summary.failed = Some(error.to_string());
+            summary.messages = notice.iter().map(|m| m.seq).collect();
+        }
         Absorbed::Recorded => {}
     }
     summary
@@ -378,7 +382,13 @@ impl RunState {
                     self.instance = self.machine.abandon_pending(&self.instance);
                 }
                 self.failures.push(error.to_string());
-                Absorbed::Failed(error)
+                let notice = self.machine.failure_notice(&self.instance, &error, at);
+                let notice = notice.map(|(instance, notice)| {
+                    self.instance = instance;
+                    self.unwritten.push(notice.clone());
+                    notice
+                });
+                Absorbed::Failed(error, notice)
             }
         };
         self.last_outcome = Some(summary(&absorbed, &self.instance.state));

@@ -664,7 +664,7 @@ impl<'o> Supervisor<'o> {
         }
         match &absorbed {
             Absorbed::Stepped(outcome) => self.report(outcome),
-            Absorbed::Failed(error) => self.observer.notice(Notice::Failed(&error.to_string())),
+            Absorbed::Failed(error, _) => self.observer.notice(Notice::Failed(&error.to_string())),
             Absorbed::Recorded => {}
         }
         self.write_messages()?;
@@ -697,7 +697,7 @@ impl<'o> Supervisor<'o> {
                 .map(|check| crate::gate::evaluate(&check.gate, &check.probe, &cwd, Utc::now()))
                 .collect();
             let absorbed = self.journal(Input::Gates { results }, None, None)?;
-            if matches!(absorbed, Absorbed::Failed(_)) {
+            if matches!(absorbed, Absorbed::Failed(..)) {
                 break;
             }
         }
