@@ -78,7 +78,7 @@ mod tests {
             from: "model_trainer".into(),
             to: vec!["director".into(), "modeler".into()],
             template: Some("error_report".into()),
-            transition: 0,
+            transition: Some(0),
             text: String::new(),
         };
         let command =

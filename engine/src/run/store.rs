@@ -656,7 +656,7 @@ mod tests {
             from: "model_trainer".into(),
             to: vec!["director".into()],
             template: Some("error_report".into()),
-            transition: 3,
+            transition: Some(3),
             text: "## Phase 5B Error Report\n".into(),
         };
         let entry = store.write_message(&message).unwrap();
