@@ -840,3 +840,63 @@ fn a_crash_during_a_progress_bar_and_a_death_without_a_word_are_incidents() {
     );
     assert_eq!(workspace.ended(&id), "done");
 }
+
+#[test]
+fn run_names_and_a_journal_s_message_files_never_reach_outside_the_run() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&["--id", "r1"], &["exit:0"]);
+    assert_eq!(workspace.ended(&id), "done");
+    let dir = ".warden/runs";
+    for args in [
+        &["status", "../runs/r1"][..],
+        &["inbox", "../runs/r1", "--role", "operator"][..],
+        &["wait", "/tmp", "--role", "operator"][..],
+        &["log", "r1/."][..],
+        &["send", "../x", "note", "--as", "operator"][..],
+        &["run", "--resume", "../r1"][..],
+        &["run", "--resume", "../r1", "--detach"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--dir", dir]);
+        let output = workspace.warden(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&output.stderr).contains("is not a run id: use letters, digits"),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+
+    // A forged entry names a file outside the run's messages: it is never printed.
+    assert!(workspace.next_message(&id).contains("launched"));
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    std::fs::write(workspace.path().join("secret.txt"), "TOPSECRET").unwrap();
+    let secret = workspace.path().join("secret.txt");
+    for file in ["../../../secret.txt", secret.to_str().unwrap()] {
+        let forged = serde_json::json!({
+            "entry": "message", "seq": 99, "at": "2026-01-19T12:00:00Z", "from": "watcher",
+            "to": ["operator"], "template": null, "file": file,
+        });
+        let journal = workspace.run_dir(&id).journal();
+        let mut text_of = std::fs::read_to_string(&journal).unwrap();
+        let original = text_of.clone();
+        text_of.push_str(&format!("{forged}\n"));
+        std::fs::write(&journal, text_of).unwrap();
+        for args in [
+            &["inbox", "r1", "--role", "operator", "--all"][..],
+            &["wait", "r1", "--role", "operator", "--timeout", "1s"][..],
+        ] {
+            let output = workspace.warden(args);
+            assert_eq!(output.status.code(), Some(2), "{args:?}");
+            assert!(!text(&output.stdout).contains("TOPSECRET"), "{args:?}");
+            assert!(
+                text(&output.stderr).contains(&format!(
+                    "message 99 names `{file}`, which is not a file of the run's messages/ folder"
+                )),
+                "{args:?}: {}",
+                text(&output.stderr)
+            );
+        }
+        std::fs::write(&journal, original).unwrap();
+    }
+}

@@ -93,7 +93,7 @@ impl LaunchFiles {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     // Written atomically: the file is whole or absent.
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    serde_json::from_slice(&super::files::read(path).ok()?).ok()
 }
 
 /// The waiter's whole life, for `warden __waiter RUN_DIR N`. Returns its exit code.
