@@ -298,8 +298,12 @@ fn a_refused_send_writes_nothing_and_an_accepted_one_is_acted_on() {
         before,
         "the journal is unchanged"
     );
-    let left = std::fs::read_dir(&requests).unwrap().count();
-    assert_eq!(left, 0, "no request was left");
+    // Not deleted: what was left there is kept aside, where it is never taken again.
+    let left: Vec<_> = std::fs::read_dir(&requests)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["0-forged.json.rejected"], "no request was left");
 
     let output = workspace.warden(&[
         "send", &id, "note", "--as", "operator", "--field", "text=hi", "--field", "count=3",
@@ -838,6 +842,57 @@ fn a_crash_during_a_progress_bar_and_a_death_without_a_word_are_incidents() {
         report.contains("killed at line 0: the job was killed by signal 9 (SIGKILL)"),
         "{report}"
     );
+    assert_eq!(workspace.ended(&id), "done");
+}
+
+#[test]
+fn what_is_left_in_the_mailbox_that_is_not_a_request_is_moved_aside_and_the_run_goes_on() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&["--id", "r1"], &["until:go", "exit:0"]);
+    assert!(workspace.next_message(&id).contains("launched"));
+    let run = workspace.run_dir(&id);
+    let requests = run.requests();
+    let target = workspace.path().join("precious.json");
+    std::fs::write(
+        &target,
+        r#"{"event":"note","sender":"operator","fields":{}}"#,
+    )
+    .unwrap();
+    // Each sorts before any request `send` writes, so each is taken first.
+    std::fs::create_dir(requests.join("0-dir.json")).unwrap();
+    nix::unistd::mkfifo(&requests.join("0-fifo.json"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::fs::symlink(&target, requests.join("0-link.json")).unwrap();
+    std::fs::write(requests.join("0-garbage.json"), [0xff, 0xfe, b'{']).unwrap();
+
+    // The supervisor is still there, and takes the next event.
+    let output = workspace.warden(&[
+        "send", &id, "note", "--as", "operator", "--field", "text=hi",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(workspace.next_message(&id).contains("noted hi"));
+    for name in ["0-dir", "0-fifo", "0-link", "0-garbage"] {
+        let aside = requests.join(format!("{name}.json.rejected"));
+        assert!(
+            std::fs::symlink_metadata(&aside).is_ok(),
+            "{name} moved aside"
+        );
+        assert!(!requests.join(format!("{name}.json")).exists());
+    }
+    assert!(
+        std::fs::read_to_string(&target).unwrap().contains("note"),
+        "what the link named is untouched"
+    );
+    let log = std::fs::read_to_string(run.supervisor_log()).unwrap();
+    assert!(
+        log.contains("request 0-dir refused (cannot read the request: not a regular file (a directory)); moved aside to"),
+        "{log}"
+    );
+    assert!(
+        log.contains("request 0-garbage refused (not a request"),
+        "{log}"
+    );
+    assert!(workspace.status(&id)["supervisor"].is_u64());
+    workspace.go("go");
     assert_eq!(workspace.ended(&id), "done");
 }
 
