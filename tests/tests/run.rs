@@ -565,7 +565,16 @@ fn commands_on_runs_name_what_is_wrong() {
     let protocol = root().join("tests/fixtures/run/watch.yaml");
     let output = workspace.warden(&["run", protocol.to_str().unwrap(), "--var", "x=1"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("the protocol has no var `x`"));
+    assert_eq!(text(&output.stderr), "error: the protocol has no var `x`\n");
+    // Refused before the run has an id: none is printed, as if there were such a run.
+    let output = workspace.warden(&["run", protocol.to_str().unwrap(), "--var", "every=soon"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stderr).starts_with("error: var `every`: `soon` is not a duration"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(
         !workspace.path().join(".warden/runs").exists() || {
             std::fs::read_dir(workspace.path().join(".warden/runs"))
@@ -954,4 +963,43 @@ fn run_names_and_a_journal_s_message_files_never_reach_outside_the_run() {
         }
         std::fs::write(&journal, original).unwrap();
     }
+}
+
+#[test]
+fn an_exit_status_the_run_s_directory_cannot_take_yet_is_kept_until_it_can() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&["--id", "r1"], &["until:go", "exit:7"]);
+    assert!(workspace.next_message(&id).contains("launched"));
+    let (job, waiter) = workspace
+        .entries(&id)
+        .into_iter()
+        .find_map(|e| match e {
+            Entry::Launched { job, waiter, .. } => Some((job, waiter)),
+            _ => None,
+        })
+        .unwrap();
+    kill(
+        Pid::from_raw(supervisor_pid(&workspace, &id) as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(|| workspace.run_dir(&id).supervisor().is_none().then_some(()));
+    // The exit file's path is taken (a read-only directory does the same, except for root,
+    // whom permissions do not stop): the waiter cannot write it when the job ends.
+    let exit = workspace.run_dir(&id).launch(1).exit;
+    std::fs::create_dir(&exit).unwrap();
+    workspace.go("go");
+    eventually(|| (!job.is_current()).then_some(()));
+    // The job is reaped, so its waiter has tried; it is still there, trying again.
+    std::thread::sleep(Duration::from_millis(300));
+    let still_trying = waiter.is_current();
+    std::fs::remove_dir(&exit).unwrap();
+    assert!(still_trying, "the waiter gave up on the exit status");
+    let recorded = eventually(|| workspace.run_dir(&id).launch(1).read_exit());
+    assert_eq!(recorded.exit_code, Some(7));
+    let output = workspace.warden(&["run", "--resume", &id, "--detach"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(workspace.next_message(&id).contains("exited 7"));
+    assert_eq!(workspace.ended(&id), "done");
+    assert_eq!(workspace.status(&id)["job"]["exit_code"], 7);
 }

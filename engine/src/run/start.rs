@@ -83,6 +83,10 @@ pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
     }
     let vars = pairs(&new.vars, "--var")?;
     let snapshot = Snapshot::of(&protocol)?;
+    // Bad vars are refused here, before the run has an id to print or a folder; the run's
+    // clock starts after this check.
+    let name = new.id.as_deref().unwrap_or(&protocol.id.value);
+    snapshot.compile()?.start(name, &vars, Utc::now())?;
     let cwd = std::env::current_dir().map_err(super::io_error(Path::new(".")))?;
     let at = Utc::now();
     let id = match &new.id {
