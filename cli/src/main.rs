@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use warden::check::{self, Report};
 use warden::diagnostic::{self, Color};
+use warden::expr::RenderError;
 use warden::graph;
 use warden::protocol::{self, LoadError};
 use warden::scenario::{self, suite::Verdict};
@@ -557,7 +558,11 @@ fn run_render(
         }
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(FINDINGS)
+            // A file that cannot be read is an I/O error, as for every other command.
+            ExitCode::from(match error {
+                RenderError::Io { .. } | RenderError::Load(LoadError::Io { .. }) => IO_ERROR,
+                _ => FINDINGS,
+            })
         }
     }
 }

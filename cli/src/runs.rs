@@ -69,7 +69,12 @@ fn fail(error: &RunError) -> ExitCode {
     ExitCode::from(match error {
         RunError::Io { .. } | RunError::Journal { .. } | RunError::Usage(_) => IO_ERROR,
         RunError::Load(warden::protocol::LoadError::Io { .. }) => IO_ERROR,
-        RunError::Store(StoreError::Io { .. } | StoreError::Corrupt { .. }) => IO_ERROR,
+        RunError::Store(
+            StoreError::Io { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::BadId(_)
+            | StoreError::ForeignMessage { .. },
+        ) => IO_ERROR,
         _ => FINDINGS,
     })
 }

@@ -272,3 +272,39 @@ fn a_reader_that_goes_away_ends_a_command_quietly() {
         );
     }
 }
+
+#[test]
+fn render_of_a_file_that_cannot_be_read_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = render(&dir.path().join("no-such-context.yaml"));
+    assert_eq!(output.status.code(), Some(2), "an unreadable context");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let context = dir.path().join("context.yaml");
+    std::fs::write(&context, "model: 3\n").unwrap();
+    let output = warden()
+        .args([
+            "render",
+            "protocols/phase5b.yaml",
+            "no_such_template",
+            "--context",
+        ])
+        .arg(&context)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "an unreadable template");
+    let output = warden()
+        .args([
+            "render",
+            "no/such/protocol.yaml",
+            "review_overdue",
+            "--context",
+        ])
+        .arg(&context)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "an unreadable protocol");
+}

@@ -298,8 +298,12 @@ fn a_refused_send_writes_nothing_and_an_accepted_one_is_acted_on() {
         before,
         "the journal is unchanged"
     );
-    let left = std::fs::read_dir(&requests).unwrap().count();
-    assert_eq!(left, 0, "no request was left");
+    // Not deleted: what was left there is kept aside, where it is never taken again.
+    let left: Vec<_> = std::fs::read_dir(&requests)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["0-forged.json.rejected"], "no request was left");
 
     let output = workspace.warden(&[
         "send", &id, "note", "--as", "operator", "--field", "text=hi", "--field", "count=3",
@@ -730,7 +734,16 @@ fn commands_on_runs_name_what_is_wrong() {
     let protocol = root().join("tests/fixtures/run/watch.yaml");
     let output = workspace.warden(&["run", protocol.to_str().unwrap(), "--var", "x=1"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("the protocol has no var `x`"));
+    assert_eq!(text(&output.stderr), "error: the protocol has no var `x`\n");
+    // Refused before the run has an id: none is printed, as if there were such a run.
+    let output = workspace.warden(&["run", protocol.to_str().unwrap(), "--var", "every=soon"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stderr).starts_with("error: var `every`: `soon` is not a duration"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(
         !workspace.path().join(".warden/runs").exists() || {
             std::fs::read_dir(workspace.path().join(".warden/runs"))
@@ -1008,4 +1021,154 @@ fn a_crash_during_a_progress_bar_and_a_death_without_a_word_are_incidents() {
         "{report}"
     );
     assert_eq!(workspace.ended(&id), "done");
+}
+
+#[test]
+fn what_is_left_in_the_mailbox_that_is_not_a_request_is_moved_aside_and_the_run_goes_on() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&["--id", "r1"], &["until:go", "exit:0"]);
+    assert!(workspace.next_message(&id).contains("launched"));
+    let run = workspace.run_dir(&id);
+    let requests = run.requests();
+    let target = workspace.path().join("precious.json");
+    std::fs::write(
+        &target,
+        r#"{"event":"note","sender":"operator","fields":{}}"#,
+    )
+    .unwrap();
+    // Each sorts before any request `send` writes, so each is taken first.
+    std::fs::create_dir(requests.join("0-dir.json")).unwrap();
+    nix::unistd::mkfifo(&requests.join("0-fifo.json"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::fs::symlink(&target, requests.join("0-link.json")).unwrap();
+    std::fs::write(requests.join("0-garbage.json"), [0xff, 0xfe, b'{']).unwrap();
+
+    // The supervisor is still there, and takes the next event.
+    let output = workspace.warden(&[
+        "send", &id, "note", "--as", "operator", "--field", "text=hi",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(workspace.next_message(&id).contains("noted hi"));
+    for name in ["0-dir", "0-fifo", "0-link", "0-garbage"] {
+        let aside = requests.join(format!("{name}.json.rejected"));
+        assert!(
+            std::fs::symlink_metadata(&aside).is_ok(),
+            "{name} moved aside"
+        );
+        assert!(!requests.join(format!("{name}.json")).exists());
+    }
+    assert!(
+        std::fs::read_to_string(&target).unwrap().contains("note"),
+        "what the link named is untouched"
+    );
+    let log = std::fs::read_to_string(run.supervisor_log()).unwrap();
+    assert!(
+        log.contains("request 0-dir refused (cannot read the request: not a regular file (a directory)); moved aside to"),
+        "{log}"
+    );
+    assert!(
+        log.contains("request 0-garbage refused (not a request"),
+        "{log}"
+    );
+    assert!(workspace.status(&id)["supervisor"].is_u64());
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+}
+
+#[test]
+fn run_names_and_a_journal_s_message_files_never_reach_outside_the_run() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&["--id", "r1"], &["exit:0"]);
+    assert_eq!(workspace.ended(&id), "done");
+    let dir = ".warden/runs";
+    for args in [
+        &["status", "../runs/r1"][..],
+        &["inbox", "../runs/r1", "--role", "operator"][..],
+        &["wait", "/tmp", "--role", "operator"][..],
+        &["log", "r1/."][..],
+        &["send", "../x", "note", "--as", "operator"][..],
+        &["run", "--resume", "../r1"][..],
+        &["run", "--resume", "../r1", "--detach"][..],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--dir", dir]);
+        let output = workspace.warden(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&output.stderr).contains("is not a run id: use letters, digits"),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+
+    // A forged entry names a file outside the run's messages: it is never printed.
+    assert!(workspace.next_message(&id).contains("launched"));
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    std::fs::write(workspace.path().join("secret.txt"), "TOPSECRET").unwrap();
+    let secret = workspace.path().join("secret.txt");
+    for file in ["../../../secret.txt", secret.to_str().unwrap()] {
+        let forged = serde_json::json!({
+            "entry": "message", "seq": 99, "at": "2026-01-19T12:00:00Z", "from": "watcher",
+            "to": ["operator"], "template": null, "file": file,
+        });
+        let journal = workspace.run_dir(&id).journal();
+        let mut text_of = std::fs::read_to_string(&journal).unwrap();
+        let original = text_of.clone();
+        text_of.push_str(&format!("{forged}\n"));
+        std::fs::write(&journal, text_of).unwrap();
+        for args in [
+            &["inbox", "r1", "--role", "operator", "--all"][..],
+            &["wait", "r1", "--role", "operator", "--timeout", "1s"][..],
+        ] {
+            let output = workspace.warden(args);
+            assert_eq!(output.status.code(), Some(2), "{args:?}");
+            assert!(!text(&output.stdout).contains("TOPSECRET"), "{args:?}");
+            assert!(
+                text(&output.stderr).contains(&format!(
+                    "message 99 names `{file}`, which is not a file of the run's messages/ folder"
+                )),
+                "{args:?}: {}",
+                text(&output.stderr)
+            );
+        }
+        std::fs::write(&journal, original).unwrap();
+    }
+}
+
+#[test]
+fn an_exit_status_the_run_s_directory_cannot_take_yet_is_kept_until_it_can() {
+    let workspace = Workspace::new();
+    let id = workspace.start(&["--id", "r1"], &["until:go", "exit:7"]);
+    assert!(workspace.next_message(&id).contains("launched"));
+    let (job, waiter) = workspace
+        .entries(&id)
+        .into_iter()
+        .find_map(|e| match e {
+            Entry::Launched { job, waiter, .. } => Some((job, waiter)),
+            _ => None,
+        })
+        .unwrap();
+    kill(
+        Pid::from_raw(supervisor_pid(&workspace, &id) as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(|| workspace.run_dir(&id).supervisor().is_none().then_some(()));
+    // The exit file's path is taken (a read-only directory does the same, except for root,
+    // whom permissions do not stop): the waiter cannot write it when the job ends.
+    let exit = workspace.run_dir(&id).launch(1).exit;
+    std::fs::create_dir(&exit).unwrap();
+    workspace.go("go");
+    eventually(|| (!job.is_current()).then_some(()));
+    // The job is reaped, so its waiter has tried; it is still there, trying again.
+    std::thread::sleep(Duration::from_millis(300));
+    let still_trying = waiter.is_current();
+    std::fs::remove_dir(&exit).unwrap();
+    assert!(still_trying, "the waiter gave up on the exit status");
+    let recorded = eventually(|| workspace.run_dir(&id).launch(1).read_exit());
+    assert_eq!(recorded.exit_code, Some(7));
+    let output = workspace.warden(&["run", "--resume", &id, "--detach"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(workspace.next_message(&id).contains("exited 7"));
+    assert_eq!(workspace.ended(&id), "done");
+    assert_eq!(workspace.status(&id)["job"]["exit_code"], 7);
 }

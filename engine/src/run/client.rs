@@ -3,7 +3,6 @@
 //! things written are a role's read mark and a `send` request, which the supervisor takes.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use serde::Serialize;
 use super::mailbox::{self, Reply, Request};
 use super::snapshot::Snapshot;
 use super::state::RunState;
-use super::store::{Entry, MessageEntry, RunDir, StoreError};
+use super::store::{Entry, MessageEntry, RunDir};
 use super::{io_error, write_atomic, RunError};
 
 /// The runs under `root`, oldest first.
@@ -30,6 +29,10 @@ pub fn runs(root: &Path) -> Result<Vec<(RunDir, DateTime<Utc>)>, RunError> {
         let Some(id) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
+        // A link is not a run of this folder, whatever it names.
+        if !super::store::valid_id(&id) || entry.file_type().map_or(true, |t| t.is_symlink()) {
+            continue;
+        }
         let run = RunDir::new(root, &id);
         if let Some(at) = started_at(&run) {
             runs.push((run, at));
@@ -42,7 +45,7 @@ pub fn runs(root: &Path) -> Result<Vec<(RunDir, DateTime<Utc>)>, RunError> {
 /// When `run` started, from its journal's first line.
 fn started_at(run: &RunDir) -> Option<DateTime<Utc>> {
     let mut first = String::new();
-    let file = File::open(run.journal()).ok()?;
+    let file = super::files::open(&run.journal()).ok()?;
     std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut first).ok()?;
     match serde_json::from_str(&first).ok()? {
         Entry::Started(started) => Some(started.at),
@@ -53,14 +56,7 @@ fn started_at(run: &RunDir) -> Option<DateTime<Utc>> {
 /// The run `id` under `root`, or the newest run when `id` is `None`.
 pub fn resolve(root: &Path, id: Option<&str>) -> Result<RunDir, RunError> {
     match id {
-        Some(id) => {
-            let run = RunDir::new(root, id);
-            if run.journal().exists() {
-                Ok(run)
-            } else {
-                Err(StoreError::NoRun(id.to_owned()).into())
-            }
-        }
+        Some(id) => Ok(RunDir::existing(root, id)?),
         None => runs(root)?.pop().map(|(run, _)| run).ok_or_else(|| {
             RunError::Refused(format!(
                 "there is no run under {}; start one with `warden run`",
@@ -299,7 +295,7 @@ pub struct Delivered {
 
 /// The last message `wait` delivered to `role` in `run`, by number (0: none).
 pub fn read_mark(run: &RunDir, role: &str) -> u64 {
-    std::fs::read_to_string(run.cursors().join(role))
+    super::files::read_to_string(&run.cursors().join(role))
         .ok()
         .and_then(|text| text.trim().parse().ok())
         .unwrap_or(0)
@@ -332,8 +328,8 @@ fn messages(run: &RunDir) -> Result<Vec<MessageEntry>, RunError> {
 }
 
 fn deliver(run: &RunDir, entry: &MessageEntry, read: bool) -> Result<Delivered, RunError> {
-    let path = run.dir.join(&entry.file);
-    let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+    let path = run.message_file(entry)?;
+    let text = super::files::read_to_string(&path).map_err(io_error(&path))?;
     Ok(Delivered {
         entry: entry.clone(),
         path,
@@ -414,13 +410,17 @@ pub fn wait(
 
 /// Marks `entry` read for `role` unless another reader did first; returns it if this one did.
 fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Delivered>, RunError> {
-    let lock_path = run.cursors().join(format!(".{role}.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_error(&lock_path))?;
+    let cursors = run.cursors();
+    super::files::real_dir(&cursors).map_err(io_error(&cursors))?;
+    let lock_path = cursors.join(format!(".{role}.lock"));
+    let file = super::files::open_with(
+        super::files::options()
+            .create(true)
+            .truncate(false)
+            .write(true),
+        &lock_path,
+    )
+    .map_err(io_error(&lock_path))?;
     let _lock = Flock::lock(file, FlockArg::LockExclusive)
         .map_err(|(_, errno)| io_error(&lock_path)(errno.into()))?;
     if read_mark(run, role) >= entry.seq {
@@ -458,7 +458,7 @@ impl JournalReader {
 
     /// The entries appended since the last call.
     pub fn read(&mut self) -> Result<Vec<Entry>, RunError> {
-        let mut file = File::open(&self.path).map_err(io_error(&self.path))?;
+        let mut file = super::files::open(&self.path).map_err(io_error(&self.path))?;
         file.seek(SeekFrom::Start(self.offset))
             .map_err(io_error(&self.path))?;
         let mut bytes = std::mem::take(&mut self.partial);

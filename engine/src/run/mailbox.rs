@@ -5,8 +5,14 @@
 //! requests were sent. The supervisor takes the requests in that order, writes its answer
 //! beside each as `<id>.reply.json`, then removes the request. A request it took before a
 //! restart (the journal names it) is only removed.
+//!
+//! Anyone who can write to the folder can leave anything there. An entry that is not a request
+//! (not a regular file, a link, a fifo, a file that cannot be read, more than [`MAX_REQUEST`]
+//! bytes, text that is not a request) is refused: answered when it can be, then moved aside
+//! as `<id>.json.rejected`, never deleted, and the supervisor goes on.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -14,7 +20,10 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::store::{self, RunDir};
-use super::{io_error, write_atomic, RunError};
+use super::{files, io_error, write_atomic, RunError};
+
+/// The largest request file read: a role's event is a few hundred bytes.
+pub const MAX_REQUEST: u64 = 1 << 20;
 
 /// An event a role sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +64,8 @@ fn reply_file(run: &RunDir, id: &str) -> PathBuf {
 pub fn post(run: &RunDir, request: &Request) -> Result<String, RunError> {
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let id = format!("{nanos:020}-{}", std::process::id());
+    let dir = run.requests();
+    files::real_dir(&dir).map_err(io_error(&dir))?;
     let path = request_file(run, &id);
     let json = serde_json::to_vec(request).expect("a request serializes");
     write_atomic(&path, &json).map_err(io_error(&path))?;
@@ -66,7 +77,7 @@ pub fn await_reply(run: &RunDir, id: &str, timeout: Duration) -> Result<Option<R
     let answer = reply_file(run, id);
     let started = Instant::now();
     loop {
-        if let Ok(bytes) = std::fs::read(&answer) {
+        if let Ok(bytes) = files::read(&answer) {
             let reply: Reply = serde_json::from_slice(&bytes).map_err(|e| RunError::Journal {
                 path: answer.clone(),
                 message: format!("not a reply: {e}"),
@@ -81,8 +92,12 @@ pub fn await_reply(run: &RunDir, id: &str, timeout: Duration) -> Result<Option<R
     }
 }
 
-/// The requests waiting in `run`'s mailbox, in the order they were sent.
+/// The requests waiting in `run`'s mailbox, in the order they were sent (none while the
+/// mailbox is not a folder of its own: see [`repair`]).
 pub fn waiting(run: &RunDir) -> Vec<Posted> {
+    if files::real_dir(&run.requests()).is_err() {
+        return Vec::new();
+    }
     let Ok(entries) = std::fs::read_dir(run.requests()) else {
         return Vec::new();
     };
@@ -94,26 +109,87 @@ pub fn waiting(run: &RunDir) -> Vec<Posted> {
     ids.sort();
     ids.into_iter()
         .map(|id| {
-            let request = std::fs::read(request_file(run, &id))
-                .map_err(|e| format!("cannot read the request: {e}"))
-                .and_then(|bytes| {
-                    serde_json::from_slice::<Request>(&bytes)
-                        .map_err(|e| format!("not a request: {e}"))
-                });
+            let request = read_request(run, &id);
             (id, request)
         })
         .collect()
 }
 
-/// Answers request `id` (when there is an answer) and removes it from the mailbox.
-pub fn close(run: &RunDir, id: &str, reply: Option<&Reply>) -> Result<(), RunError> {
-    if let Some(reply) = reply {
-        let answer = reply_file(run, id);
-        let json = serde_json::to_vec(reply).expect("a reply serializes");
-        write_atomic(&answer, &json).map_err(io_error(&answer))?;
+/// Reads request `id`: a regular file (never through a link; a fifo does not block) of at most
+/// [`MAX_REQUEST`] bytes that is a request.
+fn read_request(run: &RunDir, id: &str) -> Result<Request, String> {
+    let cannot = |e: std::io::Error| format!("cannot read the request: {e}");
+    let file = files::open(&request_file(run, id)).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_REQUEST + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_REQUEST {
+        return Err(format!(
+            "not a request: larger than {} KiB",
+            MAX_REQUEST / 1024
+        ));
     }
+    serde_json::from_slice::<Request>(&bytes).map_err(|e| format!("not a request: {e}"))
+}
+
+/// Refuses the entry `id` of the mailbox, which is not a request: answers it with `reply` when
+/// it can (a sender waiting learns why), then moves it aside as `<id>.json.rejected` (or
+/// `.rejected-2`...). Returns where it went; an answer that could not be written is no error.
+pub fn reject(run: &RunDir, id: &str, reply: &Reply) -> Result<PathBuf, RunError> {
+    let answer = reply_file(run, id);
+    let json = serde_json::to_vec(reply).expect("a reply serializes");
+    let _ = write_atomic(&answer, &json);
     let path = request_file(run, id);
-    std::fs::remove_file(&path).map_err(io_error(&path))
+    files::set_aside(&path).map_err(io_error(&path))
+}
+
+/// When the mailbox is no longer a folder of the run's own (replaced by a link or a file), moves
+/// what is there aside as `requests.rejected` and makes a new, empty folder. Returns what was
+/// done, or why it could not be, for a warning; `None` when the mailbox is as it should be.
+pub fn repair(run: &RunDir) -> Option<String> {
+    let dir = run.requests();
+    let why = match files::real_dir(&dir) {
+        Ok(()) => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "it is missing".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let moved = match files::set_aside(&dir) {
+        Ok(aside) => format!("; moved it aside to {}", aside.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Some(format!(
+                "{}: {why}, and cannot be moved aside: {e}",
+                dir.display()
+            ))
+        }
+    };
+    match std::fs::create_dir(&dir) {
+        Ok(()) => Some(format!(
+            "{}: {why}{moved}, and made a new one",
+            dir.display()
+        )),
+        Err(e) => Some(format!(
+            "{}: {why}{moved}, and cannot make a new one: {e}",
+            dir.display()
+        )),
+    }
+}
+
+/// Answers request `id` (when there is an answer) and removes it from the mailbox. The request
+/// is removed even when the answer cannot be written; the first error is returned.
+pub fn close(run: &RunDir, id: &str, reply: Option<&Reply>) -> Result<(), RunError> {
+    let answered = match reply {
+        Some(reply) => {
+            let answer = reply_file(run, id);
+            let json = serde_json::to_vec(reply).expect("a reply serializes");
+            write_atomic(&answer, &json).map_err(io_error(&answer))
+        }
+        None => Ok(()),
+    };
+    let path = request_file(run, id);
+    let removed = std::fs::remove_file(&path).map_err(io_error(&path));
+    answered.and(removed)
 }
 
 #[cfg(test)]
@@ -165,5 +241,86 @@ mod tests {
         close(run, &second, None).unwrap();
         assert_eq!(await_reply(run, &second, Duration::ZERO).unwrap(), None);
         assert_eq!(waiting(run).len(), 1, "only the forged one is left");
+    }
+
+    #[test]
+    fn what_is_not_a_request_is_refused_answered_and_moved_aside() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::create(root.path(), "r").unwrap();
+        let run = store.run();
+        let requests = run.requests();
+        let target = root.path().join("precious.json");
+        std::fs::write(&target, serde_json::to_vec(&request("x")).unwrap()).unwrap();
+        std::fs::create_dir(requests.join("1-dir.json")).unwrap();
+        nix::unistd::mkfifo(&requests.join("2-fifo.json"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::os::unix::fs::symlink(&target, requests.join("3-link.json")).unwrap();
+        std::fs::write(requests.join("4-garbage.json"), [0xff, 0, 7]).unwrap();
+        let big = vec![b' '; MAX_REQUEST as usize + 1];
+        std::fs::write(requests.join("5-big.json"), big).unwrap();
+        // Read without blocking on the fifo.
+        let posted = waiting(run);
+        let why: Vec<(&str, String)> = posted
+            .iter()
+            .map(|(id, r)| (id.as_str(), r.clone().unwrap_err()))
+            .collect();
+        assert_eq!(why.len(), 5, "{why:?}");
+        assert!(
+            why[0].1.contains("not a regular file (a directory)"),
+            "{why:?}"
+        );
+        assert!(why[1].1.contains("not a regular file (a fifo)"), "{why:?}");
+        assert!(why[2].1.contains("is a symbolic link"), "{why:?}");
+        assert!(why[3].1.starts_with("not a request"), "{why:?}");
+        assert!(why[4].1.contains("larger than 1024 KiB"), "{why:?}");
+        let reply = Reply {
+            from: "watch".into(),
+            ..Default::default()
+        };
+        for (id, _) in &posted {
+            let aside = reject(run, id, &reply).unwrap();
+            assert_eq!(aside, requests.join(format!("{id}.json.rejected")));
+            assert_eq!(
+                await_reply(run, id, Duration::ZERO).unwrap(),
+                Some(reply.clone())
+            );
+        }
+        assert!(waiting(run).is_empty(), "all moved aside");
+        assert!(requests.join("1-dir.json.rejected").is_dir());
+        assert!(
+            std::fs::symlink_metadata(requests.join("3-link.json.rejected"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            serde_json::to_vec(&request("x")).unwrap(),
+            "what the link named is untouched"
+        );
+    }
+
+    #[test]
+    fn a_mailbox_replaced_by_a_link_is_moved_aside_and_made_again() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let store = Store::create(root.path(), "r").unwrap();
+        let run = store.run();
+        assert_eq!(repair(run), None);
+        std::fs::remove_dir(run.requests()).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), run.requests()).unwrap();
+        std::fs::write(elsewhere.path().join("1-x.json"), b"{}").unwrap();
+        assert!(waiting(run).is_empty(), "not read through the link");
+        let error = post(run, &request("x")).unwrap_err();
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+        let warning = repair(run).unwrap();
+        assert!(
+            warning.contains("is a symbolic link") && warning.contains("requests.rejected"),
+            "{warning}"
+        );
+        assert!(std::fs::symlink_metadata(run.dir.join("requests.rejected"))
+            .unwrap()
+            .is_symlink());
+        assert_eq!(repair(run), None);
+        assert!(post(run, &request("x")).is_ok());
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 1);
     }
 }

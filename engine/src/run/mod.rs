@@ -11,6 +11,7 @@
 //! the job, those that left its group too: nothing else is ever signalled.
 
 pub mod client;
+mod files;
 mod hook;
 pub mod job;
 mod lifecycle;
@@ -91,14 +92,4 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError +
     }
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old file or the whole new one, never
-/// part of it, and a crash leaves one or the other.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let partial = path.with_file_name(format!(".{name}.partial"));
-    let mut file = std::fs::File::create(&partial)?;
-    file.write_all(bytes)?;
-    file.sync_data()?;
-    std::fs::rename(&partial, path)
-}
+pub(crate) use files::write_atomic;

@@ -83,7 +83,7 @@ impl Snapshot {
     /// The snapshot stored in `run`.
     pub fn read(run: &RunDir) -> Result<Snapshot, RunError> {
         let path = run.snapshot();
-        let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+        let bytes = super::files::read(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => {
                 RunError::Store(super::store::StoreError::NoRun(run.id.clone()))
             }

@@ -83,6 +83,10 @@ pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
     }
     let vars = pairs(&new.vars, "--var")?;
     let snapshot = Snapshot::of(&protocol)?;
+    // Bad vars are refused here, before the run has an id to print or a folder; the run's
+    // clock starts after this check.
+    let name = new.id.as_deref().unwrap_or(&protocol.id.value);
+    snapshot.compile()?.start(name, &vars, Utc::now())?;
     let cwd = std::env::current_dir().map_err(super::io_error(Path::new(".")))?;
     let at = Utc::now();
     let id = match &new.id {
@@ -112,11 +116,7 @@ pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
 
 /// Whether `id` can name a run: letters, digits, `-`, `_` and `.`, not starting with `.`.
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    super::store::valid_id(id)
 }
 
 /// `<protocol>-<YYYYMMDD-HHMMSS>`, with `-2`, `-3`... when taken.
@@ -170,16 +170,13 @@ pub fn become_background() {
 
 /// Refuses to hand run `id` to a background supervisor when it has one, or is no run.
 pub fn resumable(root: &Path, id: &str) -> Result<RunDir, RunError> {
-    let run = RunDir::new(root, id);
+    let run = RunDir::existing(root, id)?;
     if let Some(pid) = run.supervisor() {
         return Err(StoreError::Locked {
             id: id.to_owned(),
             holder: Some(pid),
         }
         .into());
-    }
-    if !run.journal().exists() {
-        return Err(StoreError::NoRun(id.to_owned()).into());
     }
     Ok(run)
 }
@@ -190,10 +187,7 @@ pub fn resumable(root: &Path, id: &str) -> Result<RunDir, RunError> {
 pub fn detach(root: &Path, run: &RunDir) -> Result<(), RunError> {
     let log_path = run.supervisor_log();
     let open_error = super::io_error(&log_path);
-    let log = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(&log_path)
+    let log = super::files::open_with(super::files::options().create(true).append(true), &log_path)
         .map_err(open_error)?;
     let err = log.try_clone().map_err(super::io_error(&log_path))?;
     let mut child = std::process::Command::new(this_program()?)

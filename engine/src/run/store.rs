@@ -6,7 +6,7 @@
 //! atomically, and `lock` is held by the one supervisor of the run: a second one refuses.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -215,6 +215,19 @@ pub enum StoreError {
     /// The run does not exist.
     #[error("there is no run `{0}`")]
     NoRun(String),
+    /// The name given is not one a run can have.
+    #[error("`{0}` is not a run id: use letters, digits, `-`, `_` and `.` only")]
+    BadId(String),
+    /// The journal names a message file outside the run's `messages/` folder.
+    #[error("{}: message {seq} names `{}`, which is not a file of the run's messages/ folder", journal.display(), file.display())]
+    ForeignMessage {
+        /// The journal.
+        journal: PathBuf,
+        /// The message's number.
+        seq: u64,
+        /// The file it names.
+        file: PathBuf,
+    },
     /// A journal line is not an entry (other than a last line cut short by a crash).
     #[error("{}:{line}: not a journal entry: {message}", path.display())]
     Corrupt {
@@ -243,6 +256,15 @@ pub struct RunDir {
     pub dir: PathBuf,
 }
 
+/// Whether `id` can name a run: letters, digits, `-`, `_` and `.`, not starting with `.`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 impl RunDir {
     /// The run `id` under `root` (`.warden/runs` by default).
     pub fn new(root: &Path, id: &str) -> RunDir {
@@ -250,6 +272,53 @@ impl RunDir {
             id: id.to_owned(),
             dir: root.join(id),
         }
+    }
+
+    /// The existing run `id` under `root`, for a command on it: `id` must be a run id (never a
+    /// path: `../x` is refused), and the run's directory, its journal and its `messages/` and
+    /// `requests/` folders must not be symbolic links.
+    pub fn existing(root: &Path, id: &str) -> Result<RunDir, StoreError> {
+        if !valid_id(id) {
+            return Err(StoreError::BadId(id.to_owned()));
+        }
+        let run = RunDir::new(root, id);
+        match std::fs::symlink_metadata(run.journal()) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NoRun(id.to_owned()))
+            }
+            _ => {}
+        }
+        run.check_dirs()?;
+        Ok(run)
+    }
+
+    /// Refuses the run when its directory or one of its folders is a symbolic link (or not a
+    /// directory): nothing of a run is ever read or written through a link.
+    pub fn check_dirs(&self) -> Result<(), StoreError> {
+        for dir in [self.dir.clone(), self.messages(), self.requests()] {
+            super::files::real_dir(&dir).map_err(io(&dir))?;
+        }
+        Ok(())
+    }
+
+    /// The file of the message `entry`, which must be a file of the run's `messages/` folder:
+    /// a journal entry naming any other file (`../../etc/passwd`, an absolute path) is refused.
+    pub fn message_file(&self, entry: &MessageEntry) -> Result<PathBuf, StoreError> {
+        use std::path::Component;
+        let mut parts = entry.file.components();
+        let inside = matches!(
+            (parts.next(), parts.next(), parts.next()),
+            (Some(Component::Normal(dir)), Some(Component::Normal(name)), None)
+                if dir == "messages" && !name.to_string_lossy().starts_with('.')
+        );
+        if !inside {
+            return Err(StoreError::ForeignMessage {
+                journal: self.journal(),
+                seq: entry.seq,
+                file: entry.file.clone(),
+            });
+        }
+        Ok(self.dir.join(&entry.file))
     }
 
     /// The journal.
@@ -301,13 +370,13 @@ impl RunDir {
     /// The process supervising the run, if one is: the run's lock is held (the kernel says so,
     /// which a stale lock file cannot fake) and the holder wrote its PID in it.
     pub fn supervisor(&self) -> Option<u32> {
-        let file = File::open(self.lock()).ok()?;
+        let file = super::files::open(&self.lock()).ok()?;
         let mut probe = whole_file(libc::F_WRLCK);
         fcntl(&file, FcntlArg::F_OFD_GETLK(&mut probe)).ok()?;
         if probe.l_type == libc::F_UNLCK as libc::c_short {
             return None;
         }
-        let text = std::fs::read_to_string(self.lock()).ok()?;
+        let text = super::files::read_to_string(&self.lock()).ok()?;
         // A supervisor that has the lock but has not written its PID yet is still a supervisor.
         Some(text.trim().parse().unwrap_or(0))
     }
@@ -316,7 +385,7 @@ impl RunDir {
     /// out, since it was never acted on; any other bad line is an error.
     pub fn read_journal(&self) -> Result<Vec<Entry>, StoreError> {
         let path = self.journal();
-        let file = File::open(&path).map_err(|source| match source.kind() {
+        let file = super::files::open(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => StoreError::NoRun(self.id.clone()),
             _ => StoreError::Io {
                 path: path.clone(),
@@ -392,6 +461,9 @@ pub struct Store {
 impl Store {
     /// Creates the run `id` under `root` and takes its lock.
     pub fn create(root: &Path, id: &str) -> Result<Store, StoreError> {
+        if !valid_id(id) {
+            return Err(StoreError::BadId(id.to_owned()));
+        }
         let run = RunDir::new(root, id);
         std::fs::create_dir_all(root).map_err(io(root))?;
         match std::fs::create_dir(&run.dir) {
@@ -409,22 +481,22 @@ impl Store {
 
     /// Opens the existing run `id` under `root` to go on supervising it.
     pub fn open(root: &Path, id: &str) -> Result<Store, StoreError> {
-        let run = RunDir::new(root, id);
-        if !run.journal().exists() {
-            return Err(StoreError::NoRun(id.to_owned()));
-        }
+        let run = RunDir::existing(root, id)?;
         Store::open_locked(run)
     }
 
     fn open_locked(run: RunDir) -> Result<Store, StoreError> {
         let lock_path = run.lock();
-        let mut lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
+        // Never through a link: a `lock` replaced by one would have its target truncated.
+        let mut lock = super::files::open_with(
+            super::files::options()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true),
+            &lock_path,
+        )
+        .map_err(io(&lock_path))?;
         match fcntl(&lock, FcntlArg::F_OFD_SETLK(&whole_file(libc::F_WRLCK))) {
             Ok(_) => {}
             Err(Errno::EAGAIN | Errno::EACCES) => {
@@ -438,12 +510,11 @@ impl Store {
         lock.set_len(0).map_err(io(&lock_path))?;
         writeln!(lock, "{}", std::process::id()).map_err(io(&lock_path))?;
         let journal_path = run.journal();
-        let journal = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&journal_path)
-            .map_err(io(&journal_path))?;
+        let journal = super::files::open_with(
+            super::files::options().create(true).read(true).append(true),
+            &journal_path,
+        )
+        .map_err(io(&journal_path))?;
         cut_partial_line(&journal).map_err(io(&journal_path))?;
         Ok(Store {
             run,
@@ -486,7 +557,10 @@ impl Store {
             message.to.join("+"),
             message.template.as_deref().unwrap_or("text")
         );
-        let path = self.run.messages().join(&name);
+        // A `messages/` replaced by a link since the run was opened is refused, not followed.
+        let dir = self.run.messages();
+        super::files::real_dir(&dir).map_err(io(&dir))?;
+        let path = dir.join(&name);
         super::write_atomic(&path, message.text.as_bytes()).map_err(io(&path))?;
         let entry = MessageEntry {
             seq: message.seq,
@@ -675,5 +749,125 @@ mod tests {
             store.run().read_journal().unwrap().last(),
             Some(Entry::Message(MessageEntry { seq: 7, .. }))
         ));
+    }
+
+    #[test]
+    fn a_lock_replaced_by_a_link_is_refused_and_its_target_kept() {
+        let root = tempfile::tempdir().unwrap();
+        drop(Store::create(root.path(), "r1").unwrap());
+        let run = RunDir::new(root.path(), "r1");
+        let target = root.path().join("precious");
+        std::fs::write(&target, "data").unwrap();
+        std::fs::remove_file(run.lock()).unwrap();
+        std::os::unix::fs::symlink(&target, run.lock()).unwrap();
+        let error = Store::open(root.path(), "r1").unwrap_err();
+        assert!(
+            error.to_string().ends_with(
+                "lock: is a symbolic link, which Warden never follows in a run's directory"
+            ),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "data");
+        assert_eq!(run.supervisor(), None);
+    }
+
+    #[test]
+    fn a_run_whose_folders_are_links_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let mut store = Store::create(root.path(), "r1").unwrap();
+        let run = store.run().clone();
+        // Replaced while the run is supervised: the next message is not written through it.
+        std::fs::remove_dir(run.messages()).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), run.messages()).unwrap();
+        let message = Message {
+            seq: 1,
+            at: now(),
+            from: "a".into(),
+            to: vec!["b".into()],
+            template: None,
+            transition: 0,
+            text: "hello".into(),
+        };
+        let error = store.write_message(&message).unwrap_err();
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        drop(store);
+        let error = Store::open(root.path(), "r1").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: is a symbolic link", run.messages().display())),
+            "{error}"
+        );
+        // A run's directory that is a link is refused too.
+        std::fs::remove_file(run.messages()).unwrap();
+        std::fs::create_dir(run.messages()).unwrap();
+        assert!(Store::open(root.path(), "r1").is_ok());
+        std::os::unix::fs::symlink(&run.dir, root.path().join("r2")).unwrap();
+        let error = RunDir::existing(root.path(), "r2").unwrap_err();
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+    }
+
+    #[test]
+    fn a_run_is_named_by_an_id_never_a_path() {
+        let root = tempfile::tempdir().unwrap();
+        drop(Store::create(root.path(), "r1").unwrap());
+        for id in ["../r1", "r1/.", "/tmp", "", ".r1"] {
+            let error = RunDir::existing(&root.path().join("sub"), id).unwrap_err();
+            assert!(matches!(error, StoreError::BadId(_)), "{id}: {error}");
+            assert!(matches!(
+                Store::open(root.path(), id),
+                Err(StoreError::BadId(_))
+            ));
+            assert!(matches!(
+                Store::create(root.path(), id),
+                Err(StoreError::BadId(_))
+            ));
+        }
+        assert_eq!(
+            RunDir::existing(root.path(), "../x")
+                .unwrap_err()
+                .to_string(),
+            "`../x` is not a run id: use letters, digits, `-`, `_` and `.` only"
+        );
+        assert!(RunDir::existing(root.path(), "r1").is_ok());
+    }
+
+    #[test]
+    fn a_message_file_is_one_of_the_run_s_messages() {
+        let run = RunDir::new(Path::new("/runs"), "r1");
+        let entry = |file: &str| MessageEntry {
+            seq: 3,
+            at: now(),
+            from: "a".into(),
+            to: vec!["b".into()],
+            template: None,
+            file: file.into(),
+        };
+        assert_eq!(
+            run.message_file(&entry("messages/0003-a-to-b-text.md"))
+                .unwrap(),
+            Path::new("/runs/r1/messages/0003-a-to-b-text.md")
+        );
+        for forged in [
+            "/etc/passwd",
+            "../../etc/passwd",
+            "messages/../../x",
+            "messages/../lock",
+            "journal.jsonl",
+            "messages/sub/x.md",
+            "messages/.hidden",
+            "messages",
+            "./messages/x.md",
+        ] {
+            let error = run.message_file(&entry(forged)).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("message 3 names `{forged}`")),
+                "{forged}: {error}"
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! the mailbox [`super::mailbox`], the `--on-message` hook `hook.rs`, and what the logs
 //! say is read by the same [`Feed`] that scenarios replay through.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -119,6 +120,9 @@ pub struct Supervisor<'o> {
     answered: Option<Vec<journal::Outcome>>,
     /// Whether the gates a run waits for are being checked.
     checking: bool,
+    /// Entries of the mailbox that could be neither removed nor moved aside: warned of once,
+    /// then left alone.
+    stuck: BTreeSet<String>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -238,6 +242,7 @@ impl<'o> Supervisor<'o> {
             artifacts_seen: now,
             answered: None,
             checking: false,
+            stuck: BTreeSet::new(),
         })
     }
 
@@ -297,7 +302,11 @@ impl<'o> Supervisor<'o> {
         self.handle(&mut happened)?;
         self.carry_out(&mut happened);
         self.handle(&mut happened)?;
-        let requests = mailbox::waiting(self.store.run());
+        if let Some(warning) = mailbox::repair(self.store.run()) {
+            self.observer.notice(Notice::Warning(warning));
+        }
+        let mut requests = mailbox::waiting(self.store.run());
+        requests.retain(|(id, _)| !self.stuck.contains(id));
         busy |= !requests.is_empty();
         happened.extend(requests.into_iter().map(Happened::Request));
         self.handle(&mut happened)?;
@@ -774,50 +783,82 @@ impl<'o> Supervisor<'o> {
     /// supervisor (the journal says so) is only removed.
     fn take_request(&mut self, id: &str, request: Result<Request, String>) -> Result<(), RunError> {
         if self.state.took_request(id) {
-            return mailbox::close(self.store.run(), id, None);
+            let closed = mailbox::close(self.store.run(), id, None);
+            self.closed(id, closed);
+            return Ok(());
         }
         let from = self.state.instance().state.clone();
-        let reply = match request {
-            Ok(request) => {
-                let input = Input::Send {
-                    event: request.event,
-                    sender: request.sender,
-                    fields: request.fields,
-                };
-                // What the event did, and the gates it waited for after it.
-                self.answered = Some(Vec::new());
-                let applied = self.apply(input, Some(id.to_owned()));
-                let outcomes = self.answered.take().unwrap_or_default();
-                applied?;
-                let mut outcomes = outcomes.into_iter();
-                let mut outcome = outcomes.next().unwrap_or_default();
-                for later in outcomes {
-                    outcome.then(later);
-                }
-                let files = self
-                    .state
-                    .messages()
-                    .iter()
-                    .filter(|m| outcome.messages.contains(&m.seq))
-                    .map(|m| m.file.display().to_string())
-                    .collect();
-                Reply {
+        let request = match request {
+            Ok(request) => request,
+            Err(reason) => {
+                // Not a request: refused, answered if it can be, and moved aside. What a role
+                // leaves in the mailbox never ends the supervisor.
+                let reply = Reply {
+                    outcome: journal::Outcome {
+                        refused: Some(reason.clone()),
+                        state: from.clone(),
+                        ..Default::default()
+                    },
                     from,
-                    outcome,
-                    files,
-                }
+                    files: Vec::new(),
+                };
+                let warning = match mailbox::reject(self.store.run(), id, &reply) {
+                    Ok(aside) => format!(
+                        "request {id} refused ({reason}); moved aside to {}",
+                        aside.display()
+                    ),
+                    Err(error) => {
+                        self.stuck.insert(id.to_owned());
+                        format!("request {id} refused ({reason}), and left where it is: {error}")
+                    }
+                };
+                self.observer.notice(Notice::Warning(warning));
+                return Ok(());
             }
-            Err(reason) => Reply {
-                outcome: journal::Outcome {
-                    refused: Some(reason),
-                    state: from.clone(),
-                    ..Default::default()
-                },
-                from,
-                files: Vec::new(),
-            },
         };
-        mailbox::close(self.store.run(), id, Some(&reply))
+        let input = Input::Send {
+            event: request.event,
+            sender: request.sender,
+            fields: request.fields,
+        };
+        // What the event did, and the gates it waited for after it.
+        self.answered = Some(Vec::new());
+        let applied = self.apply(input, Some(id.to_owned()));
+        let outcomes = self.answered.take().unwrap_or_default();
+        applied?;
+        let mut outcomes = outcomes.into_iter();
+        let mut outcome = outcomes.next().unwrap_or_default();
+        for later in outcomes {
+            outcome.then(later);
+        }
+        let files = self
+            .state
+            .messages()
+            .iter()
+            .filter(|m| outcome.messages.contains(&m.seq))
+            .map(|m| m.file.display().to_string())
+            .collect();
+        let reply = Reply {
+            from,
+            outcome,
+            files,
+        };
+        let closed = mailbox::close(self.store.run(), id, Some(&reply));
+        self.closed(id, closed);
+        Ok(())
+    }
+
+    /// A request taken, or taken before a restart, that could not be answered or removed: the
+    /// journal has it, so it is not taken again; warned of, and left alone if it stays.
+    fn closed(&mut self, id: &str, closed: Result<(), RunError>) {
+        if let Err(error) = closed {
+            let path = self.store.run().requests().join(format!("{id}.json"));
+            if std::fs::symlink_metadata(&path).is_ok() {
+                self.stuck.insert(id.to_owned());
+            }
+            let warning = format!("request {id} was taken, but: {error}");
+            self.observer.notice(Notice::Warning(warning));
+        }
     }
 
     /// Writes down the facts read and, for each log at rest, how far it was read.

@@ -6,8 +6,14 @@
 //! the job in a process group of its own, writes the job's identity, waits for it, and writes
 //! how it ended, as container runtimes' shims do. The job's signals never reach the waiter,
 //! whose group is not the job's, and a terminal's Ctrl-C reaches neither.
+//!
+//! The exit status is the one thing only the waiter knows, so it does not give up on writing
+//! it: while the run's directory cannot take the file (made read-only, full, the path taken)
+//! it tries again, less and less often, for [`RECORD_FOR`], and the supervisor, which sees the
+//! waiter still alive, waits for it.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nix::errno::Errno;
@@ -107,7 +113,32 @@ impl LaunchFiles {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     // Written atomically: the file is whole or absent.
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    serde_json::from_slice(&super::files::read(path).ok()?).ok()
+}
+
+/// How long a waiter goes on trying to write the job's exit status.
+pub const RECORD_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest pause between two tries.
+const RETRY_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+
+/// Writes `bytes` to `path` atomically, trying again while it cannot, for up to `limit`, unless
+/// the run's directory is gone (nobody would read it).
+fn record_patiently(path: &Path, bytes: &[u8], limit: Duration) -> std::io::Result<()> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let error = match write_atomic(path, bytes) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let gone = path.parent().is_none_or(|dir| !dir.is_dir());
+        if gone || started.elapsed() >= limit {
+            return Err(error);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(RETRY_AT_MOST_EVERY);
+    }
 }
 
 /// The waiter's whole life, for `warden __waiter RUN_DIR N`. Returns its exit code.
@@ -123,7 +154,7 @@ pub fn main(dir: &Path, n: u32) -> i32 {
     };
     let record = |exit: &Exit| {
         let json = serde_json::to_vec(exit).expect("an exit serializes");
-        write_atomic(&files.exit, &json)
+        record_patiently(&files.exit, &json, RECORD_FOR)
     };
     let waiter = Identity::of(std::process::id()).unwrap_or(Identity {
         pid: std::process::id(),
