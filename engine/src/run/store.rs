@@ -786,7 +786,7 @@ mod tests {
             from: "a".into(),
             to: vec!["b".into()],
             template: None,
-            transition: 0,
+            transition: Some(0),
             text: "hello".into(),
         };
         let error = store.write_message(&message).unwrap_err();
