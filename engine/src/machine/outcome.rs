@@ -110,6 +110,9 @@ pub struct Outcome {
     pub checks: Vec<Check>,
     /// Incidents kept because the state had no transition on `incident`, each in one line.
     pub held: Vec<String>,
+    /// How many times timers fired.
+    #[serde(skip)]
+    pub fired: usize,
 }
 
 /// A transition taken.
@@ -147,6 +150,10 @@ impl Outcome {
 
 /// How long a stopped job has between SIGTERM and SIGKILL when the protocol does not say.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The longest `stop_grace` kept: a longer one (a var can make it anything) is this long, so that
+/// a deadline counted from now always exists.
+pub const MAX_STOP_GRACE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The job of a run, rendered from its vars (see [`Machine::job_plan`](super::Machine::job_plan)).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
