@@ -378,17 +378,20 @@ fn run_check(
             .diagnostics
             .iter()
             .try_for_each(|d| writeln!(out, "{}", d.short())),
-        CheckFormat::Human => combined
-            .diagnostics
-            .iter()
-            .try_for_each(|d| write!(out, "{}", diagnostic::pretty(d, &combined.sources, color)))
-            .and_then(|()| {
-                writeln!(
-                    out,
-                    "{}",
-                    summary(&combined, files.len() - unreadable, unreadable)
-                )
-            }),
+        CheckFormat::Human => {
+            let printer = diagnostic::Printer::new(&combined.sources, color);
+            combined
+                .diagnostics
+                .iter()
+                .try_for_each(|d| write!(out, "{}", printer.pretty(d)))
+        }
+        .and_then(|()| {
+            writeln!(
+                out,
+                "{}",
+                summary(&combined, files.len() - unreadable, unreadable)
+            )
+        }),
     };
     if written.is_err() {
         return ExitCode::from(IO_ERROR);
@@ -440,9 +443,10 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
             if let Some(text) = source_text {
                 sources.insert(file, text);
             }
-            for d in &diagnostics {
-                eprint!("{}", diagnostic::pretty(d, &sources, Color::Never));
-            }
+            eprint!(
+                "{}",
+                diagnostic::pretty_all(&diagnostics, &sources, Color::Never)
+            );
             eprintln!(
                 "error: {} cannot be drawn until it loads; see `warden check`",
                 file.display()

@@ -124,47 +124,92 @@ pub enum Color {
 }
 
 /// Renders `diagnostic` as rustc does: a header, the source line with a caret, and a help line.
+/// For many findings, [`pretty_all`] (or a [`Printer`]) indexes each file once instead of once
+/// per finding.
 pub fn pretty(diagnostic: &Diagnostic, sources: &Sources, color: Color) -> String {
-    let severity = match diagnostic.severity {
-        Severity::Error => cs::Severity::Error,
-        Severity::Warning => cs::Severity::Warning,
-    };
-    let mut rendered = cs::Diagnostic::new(severity)
-        .with_code(diagnostic.code.as_str())
-        .with_message(&diagnostic.message);
-    if let Some(help) = &diagnostic.help {
-        rendered = rendered.with_notes(vec![format!("help: {help}")]);
-    }
-    let mut files = SimpleFiles::new();
-    let name = diagnostic.file.display().to_string();
-    let text = sources.get(&diagnostic.file).unwrap_or("");
-    let file = files.add(name, text);
-    let range = LineIndex::new(text).byte_range(text, diagnostic.span());
-    if !text.is_empty() {
-        rendered = rendered.with_labels(vec![cs::Label::primary(file, range)]);
-    } else {
-        rendered = rendered.with_notes(vec![format!(
-            "at {}:{}:{}",
-            diagnostic.file.display(),
-            diagnostic.line,
-            diagnostic.column
-        )]);
-    }
-    let config = term::Config {
-        chars: term::Chars::ascii(),
-        ..term::Config::default()
-    };
-    let out = match color {
-        Color::Never => term::emit_into_string(&config, &files, &rendered),
-        Color::Always => {
-            let mut buffer = term::termcolor::Buffer::ansi();
-            term::emit_to_write_style(&mut buffer, &config, &files, &rendered)
-                .map(|()| String::from_utf8_lossy(buffer.as_slice()).into_owned())
+    Printer::new(sources, color).pretty(diagnostic)
+}
+
+/// Every finding of `diagnostics` as [`pretty`] renders it, one after the other.
+pub fn pretty_all(diagnostics: &[Diagnostic], sources: &Sources, color: Color) -> String {
+    let printer = Printer::new(sources, color);
+    diagnostics.iter().map(|d| printer.pretty(d)).collect()
+}
+
+/// Renders findings rustc-style, with the lines of every source file found once, when it is
+/// made: rendering a finding costs its own lines, not a scan of its file, so that thousands of
+/// findings in one file print in time linear in their number.
+pub struct Printer<'s> {
+    files: SimpleFiles<String, &'s str>,
+    indexed: BTreeMap<&'s Path, (usize, LineIndex)>,
+    color: Color,
+}
+
+impl<'s> Printer<'s> {
+    /// Indexes every file of `sources`.
+    pub fn new(sources: &'s Sources, color: Color) -> Printer<'s> {
+        let mut files = SimpleFiles::new();
+        let mut indexed = BTreeMap::new();
+        for (path, text) in &sources.files {
+            let id = files.add(path.display().to_string(), &**text);
+            indexed.insert(path.as_path(), (id, LineIndex::new(text)));
         }
-    };
-    // Rendering only fails when a span lies outside its file, which `byte_range` rules out; the
-    // short form is the fallback all the same.
-    out.unwrap_or_else(|_| format!("{}\n", diagnostic.short()))
+        Printer {
+            files,
+            indexed,
+            color,
+        }
+    }
+
+    /// Renders one finding.
+    pub fn pretty(&self, diagnostic: &Diagnostic) -> String {
+        let severity = match diagnostic.severity {
+            Severity::Error => cs::Severity::Error,
+            Severity::Warning => cs::Severity::Warning,
+        };
+        let mut rendered = cs::Diagnostic::new(severity)
+            .with_code(diagnostic.code.as_str())
+            .with_message(&diagnostic.message);
+        if let Some(help) = &diagnostic.help {
+            rendered = rendered.with_notes(vec![format!("help: {help}")]);
+        }
+        let file = self
+            .indexed
+            .get(diagnostic.file.as_path())
+            .and_then(|(id, index)| {
+                let text = self.files.get(*id).ok()?.source();
+                (!text.is_empty()).then_some((*id, index, *text))
+            });
+        match file {
+            Some((id, index, text)) => {
+                let range = index.byte_range(text, diagnostic.span());
+                rendered = rendered.with_labels(vec![cs::Label::primary(id, range)]);
+            }
+            None => {
+                rendered = rendered.with_notes(vec![format!(
+                    "at {}:{}:{}",
+                    diagnostic.file.display(),
+                    diagnostic.line,
+                    diagnostic.column
+                )]);
+            }
+        }
+        let config = term::Config {
+            chars: term::Chars::ascii(),
+            ..term::Config::default()
+        };
+        let out = match self.color {
+            Color::Never => term::emit_into_string(&config, &self.files, &rendered),
+            Color::Always => {
+                let mut buffer = term::termcolor::Buffer::ansi();
+                term::emit_to_write_style(&mut buffer, &config, &self.files, &rendered)
+                    .map(|()| String::from_utf8_lossy(buffer.as_slice()).into_owned())
+            }
+        };
+        // Rendering only fails when a span lies outside its file, which `byte_range` rules
+        // out; the short form is the fallback all the same.
+        out.unwrap_or_else(|_| format!("{}\n", diagnostic.short()))
+    }
 }
 
 /// Renders findings as a JSON array of objects with code, severity, message, file, line, column
@@ -201,6 +246,17 @@ mod tests {
             d.short(),
             "p.yaml:3:19: error[P003]: expected a boolean, found `maybe`"
         );
+    }
+
+    #[test]
+    fn many_findings_index_their_file_once() {
+        let (d, sources) = sample();
+        let many = vec![d; 500];
+        let before = crate::span::indexed();
+        let text = pretty_all(&many, &sources, Color::Never);
+        assert_eq!(crate::span::indexed() - before, 1);
+        assert_eq!(text.matches("error[P003]").count(), 500);
+        assert_eq!(text, pretty(&many[0], &sources, Color::Never).repeat(500));
     }
 
     #[test]

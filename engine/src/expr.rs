@@ -17,6 +17,58 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 /// Instructions one render or evaluation may execute before it is stopped.
 pub const FUEL: u64 = 200_000;
 
+/// The most text one render may produce, in bytes: a message, a field of the job, a gate's
+/// reason. Fuel bounds the steps a template takes, not what it writes: one step can write a
+/// hundred megabytes (`"x" * 100000000`).
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+/// Renders `template` against `context`, as [`minijinja::Template::render`] does, but stops
+/// with an error once the text passes [`MAX_OUTPUT`].
+pub fn render(
+    template: &minijinja::Template<'_, '_>,
+    context: Value,
+) -> Result<String, minijinja::Error> {
+    let mut out = Bounded::default();
+    match template.render_captured_to(context, &mut out) {
+        Ok(_) => Ok(String::from_utf8(out.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
+        Err(_) if out.over => Err(too_long()),
+        Err(error) => Err(error),
+    }
+}
+
+fn too_long() -> minijinja::Error {
+    minijinja::Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "the text it renders is longer than {} KiB, the most one render may write",
+            MAX_OUTPUT / 1024
+        ),
+    )
+}
+
+/// Where [`render`] writes: refuses any write that would pass [`MAX_OUTPUT`].
+#[derive(Default)]
+struct Bounded {
+    text: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.text.len().saturating_add(bytes.len()) > MAX_OUTPUT {
+            self.over = true;
+            return Err(std::io::Error::other("the render's output is too long"));
+        }
+        self.text.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The environment every template and expression is compiled in.
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -94,13 +146,16 @@ fn duration_filter(value: Value) -> Result<Value, minijinja::Error> {
             format!("cannot read {} as a duration", value.kind()),
         )
     })?;
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("{seconds} is not a duration in seconds"),
-        ));
-    }
-    Ok(DurationValue::value(Duration::from_secs_f64(seconds)))
+    // Negative, NaN, infinite and too large (from about 1.8e19 seconds on) are all refused;
+    // a number read from a job's log may be any of them.
+    Duration::try_from_secs_f64(seconds)
+        .map(DurationValue::value)
+        .map_err(|_| {
+            minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!("{seconds} is not a duration in seconds"),
+            )
+        })
 }
 
 /// `{{ text | fence }}` or `{{ lines | fence("python") }}`: text from a log as a markdown code
@@ -333,16 +388,31 @@ fn syntax_error(source: &str, error: &minijinja::Error) -> SyntaxError {
 /// Renders template `source` against a context given as YAML or JSON text (for authors trying a
 /// template out). Durations in the context stay text; use the `duration` filter to read them.
 pub fn render_with_context(source: &str, context: &str) -> Result<String, String> {
+    let context = read_context(context)?;
+    render_source(source, &context)
+}
+
+/// Reads a render context: a YAML or JSON mapping of names to values, nested at most
+/// [`crate::nesting::MAX_DEPTH`] deep.
+pub fn read_context(text: &str) -> Result<serde_json::Value, String> {
+    crate::nesting::check(text).map_err(|deep| deep.to_string())?;
     let context: serde_json::Value =
-        serde_yaml::from_str(context).map_err(|e| format!("the context is not YAML: {e}"))?;
+        serde_yaml::from_str(text).map_err(|e| format!("the context is not YAML: {e}"))?;
     if !context.is_object() {
         return Err("the context must be a mapping of names to values".into());
     }
-    environment()
-        .render_str(
-            source,
-            minijinja::value::Value::from(minijinja::value::Serde(&context)),
-        )
+    Ok(context)
+}
+
+fn render_source(source: &str, context: &serde_json::Value) -> Result<String, String> {
+    let env = environment();
+    env.template_from_str(source)
+        .and_then(|template| {
+            render(
+                &template,
+                minijinja::value::Value::from(minijinja::value::Serde(context)),
+            )
+        })
         .map_err(|e| {
             let mut text = e.to_string();
             if let Some(detail) = e.detail() {
@@ -368,6 +438,14 @@ pub enum RenderError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// The context file is not a mapping of names to values.
+    #[error("{}: {message}", path.display())]
+    Context {
+        /// The context file.
+        path: std::path::PathBuf,
+        /// What is wrong, with the line and column.
+        message: String,
     },
     /// The template does not render against the context.
     #[error("{}: {message}", path.display())]
@@ -396,7 +474,11 @@ pub fn render_template(
     };
     let source = read(&path)?;
     let values = read(context)?;
-    render_with_context(&source, &values).map_err(|message| RenderError::Template { path, message })
+    let values = read_context(&values).map_err(|message| RenderError::Context {
+        path: context.to_path_buf(),
+        message,
+    })?;
+    render_source(&source, &values).map_err(|message| RenderError::Template { path, message })
 }
 
 /// Whether the environment knows the filter `name`.
@@ -463,6 +545,187 @@ mod tests {
             env.render_str("{{ '1h30m' | duration }}", ()).unwrap(),
             "1h 30m"
         );
+    }
+
+    #[test]
+    fn a_number_no_duration_can_hold_is_a_render_error_not_a_panic() {
+        let env = environment();
+        for seconds in [1e20, 1.9e19, f64::MAX, -1.0, f64::NAN, f64::INFINITY] {
+            let error = env
+                .render_str("{{ s | duration }}", context! { s => seconds })
+                .unwrap_err();
+            assert!(
+                error.to_string().contains("is not a duration in seconds"),
+                "{seconds}: {error}"
+            );
+        }
+        assert_eq!(
+            env.render_str("{{ 1e15 | duration }}", ()).unwrap(),
+            "277777777777h 46m"
+        );
+    }
+
+    /// Every filter and test, given numbers no duration, integer or index can hold, fails or
+    /// renders; none panics.
+    #[test]
+    fn no_filter_or_test_panics_on_extreme_numbers() {
+        let env = environment();
+        let values = [
+            "1e20",
+            "-1e20",
+            "1.8e19",
+            "1e308",
+            "-1e308",
+            "nan",
+            "inf",
+            "-inf",
+            "-1",
+            "0",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "340282366920938463463374607431768211455",
+        ];
+        let filters = [
+            "duration",
+            "fence",
+            "abs",
+            "int",
+            "float",
+            "round",
+            "round(v)",
+            "round(-400)",
+            "string",
+            "first",
+            "last",
+            "length",
+            "list",
+            "batch(3)",
+            "slice(3)",
+            "default(v)",
+            "sum",
+            "min",
+            "max",
+            "unique",
+            "join",
+            "reverse",
+            "sort",
+            "tojson",
+            "indent(2)",
+            "truncate(3)",
+            "center(5)",
+            "wordcount",
+            "title",
+            "upper",
+            "lower",
+            "trim",
+            "bool",
+            "pprint",
+            "attr('x')",
+            "select",
+            "reject",
+            "map('abs')",
+            "items",
+            "dictsort",
+            "format(v)",
+            "replace('1', '2')",
+            "split",
+            "lines",
+        ];
+        let tests = [
+            "nan",
+            "infinite",
+            "finite",
+            "odd",
+            "even",
+            "divisibleby(v)",
+            "number",
+            "integer",
+            "float",
+            "defined",
+            "true",
+            "false",
+            "eq(v)",
+            "lt(v)",
+        ];
+        for v in values {
+            let v = match v {
+                "nan" => "(0.0 / 0.0)".to_owned(),
+                "inf" => "1e400".to_owned(),
+                "-inf" => "-1e400".to_owned(),
+                other => format!("({other})"),
+            };
+            let mut sources = Vec::new();
+            for filter in filters {
+                let filter = filter.replace('v', &v);
+                sources.push(format!("{{{{ {v} | {filter} }}}}"));
+                sources.push(format!("{{{{ [{v}, 1] | {filter} }}}}"));
+            }
+            for test in tests {
+                sources.push(format!("{{{{ {v} is {} }}}}", test.replace('v', &v)));
+            }
+            for expr in [
+                "range({v})",
+                "range(0, {v}, 2)",
+                "'x' * {v}",
+                "[1] * {v}",
+                "'abc'[{v}]",
+                "'abc'[{v}:]",
+                "[1, 2][{v}]",
+                "{v} // 0",
+                "{v} % 0",
+                "{v} ** {v}",
+                "{v} * {v}",
+                "{v} + 1",
+                "{v} | int * 2",
+                "{v} | int ** 64",
+            ] {
+                sources.push(format!("{{{{ {} }}}}", expr.replace("{v}", &v)));
+            }
+            for source in sources {
+                let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    env.render_str(&source, ()).map(|s| s.len())
+                }));
+                assert!(rendered.is_ok(), "`{source}` panicked");
+            }
+        }
+    }
+
+    #[test]
+    fn a_render_stops_at_the_output_limit() {
+        let env = environment();
+        let template = env
+            .template_from_str("{% for i in range(n) %}{{ 'x' * 100000 }}{% endfor %}")
+            .unwrap();
+        let out = render(&template, context! { n => 10 }).unwrap();
+        assert_eq!(out.len(), 1_000_000);
+        // Fuel alone lets this write 2 MB, and a hundred megabytes a step.
+        assert!(env
+            .render_str(
+                "{% for i in range(n) %}{{ 'x' * 100000 }}{% endfor %}",
+                context! { n => 20 }
+            )
+            .is_ok_and(|out| out.len() == 2_000_000));
+        let error = render(&template, context! { n => 20 }).unwrap_err();
+        assert!(
+            error.to_string().contains("longer than 1024 KiB"),
+            "{error}"
+        );
+        let error = render_with_context("{{ 'x' * 100000000 }}", "{}").unwrap_err();
+        assert!(error.contains("longer than 1024 KiB"), "{error}");
+    }
+
+    #[test]
+    fn a_context_nested_too_deep_is_refused_where_it_goes_too_deep() {
+        for flow in [false, true] {
+            let deep = crate::nesting::nested(100_000, flow);
+            let error = render_with_context("{{ x }}", &format!("x:\n  {deep}")).unwrap_err();
+            assert!(
+                error.starts_with("line 2 column ")
+                    && error.ends_with("nests deeper than 128 levels"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod expr;
 pub mod gate;
 pub mod graph;
 pub mod machine;
+pub mod nesting;
 pub mod protocol;
 pub mod run;
 pub mod scenario;

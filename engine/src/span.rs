@@ -103,6 +103,17 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    static INDEXED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many texts this thread has indexed, for tests that a text is indexed once.
+#[cfg(test)]
+pub(crate) fn indexed() -> usize {
+    INDEXED.with(std::cell::Cell::get)
+}
+
 /// Line starts of a text, to turn (line, column) positions into byte offsets and back.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
@@ -114,6 +125,8 @@ pub struct LineIndex {
 impl LineIndex {
     /// Indexes `text`.
     pub fn new(text: &str) -> LineIndex {
+        #[cfg(test)]
+        INDEXED.with(|n| n.set(n.get() + 1));
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let ascii = starts

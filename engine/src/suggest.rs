@@ -1,12 +1,32 @@
 //! "Did you mean" suggestions for misspelt keys and names.
 
+/// Words longer than this (in characters) get no suggestion: nobody mistypes a name that long,
+/// and comparing costs the product of the two lengths.
+pub const MAX_WORD: usize = 128;
+
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
 pub fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
-    let budget = (word.chars().count() / 3).max(1);
+    closest_by(word, candidates, strsim::damerau_levenshtein)
+}
+
+/// [`closest`], measuring with `distance`. Only candidates whose length alone does not put
+/// them out of reach are measured: the distance is at least the difference in length.
+fn closest_by<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+    mut distance: impl FnMut(&str, &str) -> usize,
+) -> Option<&'c str> {
+    let length = word.chars().count();
+    if length > MAX_WORD {
+        return None;
+    }
+    let budget = (length / 3).max(1);
     candidates
         .into_iter()
-        .map(|candidate| (strsim::damerau_levenshtein(word, candidate), candidate))
-        .filter(|&(distance, candidate)| distance <= budget && candidate != word)
+        .filter(|candidate| *candidate != word)
+        .filter(|candidate| candidate.chars().count().abs_diff(length) <= budget)
+        .map(|candidate| (distance(word, candidate), candidate))
+        .filter(|&(distance, _)| distance <= budget)
         .min_by_key(|&(distance, _)| distance)
         .map(|(_, candidate)| candidate)
 }
@@ -49,6 +69,21 @@ mod tests {
         assert_eq!(closest("wach", states), Some("watch"));
         assert_eq!(closest("resmue", states), Some("resume"));
         assert_eq!(closest("complete", states), None);
+    }
+
+    #[test]
+    fn only_words_and_candidates_within_reach_are_measured() {
+        let mut measured = Vec::new();
+        let mut count = |word: &str, candidate: &str| {
+            measured.push(candidate.to_owned());
+            strsim::damerau_levenshtein(word, candidate)
+        };
+        let huge = "x".repeat(1_000_000);
+        let long_state = "y".repeat(1_000_000);
+        let candidates = ["watch", "error", long_state.as_str()];
+        assert_eq!(closest_by(&huge, candidates, &mut count), None);
+        assert_eq!(closest_by("wach", candidates, &mut count), Some("watch"));
+        assert_eq!(measured, ["watch", "error"]);
     }
 
     #[test]

@@ -308,3 +308,120 @@ fn render_of_a_file_that_cannot_be_read_exits_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "an unreadable protocol");
 }
+
+#[test]
+fn yaml_nested_too_deep_is_refused_by_every_loader_with_its_place() {
+    // Thousands of levels used to overflow the loader's stack (block style) or take minutes
+    // (flow style, under libyaml). Each file is refused at the level past the limit.
+    let dir = tempfile::tempdir().unwrap();
+    let root = warden_tests::root();
+    let good = root.join("protocols/phase5b.yaml");
+    for (depth, flow) in [(30_000, false), (100_000, true)] {
+        let deep = warden::nesting::nested(depth, flow);
+        let protocol = dir.path().join("deep.yaml");
+        std::fs::write(&protocol, format!("protocol: deep\ndoc:\n  {deep}")).unwrap();
+        let context = dir.path().join("context.yaml");
+        std::fs::write(&context, format!("model: 3\nfix:\n  {deep}")).unwrap();
+        let scenario = dir.path().join("s.yaml");
+        std::fs::write(
+            &scenario,
+            format!(
+                "protocol: {}\nstart: 2026-01-19T12:00:00Z\nsteps:\n  {deep}",
+                good.display()
+            ),
+        )
+        .unwrap();
+        let deep_protocol_scenario = dir.path().join("p.yaml");
+        std::fs::write(
+            &deep_protocol_scenario,
+            "protocol: deep.yaml\nstart: 2026-01-19T12:00:00Z\nsteps: []\n",
+        )
+        .unwrap();
+        let path = |p: &std::path::Path| p.display().to_string();
+        let cases: [(Vec<String>, i32, String); 6] = [
+            (
+                vec!["check".into(), path(&protocol)],
+                1,
+                format!("{}:3:", protocol.display()),
+            ),
+            (
+                vec!["graph".into(), path(&protocol)],
+                1,
+                format!("{}:3:", protocol.display()),
+            ),
+            (
+                vec![
+                    "render".into(),
+                    path(&protocol),
+                    "x".into(),
+                    "--context".into(),
+                    path(&context),
+                ],
+                1,
+                format!("{} is not a valid protocol", protocol.display()),
+            ),
+            (
+                vec![
+                    "render".into(),
+                    path(&good),
+                    "review_overdue".into(),
+                    "--context".into(),
+                    path(&context),
+                ],
+                1,
+                format!("{}: line 3 column ", context.display()),
+            ),
+            (
+                vec!["simulate".into(), path(&scenario)],
+                2,
+                format!("{}: line 4 column ", scenario.display()),
+            ),
+            (
+                vec!["simulate".into(), path(&deep_protocol_scenario)],
+                1,
+                "the protocol does not load".into(),
+            ),
+        ];
+        for (args, code, place) in cases {
+            let output = warden().args(&args).output().unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(output.status.code(), Some(code), "{args:?}: {all}");
+            assert!(all.contains(&place), "{args:?}: {all}");
+            // `render` and `simulate` say a protocol does not load and leave the why to `check`.
+            let loads_the_deep_protocol = (args[0] == "render" && args[1] == path(&protocol))
+                || (args[0] == "simulate" && args[1] == path(&deep_protocol_scenario));
+            if !loads_the_deep_protocol {
+                assert!(
+                    all.contains("nests deeper than 128 levels"),
+                    "{args:?}: {all}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn human_check_output_of_many_findings_is_each_finding_once() {
+    // Thousands of findings in one file: each printed with its line, the file indexed once
+    // (see the engine's `Printer`); here, that the output is whole and in order.
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = dir.path().join("many.yaml");
+    let mut text = String::from("protocol: many\nstates:\n  a: { initial: true }\n");
+    for i in 0..2000 {
+        text.push_str(&format!("  s{i}: {{ nope: 1 }}\n"));
+    }
+    std::fs::write(&protocol, text).unwrap();
+    let output = warden()
+        .args(["check", "--color", "never"])
+        .arg(&protocol)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.matches("error[P002]").count(), 2000, "{stdout}");
+    assert!(stdout.contains(&format!("--> {}:2003:", protocol.display())));
+}

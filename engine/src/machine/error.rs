@@ -175,6 +175,14 @@ pub enum StepError {
         /// The state the loop was in.
         state: String,
     },
+    /// The timers fired more often than the machine allows one step (a scenario's).
+    #[error("the timers fired {limit} times in one step and are due again at {due}")]
+    TooManyFirings {
+        /// The most firings one step may have.
+        limit: usize,
+        /// When the next one was due.
+        due: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// An error and its causes, on one line.

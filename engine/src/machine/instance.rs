@@ -156,7 +156,7 @@ impl JobFacts {
 
     /// How long the job has run, every process together.
     pub fn runtime(&self, now: DateTime<Utc>) -> std::time::Duration {
-        self.ran_before + self.uptime(now)
+        self.ran_before.saturating_add(self.uptime(now))
     }
 }
 

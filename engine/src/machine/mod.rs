@@ -30,7 +30,7 @@ pub use instance::{
     ActiveTimer, ArtifactFacts, CadenceFacts, EventInfo, GateRecord, HistoryEntry, Instance,
     JobFacts, Pending, RunInfo,
 };
-pub use outcome::{Input, JobPlan, Message, Outcome, Taken, DEFAULT_STOP_GRACE};
+pub use outcome::{Input, JobPlan, Message, Outcome, Taken, DEFAULT_STOP_GRACE, MAX_STOP_GRACE};
 
 use crate::classify::{Incident, Rules};
 use crate::expr::DurationValue;
@@ -49,6 +49,8 @@ pub struct Machine {
     program: compile::Program,
     rules: Arc<Rules>,
     counters: BTreeSet<String>,
+    /// How many timers one step may fire (see [`Machine::limit_firings`]).
+    firing_limit: Option<usize>,
 }
 
 impl Machine {
@@ -104,6 +106,7 @@ impl Machine {
             program,
             rules: Arc::new(rules),
             counters,
+            firing_limit: None,
         })
     }
 
@@ -142,6 +145,15 @@ impl Machine {
             text,
         };
         Some((instance, message))
+    }
+
+    /// The machine, refusing a step that would fire timers more than `limit` times
+    /// ([`StepError::TooManyFirings`]). A run has no limit: its clock fires timers as they fall
+    /// due. A scenario's clock jumps, and a jump of years past a timer of minutes would render
+    /// messages by the hundred thousand.
+    pub fn limit_firings(mut self, limit: usize) -> Machine {
+        self.firing_limit = Some(limit);
+        self
     }
 
     /// The protocol.
@@ -250,7 +262,7 @@ impl Machine {
                     job.command = command;
                 }
                 if job.started_at.is_some() {
-                    job.ran_before += job.uptime(now);
+                    job.ran_before = job.ran_before.saturating_add(job.uptime(now));
                 }
                 job.pid = Some(pid);
                 job.started_at = Some(now);
@@ -402,14 +414,11 @@ impl Machine {
         };
         let value = |name: &str| context::value_of(self, instance, now, name);
         let context = context::subset(&message.reads, &instance.state, value);
-        message
-            .template
-            .render(context)
-            .map_err(|e| StepError::Render {
-                line: 0,
-                what: format!("`{name}`"),
-                source: Arc::new(e),
-            })
+        crate::expr::render(&message.template, context).map_err(|e| StepError::Render {
+            line: 0,
+            what: format!("`{name}`"),
+            source: Arc::new(e),
+        })
     }
 
     /// Checks a role's event against the protocol without taking it: the event exists, the
@@ -449,25 +458,25 @@ impl Machine {
         let render = |render: &compile::Render<'_>| {
             let value = |name: &str| context::value_of(self, instance, now, name);
             let context = context::subset(&render.reads, &instance.state, value);
-            render
-                .template
-                .render(context)
-                .map_err(|e| StepError::Render {
-                    line: job.line,
-                    what: "of the job".into(),
-                    source: Arc::new(e),
-                })
+            crate::expr::render(&render.template, context).map_err(|e| StepError::Render {
+                line: job.line,
+                what: "of the job".into(),
+                source: Arc::new(e),
+            })
         };
         let all = |renders: &[compile::Render<'_>]| {
             renders.iter().map(render).collect::<Result<Vec<_>, _>>()
         };
         let stop_grace = match &job.stop_grace {
             Some((line, grace)) => {
-                crate::duration::parse(&render(grace)?).map_err(|message| StepError::Duration {
-                    what: "`stop_grace`",
-                    line: *line,
-                    message,
-                })?
+                crate::duration::parse(&render(grace)?)
+                    .map_err(|message| StepError::Duration {
+                        what: "`stop_grace`",
+                        line: *line,
+                        message,
+                    })?
+                    // Longer than any clock can count to from now: a hundred years will do.
+                    .min(MAX_STOP_GRACE)
             }
             None => DEFAULT_STOP_GRACE,
         };

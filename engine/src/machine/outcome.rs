@@ -113,6 +113,9 @@ pub struct Outcome {
     /// Messages that failed to render: each was sent all the same, its failure marked, to its
     /// roles and to the owner of uncategorized incidents. Each names the template and why.
     pub unrendered: Vec<String>,
+    /// How many times timers fired.
+    #[serde(skip)]
+    pub fired: usize,
 }
 
 /// A transition taken.
@@ -150,6 +153,10 @@ impl Outcome {
 
 /// How long a stopped job has between SIGTERM and SIGKILL when the protocol does not say.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// The longest `stop_grace` kept: a longer one (a var can make it anything) is this long, so that
+/// a deadline counted from now always exists.
+pub const MAX_STOP_GRACE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The job of a run, rendered from its vars (see [`Machine::job_plan`](super::Machine::job_plan)).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -51,6 +51,7 @@ impl<'m> Step<'m> {
                 checks: Vec::new(),
                 held: Vec::new(),
                 unrendered: Vec::new(),
+                fired: 0,
             },
             instance,
             now,
@@ -97,9 +98,7 @@ impl<'m> Step<'m> {
         render: &Render<'_>,
         target: &str,
     ) -> Result<String, minijinja::Error> {
-        render
-            .template
-            .render(self.context_of(&render.reads, target))
+        crate::expr::render(&render.template, self.context_of(&render.reads, target))
     }
 
     pub(super) fn finish(mut self) -> Outcome {
@@ -457,10 +456,22 @@ impl<'m> Step<'m> {
                 Some(active) if covers(from) && !starting => timers.push(active.clone()),
                 _ => {
                     let period = self.duration(index)?;
+                    // A duration can be long enough to pass the last date there is.
+                    let due =
+                        self.now
+                            .checked_add_signed(period)
+                            .ok_or_else(|| StepError::Duration {
+                                what: "the timer",
+                                line: timer.span.line,
+                                message: format!(
+                                    "{} from now is past the last date Warden can keep",
+                                    crate::duration::format(period.to_std().unwrap_or_default())
+                                ),
+                            })?;
                     timers.push(ActiveTimer {
                         timer: index,
                         event: timer.event.value.clone(),
-                        due: Some(self.now + period),
+                        due: Some(due),
                         every: timer
                             .every
                             .is_some()
@@ -513,11 +524,18 @@ impl<'m> Step<'m> {
             if self.instance.pending.is_some() {
                 break;
             }
+            if let Some(limit) = self.machine.firing_limit {
+                if self.outcome.fired >= limit {
+                    return Err(StepError::TooManyFirings { limit, due });
+                }
+            }
+            self.outcome.fired += 1;
             let timer = &mut self.instance.timers[position];
             timer.due = timer
                 .every
                 .and_then(|every| chrono::TimeDelta::from_std(every).ok())
-                .map(|every| due + every);
+                // Past the last date there is, it is never due again.
+                .and_then(|every| due.checked_add_signed(every));
             let event = timer.event.clone();
             self.now = due;
             self.changed();

@@ -974,3 +974,49 @@ transitions:
         out.unrendered[0]
     );
 }
+
+#[test]
+fn a_timer_due_past_the_last_date_is_an_error_naming_it_not_a_panic() {
+    let text = "protocol: p\nvars:\n  wait: { type: duration, default: 1h }\nstates:\n  a: { initial: true }\n  b: { final: true }\ntimers:\n  - { event: late, after: \"{{ wait }}\", while: [a] }\ntransitions:\n  - { from: a, on: late, to: b }\n";
+    let m = machine(text);
+    // Two hundred million years is a duration, but no date that far from now exists.
+    let vars = BTreeMap::from([("wait".to_owned(), serde_json::json!("200000000y"))]);
+    let error = m.start("r", &vars, t(0)).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            StartError::Step(StepError::Duration { line: 8, .. })
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("past the last date"), "{error}");
+}
+
+#[test]
+fn a_repeating_timer_whose_next_time_is_past_the_last_date_stops() {
+    let text = "protocol: p\nroles: { trainer: {}, director: {} }\nchannels: [{ from: trainer, to: director }]\nstates:\n  a: { initial: true }\ntimers:\n  - { event: tick, every: 100000y, while: [a] }\ntransitions:\n  - { from: a, on: tick, send: [{ from: trainer, to: director, text: tick }] }\n";
+    let m = machine(text);
+    let late = chrono::NaiveDate::from_ymd_opt(150_000, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let run = m.start("r", &BTreeMap::new(), late).unwrap().instance;
+    let due = m.next_deadline(&run).unwrap();
+    let out = m.step(&run, Input::Tick, due).unwrap();
+    assert_eq!(out.messages().count(), 1);
+    assert_eq!(m.next_deadline(&out.instance), None);
+}
+
+#[test]
+fn a_stop_grace_longer_than_a_clock_can_count_is_the_longest_kept() {
+    let text = "protocol: p\nvars:\n  grace: { type: duration, default: 30s }\njob:\n  command: [sleep, '1']\n  log: out.log\n  stop_grace: \"{{ grace }}\"\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions:\n  - { from: a, on: exited, to: b }\n";
+    let m = machine(text);
+    let vars = BTreeMap::from([("grace".to_owned(), serde_json::json!("500000000000y"))]);
+    let run = m.start("r", &vars, t(0)).unwrap().instance;
+    let plan = m.job_plan(&run, t(0)).unwrap();
+    assert_eq!(plan.stop_grace, MAX_STOP_GRACE);
+    assert!(std::time::Instant::now()
+        .checked_add(plan.stop_grace)
+        .is_some());
+}

@@ -1,7 +1,8 @@
 //! Loading a protocol file into the typed model, with the place of every node.
 //!
-//! Loading never panics, whatever the bytes: invalid UTF-8 and YAML errors are P001, unknown keys
-//! P002, wrong types P003, duplicate keys P004, each at its own line and column.
+//! Loading never panics, whatever the bytes: invalid UTF-8, YAML errors and nesting deeper than
+//! [`crate::nesting::MAX_DEPTH`] are P001, unknown keys P002, wrong types P003, duplicate keys
+//! P004, each at its own line and column.
 
 mod decode;
 mod model;
@@ -89,6 +90,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
             "a protocol file holds one YAML document; found a second",
         )
         .with_help("remove the `---` separator or split the file");
+        return Err(invalid(vec![diagnostic]));
+    }
+
+    // Deep nesting would overflow the loader's stack: refused before it builds anything.
+    if let Err(deep) = crate::nesting::check(&text) {
+        let diagnostic = Diagnostic::new(
+            Code::P001,
+            path,
+            Span::new(deep.line, deep.column, 1),
+            format!(
+                "the YAML nests deeper than {} levels",
+                crate::nesting::MAX_DEPTH
+            ),
+        )
+        .with_help("no protocol needs this depth; write the nested part out flatter");
         return Err(invalid(vec![diagnostic]));
     }
 

@@ -255,16 +255,22 @@ pub enum ProtocolError {
     Compile(#[from] CompileError),
 }
 
+/// How many times the timers may fire in one step of a scenario: a step's `after` that jumps
+/// years past a timer of minutes is a mistake, not a test, and would render a message for each.
+pub const MAX_FIRINGS: usize = 1000;
+
 /// Reads a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_yaml::from_str(&text).map_err(|e| ScenarioError::Malformed {
+    let malformed = |message: String| ScenarioError::Malformed {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    crate::nesting::check(&text).map_err(|deep| malformed(deep.to_string()))?;
+    serde_yaml::from_str(&text).map_err(|e| malformed(e.to_string()))
 }
 
 /// The record of one replayed scenario.
@@ -343,7 +349,9 @@ pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioErr
         let first = problems.swap_remove(0);
         return Err(failure(ProtocolError::Template(Box::new(first))));
     }
-    let machine = Machine::new(protocol.clone(), &templates).map_err(|e| failure(e.into()))?;
+    let machine = Machine::new(protocol.clone(), &templates)
+        .map_err(|e| failure(e.into()))?
+        .limit_firings(MAX_FIRINGS);
     Ok(Prepared { protocol, machine })
 }
 
@@ -424,6 +432,15 @@ pub fn replay(
         };
         gates.extend(spec.gates.clone());
         let gates = &gates;
+        let too_many = || ScenarioError::Step {
+            step: number,
+            message: format!(
+                "`after: {}` fires the timers more than {MAX_FIRINGS} times, the most one step \
+                 may; let less time pass in one step",
+                spec.after.as_deref().unwrap_or("0s")
+            ),
+        };
+        let mut fired = 0;
         let mut apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
             if let Input::Incident(incident) = &input {
                 record.entries.push(Entry::Incident(IncidentSummary {
@@ -442,13 +459,20 @@ pub fn replay(
             // the timers a pending transition held back fire after it.
             while let Some(next) = input.take() {
                 inputs.push(next.clone());
-                let outcome =
-                    machine
-                        .step(instance, next, at)
-                        .map_err(|source| ScenarioError::Failed {
+                let outcome = machine
+                    .step(instance, next, at)
+                    .map_err(|source| match source {
+                        StepError::TooManyFirings { .. } => too_many(),
+                        source => ScenarioError::Failed {
                             step: number,
                             source,
-                        })?;
+                        },
+                    })?;
+                // Timers held back by gates fire over several machine steps: counted together.
+                fired += outcome.fired;
+                if fired > MAX_FIRINGS {
+                    return Err(too_many());
+                }
                 *instance = outcome.instance.clone();
                 stops |= outcome.effects().any(|e| {
                     matches!(
@@ -488,7 +512,14 @@ pub fn replay(
         };
         if let Some(after) = &spec.after {
             let step = crate::duration::parse(after).map_err(&fail)?;
-            now += chrono::TimeDelta::from_std(step).map_err(|e| fail(e.to_string()))?;
+            now = chrono::TimeDelta::from_std(step)
+                .ok()
+                .and_then(|step| now.checked_add_signed(step))
+                .ok_or_else(|| {
+                    fail(format!(
+                        "`after: {after}` goes past the last date Warden can keep"
+                    ))
+                })?;
             apply(&mut instance, Input::Tick, now, &mut record)?;
         }
         let mut text = spec.log.clone().unwrap_or_default();
@@ -817,4 +848,80 @@ pub fn discover(root: &Path) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROTOCOL: &str = "protocol: p\nroles: { trainer: {}, director: {} }\nchannels: [{ from: trainer, to: director }]\nstates:\n  watch: { initial: true }\ntimers:\n  - { event: tick, every: 30m, while: [watch] }\ntransitions:\n  - { from: watch, on: tick, send: [{ from: trainer, to: director, text: \"tick at {{ now }}\" }] }\n";
+
+    /// Replays `steps` (the YAML of a scenario's `steps:`) against [`PROTOCOL`].
+    fn replay(steps: &str) -> Result<Transcript, ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.yaml"), PROTOCOL).unwrap();
+        let scenario = dir.path().join("s.yaml");
+        std::fs::write(
+            &scenario,
+            format!("protocol: p.yaml\nstart: 2026-01-19T12:00:00Z\nsteps:\n{steps}"),
+        )
+        .unwrap();
+        run(&scenario).map(|(_, transcript)| transcript)
+    }
+
+    fn messages(transcript: &Transcript) -> usize {
+        transcript
+            .steps
+            .iter()
+            .flat_map(|s| &s.entries)
+            .map(|e| match e {
+                Entry::Outcome(o) => o.messages().count(),
+                Entry::Incident(_) => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_step_may_fire_the_timers_up_to_the_limit() {
+        // 500h of a 30-minute timer: exactly the limit.
+        let transcript = replay("  - after: 500h\n").unwrap();
+        assert_eq!(messages(&transcript), MAX_FIRINGS);
+    }
+
+    #[test]
+    fn a_step_that_fires_the_timers_too_often_is_refused_naming_it() {
+        let error = replay("  - after: 1h\n  - after: 100000h\n").unwrap_err();
+        assert!(
+            matches!(&error, ScenarioError::Step { step: 2, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "step 2: `after: 100000h` fires the timers more than 1000 times, the most one step \
+             may; let less time pass in one step"
+        );
+    }
+
+    #[test]
+    fn an_after_past_the_last_date_is_an_error_not_a_panic() {
+        let error = replay("  - after: 200000000y\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "step 1: `after: 200000000y` goes past the last date Warden can keep"
+        );
+    }
+
+    #[test]
+    fn a_scenario_nested_too_deep_is_refused_where_it_goes_too_deep() {
+        for flow in [false, true] {
+            let deep = crate::nesting::nested(100_000, flow);
+            let error = replay(&format!("  - fields:\n      x:\n        {deep}")).unwrap_err();
+            assert!(
+                matches!(&error, ScenarioError::Malformed { message, .. }
+                    if message.starts_with("line 6 column ")
+                        && message.ends_with("nests deeper than 128 levels")),
+                "{error}"
+            );
+        }
+    }
 }
