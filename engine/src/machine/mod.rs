@@ -51,6 +51,9 @@ pub struct Machine {
     counters: BTreeSet<String>,
     /// How many timers one step may fire (see [`Machine::limit_firings`]).
     firing_limit: Option<usize>,
+    /// Whether a repeating timer that fell due several times since the last step fires once
+    /// (see [`Machine::fire_missed_once`]).
+    missed_once: bool,
 }
 
 impl Machine {
@@ -107,6 +110,7 @@ impl Machine {
             rules: Arc::new(rules),
             counters,
             firing_limit: None,
+            missed_once: false,
         })
     }
 
@@ -153,6 +157,15 @@ impl Machine {
     /// messages by the hundred thousand.
     pub fn limit_firings(mut self, limit: usize) -> Machine {
         self.firing_limit = Some(limit);
+        self
+    }
+
+    /// The machine, firing a repeating timer that fell due several times since the last step
+    /// (the machine was suspended, no supervisor ran for a day) once, at the last time it fell
+    /// due, instead of once for every period missed: a run does not send a day of status
+    /// reports at once. A scenario's clock fires each, as it jumps on purpose.
+    pub fn fire_missed_once(mut self) -> Machine {
+        self.missed_once = true;
         self
     }
 

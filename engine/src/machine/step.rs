@@ -519,7 +519,9 @@ impl<'m> Step<'m> {
                 .enumerate()
                 .filter_map(|(i, t)| t.due.filter(|due| *due <= end).map(|due| (due, i)))
                 .min();
-            let Some((due, position)) = next else { break };
+            let Some((mut due, position)) = next else {
+                break;
+            };
             // A transition waits for its gates: the other timers fire once it is taken up.
             if self.instance.pending.is_some() {
                 break;
@@ -531,6 +533,11 @@ impl<'m> Step<'m> {
             }
             self.outcome.fired += 1;
             let timer = &mut self.instance.timers[position];
+            if self.machine.missed_once {
+                if let Some(last) = timer.every.and_then(|every| last_due(due, every, end)) {
+                    due = last;
+                }
+            }
             timer.due = timer
                 .every
                 .and_then(|every| chrono::TimeDelta::from_std(every).ok())
@@ -545,6 +552,14 @@ impl<'m> Step<'m> {
         self.changed();
         Ok(())
     }
+}
+
+/// The last time at or before `end` that a timer due at `due`, every `every`, falls due.
+fn last_due(due: DateTime<Utc>, every: Duration, end: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let every = i64::try_from(every.as_millis()).ok().filter(|ms| *ms > 0)?;
+    let periods = (end - due).num_milliseconds() / every;
+    let skip = chrono::TimeDelta::try_milliseconds(periods.checked_mul(every)?)?;
+    due.checked_add_signed(skip)
 }
 
 /// The text sent in place of a message that failed to render.

@@ -1020,3 +1020,34 @@ fn a_stop_grace_longer_than_a_clock_can_count_is_the_longest_kept() {
         .checked_add(plan.stop_grace)
         .is_some());
 }
+
+#[test]
+fn a_run_fires_a_repeating_timer_it_missed_many_times_once() {
+    let text = r#"
+protocol: p
+roles: { trainer: {}, director: {} }
+channels: [{ from: trainer, to: director }]
+states:
+  start: { initial: true }
+  watch: {}
+timers:
+  - { event: tick, every: 10m, while: [watch] }
+transitions:
+  - { from: start, to: watch }
+  - { from: watch, on: tick, send: [{ from: trainer, to: director, text: "tick at {{ now }}" }] }
+"#;
+    let each = machine(text);
+    let run = each.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let out = each.step(&run, Input::Tick, t(65)).unwrap();
+    assert_eq!(out.messages().count(), 6, "a scenario's clock fires each");
+
+    let once = machine(text).fire_missed_once();
+    let out = once.step(&run, Input::Tick, t(65)).unwrap();
+    let texts: Vec<&str> = out.messages().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["tick at 2026-01-19T13:00:00Z"],
+        "once, at the last time due"
+    );
+    assert_eq!(once.next_deadline(&out.instance), Some(t(70)));
+}

@@ -70,7 +70,7 @@ impl Snapshot {
                 (name.clone(), source)
             })
             .collect();
-        Ok(Machine::new(protocol, &templates)?)
+        Ok(Machine::new(protocol, &templates)?.fire_missed_once())
     }
 
     /// Stores it in `run`.
