@@ -38,6 +38,9 @@ use crate::graph::StateGraph;
 use crate::protocol::{Protocol, TemplateSource};
 use step::Step;
 
+/// The shortest `every` of a timer: one that fires more often would flood the roles.
+pub const MIN_EVERY: Duration = Duration::from_secs(1);
+
 /// More eventless transitions in a row than this is a run-time error.
 pub const MAX_EVENTLESS: usize = 100;
 

@@ -502,8 +502,11 @@ impl<'m> Step<'m> {
                 source: Arc::new(e),
             })?;
         let duration: Duration = crate::duration::parse(&text).map_err(invalid)?;
-        if duration.is_zero() && timer.every.is_some() {
-            return Err(invalid("a timer cannot fire every 0s".into()));
+        if duration < super::MIN_EVERY && timer.every.is_some() {
+            let every = crate::duration::format(duration);
+            return Err(invalid(format!(
+                "a timer cannot fire every {every}: at most once a second"
+            )));
         }
         chrono::TimeDelta::from_std(duration).map_err(|e| invalid(e.to_string()))
     }

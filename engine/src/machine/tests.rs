@@ -1051,3 +1051,11 @@ transitions:
     );
     assert_eq!(once.next_deadline(&out.instance), Some(t(70)));
 }
+
+#[test]
+fn a_timer_every_millisecond_is_refused_when_it_starts() {
+    let m = machine(SMALL);
+    let vars = BTreeMap::from([("every".to_owned(), serde_json::json!("1ms"))]);
+    let error = m.start("r1", &vars, t(0)).unwrap_err().to_string();
+    assert!(error.contains("at most once a second"), "{error}");
+}

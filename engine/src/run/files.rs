@@ -97,19 +97,28 @@ pub(crate) fn real_dir(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The longest file name most file systems take, in bytes.
+const NAME_MAX: usize = 255;
+
 /// Moves the entry `path` (a file, a link, a directory, anything) aside as `path.rejected`, or
-/// `path.rejected-2`... when that is taken: never over anything. Returns where it went.
+/// `path.rejected-2`... when that is taken (a name too long for that is shortened first): never
+/// over anything. Returns where it went.
 pub(crate) fn set_aside(path: &Path) -> std::io::Result<std::path::PathBuf> {
     use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+    use std::os::unix::ffi::OsStrExt;
+    let base = path.file_name().map_or(&[][..], |n| n.as_bytes());
     let mut n = 1;
     loop {
-        let mut name = path.as_os_str().to_owned();
-        name.push(if n == 1 {
+        let suffix = if n == 1 {
             ".rejected".to_owned()
         } else {
             format!(".rejected-{n}")
-        });
-        let aside = std::path::PathBuf::from(name);
+        };
+        // A name near the file system's limit is shortened to leave room for the suffix.
+        let keep = base.len().min(NAME_MAX - suffix.len());
+        let mut name = base[..keep].to_vec();
+        name.extend_from_slice(suffix.as_bytes());
+        let aside = path.with_file_name(std::ffi::OsStr::from_bytes(&name));
         match renameat2(
             AT_FDCWD,
             path,

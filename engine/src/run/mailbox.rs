@@ -25,6 +25,10 @@ use super::{files, io_error, write_atomic, RunError};
 /// The largest request file read: a role's event is a few hundred bytes.
 pub const MAX_REQUEST: u64 = 1 << 20;
 
+/// The longest request id taken: its answer's file name (and the temporary one it is written
+/// as) must fit the file system's 255 bytes. `post` makes ids of some 30 bytes.
+pub const MAX_ID: usize = 128;
+
 /// An event a role sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -109,7 +113,13 @@ pub fn waiting(run: &RunDir) -> Vec<Posted> {
     ids.sort();
     ids.into_iter()
         .map(|id| {
-            let request = read_request(run, &id);
+            let request = if id.len() > MAX_ID {
+                Err(format!(
+                    "not a request: its id is longer than {MAX_ID} bytes, too long to answer"
+                ))
+            } else {
+                read_request(run, &id)
+            };
             (id, request)
         })
         .collect()
@@ -196,6 +206,20 @@ pub fn close(run: &RunDir, id: &str, reply: Option<&Reply>) -> Result<(), RunErr
 mod tests {
     use super::*;
     use crate::run::store::Store;
+
+    #[test]
+    fn an_id_too_long_to_answer_is_refused_before_it_is_taken() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::create(root.path(), "r").unwrap();
+        let run = store.run();
+        let long = "r".repeat(244);
+        let json = serde_json::to_vec(&request("note")).unwrap();
+        std::fs::write(run.requests().join(format!("{long}.json")), json).unwrap();
+        let posted = waiting(run);
+        assert_eq!(posted.len(), 1);
+        let refused = posted[0].1.as_ref().unwrap_err();
+        assert!(refused.contains("too long to answer"), "{refused}");
+    }
 
     fn request(event: &str) -> Request {
         Request {

@@ -99,6 +99,7 @@ fn seed() -> &'static [Value] {
             at: end,
             exit_code: Some(0),
             signal: None,
+            escaped: Vec::new(),
         });
         entries.push(Entry::LaunchFailed {
             at: end,

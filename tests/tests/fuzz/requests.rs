@@ -216,7 +216,12 @@ proptest! {
                 }
                 Err(reason) => {
                     prop_assert!(!reason.contains("SECRET"), "{reason}");
-                    Reply { from: instance().state.clone(), outcome: warden::run::store::Outcome { refused: Some(reason.clone()), ..Default::default() }, files: vec![] }
+                    let reply = Reply { from: instance().state.clone(), outcome: warden::run::store::Outcome { refused: Some(reason.clone()), ..Default::default() }, files: vec![] };
+                    // What is not a request is moved aside, as the supervisor does.
+                    if let Err(error) = mailbox::reject(run, id, &reply) {
+                        return Err(TestCaseError::fail(format!("entry {id} cannot be moved aside: {error}")));
+                    }
+                    continue;
                 }
             };
             if let Err(error) = mailbox::close(run, id, Some(&reply)) {

@@ -6,8 +6,8 @@
 //! transition can see: the vars, `set` keys, `run`, `state`, `target`, `event` (with the fields of
 //! the transition's event), `incident`, `job`, `counters` (those some transition counts),
 //! `gates` (the declared gates), `artifacts` (the job's), `cadence`, `held`, `history` and `now`.
-//! A gate's `expr`, `value` and bounds, and its `command`, `files`, `table` and `timeout`
-//! templates, see the same names but only the fields every event has: a gate is checked for
+//! A gate's `expr`, `value` and bounds, and its `reason`, `command`, `files`, `table` and
+//! `timeout` templates, see the same names but only the fields every event has: a gate is checked for
 //! whichever transition requires it. The job's templates (its command, log, artifacts and
 //! cadence) see only the vars and `run`.
 //!
@@ -103,6 +103,7 @@ fn gates(cx: &Cx, out: &mut Vec<Diagnostic>) {
             }
         }
         let templates = [
+            ("reason", gate.reason.as_slice()),
             ("command", gate.command.as_deref().unwrap_or_default()),
             ("files", gate.files.as_deref().unwrap_or_default()),
             ("table", gate.table.as_slice()),
@@ -195,5 +196,25 @@ pub(super) fn lint(
             place(test.position),
             format!("unknown test `{}` (in {what})", test.name),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codes::Code;
+
+    #[test]
+    fn a_gate_s_reason_is_checked_like_its_other_templates() {
+        let text = "protocol: demo\n\
+                    gates: { ok: { expr: \"true\", reason: \"{% a not x %}\", category: uncategorized } }\n\
+                    states:\n  a: { initial: true }\n  done: { final: true }\n\
+                    transitions:\n  - { from: a, on: exited, gates: [ok], to: done }\n  \
+                    - { from: a, on: incident, to: done }\n";
+        let found = crate::check::findings_of(text, Code::P031);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].message.contains("`reason` of gate `ok`"),
+            "{found:#?}"
+        );
     }
 }

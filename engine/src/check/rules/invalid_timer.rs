@@ -1,7 +1,8 @@
 //! P050: a timer that names an unknown state or has an invalid duration.
 //!
-//! **Why.** A timer outside every state never fires; a duration that does not parse (`30 mins`,
-//! `0s` for `every`) fails when the run starts. A duration written as a template (`"{{
+//! **Why.** A timer outside every state never fires; a duration that does not parse (`30 mins`),
+//! or an `every` under a second (which would flood the roles with messages), fails when the run
+//! starts. A duration written as a template (`"{{
 //! status_every }}"`) is checked with the var's default.
 //!
 //! **Example.**
@@ -63,11 +64,14 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
 fn check_literal(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
     match duration::parse(text) {
-        Ok(d) if d.is_zero() && key == "every" => out.push(cx.at(
-            Code::P050,
-            text.span,
-            "a timer cannot fire `every` zero seconds",
-        )),
+        Ok(d) if d < crate::machine::MIN_EVERY && key == "every" => out.push(
+            cx.at(
+                Code::P050,
+                text.span,
+                format!("a timer cannot fire `every` {}", duration::format(d)),
+            )
+            .with_help("a timer fires at most once a second"),
+        ),
         Ok(_) => {}
         Err(error) => out.push(
             cx.at(Code::P050, text.span, format!("invalid duration: {error}"))
@@ -106,5 +110,30 @@ fn check_templated(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Dia
         .and_then(|d| d.as_str().map(|s| Spanned::new(s.to_owned(), d.span)))
     {
         check_literal(cx, key, &default, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codes::Code;
+
+    fn findings(every: &str) -> Vec<String> {
+        let text = format!(
+            "protocol: demo\n\
+             states:\n  a: {{ initial: true }}\n  done: {{ final: true }}\n\
+             timers: [{{ event: tick, every: {every}, while: [a] }}]\n\
+             transitions:\n  - {{ from: a, on: tick, to: done }}\n"
+        );
+        crate::check::findings_of(&text, Code::P050)
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_timer_fires_at_most_once_a_second() {
+        assert_eq!(findings("1s"), Vec::<String>::new());
+        assert_eq!(findings("0s"), ["a timer cannot fire `every` 0s"]);
+        assert_eq!(findings("500ms"), ["a timer cannot fire `every` 500ms"]);
     }
 }
