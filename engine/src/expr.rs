@@ -261,8 +261,36 @@ pub struct Analysis {
     pub tests: Vec<Call>,
 }
 
+/// The longest line, and the most lines, a template or expression may have: minijinja keeps
+/// lines and columns in 16 bits.
+pub const MAX_LINES: usize = u16::MAX as usize - 1;
+
+/// Whether minijinja can compile `source` at all: a line of more than [`MAX_LINES`] characters,
+/// or more lines than that, is an error of its own (minijinja would count past its limits).
+pub fn placeable(source: &str) -> Result<(), minijinja::Error> {
+    let too_many = source.bytes().filter(|&b| b == b'\n').count() >= MAX_LINES;
+    let too_long = || {
+        source
+            .split('\n')
+            .any(|line| line.chars().count() >= MAX_LINES)
+    };
+    if too_many || too_long() {
+        let what = if too_many {
+            "lines"
+        } else {
+            "characters on a line"
+        };
+        return Err(minijinja::Error::new(
+            ErrorKind::SyntaxError,
+            format!("more than {} {what}", MAX_LINES - 1),
+        ));
+    }
+    Ok(())
+}
+
 /// Compiles `source` and lists what it reads and calls, or says where its syntax is wrong.
 pub fn analyze(env: &Environment, source: &str, kind: Kind) -> Result<Analysis, SyntaxError> {
+    placeable(source).map_err(|error| syntax_error(source, &error))?;
     let undeclared = match kind {
         Kind::Template => env
             .template_from_str(source)
@@ -406,7 +434,8 @@ pub fn read_context(text: &str) -> Result<serde_json::Value, String> {
 
 fn render_source(source: &str, context: &serde_json::Value) -> Result<String, String> {
     let env = environment();
-    env.template_from_str(source)
+    placeable(source)
+        .and_then(|()| env.template_from_str(source))
         .and_then(|template| {
             render(
                 &template,
@@ -766,6 +795,20 @@ mod tests {
         );
         assert_eq!(a.filters[0].name, "fence");
         assert_eq!(a.tests[0].name, "defined");
+    }
+
+    #[test]
+    fn a_line_longer_than_minijinja_can_count_is_an_error_not_an_overflow() {
+        // minijinja's columns are 16-bit: an error at column 65,535 used to overflow them.
+        let source = format!("{}{{% raw %}}", "x".repeat(MAX_LINES));
+        let e = analyze(&environment(), &source, Kind::Template).unwrap_err();
+        assert!(e.message.contains("characters on a line"), "{e:?}");
+        let e = render_with_context(&source, "{}").unwrap_err();
+        assert!(e.contains("characters on a line"), "{e}");
+        let lines = "\n".repeat(MAX_LINES);
+        let e = analyze(&environment(), &lines, Kind::Template).unwrap_err();
+        assert!(e.message.contains("lines"), "{e:?}");
+        assert!(analyze(&environment(), &"x".repeat(MAX_LINES - 1), Kind::Template).is_ok());
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub(crate) fn add_metric_templates(
     for (index, rule) in protocol.rules() {
         if let Some(metric) = &rule.metric {
             let source = format!("{{% if {} %}}1{{% endif %}}", metric.value);
-            env.add_template_owned(metric_template(index, count), source)
+            crate::expr::placeable(&source)
+                .and_then(|()| env.add_template_owned(metric_template(index, count), source))
                 .map_err(|source| ClassifyError::Metric {
                     category: category_name(protocol, index),
                     source,

@@ -223,7 +223,8 @@ pub(super) fn program(
 ) -> Result<Program, CompileError> {
     let mut env = crate::expr::environment();
     let mut add = |key: Key<'_>, source: String, what: String| {
-        env.add_template_owned(key.to_string(), source)
+        crate::expr::placeable(&source)
+            .and_then(|()| env.add_template_owned(key.to_string(), source))
             .map_err(|source| CompileError::Template { what, source })
     };
     for (name, template) in templates {
@@ -354,8 +355,8 @@ fn compiled<'env>(
         };
         let mut set = Vec::with_capacity(transition.set.len());
         for (key, expression) in transition.set.iter() {
-            let compiled = env
-                .compile_expression_owned(expression.value.clone())
+            let compiled = crate::expr::placeable(expression)
+                .and_then(|()| env.compile_expression_owned(expression.value.clone()))
                 .map_err(|source| CompileError::Template {
                     what: format!("`set: {}` on line {line}", key.as_str()),
                     source,
@@ -468,8 +469,8 @@ fn compiled<'env>(
         None => None,
     };
     let expr = |what: String, source: &str| -> Result<Expr<'env>, CompileError> {
-        let expression = env
-            .compile_expression_owned(source.to_owned())
+        let expression = crate::expr::placeable(source)
+            .and_then(|()| env.compile_expression_owned(source.to_owned()))
             .map_err(|source| CompileError::Template { what, source })?;
         let mut reads: Vec<String> = expression.undeclared_variables(false).into_iter().collect();
         reads.sort();
