@@ -155,6 +155,11 @@ impl LineIndex {
         &line_text[offset..]
     }
 
+    /// How many lines the text has.
+    pub fn count(&self) -> u32 {
+        u32::try_from(self.starts.len()).unwrap_or(u32::MAX)
+    }
+
     /// The text of 1-based `line`, without its line break; empty past the end.
     pub fn line<'t>(&self, text: &'t str, line: u32) -> &'t str {
         let Some(&start) = self.starts.get(line as usize - 1) else {

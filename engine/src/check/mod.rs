@@ -156,20 +156,51 @@ impl<'p> Cx<'p> {
 
     /// Maps a position inside an expression written at `span` in the protocol to the file.
     pub fn in_expression(&self, span: Span, position: expr::Position) -> Span {
-        let rest = self
-            .lines
-            .from_column(&self.protocol.source, span.line, span.column);
+        let source = &self.protocol.source;
+        let rest = self.lines.from_column(source, span.line, span.column);
         let quoted = matches!(rest.chars().next(), Some('"' | '\''));
-        if position.line <= 1 {
-            let column = span.column + u32::from(quoted) + position.column - 1;
-            Span::new(span.line, column, position.len)
+        let (line, column) = if position.line <= 1 {
+            (
+                span.line,
+                span.column + u32::from(quoted) + position.column - 1,
+            )
         } else {
-            Span::new(
+            (
                 span.line + position.line - 1,
                 span.column + position.column - 1,
-                position.len,
             )
+        };
+        let width = |line: u32| self.lines.line(source, line).chars().count() as u32;
+        if position.line > 1 || column <= width(line) + 1 {
+            return Span::new(line, column, position.len);
         }
+        // Past the end of the line: a folded scalar (`>`, or plain or quoted over several
+        // lines) joined the file's lines with spaces. Walk them, each giving its text and one
+        // space (a blank line gives only the line break it stands for).
+        let mut offset = position.column - 1;
+        let mut line = span.line;
+        let mut start = span.column + u32::from(quoted);
+        let mut text_width = width(line) + 1 - start;
+        let last = self.lines.count();
+        while offset > text_width && line < last {
+            offset -= text_width + 1;
+            loop {
+                line += 1;
+                let text = self.lines.line(source, line);
+                let content = text.trim_start();
+                if !content.is_empty() || line >= last {
+                    start = (text.chars().count() - content.chars().count()) as u32 + 1;
+                    text_width = content.chars().count() as u32;
+                    break;
+                }
+            }
+        }
+        let column = start + offset.min(text_width);
+        let len = position
+            .len
+            .min((text_width + 1).saturating_sub(offset))
+            .max(1);
+        Span::new(line, column, len)
     }
 
     /// The transitions that apply in `state` on `event` (`None`: eventless), in file order.

@@ -217,4 +217,18 @@ mod tests {
             "{found:#?}"
         );
     }
+
+    #[test]
+    fn a_finding_in_a_folded_scalar_is_placed_on_the_file_s_own_line() {
+        // `>-` joins the two lines with a space: the error is on the file's second line.
+        let text = "protocol: demo\n\
+                    gates:\n  ok:\n    expr: \"true\"\n    category: uncategorized\n    \
+                    reason: >-\n      {% if true %}yes\n      {%a else %}no{% endif %}\n\
+                    states:\n  a: { initial: true }\n  done: { final: true }\n\
+                    transitions:\n  - { from: a, on: exited, gates: [ok], to: done }\n  \
+                    - { from: a, on: incident, to: done }\n";
+        let found = crate::check::findings_of(text, Code::P031);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].line, found[0].column), (8, 9), "{found:#?}");
+    }
 }
