@@ -148,10 +148,9 @@ pub fn edits(values: BoxedStrategy<String>, max: usize) -> impl Strategy<Value =
 }
 
 /// Numbers that have broken conversions: past `u64`, past what a `Duration` holds in seconds
-/// (about 1.8e19), negative, not numbers at all. Those at or above 1.8e19 only when
-/// `duration_safe` is false.
-pub fn hostile_numbers(duration_safe: bool) -> Vec<&'static str> {
-    let mut numbers = vec![
+/// (about 1.8e19), negative, not numbers at all.
+pub fn hostile_numbers() -> Vec<&'static str> {
+    vec![
         "-1",
         "-0",
         "0",
@@ -172,44 +171,42 @@ pub fn hostile_numbers(duration_safe: bool) -> Vec<&'static str> {
         "0x10",
         "0o17",
         "1_000",
-    ];
-    if !(duration_safe && crate::KNOWN_DURATION_PANIC) {
-        numbers.extend([
-            "1.8e19",
-            "1.8446744073709552e19",
-            "18446744073709551616",
-            "99999999999999999999",
-            "1e20",
-            "1e308",
-            "1.7976931348623157e308",
-        ]);
-    }
-    numbers
+        "1.8e19",
+        "1.8446744073709552e19",
+        "18446744073709551616",
+        "99999999999999999999",
+        "1e20",
+        "1e308",
+        "1.7976931348623157e308",
+    ]
 }
 
-/// Durations as a protocol or scenario writes them, the hostile ones included when the bugs
-/// they hit are fixed.
+/// Durations as a protocol or scenario writes them, hostile ones included: malformed, under a
+/// second, waits of a hundred thousand hours (a timer's catching up), past the calendar and
+/// past `u64`.
 pub fn hostile_durations() -> Vec<&'static str> {
-    let mut durations = vec![
-        "0s", "1ms", "90s", "30m", "1h30m", "12h", "24h", "1 h", "h", "-1h",
-    ];
-    if !crate::KNOWN_UNBOUNDED_SCENARIO_TIMERS {
-        durations.extend(["100000h", "1000000h"]);
-    }
-    if !crate::KNOWN_TIME_OVERFLOW_PANIC {
-        durations.extend(["10000000000h", "2562047788015215h", "99999999999999999999h"]);
-    }
-    durations
+    vec![
+        "0s",
+        "1ms",
+        "90s",
+        "30m",
+        "1h30m",
+        "12h",
+        "24h",
+        "1 h",
+        "h",
+        "-1h",
+        "100000h",
+        "1000000h",
+        "10000000000h",
+        "2562047788015215h",
+        "99999999999999999999h",
+    ]
 }
 
-/// How deep a nesting may go: [`crate::SAFE_DEPTH`] while `known` (a nesting bug) holds.
-pub fn depth(known: bool) -> impl Strategy<Value = usize> {
-    let max = if known {
-        crate::SAFE_DEPTH
-    } else {
-        crate::DEEP
-    };
-    prop_oneof![1usize..32, 1usize..=max, Just(max)]
+/// How deep a nesting goes: shallow, anything up to [`crate::DEEP`] levels, or that deep.
+pub fn depth() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..32, 1usize..=crate::DEEP, Just(crate::DEEP)]
 }
 
 /// Styles of YAML nesting.
@@ -245,7 +242,7 @@ pub fn nested(style: Nesting, depth: usize) -> String {
     }
 }
 
-/// A nesting style.
+/// A nesting style: any, or (unless `block`) a flow style only.
 pub fn nesting(block: bool) -> BoxedStrategy<Nesting> {
     if block {
         prop_oneof![
@@ -260,14 +257,9 @@ pub fn nesting(block: bool) -> BoxedStrategy<Nesting> {
     }
 }
 
-/// An identifier, huge ones included: up to [`crate::SAFE_IDENTIFIER`] bytes while
-/// [`crate::KNOWN_HUGE_IDENTIFIER_SLOW`] holds, a megabyte after.
+/// An identifier, huge ones included: up to a megabyte.
 pub fn identifier() -> impl Strategy<Value = String> {
-    let max = if crate::KNOWN_HUGE_IDENTIFIER_SLOW {
-        crate::SAFE_IDENTIFIER
-    } else {
-        1 << 20
-    };
+    let max = 1 << 20;
     prop_oneof![
         4 => "[a-z_][a-z0-9_]{0,12}",
         1 => (1usize..=max, "[a-z_]").prop_map(|(n, c)| c.repeat(n)),
@@ -332,22 +324,19 @@ pub fn yaml_fragments() -> Vec<&'static str> {
 }
 
 /// The hostile values of every class, for mutating a YAML file: numbers, durations,
-/// fragments, identifiers and nested values (as far as the known bugs allow: `deep_block` is
-/// whether deep block nesting is safe for the loader at hand, `deep_flow` likewise).
-pub fn yaml_values(deep_block: bool, deep_flow: bool) -> BoxedStrategy<String> {
-    let scalars: Vec<String> = hostile_numbers(true)
+/// fragments, identifiers, and values nested up to [`crate::DEEP`] levels, flow and block.
+pub fn yaml_values() -> BoxedStrategy<String> {
+    let scalars: Vec<String> = hostile_numbers()
         .into_iter()
         .chain(hostile_durations())
         .chain(yaml_fragments())
         .map(str::to_owned)
         .collect();
-    let nest_depth = depth(!deep_flow);
-    let block_depth = depth(!deep_block);
     prop_oneof![
         6 => proptest::sample::select(scalars),
         2 => identifier(),
-        1 => (nesting(false), nest_depth).prop_map(|(style, depth)| format!("\n{}", nested(style, depth))),
-        1 => (nesting(true), block_depth).prop_map(|(style, depth)| format!("\nnested:\n{}", nested(style, depth))),
+        1 => (nesting(false), depth()).prop_map(|(style, depth)| format!("\n{}", nested(style, depth))),
+        1 => (nesting(true), depth()).prop_map(|(style, depth)| format!("\nnested:\n{}", nested(style, depth))),
         1 => "[ -~\t\n]{0,16}",
     ]
     .boxed()

@@ -90,10 +90,6 @@ fn check_holds(path: &Path, text: &str) -> Result<(), TestCaseError> {
             "check found no error, templates have: {problems:?}"
         );
         if let Err(error) = warden::machine::Machine::new(protocol, &templates) {
-            let gate_reason = error.to_string().contains("`reason` of gate");
-            if crate::KNOWN_CHECK_MISSES_GATE_REASON && gate_reason {
-                return Ok(());
-            }
             return Err(TestCaseError::fail(format!(
                 "check found no error, the protocol does not compile: {error}"
             )));
@@ -107,10 +103,7 @@ fn seed() -> impl Strategy<Value = usize> {
 }
 
 fn phase5b_edits() -> impl Strategy<Value = Vec<Edit>> {
-    mutate::edits(
-        mutate::yaml_values(!crate::KNOWN_DEEP_NESTING_OVERFLOW, true),
-        6,
-    )
+    mutate::edits(mutate::yaml_values(), 6)
 }
 
 proptest! {
@@ -146,8 +139,8 @@ proptest! {
     /// Deep nesting, block and flow, at the top and inside a protocol.
     #[test]
     fn deep_nesting_is_an_error_not_a_crash(
-        style in mutate::nesting(!crate::KNOWN_DEEP_NESTING_OVERFLOW),
-        depth in mutate::depth(crate::KNOWN_DEEP_NESTING_OVERFLOW),
+        style in mutate::nesting(true),
+        depth in mutate::depth(),
         inside in any::<bool>(),
     ) {
         let nested = mutate::nested(style, depth);

@@ -129,28 +129,22 @@ fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
-    let mut kinds = vec![
-        (
-            4,
-            prop_oneof![
-                proptest::collection::vec(any::<u8>(), 0..512),
-                request_bytes(),
-            ]
-            .prop_map(Kind::File)
-            .boxed(),
-        ),
-        (1, Just(Kind::LinkOut).boxed()),
-        (1, Just(Kind::LinkToDir).boxed()),
-        (1, Just(Kind::Dangling).boxed()),
-    ];
-    if !crate::KNOWN_REQUEST_ENTRY_NOT_A_FILE {
-        kinds.push((1, Just(Kind::Directory).boxed()));
-        kinds.push((1, Just(Kind::Fifo).boxed()));
-    }
-    proptest::strategy::Union::new_weighted(kinds)
+    prop_oneof![
+        4 => prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..512),
+            request_bytes(),
+        ]
+        .prop_map(Kind::File),
+        1 => Just(Kind::LinkOut),
+        1 => Just(Kind::LinkToDir),
+        1 => Just(Kind::Dangling),
+        1 => Just(Kind::Directory),
+        1 => Just(Kind::Fifo),
+    ]
 }
 
-/// Entry names: ids as `send` writes them, and others a role could write.
+/// Entry names: ids as `send` writes them, and others a role could write, up to the
+/// file-name limit (too long an id for its `<id>.reply.json`).
 fn name() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => (any::<u64>(), any::<u32>()).prop_map(|(n, pid)| format!("{n:020}-{pid}.json")),
@@ -158,19 +152,12 @@ fn name() -> impl Strategy<Value = String> {
             ".hidden.json", "x.reply.json", "x.json.tmp", "no-suffix", "a b.json", "é.json",
             "..json", "-.json", ".json",
         ]).prop_map(str::to_owned),
-        1 => (1usize..long_name()).prop_map(|n| format!("{}.json", "r".repeat(n))),
+        1 => (1usize..LONGEST_ID).prop_map(|n| format!("{}.json", "r".repeat(n))),
     ]
 }
 
-/// The longest id generated: up to the file-name limit, or, while
-/// [`crate::KNOWN_LONG_REQUEST_NAME`] holds, short enough for `<id>.reply.json`.
-fn long_name() -> usize {
-    if crate::KNOWN_LONG_REQUEST_NAME {
-        255 - ".".len() - ".reply.json.partial".len()
-    } else {
-        255 - ".json".len()
-    }
-}
+/// The longest id generated: `<id>.json` at the file-name limit.
+const LONGEST_ID: usize = 255 - ".json".len();
 
 fn place(run: &RunDir, outside: &std::path::Path, name: &str, kind: &Kind) {
     let path = run.requests().join(name);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use warden::scenario::{self, Prepared, Scenario};
+use warden::scenario::{self, Prepared};
 
 use crate::mutate::{self, Edit};
 
@@ -41,50 +41,6 @@ fn seeds() -> &'static [String] {
     })
 }
 
-/// Whether `scenario` stays within what the known bugs allow: no step waits longer than
-/// [`crate::SAFE_AFTER_HOURS`] and no var holds a longer duration (nor, while
-/// [`crate::KNOWN_UNBOUNDED_SCENARIO_TIMERS`] holds, one under a minute), while
-/// [`crate::KNOWN_UNBOUNDED_SCENARIO_TIMERS`] or [`crate::KNOWN_TIME_OVERFLOW_PANIC`] holds;
-/// no var holds a number `duration` panics on while [`crate::KNOWN_DURATION_PANIC`] holds.
-fn within_known_bugs(scenario: &Scenario) -> bool {
-    let limit = std::time::Duration::from_secs(crate::SAFE_AFTER_HOURS * 3600);
-    let long = |text: &str| warden::duration::parse(text).is_ok_and(|d| d > limit);
-    let timers = crate::KNOWN_UNBOUNDED_SCENARIO_TIMERS || crate::KNOWN_TIME_OVERFLOW_PANIC;
-    if timers {
-        if scenario
-            .steps
-            .iter()
-            .any(|s| s.after.as_deref().is_some_and(long))
-        {
-            return false;
-        }
-        if scenario.vars.values().any(|v| v.as_str().is_some_and(long)) {
-            return false;
-        }
-    }
-    // A timer every millisecond, caught up over hours, fires millions of times.
-    let short = |text: &str| {
-        warden::duration::parse(text).is_ok_and(|d| d < std::time::Duration::from_secs(60))
-    };
-    if crate::KNOWN_UNBOUNDED_SCENARIO_TIMERS
-        && scenario
-            .vars
-            .values()
-            .any(|v| v.as_str().is_some_and(short))
-    {
-        return false;
-    }
-    if crate::KNOWN_DURATION_PANIC
-        && scenario
-            .vars
-            .values()
-            .any(|v| v.as_f64().is_some_and(|n| n >= 1.8e19))
-    {
-        return false;
-    }
-    true
-}
-
 /// Loads the scenario `text` from a file and replays it.
 fn replay_holds(text: &str) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
@@ -97,7 +53,6 @@ fn replay_holds(text: &str) -> Result<(), TestCaseError> {
             return Ok(());
         }
     };
-    prop_assume!(within_known_bugs(&scenario));
     let prepared;
     let prepared =
         if warden::protocol::normalize(&dir.path().join(&scenario.protocol)) == phase5b_path() {
@@ -127,7 +82,7 @@ fn replay_holds(text: &str) -> Result<(), TestCaseError> {
 /// Values to put into a scenario: the YAML ones, with metric lines and log text.
 fn scenario_values() -> BoxedStrategy<String> {
     prop_oneof![
-        4 => mutate::yaml_values(!crate::KNOWN_DEEP_FLOW_QUADRATIC, !crate::KNOWN_DEEP_FLOW_QUADRATIC),
+        4 => mutate::yaml_values(),
         1 => proptest::sample::select(vec![
             "\n  - log: \"eta=1e20 r_hat=1.8e19 loss=nan\"\n",
             "\n  - log: |\n      {\"timestamp\": 1e20, \"eta\": 1e20, \"r_hat\": 1e308}\n",
@@ -158,7 +113,7 @@ fn with_var(text: &str, name: &str, value: &str) -> String {
 /// YAML text of a render context: a mapping of hostile values, nested.
 fn context_text() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
-        proptest::sample::select(mutate::hostile_numbers(false)).prop_map(str::to_owned),
+        proptest::sample::select(mutate::hostile_numbers()).prop_map(str::to_owned),
         proptest::sample::select(mutate::hostile_durations()).prop_map(str::to_owned),
         proptest::sample::select(mutate::yaml_fragments()).prop_map(|f| format!("{f:?}")),
         "[a-z ]{0,12}",
@@ -192,11 +147,7 @@ fn templates() -> &'static [String] {
             .iter()
             .map(|f| crate::shipped(f))
             .collect();
-        templates.push(if crate::KNOWN_DURATION_PANIC {
-            "{{ x | string | length | duration }}".to_owned()
-        } else {
-            "{{ x | duration }} {{ x.a | duration }}".to_owned()
-        });
+        templates.push("{{ x | duration }} {{ x.a | duration }}".to_owned());
         templates
             .push("{{ x | fence }}{{ x | tojson }}{% for k in x %}{{ k }}{% endfor %}".to_owned());
         templates
@@ -253,8 +204,8 @@ proptest! {
     /// Deep flow nesting in a scenario's vars.
     #[test]
     fn deeply_nested_scenarios_are_errors(
-        style in mutate::nesting(!crate::KNOWN_DEEP_FLOW_QUADRATIC),
-        depth in mutate::depth(crate::KNOWN_DEEP_FLOW_QUADRATIC),
+        style in mutate::nesting(true),
+        depth in mutate::depth(),
     ) {
         let text = format!("{}\nnested:\n{}", seeds()[0], mutate::nested(style, depth));
         replay_holds(&text)?;
@@ -271,7 +222,7 @@ proptest! {
         template in 0..templates().len(),
         context in context_text(),
         edits in proptest::collection::vec(
-            (0usize..1_000_000, mutate::yaml_values(!crate::KNOWN_DEEP_FLOW_QUADRATIC, !crate::KNOWN_DEEP_FLOW_QUADRATIC))
+            (0usize..1_000_000, mutate::yaml_values())
                 .prop_map(|(i, v)| Edit::ReplaceWord(i, v)),
             0..3,
         ),
@@ -287,14 +238,10 @@ proptest! {
     /// metric record yet) does not strand the run: it leaves the state the job ended in.
     #[test]
     fn a_message_that_fails_to_render_does_not_strand_the_run(
-        name in if crate::KNOWN_UNRENDERABLE_MESSAGE_STRANDS_RUN {
-            proptest::sample::select(vec!["job.exit_code", "run.id", "state"]).boxed()
-        } else {
-            proptest::sample::select(vec![
-                "job.exit_code", "run.id", "incident.category", "incident.line", "metrics.x",
-                "gates.model_compiles.value", "event.fields.note",
-            ]).boxed()
-        },
+        name in proptest::sample::select(vec![
+            "job.exit_code", "run.id", "incident.category", "incident.line", "metrics.x",
+            "gates.model_compiles.value", "event.fields.note",
+        ]),
         exit_code in prop_oneof![Just(0), Just(1), Just(-1), any::<i32>()],
     ) {
         let dir = tempfile::tempdir().unwrap();
