@@ -127,8 +127,14 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         #[cfg(test)]
         INDEXED.with(|n| n.set(n.get() + 1));
+        // Line breaks as YAML counts them: `\n`, `\r\n`, and a lone `\r`.
+        let bytes = text.as_bytes();
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+                .map(|i| i + 1),
+        );
         let ascii = starts
             .iter()
             .enumerate()
@@ -160,7 +166,8 @@ impl LineIndex {
         u32::try_from(self.starts.len()).unwrap_or(u32::MAX)
     }
 
-    /// The text of 1-based `line`, without its line break; empty past the end.
+    /// The text of 1-based `line`, without its line break (`\n`, `\r\n` or `\r`); empty past
+    /// the end.
     pub fn line<'t>(&self, text: &'t str, line: u32) -> &'t str {
         let Some(&start) = self.starts.get(line as usize - 1) else {
             return "";
@@ -192,6 +199,17 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_as_in_yaml() {
+        let text = "a: 1\rb: 2\r\nc: 3\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.count(), 4);
+        assert_eq!(index.line(text, 1), "a: 1");
+        assert_eq!(index.line(text, 2), "b: 2");
+        assert_eq!(index.line(text, 3), "c: 3");
+        assert_eq!(index.from_column(text, 2, 4), "2");
+    }
 
     #[test]
     fn byte_range_counts_characters_not_bytes() {

@@ -8,24 +8,14 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use warden::classify::{Fed, Feed, MAX_LINE_BYTES};
-use warden::machine::{Input, Machine};
-
-fn machine() -> &'static Machine {
-    static MACHINE: OnceLock<Machine> = OnceLock::new();
-    MACHINE.get_or_init(|| {
-        let protocol =
-            warden::protocol::load(&warden_tests::root().join("protocols/phase5b.yaml")).unwrap();
-        let (templates, _) = warden::protocol::load_templates(&protocol);
-        Machine::new(protocol, &templates).unwrap()
-    })
-}
+use warden::machine::Input;
 
 /// The vars Phase 5B's metric rules read, as a run of model 1 starts with them.
 fn vars() -> &'static BTreeMap<String, minijinja::Value> {
     static VARS: OnceLock<BTreeMap<String, minijinja::Value>> = OnceLock::new();
     VARS.get_or_init(|| {
         let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-        let start = machine()
+        let start = crate::phase5b()
             .start("fuzz", &vars, DateTime::<Utc>::UNIX_EPOCH)
             .unwrap();
         (*start.instance.vars).clone()
@@ -58,7 +48,7 @@ fn corpus() -> &'static [Vec<u8>] {
 /// ends it; returns what the feed gave.
 fn read(bytes: &[u8], cuts: &[usize]) -> Vec<Fed> {
     let at = DateTime::<Utc>::UNIX_EPOCH;
-    let mut feed = Feed::new(machine().rules(), vars(), 1);
+    let mut feed = Feed::new(crate::phase5b().rules(), vars(), 1);
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
     cuts.push(bytes.len());
     cuts.sort_unstable();

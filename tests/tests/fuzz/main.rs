@@ -37,6 +37,17 @@ pub const KNOWN_LIST_REPEAT_MEMORY: bool = true;
 /// The deepest nesting generated: the campaign's.
 pub const DEEP: usize = 100_000;
 
+/// The shipped Phase 5B protocol, compiled once.
+pub fn phase5b() -> &'static warden::machine::Machine {
+    static MACHINE: std::sync::OnceLock<warden::machine::Machine> = std::sync::OnceLock::new();
+    MACHINE.get_or_init(|| {
+        let protocol =
+            warden::protocol::load(&warden_tests::root().join("protocols/phase5b.yaml")).unwrap();
+        let (templates, _) = warden::protocol::load_templates(&protocol);
+        warden::machine::Machine::new(protocol, &templates).unwrap()
+    })
+}
+
 /// The proptest configuration of a target that runs `default` cases in CI: `WARDEN_FUZZ_CASES`
 /// (then `PROPTEST_CASES`) overrides it, for long campaigns.
 pub fn config(default: u32) -> Config {

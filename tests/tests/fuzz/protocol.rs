@@ -53,7 +53,9 @@ fn check_holds(path: &Path, text: &str) -> Result<(), TestCaseError> {
             "{finding:?}: the protocol's text is missing"
         );
         if let Some(source) = source {
-            let lines = source.split('\n').count() as u32;
+            // Lines as YAML counts them: a lone `\r` ends one too.
+            let index = warden::span::LineIndex::new(source);
+            let lines = index.count();
             // The YAML parser puts an error at the end of the file on the line after the last.
             let end_of_file = finding.line == lines + 1 && finding.column == 1;
             prop_assert!(
@@ -61,10 +63,7 @@ fn check_holds(path: &Path, text: &str) -> Result<(), TestCaseError> {
                 "{finding:?} is past the end of {} lines",
                 lines
             );
-            let line = source
-                .split('\n')
-                .nth(finding.line as usize - 1)
-                .unwrap_or_default();
+            let line = index.line(source, finding.line);
             let width = line.chars().count() as u32;
             prop_assert!(
                 finding.column <= width + 1,

@@ -9,19 +9,9 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use serde_json::json;
-use warden::machine::{Input, Instance, Machine};
+use warden::machine::{Input, Instance};
 use warden::run::mailbox::{self, Reply, Request};
 use warden::run::store::RunDir;
-
-fn machine() -> &'static Machine {
-    static MACHINE: OnceLock<Machine> = OnceLock::new();
-    MACHINE.get_or_init(|| {
-        let protocol =
-            warden::protocol::load(&warden_tests::root().join("protocols/phase5b.yaml")).unwrap();
-        let (templates, _) = warden::protocol::load_templates(&protocol);
-        Machine::new(protocol, &templates).unwrap()
-    })
-}
 
 fn now() -> DateTime<Utc> {
     "2026-01-19T12:00:00Z".parse().unwrap()
@@ -31,7 +21,7 @@ fn now() -> DateTime<Utc> {
 fn instance() -> &'static Instance {
     static INSTANCE: OnceLock<Instance> = OnceLock::new();
     INSTANCE.get_or_init(|| {
-        let m = machine();
+        let m = crate::phase5b();
         let vars = BTreeMap::from([("model".to_owned(), json!(1))]);
         let mut outcome = m.start("fuzz", &vars, now()).unwrap();
         while !outcome.checks.is_empty() {
@@ -71,7 +61,7 @@ enum Kind {
 
 /// A request with hostile field values, as JSON bytes.
 fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let events: Vec<(String, String)> = machine()
+    let events: Vec<(String, String)> = crate::phase5b()
         .protocol()
         .events
         .iter()
@@ -192,7 +182,7 @@ proptest! {
             let reply = match request {
                 Ok(Request { event, sender, fields }) => {
                     let input = Input::Send { event: event.clone(), sender: sender.clone(), fields: fields.clone() };
-                    let state = match machine().step(instance(), input, now()) {
+                    let state = match crate::phase5b().step(instance(), input, now()) {
                         Ok(outcome) => outcome.instance.state,
                         Err(error) => {
                             prop_assert!(!error.to_string().is_empty());

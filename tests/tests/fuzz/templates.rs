@@ -20,6 +20,7 @@ pub const OUTPUT_BOUND: usize = expr::MAX_OUTPUT;
 
 /// Renders `source` as Warden renders every template: bounded in bytes.
 fn render(source: &str, context: Value) -> Option<String> {
+    expr::placeable(source).ok()?;
     let template = env().template_from_str(source).ok()?;
     expr::render(&template, context).ok()
 }
@@ -142,7 +143,8 @@ fn render_holds(source: &str, context: BTreeMap<String, Value>) -> Result<(), Te
 /// Evaluates expression `source` against `context`, and renders it as `{{ source }}`.
 fn eval_holds(source: &str, context: BTreeMap<String, Value>) -> Result<(), TestCaseError> {
     let context = Value::from(context);
-    if let Ok(compiled) = env().compile_expression(source) {
+    let compiled = expr::placeable(source).and_then(|()| env().compile_expression(source));
+    if let Ok(compiled) = compiled {
         let _ = compiled.eval(context.clone());
     }
     let _ = expr::analyze(env(), source, expr::Kind::Expression);
