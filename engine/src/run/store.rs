@@ -561,7 +561,12 @@ impl Store {
         let dir = self.run.messages();
         super::files::real_dir(&dir).map_err(io(&dir))?;
         let path = dir.join(&name);
-        super::write_atomic(&path, message.text.as_bytes()).map_err(io(&path))?;
+        // A text file ends with a line break, whatever the template's last line did.
+        let mut text = message.text.clone();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        super::write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
         let entry = MessageEntry {
             seq: message.seq,
             at: message.at,
@@ -718,6 +723,24 @@ mod tests {
             matches!(error, StoreError::Corrupt { line: 2, .. }),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_message_file_ends_with_a_line_break() {
+        let root = tempfile::tempdir().unwrap();
+        let mut store = Store::create(root.path(), "r1").unwrap();
+        let message = Message {
+            seq: 1,
+            at: now(),
+            from: "warden".into(),
+            to: vec!["director".into()],
+            template: None,
+            transition: None,
+            text: "no line break".into(),
+        };
+        let entry = store.write_message(&message).unwrap();
+        let written = std::fs::read_to_string(store.run().dir.join(&entry.file)).unwrap();
+        assert_eq!(written, "no line break\n");
     }
 
     #[test]

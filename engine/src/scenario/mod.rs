@@ -663,7 +663,9 @@ fn describe(spec: &StepSpec) -> String {
         parts.push(format!("after {after}"));
     }
     if let Some(log) = &spec.log {
-        parts.push(format!("log ({} lines)", log.lines().count()));
+        let lines = log.lines().count();
+        let s = if lines == 1 { "" } else { "s" };
+        parts.push(format!("log ({lines} line{s})"));
     }
     if let Some(file) = &spec.log_file {
         parts.push(format!("log from {}", file.display()));

@@ -53,10 +53,53 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             .collect();
         out.push(
             cx.at(Code::P016, first.span, "eventless transitions without guards form a cycle")
-                .with_help(format!(
-                    "the transitions on lines {} follow each other forever; give one an `if` or an `on`",
-                    lines.join(", ")
-                )),
+                .with_help(match lines.as_slice() {
+                    [line] => format!(
+                        "the transition on line {line} follows itself forever; give it an `if` or an `on`"
+                    ),
+                    _ => format!(
+                        "the transitions on lines {} follow each other forever; give one an `if` or an `on`",
+                        lines.join(", ")
+                    ),
+                }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codes::Code;
+
+    fn help(transitions: &str) -> Vec<Option<String>> {
+        let text = format!(
+            "protocol: demo\nstates:\n  a: {{ initial: true }}\n  b: {{}}\n  \
+             c: {{}}\n  done: {{ final: true }}\ntransitions:\n{transitions}  \
+             - {{ from: [b, c], on: go, to: done }}\n"
+        );
+        crate::check::findings_of(&text, Code::P016)
+            .into_iter()
+            .map(|d| d.help)
+            .collect()
+    }
+
+    #[test]
+    fn a_cycle_of_one_transition_and_of_several_are_told_apart() {
+        let one = help("  - { from: a, to: b }\n  - { from: b, to: b }\n");
+        assert_eq!(
+            one,
+            [Some(
+                "the transition on line 9 follows itself forever; give it an `if` or an `on`"
+                    .to_owned()
+            )]
+        );
+        let two = help("  - { from: a, to: b }\n  - { from: b, to: c }\n  - { from: c, to: b }\n");
+        assert_eq!(
+            two,
+            [Some(
+                "the transitions on lines 9, 10 follow each other forever; give one an `if` or \
+                 an `on`"
+                    .to_owned()
+            )]
         );
     }
 }
