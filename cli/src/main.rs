@@ -1,7 +1,7 @@
 //! The `warden` command: clap definitions and printing; every decision is the engine's.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -28,7 +28,8 @@ struct Cli {
 enum Command {
     /// Lint protocol files: exit 0 when clean, 1 on findings, 2 when a file cannot be read.
     Check {
-        /// Protocol files.
+        /// Protocol files; `-` reads one from standard input (its templates are looked for
+        /// from the current directory).
         #[arg(required = true, value_name = "PROTOCOL")]
         files: Vec<PathBuf>,
         /// Output format.
@@ -341,6 +342,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Checks one protocol file, or the text on standard input for `-`, named `<stdin>`.
+fn check_one(file: &Path) -> Result<Report, warden::protocol::LoadError> {
+    if file != Path::new("-") {
+        return check::check_path(file);
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|source| {
+        warden::protocol::LoadError::Io {
+            path: file.to_path_buf(),
+            source,
+        }
+    })?;
+    check::check_source(Path::new("<stdin>"), &text)
+}
+
 fn run_check(
     files: &[PathBuf],
     format: CheckFormat,
@@ -360,7 +376,7 @@ fn run_check(
     let mut combined = Report::default();
     let mut unreadable = 0;
     for file in files {
-        match check::check_path(file) {
+        match check_one(file) {
             Ok(report) => {
                 combined.diagnostics.extend(report.diagnostics);
                 combined.sources.extend(report.sources);

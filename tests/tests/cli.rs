@@ -53,6 +53,34 @@ fn unreadable_file_exits_2() {
 }
 
 #[test]
+fn check_reads_a_protocol_from_standard_input_for_a_dash() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let run = |text: &str| {
+        let mut child = warden()
+            .args(["check", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let nightly = std::fs::read_to_string(warden_tests::root().join("examples/nightly.yaml"));
+    let clean = run(&nightly.unwrap());
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    let broken = run("protocol: [\n");
+    assert_eq!(broken.status.code(), Some(1), "{broken:?}");
+    let shown = String::from_utf8_lossy(&broken.stdout);
+    assert!(shown.contains("<stdin>:2:1"), "{shown}");
+}
+
+#[test]
 fn usage_error_exits_2() {
     assert_cmd_snapshot!(warden().args(["check", "--format", "xml", "protocols/phase5b.yaml"]));
 }

@@ -34,7 +34,12 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file was read but is not a valid protocol.
-    #[error("{} is not a valid protocol ({} problems)", .diagnostics.first().map_or_else(String::new, |d| d.file.display().to_string()), .diagnostics.len())]
+    #[error(
+        "{} is not a valid protocol ({} problem{})",
+        .diagnostics.first().map_or_else(String::new, |d| d.file.display().to_string()),
+        .diagnostics.len(),
+        if .diagnostics.len() == 1 { "" } else { "s" }
+    )]
     Invalid {
         /// The file's text, when it was text.
         source_text: Option<Arc<str>>,
@@ -282,6 +287,14 @@ pub fn load_templates(protocol: &Protocol) -> (BTreeMap<String, TemplateSource>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_protocol_counts_its_problems_in_words() {
+        let one = parse(Path::new("p.yaml"), b"protocol: [\n").unwrap_err();
+        assert!(one.to_string().ends_with("(1 problem)"), "{one}");
+        let two = parse(Path::new("p.yaml"), b"protocol: p\nstatez: {}\nrolez: {}\n").unwrap_err();
+        assert!(two.to_string().ends_with("(2 problems)"), "{two}");
+    }
 
     fn errors(text: &str) -> Vec<String> {
         match parse(Path::new("p.yaml"), text.as_bytes()) {
