@@ -182,22 +182,117 @@ pub(super) fn lint(
         }
     }
     for filter in analysis.filters.iter().filter(|f| !cx.has_filter(&f.name)) {
-        out.push(Diagnostic::new(
-            Code::P032,
-            file,
-            place(filter.position),
-            format!("unknown filter `{}` (in {what})", filter.name),
-        ));
+        let known = FILTERS.iter().copied().filter(|f| cx.has_filter(f));
+        out.push(
+            Diagnostic::new(
+                Code::P032,
+                file,
+                place(filter.position),
+                format!("unknown filter `{}` (in {what})", filter.name),
+            )
+            .with_help_opt(crate::suggest::did_you_mean(&filter.name, known)),
+        );
     }
     for test in analysis.tests.iter().filter(|t| !cx.has_test(&t.name)) {
-        out.push(Diagnostic::new(
-            Code::P032,
-            file,
-            place(test.position),
-            format!("unknown test `{}` (in {what})", test.name),
-        ));
+        let known = TESTS.iter().copied().filter(|t| cx.has_test(t));
+        out.push(
+            Diagnostic::new(
+                Code::P032,
+                file,
+                place(test.position),
+                format!("unknown test `{}` (in {what})", test.name),
+            )
+            .with_help_opt(crate::suggest::did_you_mean(&test.name, known)),
+        );
     }
 }
+
+/// Filters a did-you-mean may offer: minijinja's and Warden's, each kept only if the
+/// environment has it.
+const FILTERS: &[&str] = &[
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "count",
+    "default",
+    "dictsort",
+    "duration",
+    "escape",
+    "fence",
+    "first",
+    "float",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+];
+
+/// Tests a did-you-mean may offer, kept the same way.
+const TESTS: &[&str] = &[
+    "boolean",
+    "defined",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "even",
+    "false",
+    "filter",
+    "finite",
+    "float",
+    "ge",
+    "gt",
+    "in",
+    "infinite",
+    "integer",
+    "iterable",
+    "le",
+    "lower",
+    "lt",
+    "mapping",
+    "nan",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
 
 #[cfg(test)]
 mod tests {
@@ -215,6 +310,25 @@ mod tests {
         assert!(
             found[0].message.contains("`reason` of gate `ok`"),
             "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn unknown_filters_and_tests_get_a_did_you_mean() {
+        let text = "protocol: demo\nroles: { a: {} }\nchannels: [{ from: a, to: a }]\n\
+                    states:\n  start: { initial: true }\n  done: { final: true }\n\
+                    transitions:\n  - { from: start, on: exited, to: done, if: \"1 is nann\", \
+                    send: [{ from: a, to: a, text: \"{{ 5 | durration }}\" }] }\n";
+        let help: Vec<Option<String>> = crate::check::findings_of(text, Code::P032)
+            .into_iter()
+            .map(|d| d.help)
+            .collect();
+        assert_eq!(
+            help,
+            [
+                Some("did you mean `nan`?".to_owned()),
+                Some("did you mean `duration`?".to_owned())
+            ]
         );
     }
 
