@@ -1,10 +1,11 @@
 //! P033 (warning): a guard, `set` expression or message reads a name that may not be there when
 //! it runs.
 //!
-//! **What.** Three names are there on some paths only: an attribute of `incident` before any
-//! incident has happened (on every path into the transition, the run may not have taken an
-//! `incident` yet); a name some transitions `set`, where some path into the transition sets
-//! none of them; and `metrics.NAME`, which is there once the job has logged `NAME`. A read is
+//! **What.** Three kinds of names are there on some paths only: an attribute of `incident`
+//! before any incident has happened (on some path into the transition, the run may not have
+//! taken an `incident` yet); an attribute of a name transitions `set`, which is `none` until
+//! one does, where some path into the transition sets it nowhere; and `metrics.NAME`, which is
+//! there once the job has logged `NAME`. A read is
 //! fine inside `{% if ... %}` (or `... if ... else ...`) whose condition mentions it, after an
 //! `and`/`or` whose left side does, and under a test or `default`:
 //! `metrics.loss if metrics.loss is defined else "not reported"`.
@@ -112,9 +113,12 @@ fn risk(path: &[String], facts: &Facts<'_>, set_names: &BTreeSet<&str>) -> Optio
             path[1],
             path[..2].join(".")
         )),
-        name if set_names.contains(name) && !facts.set.contains(name) => Some(format!(
-            "`{name}` is set on some paths here only; guard it: `{name} is defined`"
-        )),
+        name if path.len() > 1 && set_names.contains(name) && !facts.set.contains(name) => {
+            Some(format!(
+                "`{name}` is `none` until a transition sets it, and some path here sets none; \
+                 guard it: `{{% if {name} %}}`"
+            ))
+        }
         _ => None,
     }
 }
@@ -226,4 +230,44 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         }
     }
     out.extend(finder.out);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codes::Code;
+
+    fn found(text: &str) -> Vec<String> {
+        let protocol = format!(
+            "protocol: demo\nroles: {{ a: {{}} }}\nchannels: [{{ from: a, to: a }}]\n\
+             events: {{ fix: {{ from: [a], fields: {{ summary: {{ type: string }} }} }} }}\n\
+             states:\n  start: {{ initial: true }}\n  fixed: {{}}\n  done: {{ final: true }}\n\
+             transitions:\n  - {{ from: start, on: fix, to: fixed, set: {{ fix: event }} }}\n  \
+             - {{ from: [start, fixed], on: exited, to: done, send: [{{ from: a, to: a, text: \"{text}\" }}] }}\n"
+        );
+        crate::check::findings_of(&protocol, Code::P033)
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_set_name_is_none_until_set_so_only_its_attributes_may_fail() {
+        assert_eq!(
+            found("{{ fix.summary }}"),
+            ["the message text reads `fix.summary`, which may not be there"]
+        );
+        assert_eq!(
+            found("{% if fix %}{{ fix.summary }}{% endif %}"),
+            Vec::<String>::new()
+        );
+        assert_eq!(found("{{ fix }}"), Vec::<String>::new(), "`none` renders");
+        assert_eq!(
+            found("{{ metrics.loss | default('?') }}"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            found("{{ metrics.loss }}"),
+            ["the message text reads `metrics.loss`, which may not be there"]
+        );
+    }
 }
