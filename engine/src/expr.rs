@@ -417,7 +417,7 @@ fn syntax_error(source: &str, error: &minijinja::Error) -> SyntaxError {
 /// template out). Durations in the context stay text; use the `duration` filter to read them.
 pub fn render_with_context(source: &str, context: &str) -> Result<String, String> {
     let context = read_context(context)?;
-    render_source(source, &context)
+    render_source(source, Value::from(minijinja::value::Serde(&context)))
 }
 
 /// Reads a render context: a YAML or JSON mapping of names to values, nested at most
@@ -432,16 +432,11 @@ pub fn read_context(text: &str) -> Result<serde_json::Value, String> {
     Ok(context)
 }
 
-fn render_source(source: &str, context: &serde_json::Value) -> Result<String, String> {
+fn render_source(source: &str, context: Value) -> Result<String, String> {
     let env = environment();
     placeable(source)
         .and_then(|()| env.template_from_str(source))
-        .and_then(|template| {
-            render(
-                &template,
-                minijinja::value::Value::from(minijinja::value::Serde(context)),
-            )
-        })
+        .and_then(|template| render(&template, context))
         .map_err(|e| {
             let mut text = e.to_string();
             if let Some(detail) = e.detail() {
@@ -503,11 +498,39 @@ pub fn render_template(
     };
     let source = read(&path)?;
     let values = read(context)?;
-    let values = read_context(&values).map_err(|message| RenderError::Context {
+    let bad_context = |message| RenderError::Context {
         path: context.to_path_buf(),
         message,
-    })?;
-    render_source(&source, &values).map_err(|message| RenderError::Template { path, message })
+    };
+    let values = read_context(&values).map_err(bad_context)?;
+    let values = with_vars(&protocol, &values).map_err(bad_context)?;
+    render_source(&source, values).map_err(|message| RenderError::Template { path, message })
+}
+
+/// The context as a run would give it: every var of `protocol` typed as the protocol declares
+/// it (a duration as a duration), from the context or else from its default, beside the
+/// context's other names.
+fn with_vars(
+    protocol: &crate::protocol::Protocol,
+    context: &serde_json::Value,
+) -> Result<Value, String> {
+    let given = context.as_object().cloned().unwrap_or_default();
+    let mut names: std::collections::BTreeMap<String, Value> = given
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::from(minijinja::value::Serde(value))))
+        .collect();
+    for (name, var) in protocol.vars.iter() {
+        let Some(value) = given
+            .get(name.as_str())
+            .or(var.default.as_ref().map(|d| &d.value))
+        else {
+            continue;
+        };
+        let typed = crate::machine::typed(var.ty.value, value)
+            .map_err(|reason| format!("var `{}`: {reason}", name.as_str()))?;
+        names.insert(name.value.clone(), typed);
+    }
+    Ok(Value::from(names))
 }
 
 /// Whether the environment knows the filter `name`.

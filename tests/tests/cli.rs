@@ -81,6 +81,39 @@ fn check_reads_a_protocol_from_standard_input_for_a_dash() {
 }
 
 #[test]
+fn render_gives_the_vars_their_defaults_and_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = "job: { checkpoint: c.pt, command: [python3, t.py], log: t.log, pid: 42, \
+               started_at: \"2026-01-01T00:00:00Z\", resumed: false }";
+    let context = dir.path().join("context.yaml");
+    std::fs::write(&context, format!("model: 3\n{job}\n")).unwrap();
+    let render = |context: &std::path::Path| {
+        warden()
+            .args([
+                "render",
+                "protocols/phase5b.yaml",
+                "training_started",
+                "--context",
+            ])
+            .arg(context)
+            .output()
+            .unwrap()
+    };
+    let output = render(&context);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(text.contains("**Expected time**: 12h–18h"), "{text}");
+    std::fs::write(&context, format!("model: 3\nexpected: soon\n{job}\n")).unwrap();
+    let output = render(&context);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("var `expected`: `soon` is not a duration"),
+        "{error}"
+    );
+}
+
+#[test]
 fn usage_error_exits_2() {
     assert_cmd_snapshot!(warden().args(["check", "--format", "xml", "protocols/phase5b.yaml"]));
 }

@@ -16,6 +16,7 @@ mod guard;
 mod instance;
 mod outcome;
 mod send;
+pub use send::typed;
 mod step;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -60,7 +60,7 @@ pub(super) fn check(
 }
 
 /// `value` as a template value of type `ty`, or why it is not one.
-pub(super) fn typed(ty: ValueType, value: &serde_json::Value) -> Result<Value, String> {
+pub fn typed(ty: ValueType, value: &serde_json::Value) -> Result<Value, String> {
     use serde_json::Value as J;
     let wrong = || format!("expected {}, found `{value}`", ty.as_str());
     Ok(match (ty, value) {
