@@ -62,7 +62,9 @@ enum Command {
     },
     /// Replay every scenario and compare each transcript with the one stored beside it.
     Test {
-        /// Scenario files, or folders searched for `scenarios/*.yaml` (default: protocols).
+        /// Scenario files, protocol files (their scenarios: NAME/scenarios/ or scenarios/
+        /// beside them), or folders searched for `scenarios/*.yaml` (default: protocols/ if
+        /// there is one, else the current folder).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Store the new transcripts instead of comparing.
@@ -512,8 +514,14 @@ fn failure_code(error: &scenario::ScenarioError) -> u8 {
 }
 
 fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
+    // From the project's root, its protocols; from anywhere else, what is under it.
     let roots = if paths.is_empty() {
-        vec![PathBuf::from("protocols")]
+        let protocols = PathBuf::from("protocols");
+        vec![if protocols.is_dir() {
+            protocols
+        } else {
+            PathBuf::from(".")
+        }]
     } else {
         paths.to_vec()
     };

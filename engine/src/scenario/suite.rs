@@ -18,6 +18,9 @@ pub enum SuiteError {
     /// No scenario file is under the roots.
     #[error("no scenarios found (looked for scenarios/*.yaml)")]
     NoScenarios,
+    /// A path given does not exist.
+    #[error("{}: no such file or folder", .0.display())]
+    NotFound(PathBuf),
     /// A blessed transcript could not be written; the suite stops there.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -139,7 +142,10 @@ pub fn test(
     bless: bool,
     mut each: impl FnMut(&ScenarioResult),
 ) -> Result<SuiteReport, SuiteError> {
-    let files: Vec<PathBuf> = roots.iter().flat_map(|r| discover(r)).collect();
+    let mut files = Vec::new();
+    for root in roots {
+        files.extend(scenarios_of(root)?);
+    }
     if files.is_empty() {
         return Err(SuiteError::NoScenarios);
     }
@@ -160,6 +166,32 @@ pub fn test(
         .map(|(protocol, taken)| Coverage::new(protocol, taken))
         .collect();
     Ok(SuiteReport { results, coverage })
+}
+
+/// The scenarios a path given to `warden test` stands for: a folder, every `scenarios/*.yaml`
+/// under it; a protocol file, the scenarios beside it (`NAME/scenarios/`, else `scenarios/` in
+/// its folder); any other file, itself.
+fn scenarios_of(root: &Path) -> Result<Vec<PathBuf>, SuiteError> {
+    if !root.exists() {
+        return Err(SuiteError::NotFound(root.to_path_buf()));
+    }
+    let in_scenarios = root
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|n| n == "scenarios");
+    if root.is_dir() || in_scenarios {
+        return Ok(discover(root));
+    }
+    let dir = root.parent().unwrap_or(Path::new(""));
+    let beside = root
+        .file_stem()
+        .map(|stem| dir.join(stem).join("scenarios"));
+    for scenarios in beside.into_iter().chain([dir.join("scenarios")]) {
+        if scenarios.is_dir() {
+            return Ok(discover(&scenarios));
+        }
+    }
+    Ok(vec![root.to_path_buf()])
 }
 
 /// Replays one scenario, adds the transitions it took to `taken`, and compares or blesses.
@@ -326,6 +358,29 @@ mod tests {
         ));
         assert_eq!((report.passed(), report.failed()), (0, 1));
         assert!(report.coverage.is_empty());
+    }
+
+    #[test]
+    fn a_protocol_stands_for_its_scenarios_and_a_missing_path_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let protocol = dir.path().join("p.yaml");
+        std::fs::write(&protocol, "protocol: p\n").unwrap();
+        let own = dir.path().join("p/scenarios");
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(own.join("a.yaml"), "").unwrap();
+        std::fs::create_dir(dir.path().join("scenarios")).unwrap();
+        std::fs::write(dir.path().join("scenarios/b.yaml"), "").unwrap();
+        assert_eq!(scenarios_of(&protocol).unwrap(), [own.join("a.yaml")]);
+        std::fs::remove_dir_all(dir.path().join("p")).unwrap();
+        let beside = dir.path().join("scenarios/b.yaml");
+        assert_eq!(scenarios_of(&protocol).unwrap(), [beside.clone()]);
+        assert_eq!(scenarios_of(&beside).unwrap(), [beside]);
+        let missing = dir.path().join("no/such");
+        let error = test(&[missing], false, |_| {}).unwrap_err();
+        assert!(matches!(error, SuiteError::NotFound(_)), "{error}");
+        assert!(error
+            .to_string()
+            .ends_with("no/such: no such file or folder"));
     }
 
     #[test]
