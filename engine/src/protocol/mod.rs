@@ -330,6 +330,26 @@ mod tests {
     }
 
     #[test]
+    fn phase5b_fails_when_it_gives_up_or_is_terminated() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
+        let p = parse(&path, &std::fs::read(&path).unwrap()).unwrap();
+        let mut finals: Vec<(&str, Outcome)> = p
+            .states
+            .keys()
+            .filter_map(|s| Some((s.as_str(), p.outcome(s)?)))
+            .collect();
+        finals.sort_by_key(|(s, _)| *s);
+        assert_eq!(
+            finals,
+            [
+                ("complete", Outcome::Success),
+                ("gave_up", Outcome::Failure),
+                ("terminated", Outcome::Failure),
+            ]
+        );
+    }
+
+    #[test]
     fn every_malformed_node_is_reported_at_its_place() {
         let found = errors(
             "protocol: p\nstates:\n  a: { initial: yes }\ntransitons: []\ntransitions:\n  - { form: a, too: b }\n",
