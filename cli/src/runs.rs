@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use warden::protocol::Outcome;
 use warden::run::client::{self, Delivered, Sent, Status, Waited};
 use warden::run::mailbox::Request;
 use warden::run::start;
@@ -148,9 +149,18 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let id = supervisor.run_dir().id.clone();
     match supervisor.run() {
-        Ok(Finish::Ended(_)) => {
+        Ok(Finish::Ended(state, outcome)) => {
             observer.clear();
-            ExitCode::SUCCESS
+            match outcome {
+                Outcome::Success => ExitCode::SUCCESS,
+                Outcome::Failure => {
+                    eprintln!(
+                        "warden: run {id} ended in `{state}`, declared `outcome: failure`; \
+                         exit status 1"
+                    );
+                    ExitCode::from(FINDINGS)
+                }
+            }
         }
         Ok(Finish::Interrupted { job }) => {
             observer.clear();
@@ -374,15 +384,18 @@ fn status_table(s: &Status) -> String {
                 s.elapsed
             ),
         ),
-        (
-            "supervisor",
-            match s.supervisor {
-                Some(pid) => format!("pid {pid}"),
-                None if s.ended => "none (the run has ended)".to_owned(),
-                None => format!("none; resume with `warden run --resume {}`", s.id),
-            },
-        ),
     ];
+    if let Some(outcome) = s.outcome {
+        rows.push(("outcome", outcome.as_str().to_owned()));
+    }
+    rows.push((
+        "supervisor",
+        match s.supervisor {
+            Some(pid) => format!("pid {pid}"),
+            None if s.ended => "none (the run has ended)".to_owned(),
+            None => format!("none; resume with `warden run --resume {}`", s.id),
+        },
+    ));
     if let Some(job) = &s.job {
         let how = if job.running {
             format!("running, up {}", job.uptime)

@@ -182,6 +182,8 @@ fn an_error_line_is_reported_and_the_run_ends_with_the_job() {
     assert!(workspace
         .next_message(&id)
         .contains("launched python3 job.py"));
+    // A run that goes on has no outcome yet.
+    assert_eq!(workspace.status(&id)["outcome"], Value::Null);
     let report = workspace.next_message(&id);
     assert!(
         report.contains("failure at line 2: FATAL: disk on fire"),
@@ -193,6 +195,7 @@ fn an_error_line_is_reported_and_the_run_ends_with_the_job() {
     let output = workspace.warden(&["wait", &id, "--role", "operator", "--timeout", "30s"]);
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert_eq!(workspace.ended(&id), "done");
+    assert_eq!(workspace.status(&id)["outcome"], "success");
     assert_eq!(assert_messages_whole(&workspace, &id), 3);
     // A journal whose outcome does not follow from its inputs is reported, not trusted.
     let journal = workspace.run_dir(&id).journal();
@@ -764,6 +767,63 @@ fn commands_on_runs_name_what_is_wrong() {
     assert_eq!(workspace.ended("r1"), "done");
     let list = workspace.warden(&["list"]);
     assert!(text(&list.stdout).contains("r1"), "{}", text(&list.stdout));
+}
+
+/// A protocol whose job's exit code decides the final state: `done` on 0, `failed` (declared
+/// `outcome: failure`) otherwise.
+const OUTCOMES: &str = "\
+protocol: outcomes
+job: { command: [sh, -c, 'exit 0'], log: job.log }
+states:
+  start: { initial: true }
+  watch: {}
+  done: { final: true }
+  failed: { final: true, outcome: failure }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - { from: watch, on: exited, if: \"job.exit_code == 0\", to: done }
+  - { from: watch, on: exited, to: failed }
+";
+
+#[test]
+fn a_foreground_run_exits_1_when_it_ends_in_a_failure_state_and_0_on_success() {
+    let workspace = Workspace::new();
+    std::fs::write(workspace.path().join("outcomes.yaml"), OUTCOMES).unwrap();
+    for (code, id, state, outcome, exit) in [
+        ("0", "ok", "done", "success", 0),
+        ("3", "bad", "failed", "failure", 1),
+    ] {
+        let script = format!("exit {code}");
+        let output = workspace.warden(&[
+            "run",
+            "outcomes.yaml",
+            "--id",
+            id,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(exit), "{stderr}");
+        assert_eq!(
+            stderr.contains(&format!(
+                "run {id} ended in `{state}`, declared `outcome: failure`; exit status 1"
+            )),
+            exit == 1,
+            "{stderr}"
+        );
+        let status = workspace.status(id);
+        assert_eq!(status["state"], state);
+        assert_eq!(status["outcome"], outcome);
+        let human = text(&workspace.warden(&["status", id]).stdout);
+        assert!(
+            human
+                .lines()
+                .any(|line| line.starts_with("outcome") && line.trim_end().ends_with(outcome)),
+            "{human}"
+        );
+    }
 }
 
 #[test]

@@ -322,6 +322,47 @@ mod tests {
     }
 
     #[test]
+    fn a_final_state_declares_its_outcome_success_by_default() {
+        let p = parse(
+            Path::new("p.yaml"),
+            b"protocol: p\nstates:\n  a: { initial: true }\n  b: { final: true }\n  c: { final: true, outcome: failure }\n  d: { final: true, outcome: success }\ntransitions:\n  - { from: a, to: b }\n  - { from: a, to: c }\n  - { from: a, to: d }\n",
+        )
+        .unwrap();
+        assert_eq!(p.outcome("a"), None);
+        assert_eq!(p.outcome("b"), Some(Outcome::Success));
+        assert_eq!(p.outcome("c"), Some(Outcome::Failure));
+        assert_eq!(p.outcome("d"), Some(Outcome::Success));
+        assert_eq!(p.outcome("nowhere"), None);
+        assert_eq!(
+            errors("protocol: p\nstates:\n  a: { initial: true, outcome: failure }\n  b: { final: true, outcome: fail }\ntransitions:\n  - { from: a, to: b }\n"),
+            [
+                "p.yaml:3:23: error[P003]: `outcome` is only for a final state, and this state is not final",
+                "p.yaml:4:30: error[P003]: `fail` is not an outcome",
+            ]
+        );
+    }
+
+    #[test]
+    fn phase5b_fails_when_it_gives_up_or_is_terminated() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocols/phase5b.yaml");
+        let p = parse(&path, &std::fs::read(&path).unwrap()).unwrap();
+        let mut finals: Vec<(&str, Outcome)> = p
+            .states
+            .keys()
+            .filter_map(|s| Some((s.as_str(), p.outcome(s)?)))
+            .collect();
+        finals.sort_by_key(|(s, _)| *s);
+        assert_eq!(
+            finals,
+            [
+                ("complete", Outcome::Success),
+                ("gave_up", Outcome::Failure),
+                ("terminated", Outcome::Failure),
+            ]
+        );
+    }
+
+    #[test]
     fn every_malformed_node_is_reported_at_its_place() {
         let found = errors(
             "protocol: p\nstates:\n  a: { initial: yes }\ntransitons: []\ntransitions:\n  - { form: a, too: b }\n",

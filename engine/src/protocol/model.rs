@@ -545,8 +545,34 @@ pub struct State {
     /// A state that ends the run.
     #[schemars(default, rename = "final")]
     pub is_final: bool,
+    /// How a run that ends here ended: `success` (the default) or `failure`, which makes a
+    /// foreground `warden run` exit 1. Only on a final state.
+    pub outcome: Option<Spanned<Outcome>>,
     /// What the state means.
     pub doc: Option<Spanned<String>>,
+}
+
+/// How a run ended, as its final state declares it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The run did what it is for.
+    #[default]
+    Success,
+    /// The run ended without doing it: `warden run` exits 1.
+    Failure,
+}
+
+impl Outcome {
+    /// The outcome as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
 }
 
 /// A timer.
@@ -837,6 +863,17 @@ impl Protocol {
     /// Whether `state` is declared final.
     pub fn is_final(&self, state: &str) -> bool {
         self.states.get(state).is_some_and(|s| s.is_final)
+    }
+
+    /// The outcome of a run that ends in `state`: `None` when `state` is not final.
+    pub fn outcome(&self, state: &str) -> Option<Outcome> {
+        let state = self.states.get(state).filter(|s| s.is_final)?;
+        Some(
+            state
+                .outcome
+                .as_ref()
+                .map_or_else(Outcome::default, |o| o.value),
+        )
     }
 
     /// The declared states a transition's `from` covers: `"*"` is every non-final state.

@@ -16,6 +16,7 @@ use super::snapshot::Snapshot;
 use super::state::RunState;
 use super::store::{Entry, MessageEntry, RunDir};
 use super::{io_error, write_atomic, RunError};
+use crate::protocol::Outcome;
 
 /// The runs under `root`, oldest first.
 pub fn runs(root: &Path) -> Result<Vec<(RunDir, DateTime<Utc>)>, RunError> {
@@ -77,6 +78,8 @@ pub struct Status {
     pub state: String,
     /// Whether the run has ended.
     pub ended: bool,
+    /// How it ended, as its final state declares it; `None` while it runs.
+    pub outcome: Option<Outcome>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// How long it has run (until it ended, if it has), as `2h 30m`.
@@ -223,6 +226,7 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
         },
         state: instance.state.clone(),
         ended: state.ended().is_some(),
+        outcome: state.ended().and_then(|(_, ended)| protocol.outcome(ended)),
         started_at: state.started().at,
         elapsed: human(until - state.started().at),
         supervisor: state.run().supervisor(),

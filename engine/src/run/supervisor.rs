@@ -51,8 +51,8 @@ pub struct Options {
 /// How supervising ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
-    /// The run reached this final state.
-    Ended(String),
+    /// The run reached this final state, with the outcome it declares.
+    Ended(String, crate::protocol::Outcome),
     /// The supervisor was interrupted; the run goes on without it, its job included.
     Interrupted {
         /// The job still running, if one is.
@@ -257,7 +257,7 @@ impl<'o> Supervisor<'o> {
         loop {
             let busy = self.turn()?;
             if self.state.finished() && !self.job.stopping() {
-                return self.end().map(Finish::Ended);
+                return self.end();
             }
             if self
                 .options
@@ -583,7 +583,7 @@ impl<'o> Supervisor<'o> {
         self.handle(&mut happened)
     }
 
-    fn end(mut self) -> Result<String, RunError> {
+    fn end(mut self) -> Result<Finish, RunError> {
         self.checkpoint()?;
         let state = self.state.instance().state.clone();
         self.record(Entry::Ended {
@@ -600,7 +600,8 @@ impl<'o> Supervisor<'o> {
                 self.observer.notice(Notice::Warning(warning));
             }
         }
-        Ok(state)
+        let outcome = self.state.machine().protocol().outcome(&state);
+        Ok(Finish::Ended(state, outcome.unwrap_or_default()))
     }
 
     /// The job's log is the file the job was started with, by its inode, until the job ends:

@@ -24,12 +24,23 @@ impl Decode for From {
 
 impl Decode for State {
     fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
-        let Some(f) = d.fields(node, at, "a state", &["initial", "final", "doc"]) else {
+        let Some(f) = d.fields(node, at, "a state", &["initial", "final", "outcome", "doc"]) else {
             return Some(State::default());
         };
+        let is_final = f.or_default(d, "final");
+        let outcome: Option<Spanned<Outcome>> = f.opt(d, "outcome");
+        if let (Some(outcome), false) = (&outcome, is_final) {
+            d.error_with_help(
+                Code::P003,
+                f.key_span(d, "outcome").unwrap_or(outcome.span),
+                "`outcome` is only for a final state, and this state is not final",
+                Some("add `final: true`, or remove `outcome`".into()),
+            );
+        }
         Some(State {
             initial: f.or_default(d, "initial"),
-            is_final: f.or_default(d, "final"),
+            is_final,
+            outcome,
             doc: f.opt(d, "doc"),
         })
     }

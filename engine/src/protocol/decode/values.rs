@@ -187,6 +187,11 @@ keyword_enum!(IncidentSeverity, "a severity", {
     "info" => IncidentSeverity::Info,
 });
 
+keyword_enum!(Outcome, "an outcome", {
+    "success" => Outcome::Success,
+    "failure" => Outcome::Failure,
+});
+
 keyword_enum!(Since, "a time a file must be newer than", {
     "run" => Since::Run,
     "job" => Since::Job,
