@@ -45,6 +45,7 @@ fn check_json_is_an_array_of_findings() {
         (Some(5), Some(3))
     );
     assert!(first["help"].is_string());
+    assert_eq!(first["docs"], "docs/checks.md#p022-unused-event");
 }
 
 #[test]
@@ -138,7 +139,10 @@ fn explain_json_has_the_code_its_docs_and_link() {
     assert_eq!(doc["severity"], "warning");
     assert_eq!(doc["link"], "docs/checks.md#p022-unused-event");
     let first = &doc["docs"][0];
-    assert!(first["text"].as_str().unwrap().contains("**Why.**"), "{doc}");
+    assert!(
+        first["text"].as_str().unwrap().contains("**Why.**"),
+        "{doc}"
+    );
     assert!(
         first["example"].as_str().unwrap().contains("on: aproved"),
         "{doc}"

@@ -69,6 +69,9 @@ fn checks_doc_shows_every_code_with_its_real_output() {
          `warden check` loads a protocol, then runs every rule below. Errors make it exit 1;\n\
          warnings too with `--deny warnings`. Every section shows a protocol that breaks the rule\n\
          (a fixture from `tests/check/`) and what `warden check` prints for it.\n\n\
+         `warden explain CODE` (`P032`, `p032` or `unknown-name`) prints a section's text with the\n\
+         rule's own example, and every finding `warden check` prints ends with a link to its code's\n\
+         section here (`docs` in `--format json`).\n\n\
          This page is generated from the rules' own documentation (the module docs of\n\
          `engine/src/check/rules/*.rs`, which the engine carries) and the fixtures' real\n\
          output by `tests/tests/generated.rs`, which fails when it is out of date.\n\n\
