@@ -111,9 +111,39 @@ codes! {
 /// The page that documents every code, relative to the repository's root.
 pub const DOCS_PAGE: &str = "docs/checks.md";
 
-/// What a code's section says when no rule file documents it: the codes found while the file
-/// is read.
-const READ_TIME: &str = "Reported while the file is read, before any rule runs.";
+/// The docs of the codes found while the file is read, before any rule runs, in the rule files'
+/// form.
+const READ_TIME: &[&str] = &[
+    "//! P001: the file is not one YAML document that can be read: a syntax error (a mapping or a
+//! string left open, a tab where indentation is expected), bytes that are not UTF-8, a second
+//! document after `---`, or nesting too deep to load.
+//!
+//! **Why.** Nothing else can be checked until the file is read. The finding points where the YAML
+//! reader stopped, which can be a line after the mistake: a `{` left open is found at the first
+//! line that cannot continue it.
+//!
+//! **Example.**
+//! ```yaml
+//! states:
+//!   done: { final: true
+//! transitions: []   # P001
+//! ```
+",
+    "//! P002: a key the protocol format does not have, at the top of the file or in one of its
+//! parts (a state, a transition, a category, a gate...).
+//!
+//! **Why.** A misspelt key would otherwise be ignored, and what it meant silently missing: a
+//! transition's `guard:` for `if:` would leave it unguarded. The finding names the closest key the
+//! part takes, or lists them; the JSON Schema (`warden schema`) flags the same keys in an editor.
+//!
+//! **Example.**
+//! ```yaml
+//! transitions:
+//!   - { from: start, to: done, guard: \"true\" }   # P002: expected one of `from`, `to`, `on`, `if`...
+//! tranistions: []                               # P002: did you mean `transitions`?
+//! ```
+",
+];
 
 /// The rule files, each starting with module docs that name the codes it reports: "P011: what it
 /// finds.", "P022 (warning): ...", or "P031 and P032 in message templates: ...".
@@ -229,22 +259,15 @@ fn parse_doc(source: &str) -> Option<(Vec<Code>, Doc)> {
 
 impl Code {
     /// What the code finds, why, and an example: the docs of every rule file that reports it,
-    /// in file order, or one sentence for the codes found while the file is read.
+    /// in file order (for the codes found while the file is read, docs kept here).
     pub fn docs(self) -> Vec<Doc> {
-        let docs: Vec<Doc> = RULE_FILES
+        READ_TIME
             .iter()
-            .filter_map(|(_, source)| parse_doc(source))
+            .chain(RULE_FILES.iter().map(|(_, source)| source))
+            .filter_map(|source| parse_doc(source))
             .filter(|(codes, _)| codes.contains(&self))
             .map(|(_, doc)| doc)
-            .collect();
-        if docs.is_empty() {
-            vec![Doc {
-                text: READ_TIME.to_owned(),
-                example: None,
-            }]
-        } else {
-            docs
-        }
+            .collect()
     }
 
     /// The anchor of the code's section in `docs/checks.md`, `p011-unknown-state`.
@@ -339,7 +362,21 @@ mod tests {
         let example = p022.example.as_deref().unwrap();
         assert!(example.starts_with("**Example.**\n```yaml\n"), "{example}");
         assert!(example.ends_with("```"), "{example}");
-        assert_eq!(Code::P001.docs()[0].text, READ_TIME);
+        assert!(Code::P001.docs()[0]
+            .text
+            .starts_with("The file is not one YAML document"));
+    }
+
+    #[test]
+    fn every_code_is_documented_with_an_example() {
+        for code in Code::ALL {
+            let docs = code.docs();
+            assert!(!docs.is_empty(), "{code} has no docs");
+            for doc in docs {
+                assert!(doc.text.contains("**Why.**"), "{code}: {}", doc.text);
+                assert!(doc.example.is_some(), "{code}: {}", doc.text);
+            }
+        }
     }
 
     #[test]
