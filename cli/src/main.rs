@@ -176,6 +176,15 @@ enum Command {
         /// The launch number.
         n: u32,
     },
+    /// Print what a check code finds, why, and an example (exit 2 for an unknown code).
+    Explain {
+        /// The code (`P032`, `p032`) or its name (`unknown-name`).
+        #[arg(value_name = "CODE")]
+        code: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
+        format: TranscriptFormat,
+    },
     /// Print the JSON Schema of the protocol file format.
     Schema,
     /// Print shell completions.
@@ -333,6 +342,7 @@ fn main() -> ExitCode {
         Command::Waiter { dir, n } => {
             ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
         }
+        Command::Explain { code, format } => run_explain(&code, format),
         Command::Schema => {
             print!("{}", warden::schema::protocol_schema());
             ExitCode::SUCCESS
@@ -441,6 +451,47 @@ fn summary(report: &Report, checked: usize, unreadable: usize) -> String {
         line.push_str(&format!("; {unreadable} could not be read"));
     }
     line
+}
+
+fn run_explain(name: &str, format: TranscriptFormat) -> ExitCode {
+    let Some(code) = warden::Code::lookup(name) else {
+        eprintln!("error: `{name}` is not a check code");
+        match warden::Code::did_you_mean(name) {
+            Some(help) => eprintln!("help: {help}"),
+            None => eprintln!(
+                "help: give a code such as `P032` or its name such as `unknown-name`; {} lists them all",
+                warden::codes::DOCS_PAGE
+            ),
+        }
+        return ExitCode::from(IO_ERROR);
+    };
+    let docs = code.docs();
+    match format {
+        TranscriptFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "code": code,
+                "name": code.slug(),
+                "severity": code.severity(),
+                "summary": code.summary(),
+                "docs": docs,
+                "link": code.docs_link(),
+            }))
+            .expect("docs serialize")
+        ),
+        TranscriptFormat::Text => {
+            println!("{code}: {} ({})", code.slug(), code.severity());
+            println!("Finds: {}.", code.summary());
+            for doc in &docs {
+                println!("\n{}", doc.text);
+                if let Some(example) = &doc.example {
+                    println!("\n{example}");
+                }
+            }
+            println!("\nSee {} for what `warden check` prints.", code.docs_link());
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {

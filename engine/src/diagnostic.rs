@@ -194,6 +194,7 @@ impl<'s> Printer<'s> {
                 )]);
             }
         }
+        rendered = rendered.with_notes(vec![docs_note(diagnostic.code)]);
         let config = term::Config {
             chars: term::Chars::ascii(),
             ..term::Config::default()
@@ -212,10 +213,30 @@ impl<'s> Printer<'s> {
     }
 }
 
-/// Renders findings as a JSON array of objects with code, severity, message, file, line, column
-/// and help.
+/// The note that ends every finding in the pretty form: where its code is documented.
+fn docs_note(code: Code) -> String {
+    format!("docs: {} (or `warden explain {code}`)", code.docs_link())
+}
+
+/// A finding as JSON shows it: its fields, and where its code is documented.
+#[derive(Serialize)]
+struct Json<'d> {
+    #[serde(flatten)]
+    diagnostic: &'d Diagnostic,
+    docs: String,
+}
+
+/// Renders findings as a JSON array of objects with code, severity, message, file, line, column,
+/// help, and docs (where the code is documented, `docs/checks.md#p011-unknown-state`).
 pub fn to_json(diagnostics: &[Diagnostic]) -> String {
-    serde_json::to_string_pretty(diagnostics).expect("diagnostics serialize to JSON")
+    let findings: Vec<Json> = diagnostics
+        .iter()
+        .map(|diagnostic| Json {
+            diagnostic,
+            docs: diagnostic.code.docs_link(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&findings).expect("diagnostics serialize to JSON")
 }
 
 #[cfg(test)]
@@ -267,5 +288,29 @@ mod tests {
         assert!(text.contains("--> p.yaml:3:19"), "{text}");
         assert!(text.contains("^^^^^"), "{text}");
         assert!(text.contains("= help: write true or false"), "{text}");
+        assert!(
+            text.contains(
+                "= docs: docs/checks.md#p003-malformed-value (or `warden explain P003`)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_finding_without_its_source_still_ends_with_its_docs() {
+        let (d, _) = sample();
+        let text = pretty(&d, &Sources::default(), Color::Never);
+        let at = text.find("= at p.yaml:3:19").expect(&text);
+        let docs = text.find("= docs: docs/checks.md#p003").expect(&text);
+        assert!(at < docs, "{text}");
+    }
+
+    #[test]
+    fn json_names_where_the_code_is_documented() {
+        let (d, _) = sample();
+        let json: serde_json::Value = serde_json::from_str(&to_json(&[d])).unwrap();
+        assert_eq!(json[0]["code"], "P003");
+        assert_eq!(json[0]["help"], "write true or false");
+        assert_eq!(json[0]["docs"], "docs/checks.md#p003-malformed-value");
     }
 }

@@ -45,6 +45,7 @@ fn check_json_is_an_array_of_findings() {
         (Some(5), Some(3))
     );
     assert!(first["help"].is_string());
+    assert_eq!(first["docs"], "docs/checks.md#p022-unused-event");
 }
 
 #[test]
@@ -146,6 +147,78 @@ fn completions_are_generated() {
     let script = String::from_utf8(output.stdout).unwrap();
     assert!(script.contains("_warden()"), "{script}");
     assert!(script.contains("--deny"), "{script}");
+    assert!(script.contains("explain"), "{script}");
+}
+
+#[test]
+fn explain_prints_what_a_code_finds_why_and_an_example() {
+    assert_cmd_snapshot!(warden().args(["explain", "P060"]));
+}
+
+#[test]
+fn explain_finds_a_code_lowercase_or_by_name() {
+    let by_code = warden().args(["explain", "P032"]).output().unwrap();
+    assert_eq!(by_code.status.code(), Some(0));
+    let text = String::from_utf8(by_code.stdout.clone()).unwrap();
+    assert!(text.starts_with("P032: unknown-name (error)\n"), "{text}");
+    // P032 is reported from guards and from templates: both rule files' docs are shown.
+    assert!(text.contains("In the protocol file: guards"), "{text}");
+    assert!(text.contains("In message templates:"), "{text}");
+    assert!(text.contains("{{ modle }}"), "{text}");
+    assert!(text.contains("docs/checks.md#p032-unknown-name"), "{text}");
+    for name in ["p032", "unknown-name", "UNKNOWN_NAME"] {
+        let output = warden().args(["explain", name]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{name}");
+        assert_eq!(output.stdout, by_code.stdout, "{name}");
+    }
+}
+
+#[test]
+fn explain_says_the_same_as_the_checks_page() {
+    let page = std::fs::read_to_string(warden_tests::root().join("docs/checks.md")).unwrap();
+    for code in ["P011", "P031", "P074"] {
+        let output = warden().args(["explain", code]).output().unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        let why = text
+            .lines()
+            .find(|l| l.starts_with("**Why.**"))
+            .unwrap_or_else(|| panic!("{code} has no why: {text}"));
+        assert!(page.contains(why), "{code}: {why}");
+    }
+}
+
+#[test]
+fn explain_json_has_the_code_its_docs_and_link() {
+    let output = warden()
+        .args(["explain", "--format", "json", "unused-event"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["code"], "P022");
+    assert_eq!(doc["name"], "unused-event");
+    assert_eq!(doc["severity"], "warning");
+    assert_eq!(doc["link"], "docs/checks.md#p022-unused-event");
+    let first = &doc["docs"][0];
+    assert!(
+        first["text"].as_str().unwrap().contains("**Why.**"),
+        "{doc}"
+    );
+    assert!(
+        first["example"].as_str().unwrap().contains("on: aproved"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn explain_of_an_unknown_code_exits_2_with_a_suggestion() {
+    assert_cmd_snapshot!(warden().args(["explain", "unknown-nmae"]));
+    let output = warden().args(["explain", "P999"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("`P999` is not a check code"), "{stderr}");
+    assert!(stderr.contains("docs/checks.md lists them all"), "{stderr}");
 }
 
 #[test]

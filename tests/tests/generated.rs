@@ -62,47 +62,26 @@ fn readme_shows_the_current_phase5b_graph() {
     compare_or_update(&readme_path, &updated);
 }
 
-/// The module docs of the rule files: the text every section of checks.md starts with.
-fn rule_docs() -> Vec<(String, String)> {
-    let dir = root().join("engine/src/check/rules");
-    let mut docs = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let doc: Vec<&str> = text
-            .lines()
-            .take_while(|l| l.starts_with("//!"))
-            .map(|l| {
-                l.trim_start_matches("//!")
-                    .strip_prefix(' ')
-                    .unwrap_or(l.trim_start_matches("//!"))
-            })
-            .collect();
-        let doc = doc.join("\n");
-        let doc = doc.split("\n**Example").next().unwrap().trim().to_owned();
-        if let Some(code) = doc.get(..4).filter(|c| c.starts_with('P')) {
-            docs.push((code.to_owned(), doc));
-        }
-    }
-    docs
-}
-
 #[test]
 fn checks_doc_shows_every_code_with_its_real_output() {
-    let docs = rule_docs();
     let mut page = String::from(
         "# Checks\n\n\
          `warden check` loads a protocol, then runs every rule below. Errors make it exit 1;\n\
          warnings too with `--deny warnings`. Every section shows a protocol that breaks the rule\n\
          (a fixture from `tests/check/`) and what `warden check` prints for it.\n\n\
-         This page is generated from the rules' own documentation and the fixtures' real output\n\
-         by `tests/tests/generated.rs`, which fails when it is out of date.\n\n\
+         `warden explain CODE` (`P032`, `p032` or `unknown-name`) prints a section's text with the\n\
+         rule's own example, and every finding `warden check` prints ends with a link to its code's\n\
+         section here (`docs` in `--format json`).\n\n\
+         This page is generated from the rules' own documentation (the module docs of\n\
+         `engine/src/check/rules/*.rs`, which the engine carries) and the fixtures' real\n\
+         output by `tests/tests/generated.rs`, which fails when it is out of date.\n\n\
          | code | severity | finding |\n|---|---|---|\n",
     );
     for code in Code::ALL {
         let _ = writeln!(
             page,
             "| [{code}](#{}) | {} | {} |",
-            anchor(*code),
+            code.anchor(),
             code.severity(),
             code.summary()
         );
@@ -117,23 +96,8 @@ fn checks_doc_shows_every_code_with_its_real_output() {
     for code in Code::ALL {
         let _ = write!(page, "\n## {code}: {}\n\n", code.slug());
         let _ = writeln!(page, "Severity: {}.\n", code.severity());
-        if let Some((_, doc)) = docs.iter().find(|(c, _)| c == code.as_str()) {
-            // The first line reads "P011: what it finds." or "P012 (warning): ...".
-            let body = doc
-                .split_once(": ")
-                .map_or(doc.as_str(), |(_, rest)| rest)
-                .trim();
-            let mut chars = body.chars();
-            let first = chars
-                .next()
-                .map(|c| c.to_uppercase().to_string())
-                .unwrap_or_default();
-            let _ = writeln!(page, "{first}{}\n", chars.as_str());
-        } else {
-            let _ = writeln!(
-                page,
-                "Reported while the file is read, before any rule runs.\n"
-            );
+        for doc in code.docs() {
+            let _ = writeln!(page, "{}\n", doc.text);
         }
         for name in names.iter().filter(|n| n.starts_with(&format!("{code}_"))) {
             let relative = format!("tests/check/{name}");
@@ -165,10 +129,6 @@ fn checks_doc_shows_every_code_with_its_real_output() {
         }
     }
     compare_or_update(&root().join("docs/checks.md"), &page);
-}
-
-fn anchor(code: Code) -> String {
-    format!("{}-{}", code.as_str().to_lowercase(), code.slug())
 }
 
 fn yaml_as_json(path: &Path) -> serde_json::Value {
