@@ -373,7 +373,10 @@ mod tests {
         assert_eq!(scenarios_of(&protocol).unwrap(), [own.join("a.yaml")]);
         std::fs::remove_dir_all(dir.path().join("p")).unwrap();
         let beside = dir.path().join("scenarios/b.yaml");
-        assert_eq!(scenarios_of(&protocol).unwrap(), std::slice::from_ref(&beside));
+        assert_eq!(
+            scenarios_of(&protocol).unwrap(),
+            std::slice::from_ref(&beside)
+        );
         assert_eq!(scenarios_of(&beside).unwrap(), [beside]);
         let missing = dir.path().join("no/such");
         let error = test(&[missing], false, |_| {}).unwrap_err();

@@ -18,12 +18,23 @@ use crate::diagnostic::Diagnostic;
 /// What is wrong with `pattern`, if anything: parsing and translating find every syntax error
 /// the regex crate would report (building the automaton is the classifier's job, at run start).
 fn syntax_error(pattern: &str) -> Option<String> {
-    let error = regex_syntax::Parser::new()
-        .parse(pattern)
-        .err()?
-        .to_string();
+    let Some(error) = regex_syntax::Parser::new().parse(pattern).err() else {
+        return too_big(pattern);
+    };
+    let error = error.to_string();
     let detail = error.lines().last().unwrap_or(&error).trim();
     Some(format!("invalid regular expression: {detail}"))
+}
+
+/// A pattern that parses but compiles to more than the regex crate's size limit (a megabyte of
+/// literal text, say), which would stop the protocol from compiling at run start.
+fn too_big(pattern: &str) -> Option<String> {
+    match regex::Regex::new(pattern) {
+        Err(regex::Error::CompiledTooBig(limit)) => Some(format!(
+            "the regular expression compiles to more than the {limit}-byte size limit"
+        )),
+        _ => None,
+    }
 }
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
@@ -73,5 +84,13 @@ mod tests {
         assert!(!super::is_python_name("Key Error"));
         assert!(!super::is_python_name("a..b"));
         assert!(!super::is_python_name(""));
+    }
+
+    #[test]
+    fn a_pattern_too_big_to_compile_is_reported_like_a_syntax_error() {
+        let huge = format!("(a|b){{1000}}{}", "x".repeat(100));
+        let message = super::syntax_error(&format!("({huge}){{100}}")).unwrap();
+        assert!(message.contains("size limit"), "{message}");
+        assert_eq!(super::syntax_error("CUDA out of memory"), None);
     }
 }
