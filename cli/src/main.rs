@@ -222,6 +222,9 @@ enum CheckFormat {
     Short,
     /// A JSON array of findings.
     Json,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::...`): annotations on the
+    /// lines of a pull request.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -406,6 +409,10 @@ fn run_check(
             .diagnostics
             .iter()
             .try_for_each(|d| writeln!(out, "{}", d.short())),
+        CheckFormat::Github => combined
+            .diagnostics
+            .iter()
+            .try_for_each(|d| writeln!(out, "{}", d.github())),
         CheckFormat::Human => {
             let printer = diagnostic::Printer::new(&combined.sources, color);
             combined

@@ -78,6 +78,29 @@ impl Diagnostic {
         )
     }
 
+    /// The finding as a GitHub Actions workflow command, which the workflow's run shows as an
+    /// annotation on the line: `::error file=F,line=L,col=C,endColumn=E,title=P032::message`.
+    pub fn github(&self) -> String {
+        let command = match self.severity {
+            crate::codes::Severity::Error => "error",
+            crate::codes::Severity::Warning => "warning",
+        };
+        let mut message = self.message.clone();
+        if let Some(help) = &self.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        format!(
+            "::{command} file={},line={},col={},endColumn={},title={}::{}",
+            github_property(&self.file.display().to_string()),
+            self.line,
+            self.column,
+            self.column + self.len,
+            self.code,
+            github_data(&message)
+        )
+    }
+
     fn span(&self) -> Span {
         Span::new(self.line, self.column, self.len)
     }
@@ -312,5 +335,38 @@ mod tests {
         assert_eq!(json[0]["code"], "P003");
         assert_eq!(json[0]["help"], "write true or false");
         assert_eq!(json[0]["docs"], "docs/checks.md#p003-malformed-value");
+    }
+}
+
+/// A workflow command's message, escaped as the runner reads it.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value, escaped as the runner reads it.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod github_tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_is_a_workflow_command_with_its_text_escaped() {
+        let mut finding = Diagnostic::new(
+            crate::Code::P032,
+            Path::new("a,b:c.yaml"),
+            Span::new(3, 5, 4),
+            "100% wrong",
+        );
+        finding.help = Some("did you mean `x`?".into());
+        assert_eq!(
+            finding.github(),
+            "::error file=a%2Cb%3Ac.yaml,line=3,col=5,endColumn=9,title=P032::100%25 wrong%0Ahelp: \
+             did you mean `x`?"
+        );
     }
 }

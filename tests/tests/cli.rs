@@ -115,6 +115,29 @@ fn render_gives_the_vars_their_defaults_and_types() {
 }
 
 #[test]
+fn check_github_format_is_one_workflow_command_a_finding() {
+    let output = warden()
+        .args([
+            "check",
+            "--format",
+            "github",
+            "tests/check/P041_unwatched_job.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "a warning alone: {output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].starts_with(
+            "::warning file=tests/check/P041_unwatched_job.yaml,line=8,col=24,endColumn="
+        ) && lines[0].contains(",title=P041::"),
+        "{text}"
+    );
+}
+
+#[test]
 fn usage_error_exits_2() {
     assert_cmd_snapshot!(warden().args(["check", "--format", "xml", "protocols/phase5b.yaml"]));
 }
