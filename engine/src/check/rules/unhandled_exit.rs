@@ -27,35 +27,12 @@ use crate::protocol::{Effect, Transition};
 /// The events only a running job (or its supervisor watching it) gives.
 const JOB_EVENTS: [&str; 4] = ["launched", "exited", "incident", "silence"];
 
-/// Whether a run in `state`, with no job, can still end or launch it again: by eventless
-/// transitions, timers and roles' events alone.
-fn moves_on_without_job(cx: &Cx, state: &str) -> bool {
-    let p = cx.protocol;
-    let mut seen = BTreeSet::from([state]);
-    let mut todo = vec![state];
-    while let Some(state) = todo.pop() {
-        for transition in &p.transitions {
-            if transition
-                .on
-                .as_ref()
-                .is_some_and(|on| JOB_EVENTS.contains(&on.as_str()))
-            {
-                continue;
-            }
-            for (from, to) in p.edges(transition) {
-                if from != state {
-                    continue;
-                }
-                if transition.starts_job() || p.is_final(to) {
-                    return true;
-                }
-                if seen.insert(to) {
-                    todo.push(to);
-                }
-            }
-        }
-    }
-    false
+/// Whether `transition` is on one of `events`.
+fn on_any(transition: &Transition, events: &[&str]) -> bool {
+    transition
+        .on
+        .as_ref()
+        .is_some_and(|on| events.contains(&on.as_str()))
 }
 
 /// Whether the job still runs after `transition`, taken while it ran.
@@ -64,41 +41,63 @@ fn carries_job(transition: &Transition) -> bool {
         .effects
         .iter()
         .any(|e| matches!(e.value, Effect::Stop));
-    let on_exit = transition
-        .on
-        .as_ref()
-        .is_some_and(|on| on.as_str() == "exited");
-    transition.starts_job() || !(stops || on_exit)
+    transition.starts_job() || !(stops || on_any(transition, &["exited"]))
 }
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
+    // Every edge once, by its source and by its target.
+    let mut edges: Vec<(&str, &str, usize)> = Vec::new();
+    for (index, transition) in p.transitions.iter().enumerate() {
+        edges.extend(
+            p.edges(transition)
+                .into_iter()
+                .map(|(from, to)| (from, to, index)),
+        );
+    }
+    let mut by_source: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
+    let mut by_target: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
+    for &(from, to, index) in &edges {
+        by_source.entry(from).or_default().push((to, index));
+        by_target.entry(to).or_default().push((from, index));
+    }
+
     // The states the job may run in, each with the transition that first carries it there.
     let mut running: BTreeMap<&str, (usize, bool)> = BTreeMap::new();
-    for (index, transition) in p.transitions.iter().enumerate() {
-        if transition.starts_job() {
-            for (_, to) in p.edges(transition) {
-                running.entry(to).or_insert((index, true));
+    for &(_, to, index) in &edges {
+        if p.transitions[index].starts_job() {
+            running.entry(to).or_insert((index, true));
+        }
+    }
+    let mut todo: Vec<&str> = running.keys().copied().collect();
+    while let Some(state) = todo.pop() {
+        for &(to, index) in by_source.get(state).into_iter().flatten() {
+            if carries_job(&p.transitions[index]) && !running.contains_key(to) {
+                running.insert(to, (index, false));
+                todo.push(to);
             }
         }
     }
-    loop {
-        let mut grew = false;
-        for (index, transition) in p.transitions.iter().enumerate() {
-            if !carries_job(transition) {
-                continue;
+
+    // The states a run with no job can still leave for a final state or a new launch, by
+    // eventless transitions, timers and roles' events alone: back from such an edge.
+    let without_job = |index: usize| !on_any(&p.transitions[index], &JOB_EVENTS);
+    let mut moves_on: BTreeSet<&str> = edges
+        .iter()
+        .filter(|&&(_, to, index)| {
+            without_job(index) && (p.transitions[index].starts_job() || p.is_final(to))
+        })
+        .map(|&(from, _, _)| from)
+        .collect();
+    let mut todo: Vec<&str> = moves_on.iter().copied().collect();
+    while let Some(state) = todo.pop() {
+        for &(from, index) in by_target.get(state).into_iter().flatten() {
+            if without_job(index) && moves_on.insert(from) {
+                todo.push(from);
             }
-            for (from, to) in p.edges(transition) {
-                if running.contains_key(from) && !running.contains_key(to) {
-                    running.insert(to, (index, false));
-                    grew = true;
-                }
-            }
-        }
-        if !grew {
-            break;
         }
     }
+
     for (id, state) in p.states.iter() {
         let Some(&(index, launched)) = running.get(id.as_str()) else {
             continue;
@@ -106,7 +105,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         if launched
             || state.is_final
             || cx.candidates(id, Some("exited")).next().is_some()
-            || moves_on_without_job(cx, id)
+            || moves_on.contains(id.as_str())
         {
             continue;
         }
