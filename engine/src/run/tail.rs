@@ -174,10 +174,22 @@ impl Tail {
             }
             return Ok((event, 0));
         }
+        // The path still names this file and no writer is followed elsewhere: nothing to open
+        // (one `stat` a turn, as an idle log costs).
+        if self.writer.is_none() && self.path_id() == Some(self.id) {
+            return Ok((event, 0));
+        }
         // Has another file taken its place (log rotation, or the writer's file)?
-        match self.open_next()? {
-            Some(next) if FileId::of(&next)? != self.id => {
-                self.id = FileId::of(&next)?;
+        let next = match self.open_next()? {
+            Some(next) => {
+                let id = FileId::of(&next)?;
+                (id != self.id).then_some((next, id))
+            }
+            None => None,
+        };
+        match next {
+            Some((next, id)) => {
+                self.id = id;
                 self.file = Some(next);
                 let file = self.file.as_mut().expect("just set");
                 let start = out.len();
@@ -187,7 +199,7 @@ impl Tail {
                 self.remember(&out[start..]);
                 Ok((Event::Rotated, read))
             }
-            _ => Ok((event, 0)),
+            None => Ok((event, 0)),
         }
     }
 
