@@ -514,7 +514,10 @@ fn with_vars(
     protocol: &crate::protocol::Protocol,
     context: &serde_json::Value,
 ) -> Result<Value, String> {
-    let given = context.as_object().cloned().unwrap_or_default();
+    // `read_context` gives a mapping only.
+    let Some(given) = context.as_object() else {
+        return Err("the context must be a mapping of names to values".into());
+    };
     let mut names: std::collections::BTreeMap<String, Value> = given
         .iter()
         .map(|(name, value)| (name.clone(), Value::from(minijinja::value::Serde(value))))
