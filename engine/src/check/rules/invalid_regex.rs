@@ -15,25 +15,19 @@ use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
-/// What is wrong with `pattern`, if anything: parsing and translating find every syntax error
-/// the regex crate would report (building the automaton is the classifier's job, at run start).
+/// What is wrong with `pattern`, if anything: compiled as the classifier will compile it, so
+/// a syntax error and a pattern over the regex crate's size limit (a megabyte of literal
+/// text, say, which would stop the protocol from compiling at run start) are both found.
 fn syntax_error(pattern: &str) -> Option<String> {
-    let Some(error) = regex_syntax::Parser::new().parse(pattern).err() else {
-        return too_big(pattern);
-    };
-    let error = error.to_string();
-    let detail = error.lines().last().unwrap_or(&error).trim();
-    Some(format!("invalid regular expression: {detail}"))
-}
-
-/// A pattern that parses but compiles to more than the regex crate's size limit (a megabyte of
-/// literal text, say), which would stop the protocol from compiling at run start.
-fn too_big(pattern: &str) -> Option<String> {
-    match regex::Regex::new(pattern) {
-        Err(regex::Error::CompiledTooBig(limit)) => Some(format!(
+    match regex::Regex::new(pattern).err()? {
+        regex::Error::Syntax(error) => {
+            let detail = error.lines().last().unwrap_or(&error).trim().to_owned();
+            Some(format!("invalid regular expression: {detail}"))
+        }
+        regex::Error::CompiledTooBig(limit) => Some(format!(
             "the regular expression compiles to more than the {limit}-byte size limit"
         )),
-        _ => None,
+        error => Some(format!("invalid regular expression: {error}")),
     }
 }
 
