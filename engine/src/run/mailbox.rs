@@ -56,7 +56,8 @@ pub struct Reply {
 /// A request found in the mailbox: its id, and the request, or why its file is not one.
 pub type Posted = (String, Result<Request, String>);
 
-fn request_file(run: &RunDir, id: &str) -> PathBuf {
+/// The file of request `id`.
+pub(super) fn request_file(run: &RunDir, id: &str) -> PathBuf {
     run.requests().join(format!("{id}.json"))
 }
 
@@ -147,11 +148,16 @@ fn read_request(run: &RunDir, id: &str) -> Result<Request, String> {
 /// it can (a sender waiting learns why), then moves it aside as `<id>.json.rejected` (or
 /// `.rejected-2`...). Returns where it went; an answer that could not be written is no error.
 pub fn reject(run: &RunDir, id: &str, reply: &Reply) -> Result<PathBuf, RunError> {
-    let answer = reply_file(run, id);
-    let json = serde_json::to_vec(reply).expect("a reply serializes");
-    let _ = write_atomic(&answer, &json);
+    let _ = answer(run, id, reply);
     let path = request_file(run, id);
     files::set_aside(&path).map_err(io_error(&path))
+}
+
+/// Writes `reply` beside request `id`, where its sender waits for it.
+fn answer(run: &RunDir, id: &str, reply: &Reply) -> Result<(), RunError> {
+    let path = reply_file(run, id);
+    let json = serde_json::to_vec(reply).expect("a reply serializes");
+    write_atomic(&path, &json).map_err(io_error(&path))
 }
 
 /// When the mailbox is no longer a folder of the run's own (replaced by a link or a file), moves
@@ -189,14 +195,7 @@ pub fn repair(run: &RunDir) -> Option<String> {
 /// Answers request `id` (when there is an answer) and removes it from the mailbox. The request
 /// is removed even when the answer cannot be written; the first error is returned.
 pub fn close(run: &RunDir, id: &str, reply: Option<&Reply>) -> Result<(), RunError> {
-    let answered = match reply {
-        Some(reply) => {
-            let answer = reply_file(run, id);
-            let json = serde_json::to_vec(reply).expect("a reply serializes");
-            write_atomic(&answer, &json).map_err(io_error(&answer))
-        }
-        None => Ok(()),
-    };
+    let answered = reply.map_or(Ok(()), |reply| answer(run, id, reply));
     let path = request_file(run, id);
     let removed = std::fs::remove_file(&path).map_err(io_error(&path));
     answered.and(removed)

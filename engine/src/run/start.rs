@@ -114,10 +114,7 @@ pub fn prepare(new: &NewRun) -> Result<Prepared, RunError> {
     })
 }
 
-/// Whether `id` can name a run: letters, digits, `-`, `_` and `.`, not starting with `.`.
-pub fn valid_id(id: &str) -> bool {
-    super::store::valid_id(id)
-}
+pub use super::store::valid_id;
 
 /// `<protocol>-<YYYYMMDD-HHMMSS>`, with `-2`, `-3`... when taken.
 pub fn fresh_id(root: &Path, protocol: &str, at: DateTime<Utc>) -> String {

@@ -853,7 +853,7 @@ impl<'o> Supervisor<'o> {
     /// journal has it, so it is not taken again; warned of, and left alone if it stays.
     fn closed(&mut self, id: &str, closed: Result<(), RunError>) {
         if let Err(error) = closed {
-            let path = self.store.run().requests().join(format!("{id}.json"));
+            let path = mailbox::request_file(self.store.run(), id);
             if std::fs::symlink_metadata(&path).is_ok() {
                 self.stuck.insert(id.to_owned());
             }
