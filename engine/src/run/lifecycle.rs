@@ -170,7 +170,7 @@ impl Lifecycle {
         let left = tracked.processes();
         if !left.is_empty() {
             // Workers left behind by their leader die with it, and so do daemons it started.
-            warn_outside(&tracked, &left, out);
+            warn_outside(&tracked.outside_group(&left), out);
             signal(&job.job, Signal::SIGKILL, out);
             tracked.signal(&left, Signal::SIGKILL);
         }
@@ -205,9 +205,10 @@ impl Lifecycle {
                     killed: None,
                 });
                 if !left.is_empty() {
-                    warn_outside(&tracked, &left, out);
+                    let outside = tracked.outside_group(&left);
+                    warn_outside(&outside, out);
                     signal(&job.job, Signal::SIGTERM, out);
-                    tracked.signal(&tracked.outside_group(&left), Signal::SIGTERM);
+                    tracked.signal(&outside, Signal::SIGTERM);
                 }
             }
             Some(stopping) => {
@@ -354,12 +355,11 @@ fn signal(job: &Identity, signal: Signal, out: &mut Vec<JobEvent>) {
 }
 
 /// Says which processes of the job left its process group, if any did.
-fn warn_outside(tracked: &Tracked, processes: &[Identity], out: &mut Vec<JobEvent>) {
-    let outside = tracked.outside_group(processes);
+fn warn_outside(outside: &[Identity], out: &mut Vec<JobEvent>) {
     if !outside.is_empty() {
         out.push(JobEvent::Warning(format!(
             "{} of the job had left its process group; stopped with it",
-            describe(&outside)
+            describe(outside)
         )));
     }
 }
