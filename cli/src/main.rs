@@ -41,6 +41,14 @@ enum Command {
         /// When to colour the human format.
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
+        /// Never report this warning (`P060` or `unbounded-restart`); repeatable, or a comma
+        /// list. Adds to the config's `check.ignore`.
+        #[arg(long, value_name = "CODE", value_delimiter = ',')]
+        ignore: Vec<warden::config::IgnoredCode>,
+        /// The project's config file (default: the first `.warden.yaml` from each protocol's
+        /// folder up to the repository's root).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Draw a protocol's states and transitions.
     Graph {
@@ -225,6 +233,8 @@ enum CheckFormat {
     /// GitHub Actions workflow commands (`::error file=...,line=...::...`): annotations on the
     /// lines of a pull request.
     Github,
+    /// SARIF 2.1.0, for code scanning (GitHub's `upload-sarif`).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -291,7 +301,18 @@ fn main() -> ExitCode {
             format,
             deny,
             color,
-        } => run_check(&files, format, deny.is_some(), color),
+            ignore,
+            config,
+        } => run_check(
+            &files,
+            format,
+            deny.is_some(),
+            color,
+            &CheckIgnores {
+                codes: ignore.iter().map(|c| c.0).collect(),
+                config,
+            },
+        ),
         Command::Graph { file, format } => run_graph(&file, format),
         Command::Simulate { scenario, format } => run_simulate(&scenario, format),
         Command::Test { paths, bless } => run_test(&paths, bless),
@@ -372,11 +393,38 @@ fn check_one(file: &Path) -> Result<Report, warden::protocol::LoadError> {
     check::check_source(Path::new("<stdin>"), &text)
 }
 
+/// What `check` ignores beyond the comments in the files: `--ignore` and the config.
+struct CheckIgnores {
+    codes: Vec<warden::Code>,
+    config: Option<PathBuf>,
+}
+
+/// The config that applies to `file`: `--config`, else the one found for it; read once each.
+fn config_for<'c>(
+    file: &Path,
+    explicit: Option<&Path>,
+    read: &'c mut std::collections::BTreeMap<PathBuf, warden::config::Config>,
+) -> Result<Option<&'c warden::config::Config>, warden::config::ConfigError> {
+    let protocol = (file != Path::new("-")).then_some(file);
+    let Some(path) = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| warden::config::find(protocol))
+    else {
+        return Ok(None);
+    };
+    if !read.contains_key(&path) {
+        let config = warden::config::load(&path)?;
+        read.insert(path.clone(), config);
+    }
+    Ok(read.get(&path))
+}
+
 fn run_check(
     files: &[PathBuf],
     format: CheckFormat,
     deny_warnings: bool,
     color: ColorChoice,
+    ignores: &CheckIgnores,
 ) -> ExitCode {
     let color = match color {
         ColorChoice::Always => Color::Always,
@@ -390,11 +438,26 @@ fn run_check(
     };
     let mut combined = Report::default();
     let mut unreadable = 0;
+    let mut configs = std::collections::BTreeMap::new();
+    let mut docs_url = None;
     for file in files {
+        let config = match config_for(file, ignores.config.as_deref(), &mut configs) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                unreadable += 1;
+                continue;
+            }
+        };
+        let mut codes = ignores.codes.clone();
+        if let Some(config) = config {
+            codes.extend(config.check.ignored());
+            docs_url = docs_url.or(config.check.docs_url.clone());
+        }
         match check_one(file) {
-            Ok(report) => {
-                combined.diagnostics.extend(report.diagnostics);
-                combined.sources.extend(report.sources);
+            Ok(mut report) => {
+                report.ignore(&codes);
+                combined.extend(report);
             }
             Err(error) => {
                 eprintln!("error: {error}");
@@ -413,6 +476,14 @@ fn run_check(
             .diagnostics
             .iter()
             .try_for_each(|d| writeln!(out, "{}", d.github())),
+        CheckFormat::Sarif => {
+            let cwd = std::env::current_dir().ok();
+            writeln!(
+                out,
+                "{}",
+                warden::sarif::render(&combined.diagnostics, cwd.as_deref(), docs_url.as_deref())
+            )
+        }
         CheckFormat::Human => {
             let printer = diagnostic::Printer::new(&combined.sources, color);
             combined
@@ -454,6 +525,9 @@ fn summary(report: &Report, checked: usize, unreadable: usize) -> String {
         )
     };
     let mut line = format!("checked {}: {findings}", plural(checked, "protocol"));
+    if report.ignored > 0 {
+        line.push_str(&format!(" ({} ignored)", report.ignored));
+    }
     if unreadable > 0 {
         line.push_str(&format!("; {unreadable} could not be read"));
     }

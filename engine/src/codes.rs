@@ -106,6 +106,8 @@ codes! {
     P073 => (Warning, "shell-words", "command gate written as a shell command line without `shell: true`"),
     P074 => (Error, "gate-value", "invalid gate timeout or table bound, or invalid job cadence"),
     P075 => (Warning, "unhandled-gate-failure", "a gate can fail in a state where no transition takes the failure"),
+    P090 => (Warning, "unused-ignore", "an ignore comment suppresses no finding"),
+    P091 => (Warning, "malformed-ignore", "a `# warden:` comment that is not a well-formed ignore of warnings"),
 }
 
 /// The page that documents every code, relative to the repository's root.
@@ -168,6 +170,7 @@ const RULE_FILES: &[(&str, &str)] = rule_files![
     initial_state,
     invalid_regex,
     invalid_timer,
+    malformed_ignore,
     maybe_undefined,
     metric_context,
     metric_name,
@@ -186,6 +189,7 @@ const RULE_FILES: &[(&str, &str)] = rule_files![
     unreachable_state,
     unused_event,
     unused_gate,
+    unused_ignore,
     unwatched_job,
     values,
 ];

@@ -95,7 +95,7 @@ impl Diagnostic {
             github_property(&self.file.display().to_string()),
             self.line,
             self.column,
-            self.column + self.len,
+            self.end_column(),
             self.code,
             github_data(&message)
         )
@@ -103,6 +103,16 @@ impl Diagnostic {
 
     fn span(&self) -> Span {
         Span::new(self.line, self.column, self.len)
+    }
+
+    /// The line the marked text ends on: every finding marks text on one line.
+    pub fn end_line(&self) -> u32 {
+        self.line
+    }
+
+    /// The column just after the marked text, in characters (as SARIF counts an end).
+    pub fn end_column(&self) -> u32 {
+        self.column.saturating_add(self.len.max(1))
     }
 }
 
@@ -241,21 +251,27 @@ fn docs_note(code: Code) -> String {
     format!("docs: {} (or `warden explain {code}`)", code.docs_link())
 }
 
-/// A finding as JSON shows it: its fields, and where its code is documented.
+/// A finding as JSON shows it: its fields, where the marked text ends, and where its code is
+/// documented.
 #[derive(Serialize)]
 struct Json<'d> {
     #[serde(flatten)]
     diagnostic: &'d Diagnostic,
+    end_line: u32,
+    end_column: u32,
     docs: String,
 }
 
 /// Renders findings as a JSON array of objects with code, severity, message, file, line, column,
-/// help, and docs (where the code is documented, `docs/checks.md#p011-unknown-state`).
+/// help, end_line and end_column (the column just after the marked text), and docs (where the
+/// code is documented, `docs/checks.md#p011-unknown-state`).
 pub fn to_json(diagnostics: &[Diagnostic]) -> String {
     let findings: Vec<Json> = diagnostics
         .iter()
         .map(|diagnostic| Json {
             diagnostic,
+            end_line: diagnostic.end_line(),
+            end_column: diagnostic.end_column(),
             docs: diagnostic.code.docs_link(),
         })
         .collect();
@@ -335,6 +351,14 @@ mod tests {
         assert_eq!(json[0]["code"], "P003");
         assert_eq!(json[0]["help"], "write true or false");
         assert_eq!(json[0]["docs"], "docs/checks.md#p003-malformed-value");
+        assert_eq!(
+            (&json[0]["line"], &json[0]["column"]),
+            (&3.into(), &19.into())
+        );
+        assert_eq!(
+            (&json[0]["end_line"], &json[0]["end_column"]),
+            (&3.into(), &24.into())
+        );
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod check;
 pub mod classify;
 pub mod codes;
+pub mod config;
 pub mod context;
 pub mod diagnostic;
 pub mod duration;
@@ -27,6 +28,7 @@ pub mod machine;
 pub mod nesting;
 pub mod protocol;
 pub mod run;
+pub mod sarif;
 pub mod scenario;
 pub mod schema;
 pub mod span;

@@ -4,6 +4,7 @@
 //! after them reason about a whole model, and a half-loaded one would only produce noise.
 
 mod guarded;
+mod ignore;
 mod rules;
 mod scope;
 
@@ -30,6 +31,8 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// The protocol's and templates' texts, to show source lines.
     pub sources: Sources,
+    /// How many findings were suppressed, by ignore comments or [`Report::ignore`].
+    pub ignored: usize,
 }
 
 impl Report {
@@ -44,6 +47,22 @@ impl Report {
     /// Whether the check fails: any error, or any warning when warnings are denied.
     pub fn fails(&self, deny_warnings: bool) -> bool {
         self.count(Severity::Error) > 0 || (deny_warnings && self.count(Severity::Warning) > 0)
+    }
+
+    /// Drops the warnings whose code is in `codes` (project-wide ignores: `--ignore`, the
+    /// config's `check.ignore`), counting them as ignored. Errors are never dropped.
+    pub fn ignore(&mut self, codes: &[Code]) {
+        let before = self.diagnostics.len();
+        self.diagnostics
+            .retain(|d| d.severity == Severity::Error || !codes.contains(&d.code));
+        self.ignored += before - self.diagnostics.len();
+    }
+
+    /// Adds the findings of `other`, as when several files are checked at once.
+    pub fn extend(&mut self, other: Report) {
+        self.diagnostics.extend(other.diagnostics);
+        self.sources.extend(other.sources);
+        self.ignored += other.ignored;
     }
 }
 
@@ -76,13 +95,19 @@ fn finish(path: &Path, loaded: Result<Protocol, LoadError>) -> Result<Report, Lo
             mut diagnostics,
         }) => {
             let mut sources = Sources::default();
+            let mut ignored = 0;
             if let Some(text) = source_text {
+                // The comments still suppress what they name; whether each is needed, or well
+                // formed, is only judged once the protocol loads and every rule has run.
+                let (mut directives, _) = ignore::directives(path, &text);
+                ignored = ignore::suppress(&mut diagnostics, path, &mut directives, false);
                 sources.insert(path, text);
             }
             diagnostic::sort(&mut diagnostics);
             Ok(Report {
                 diagnostics,
                 sources,
+                ignored,
             })
         }
         Err(io) => Err(io),
@@ -97,8 +122,12 @@ pub fn check_protocol(protocol: &Protocol) -> Report {
     for rule in rules::ALL {
         rule(&cx, &mut diagnostics);
     }
+    let (mut directives, malformed) = ignore::directives(&protocol.path, &protocol.source);
+    diagnostics.extend(malformed);
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
+    let ignored = ignore::suppress(&mut diagnostics, &protocol.path, &mut directives, true);
+    diagnostic::sort(&mut diagnostics);
     let mut sources = Sources::default();
     sources.insert(&protocol.path, protocol.source.clone());
     for template in templates.values() {
@@ -107,6 +136,7 @@ pub fn check_protocol(protocol: &Protocol) -> Report {
     Report {
         diagnostics,
         sources,
+        ignored,
     }
 }
 

@@ -15,6 +15,7 @@ mod gate_value;
 mod initial_state;
 mod invalid_regex;
 mod invalid_timer;
+pub(super) mod malformed_ignore;
 mod maybe_undefined;
 mod metric_context;
 mod metric_name;
@@ -33,6 +34,7 @@ mod unknown_state;
 mod unreachable_state;
 mod unused_event;
 mod unused_gate;
+pub(super) mod unused_ignore;
 mod unwatched_job;
 mod values;
 

@@ -97,13 +97,17 @@ impl<'s> Decoder<'s> {
         Span::new(line, column, u32::try_from(len).unwrap_or(1))
     }
 
-    /// The span of any node; containers are marked at their first character.
+    /// The span of any node. A container is marked on its first line: a flow mapping or
+    /// sequence through its closing bracket when that is on the same line, else (and for a
+    /// block container) through the end of that line's text, before any comment.
     pub(crate) fn span_of(&self, node: &Node) -> Span {
         match node {
             Node::Scalar(scalar) => self.scalar_span(scalar),
             _ => {
                 let (line, column) = self.start(node);
-                Span::new(line, column, 1)
+                let rest = self.lines.from_column(self.text, line, column);
+                let len = u32::try_from(container_len(rest)).unwrap_or(1);
+                Span::new(line, column, len)
             }
         }
     }
@@ -264,5 +268,56 @@ mod tests {
         assert_eq!(quoted_len(r#""a\"b""#, '"'), 6);
         assert_eq!(quoted_len("'it''s' x", '\''), 7);
         assert_eq!(quoted_len("'open", '\''), 5);
+    }
+}
+
+/// The width in characters of a container that starts `rest` (the rest of its first line): a
+/// flow one through its matching bracket on that line, else the line's text before a comment.
+fn container_len(rest: &str) -> usize {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut previous = ' ';
+    let mut end = 0;
+    let flow = rest.starts_with(['{', '[']);
+    for (count, c) in rest.chars().enumerate() {
+        match quote {
+            Some('\'') if c == '\'' => quote = None,
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some('"') if c == '"' => quote = None,
+            Some(_) => {}
+            None if c == '#' && previous.is_whitespace() => break,
+            None if matches!(c, '\'' | '"') && matches!(previous, ' ' | '[' | '{' | ',') => {
+                quote = Some(c);
+            }
+            None if flow && matches!(c, '{' | '[') => depth += 1,
+            None if flow && matches!(c, '}' | ']') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return count + 1;
+                }
+            }
+            None => {}
+        }
+        if !c.is_whitespace() {
+            end = count + 1;
+        }
+        previous = c;
+    }
+    end.max(1)
+}
+
+#[cfg(test)]
+mod container_tests {
+    use super::container_len;
+
+    #[test]
+    fn a_container_is_marked_through_its_bracket_or_its_line() {
+        assert_eq!(container_len("{ from: a, to: b }  # c"), 18);
+        assert_eq!(container_len("[a, \"]\", 'b]']"), 14);
+        assert_eq!(container_len("{ from: a,"), 10);
+        assert_eq!(container_len("from: watch   # comment"), 11);
+        assert_eq!(container_len(""), 1);
     }
 }
