@@ -72,6 +72,48 @@ fn checks_doc_shows_every_code_with_its_real_output() {
          `warden explain CODE` (`P032`, `p032` or `unknown-name`) prints a section's text with the\n\
          rule's own example, and every finding `warden check` prints ends with a link to its code's\n\
          section here (`docs` in `--format json`).\n\n\
+         ## Output formats\n\n\
+         `--format human` (the default) prints the blocks shown below; `short` one line a finding,\n\
+         `file:line:col: severity[code]: message`; `json` an array of objects with `code`,\n\
+         `severity`, `message`, `file`, `line`, `column`, `end_line`, `end_column`, `help` and\n\
+         `docs`; `github` GitHub Actions workflow commands (`::warning file=F,line=L,col=C,...`),\n\
+         which a workflow's run shows on the lines of a pull request; `sarif` a SARIF 2.1.0 log for\n\
+         code scanning (`github/codeql-action/upload-sarif`), with a rule for every code below.\n\n\
+         Lines and columns are 1-based and columns count characters. A finding marks text on one\n\
+         line: `end_column` (SARIF's `endColumn`) is the column just after it. A value is marked\n\
+         as written (through its closing quote, or the first line of a plain one); a mapping or\n\
+         list (a state, a transition) through its closing bracket when that is on its first line,\n\
+         else through the end of its first line; a YAML syntax error at the one character where\n\
+         reading stopped. SARIF names files relative to the folder `warden check` ran in\n\
+         (`uriBaseId: %SRCROOT%`): run it from the repository's root. Its rules carry their\n\
+         documentation as `help`, and a `helpUri` when the config's `check.docs_url` says where this\n\
+         page is published.\n\n\
+         ## Ignoring a warning\n\n\
+         A warning that is right in general but not in one place is ignored there with a comment\n\
+         that names its code (or the code's name), several separated by commas: at the end of the\n\
+         finding's line, or alone on the line just above it.\n\n\
+         ```yaml\n\
+         transitions:\n  \
+         # warden: ignore[P060] a person asks for every restart\n  \
+         - { from: error, on: fix_submitted, to: watch, do: [restart] }\n  \
+         - { from: watch, on: exited, to: watch, do: [restart] }   # warden: ignore[P060, P033]\n\
+         ```\n\n\
+         Only warnings can be ignored; an error means the protocol cannot run as written. An ignore\n\
+         that suppresses nothing is itself a warning (P090), and so is a `# warden:` comment that is\n\
+         not a well-formed ignore (P091). Text after the `]` is free: say why.\n\n\
+         Project-wide, `warden check --ignore P060` (repeatable, or `--ignore P060,P012`) and the\n\
+         project's config file ignore a code everywhere. The config is `.warden.yaml`, the first\n\
+         found from each protocol's folder up to the repository's root (the folder holding `.git`),\n\
+         or the file `--config FILE` names:\n\n\
+         ```yaml\n\
+         check:\n  \
+         ignore: [P072, unused-event]      # codes or names of warnings\n  \
+         docs_url: https://example.org/warden/docs/checks.md   # SARIF's helpUri, optional\n\
+         ```\n\n\
+         A key the config does not have, a name that is no code, or an error's code is refused with\n\
+         its line (exit 2). The summary line counts what was ignored: `checked 1 protocol: no\n\
+         findings (2 ignored)`.\n\n\
+         ## Codes\n\n\
          This page is generated from the rules' own documentation (the module docs of\n\
          `engine/src/check/rules/*.rs`, which the engine carries) and the fixtures' real\n\
          output by `tests/tests/generated.rs`, which fails when it is out of date.\n\n\
