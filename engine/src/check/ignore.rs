@@ -250,13 +250,12 @@ pub(crate) fn directives(path: &Path, text: &str) -> (Vec<Directive>, Vec<Diagno
     (found, problems)
 }
 
-/// Removes the findings of `path` that its ignore comments suppress; returns how many. With
-/// `report_unused`, every code of a comment that suppressed nothing becomes a P090 finding.
+/// Removes the findings of `path` that its ignore comments suppress; returns how many. Every
+/// code of a comment that suppressed nothing becomes a P090 finding.
 pub(crate) fn suppress(
     diagnostics: &mut Vec<Diagnostic>,
     path: &Path,
     directives: &mut [Directive],
-    report_unused: bool,
 ) -> usize {
     let before = diagnostics.len();
     diagnostics.retain(|d| {
@@ -273,16 +272,14 @@ pub(crate) fn suppress(
         !suppressed
     });
     let suppressed = before - diagnostics.len();
-    if report_unused {
-        for directive in directives.iter() {
-            for entry in directive.entries.iter().filter(|e| !e.used) {
-                diagnostics.push(unused_ignore::finding(
-                    path,
-                    entry.span,
-                    entry.code,
-                    directive.target(),
-                ));
-            }
+    for directive in directives.iter() {
+        for entry in directive.entries.iter().filter(|e| !e.used) {
+            diagnostics.push(unused_ignore::finding(
+                path,
+                entry.span,
+                entry.code,
+                directive.target(),
+            ));
         }
     }
     suppressed
@@ -402,7 +399,7 @@ plain: don't # apostrophe
             warning(4, Code::P033),
             warning(2, Code::P060),
         ];
-        let suppressed = suppress(&mut diagnostics, Path::new("p.yaml"), &mut found, true);
+        let suppressed = suppress(&mut diagnostics, Path::new("p.yaml"), &mut found);
         assert_eq!(suppressed, 2);
         let left: Vec<_> = diagnostics.iter().map(|d| (d.code, d.line)).collect();
         assert_eq!(
@@ -426,9 +423,10 @@ plain: don't # apostrophe
             Diagnostic::new(Code::P011, Path::new("p.yaml"), Span::new(2, 1, 1), "e"),
         ];
         assert_eq!(
-            suppress(&mut diagnostics, Path::new("p.yaml"), &mut found, false),
+            suppress(&mut diagnostics, Path::new("p.yaml"), &mut found),
             0
         );
-        assert_eq!(diagnostics.len(), 2);
+        let left: Vec<_> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(left, [Code::P060, Code::P011, Code::P090]);
     }
 }

@@ -94,20 +94,17 @@ fn finish(path: &Path, loaded: Result<Protocol, LoadError>) -> Result<Report, Lo
             source_text,
             mut diagnostics,
         }) => {
+            // Only errors stop the load, and errors cannot be ignored; whether an ignore comment
+            // is needed, or well formed, is judged once the protocol loads and every rule ran.
             let mut sources = Sources::default();
-            let mut ignored = 0;
             if let Some(text) = source_text {
-                // The comments still suppress what they name; whether each is needed, or well
-                // formed, is only judged once the protocol loads and every rule has run.
-                let (mut directives, _) = ignore::directives(path, &text);
-                ignored = ignore::suppress(&mut diagnostics, path, &mut directives, false);
                 sources.insert(path, text);
             }
             diagnostic::sort(&mut diagnostics);
             Ok(Report {
                 diagnostics,
                 sources,
-                ignored,
+                ignored: 0,
             })
         }
         Err(io) => Err(io),
@@ -126,7 +123,7 @@ pub fn check_protocol(protocol: &Protocol) -> Report {
     diagnostics.extend(malformed);
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
-    let ignored = ignore::suppress(&mut diagnostics, &protocol.path, &mut directives, true);
+    let ignored = ignore::suppress(&mut diagnostics, &protocol.path, &mut directives);
     diagnostic::sort(&mut diagnostics);
     let mut sources = Sources::default();
     sources.insert(&protocol.path, protocol.source.clone());
