@@ -193,6 +193,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TranscriptFormat::Text)]
         format: TranscriptFormat,
     },
+    /// Start a project: a small protocol, its templates, a job and scenarios with their
+    /// transcripts, which pass `check --deny warnings` and `test` as written.
+    ///
+    /// Refuses (exit 1, nothing written) when one of its files is already there, unless
+    /// --force.
+    Init {
+        /// The folder to write into (created if need be).
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Replace the scaffold's files that are already there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the JSON Schema of the protocol file format.
     Schema,
     /// Print shell completions.
@@ -367,6 +380,7 @@ fn main() -> ExitCode {
             ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
         }
         Command::Explain { code, format } => run_explain(&code, format),
+        Command::Init { dir, force } => run_init(&dir, force),
         Command::Schema => {
             print!("{}", warden::schema::protocol_schema());
             ExitCode::SUCCESS
@@ -573,6 +587,36 @@ fn run_explain(name: &str, format: TranscriptFormat) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn run_init(dir: &Path, force: bool) -> ExitCode {
+    use warden::scaffold::{self, InitError};
+    match scaffold::create(dir, force) {
+        Ok(written) => {
+            for path in &written {
+                println!("created {}", path.display());
+            }
+            let cd = if dir == Path::new(".") {
+                String::new()
+            } else {
+                format!("cd {} && ", dir.display())
+            };
+            println!(
+                "next: {cd}warden check --deny warnings {} && warden test",
+                scaffold::PROTOCOL
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error @ InitError::Exists { .. }) => {
+            eprintln!("error: {error}");
+            eprintln!("help: pass --force to replace them, or give another folder");
+            ExitCode::from(FINDINGS)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(IO_ERROR)
+        }
+    }
 }
 
 fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {

@@ -29,6 +29,7 @@ pub mod nesting;
 pub mod protocol;
 pub mod run;
 pub mod sarif;
+pub mod scaffold;
 pub mod scenario;
 pub mod schema;
 pub mod span;
