@@ -455,21 +455,21 @@ impl Warden {
 /// of the runs there are.
 fn adjust_schema(tool: &mut rmcp::model::Tool, pin: Option<&str>, alternatives: &[Value]) {
     let mut schema = (*tool.input_schema).clone();
-    let has_role = schema
+    let described = schema
         .get("properties")
         .and_then(|p| p.get("role"))
-        .is_some();
-    if has_role {
+        .map(|role| role["description"].as_str().unwrap_or_default().to_owned());
+    if let Some(description) = described {
         let role = match pin {
             Some(pin) => json!({
                 "type": "string",
-                "description": format!("The role: this server acts for `{pin}` only."),
+                "description": format!("{description} This server acts for `{pin}` only."),
                 "enum": [pin],
                 "default": pin,
             }),
             None => json!({
                 "type": "string",
-                "description": "The role to act as, one of the run's protocol's roles.",
+                "description": format!("{description} One of the run's protocol's roles."),
             }),
         };
         if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
