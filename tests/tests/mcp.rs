@@ -201,8 +201,9 @@ impl Drop for Client {
     }
 }
 
-/// Every file under `dir`, with its bytes.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+/// Every file under the run's folder `dir`, with its bytes; but the supervisor's notices,
+/// which it writes on its own time.
+fn files(dir: &Path) -> Files {
     let mut found = Vec::new();
     let mut folders = vec![dir.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -212,12 +213,30 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
                 folders.push(path);
             } else {
                 let name = path.strip_prefix(dir).unwrap().display().to_string();
-                found.push((name, std::fs::read(&path).unwrap_or_default()));
+                if name != "supervisor.log" {
+                    found.push((name, std::fs::read(&path).unwrap_or_default()));
+                }
             }
         }
     }
     found.sort();
-    found
+    Files(found)
+}
+
+/// A folder's files, compared in full and shown by name and size.
+#[derive(PartialEq)]
+struct Files(Vec<(String, Vec<u8>)>);
+
+impl std::fmt::Debug for Files {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .iter()
+                    .map(|(name, bytes)| format!("{name} ({} bytes)", bytes.len())),
+            )
+            .finish()
+    }
 }
 
 #[test]
@@ -387,6 +406,29 @@ fn refusals_on_a_live_run_write_nothing_and_a_pinned_server_acts_for_its_role_on
         json!({ "outcome": "timed_out" })
     );
     assert_eq!(files(&run.dir), before, "the refusals wrote nothing");
+
+    // A message delivered to a wait that was cancelled as it delivered is given back: unread
+    // again, the next wait delivers it; not once a later one was delivered.
+    let delivered = warden::run::client::message(&run, 1, Some("operator")).unwrap();
+    assert!(delivered.read);
+    assert!(warden::run::client::give_back(&run, "operator", &delivered).unwrap());
+    assert_eq!(warden::run::client::read_mark(&run, "operator"), 0);
+    let again = operator.call(
+        "warden_wait",
+        json!({ "run": id, "role": "operator", "timeout": 5 }),
+    );
+    assert_eq!(again["structuredContent"]["message"]["seq"], 1, "{again}");
+    operator.call(
+        "warden_send",
+        json!({ "run": id, "event": "note", "role": "operator", "fields": { "text": "x" } }),
+    );
+    let note = operator.call(
+        "warden_wait",
+        json!({ "run": id, "role": "operator", "timeout": 30 }),
+    );
+    assert_eq!(note["structuredContent"]["message"]["seq"], 2, "{note}");
+    assert!(!warden::run::client::give_back(&run, "operator", &delivered).unwrap());
+    assert_eq!(warden::run::client::read_mark(&run, "operator"), 2);
 
     // A run without a supervisor takes no event: refused, not queued.
     let supervisor = run.supervisor().expect("a supervisor runs");

@@ -646,31 +646,32 @@ pub const MAX_LOG_TAIL: u64 = 1 << 20;
 /// end, so a long line may be cut at its start.
 pub fn log_tail(run: &RunDir, lines: usize) -> Result<String, RunError> {
     let path = RunState::replay(run)?.log_paths()?.swap_remove(0);
-    let mut file = match super::files::open(&path) {
+    tail_of(&path, lines, MAX_LOG_TAIL)
+}
+
+/// The last `lines` lines of the file at `path`, reading at most `limit` bytes from its end.
+fn tail_of(path: &Path, lines: usize, limit: u64) -> Result<String, RunError> {
+    let mut file = match super::files::open(path) {
         Ok(file) => file,
         // The job has not written yet.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(e) => return Err(io_error(&path)(e)),
+        Err(e) => return Err(io_error(path)(e)),
     };
-    let len = file.seek(SeekFrom::End(0)).map_err(io_error(&path))?;
+    let len = file.seek(SeekFrom::End(0)).map_err(io_error(path))?;
     let mut tail: Vec<u8> = Vec::new();
     let mut start = len;
     const BLOCK: u64 = 64 * 1024;
-    // Backwards, a block at a time, until the block holds one newline more than the lines asked
-    // for (the one ending the line before them), or the file's start, or the limit.
+    // Backwards, a block at a time, until what is read holds a newline more than the lines
+    // asked for (the one that ends the line before them), or the file's start, or the limit.
     loop {
         let newlines = tail.iter().filter(|&&b| b == b'\n').count();
-        let ends_in_newline = tail.last() == Some(&b'\n');
-        let wanted = lines + usize::from(ends_in_newline);
-        if start == 0 || newlines > wanted || len - start >= MAX_LOG_TAIL {
+        if start == 0 || newlines > lines || len - start >= limit {
             break;
         }
-        let from = start
-            .saturating_sub(BLOCK)
-            .max(len.saturating_sub(MAX_LOG_TAIL));
+        let from = start.saturating_sub(BLOCK).max(len.saturating_sub(limit));
         let mut block = vec![0; (start - from) as usize];
-        file.seek(SeekFrom::Start(from)).map_err(io_error(&path))?;
-        file.read_exact(&mut block).map_err(io_error(&path))?;
+        file.seek(SeekFrom::Start(from)).map_err(io_error(path))?;
+        file.read_exact(&mut block).map_err(io_error(path))?;
         block.extend_from_slice(&tail);
         tail = block;
         start = from;
@@ -686,4 +687,49 @@ pub fn log_tail(run: &RunDir, lines: usize) -> Result<String, RunError> {
         out.push('\n');
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail(text: &[u8], lines: usize, limit: u64) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.log");
+        std::fs::write(&path, text).unwrap();
+        tail_of(&path, lines, limit).unwrap()
+    }
+
+    #[test]
+    fn a_tail_is_the_last_lines_as_written() {
+        assert_eq!(tail(b"a\nb\nc\n", 2, 1 << 20), "b\nc\n");
+        assert_eq!(tail(b"a\nb\nc", 2, 1 << 20), "b\nc");
+        assert_eq!(tail(b"a\nb\nc\n", 10, 1 << 20), "a\nb\nc\n");
+        assert_eq!(tail(b"a\n\nc\n", 2, 1 << 20), "\nc\n");
+        assert_eq!(tail(b"", 5, 1 << 20), "");
+        assert_eq!(tail(b"a\n", 0, 1 << 20), "");
+        assert_eq!(tail(b"caf\xe9\n", 1, 1 << 20), "caf\u{fffd}\n");
+    }
+
+    #[test]
+    fn a_tail_reads_back_across_blocks_and_stops_at_its_limit() {
+        let mut log = Vec::new();
+        for n in 0..20_000 {
+            log.extend_from_slice(format!("line {n:05} {}\n", "x".repeat(20)).as_bytes());
+        }
+        let last = tail(&log, 5_000, 1 << 20);
+        assert_eq!(last.lines().count(), 5_000);
+        assert!(last.starts_with("line 15000 "), "{}", &last[..20]);
+        assert!(last.ends_with("line 19999 xxxxxxxxxxxxxxxxxxxx\n"));
+        // The limit cuts the first line kept at its start.
+        let cut = tail(&log, 5_000, 1000);
+        assert_eq!(cut.len(), 1000);
+        assert!(cut.ends_with("line 19999 xxxxxxxxxxxxxxxxxxxx\n"));
+    }
+
+    #[test]
+    fn a_log_not_written_yet_has_an_empty_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(tail_of(&dir.path().join("none.log"), 3, 100).unwrap(), "");
+    }
 }
