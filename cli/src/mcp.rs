@@ -171,10 +171,19 @@ fn refused(reason: impl Into<String>) -> Answer {
     )]))
 }
 
+/// A run error as the tool's error: `refused: WHY` for what the rules do not allow (nothing was
+/// written), `error: WHAT` for what failed, as the command line says them.
+fn failed(error: &RunError) -> Answer {
+    match error {
+        RunError::Refused(reason) => refused(format!("refused: {reason}")),
+        other => refused(format!("error: {other}")),
+    }
+}
+
 fn answer(result: Result<Value, RunError>) -> Answer {
     match result {
         Ok(value) => Ok(CallToolResult::structured(value)),
-        Err(error) => refused(error.to_string()),
+        Err(error) => failed(&error),
     }
 }
 
@@ -315,7 +324,7 @@ impl Warden {
         let timeout = Duration::from_secs_f64(params.timeout);
         let run = match self.run(&params.run) {
             Ok(run) => run,
-            Err(error) => return refused(error.to_string()),
+            Err(error) => return failed(&error),
         };
         let cancelled = Arc::new(AtomicBool::new(false));
         let unsupervised = Arc::new(AtomicBool::new(false));
@@ -422,7 +431,7 @@ impl Warden {
                 "outcome": "queued",
                 "request": request,
             }))),
-            Err(error) => refused(format!("refused: {error}")),
+            Err(error) => failed(&error),
         }
     }
 
@@ -445,7 +454,7 @@ impl Warden {
         .await;
         match tail {
             Ok(text) => Ok(CallToolResult::success(vec![ContentBlock::text(text)])),
-            Err(error) => refused(error.to_string()),
+            Err(error) => failed(&error),
         }
     }
 }
