@@ -88,7 +88,7 @@ pub fn mcp(args: McpArgs) -> ExitCode {
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: the MCP session failed: {error}");
+            eprintln!("error: the MCP connection failed: {error}");
             ExitCode::from(IO_ERROR)
         }
     }

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -430,13 +431,32 @@ fn refusals_on_a_live_run_write_nothing_and_a_pinned_server_acts_for_its_role_on
     assert!(!warden::run::client::give_back(&run, "operator", &delivered).unwrap());
     assert_eq!(warden::run::client::read_mark(&run, "operator"), 2);
 
+    // A wait told to stop stops within a poll, having delivered nothing.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waiting = {
+        let (run, stop) = (run.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (timeout, poll) = (Duration::from_secs(60), Duration::from_millis(10));
+            warden::run::client::wait_unless(&run, "operator", Some(timeout), poll, |_| {}, &stop)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let stopped = Instant::now();
+    assert!(waiting.join().unwrap().unwrap().is_none(), "it was stopped");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(2),
+        "it stopped at once"
+    );
+    assert_eq!(warden::run::client::read_mark(&run, "operator"), 2);
+
     // A run without a supervisor takes no event: refused, not queued.
     let supervisor = run.supervisor().expect("a supervisor runs");
     kill(Pid::from_raw(supervisor as i32), Signal::SIGKILL).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(10);
     while run.supervisor().is_some() {
-        assert!(std::time::Instant::now() < deadline, "the supervisor ended");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(Instant::now() < deadline, "the supervisor ended");
+        std::thread::sleep(Duration::from_millis(20));
     }
     let before = files(&run.dir);
     operator.refused(
