@@ -411,17 +411,8 @@ impl Warden {
         .await;
         match sent {
             Ok(Sent::Answered(reply)) => {
-                if let Some(reason) = &reply.outcome.refused {
-                    return refused(format!("refused: {reason}"));
-                }
-                if let Some(error) = &reply.outcome.failed {
-                    return refused(format!("the run failed on `{event}`: {error}"));
-                }
-                if !reply.outcome.ignored.is_empty() {
-                    return refused(format!(
-                        "ignored: in state {}, no transition's condition held for `{event}`",
-                        reply.from
-                    ));
+                if let Some(unmet) = client::unmet(&reply, &event) {
+                    return refused(unmet);
                 }
                 let mut value = to_value(&reply);
                 value["outcome"] = json!("taken");

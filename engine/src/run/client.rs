@@ -568,6 +568,25 @@ pub enum Sent {
     Queued(String),
 }
 
+/// Why an answered send did not do what it asked, in the words `warden send` says it: the
+/// supervisor refused the event, the run failed on it, or no transition's condition held for
+/// it. `None` when it was taken.
+pub fn unmet(reply: &Reply, event: &str) -> Option<String> {
+    if let Some(reason) = &reply.outcome.refused {
+        return Some(format!("refused: {reason}"));
+    }
+    if let Some(error) = &reply.outcome.failed {
+        return Some(format!("error: the run failed on `{event}`: {error}"));
+    }
+    if !reply.outcome.ignored.is_empty() {
+        return Some(format!(
+            "ignored: in state {}, no transition's condition held for `{event}`",
+            reply.from
+        ));
+    }
+    None
+}
+
 /// Sends `request` to `run`: checked against the protocol and the run's state first (a refusal
 /// writes nothing), then left for the supervisor, whose answer is awaited up to `timeout`.
 pub fn send(run: &RunDir, request: &Request, timeout: Duration) -> Result<Sent, RunError> {
