@@ -451,10 +451,12 @@ impl Warden {
 }
 
 /// The tools' input schemas as clients see them: the role given where the server is pinned to
-/// one, required where it is not; and the events `warden_send` may carry, from the protocols
-/// of the runs there are.
-fn adjust_schema(tool: &mut rmcp::model::Tool, pin: Option<&str>, alternatives: &[Value]) {
+/// one, required where it is not; and, in `warden_send`'s `event`, `role` and `fields`, the
+/// events of the protocols of the runs there are. Nothing is added at a schema's top: some
+/// model providers refuse a tool whose schema has alternatives there.
+fn adjust_schema(tool: &mut rmcp::model::Tool, pin: Option<&str>, send: &describe::SendSchema) {
     let mut schema = (*tool.input_schema).clone();
+    let sending = tool.name == "warden_send";
     let described = schema
         .get("properties")
         .and_then(|p| p.get("role"))
@@ -466,6 +468,11 @@ fn adjust_schema(tool: &mut rmcp::model::Tool, pin: Option<&str>, alternatives: 
                 "description": format!("{description} This server acts for `{pin}` only."),
                 "enum": [pin],
                 "default": pin,
+            }),
+            None if sending && !send.roles.is_empty() => json!({
+                "type": "string",
+                "description": format!("{description} One of the run's protocol's roles."),
+                "enum": send.roles,
             }),
             None => json!({
                 "type": "string",
@@ -481,8 +488,15 @@ fn adjust_schema(tool: &mut rmcp::model::Tool, pin: Option<&str>, alternatives: 
             }
         }
     }
-    if tool.name == "warden_send" && !alternatives.is_empty() {
-        schema.insert("anyOf".into(), Value::Array(alternatives.to_vec()));
+    if sending && !send.events.is_empty() {
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            if let Some(event) = properties.get_mut("event").and_then(Value::as_object_mut) {
+                event.insert("oneOf".into(), Value::Array(send.events.clone()));
+            }
+            if let Some(fields) = properties.get_mut("fields").and_then(Value::as_object_mut) {
+                fields.insert("anyOf".into(), Value::Array(send.fields.clone()));
+            }
+        }
     }
     tool.input_schema = Arc::new(schema);
 }
@@ -566,7 +580,7 @@ impl ServerHandler for Warden {
                 }
             }
             let all: Vec<_> = protocols.iter().collect();
-            Ok(describe::send_alternatives(&all, pin.as_deref()))
+            Ok(describe::send_schema(&all, pin.as_deref()))
         })
         .await
         .unwrap_or_default();
@@ -732,19 +746,32 @@ mod tests {
         assert_eq!(base["required"], json!(["run", "event"]), "{base}");
         assert_eq!(base["properties"]["fields"]["type"], "object", "{base}");
 
+        let known = describe::SendSchema {
+            events: vec![json!({ "const": "note", "description": "Sent by a; no fields." })],
+            roles: vec!["a".into()],
+            fields: vec![json!({ "title": "note", "type": "object" })],
+        };
         let mut free = send.clone();
-        let alternative = json!({ "properties": { "event": { "const": "note" } } });
-        adjust_schema(&mut free, None, std::slice::from_ref(&alternative));
+        adjust_schema(&mut free, None, &known);
         let free = Value::Object((*free.input_schema).clone());
         assert_eq!(free["required"], json!(["run", "event", "role"]));
-        assert_eq!(free["anyOf"], json!([alternative]));
+        assert_eq!(free["properties"]["event"]["oneOf"], json!(known.events));
+        assert_eq!(free["properties"]["role"]["enum"], json!(["a"]));
+        assert_eq!(free["properties"]["fields"]["anyOf"], json!(known.fields));
+        for top in ["anyOf", "oneOf", "allOf", "if"] {
+            assert!(free.get(top).is_none(), "{free}");
+        }
 
         let mut pinned = send.clone();
-        adjust_schema(&mut pinned, Some("director"), &[]);
+        adjust_schema(
+            &mut pinned,
+            Some("director"),
+            &describe::SendSchema::default(),
+        );
         let pinned = Value::Object((*pinned.input_schema).clone());
         assert_eq!(pinned["required"], json!(["run", "event"]));
         assert_eq!(pinned["properties"]["role"]["enum"], json!(["director"]));
-        assert!(pinned.get("anyOf").is_none());
+        assert!(pinned["properties"]["event"].get("oneOf").is_none());
 
         let wait = tools.iter().find(|t| t.name == "warden_wait").unwrap();
         let wait = Value::Object((*wait.input_schema).clone());

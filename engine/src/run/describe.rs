@@ -220,12 +220,25 @@ pub fn field_schema(ty: ValueType) -> Value {
     }
 }
 
-/// What `send`'s `event`, `role` and `fields` may be under `protocols`: one alternative per
-/// event (its name, the roles that may send it, its fields with their types, the required ones
-/// required, no others), only the events `role` may send when one is given. Alternatives
-/// alike in two protocols are given once.
-pub fn send_alternatives(protocols: &[&Protocol], role: Option<&str>) -> Vec<Value> {
-    let mut alternatives: Vec<Value> = Vec::new();
+/// What `send`'s `event`, `role` and `fields` may be under some protocols, as JSON Schemas of
+/// each argument on its own: a schema whose alternatives sit at its top (`anyOf`, `oneOf`) is
+/// refused by some of the model providers agents run on, so each event's alternative is given
+/// within the argument it is about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendSchema {
+    /// One `{"const": EVENT, "description": ...}` per event, saying who sends it and its fields.
+    pub events: Vec<Value>,
+    /// The roles that may send some event.
+    pub roles: Vec<String>,
+    /// One object schema per event, titled with its name: its fields with their types, the
+    /// required ones required, no others.
+    pub fields: Vec<Value>,
+}
+
+/// The [`SendSchema`] of `protocols`: only the events `role` may send when one is given.
+/// Events alike in two protocols are given once.
+pub fn send_schema(protocols: &[&Protocol], role: Option<&str>) -> SendSchema {
+    let mut schema = SendSchema::default();
     for protocol in protocols {
         for (name, def) in protocol.events.iter() {
             let from: Vec<&str> = def
@@ -239,17 +252,38 @@ pub fn send_alternatives(protocols: &[&Protocol], role: Option<&str>) -> Vec<Val
             }
             let mut properties = Map::new();
             let mut required = Vec::new();
+            let mut listed = Vec::new();
             for (field, f) in def.fields.iter() {
-                let mut schema = field_schema(f.ty.value);
-                if let (Some(doc), Some(object)) = (&f.doc, schema.as_object_mut()) {
+                let mut field_schema = field_schema(f.ty.value);
+                if let (Some(doc), Some(object)) = (&f.doc, field_schema.as_object_mut()) {
                     object.insert("description".into(), Value::from(doc.value.clone()));
                 }
-                properties.insert(field.value.clone(), schema);
+                properties.insert(field.value.clone(), field_schema);
                 if f.required {
                     required.push(field.value.clone());
                 }
+                listed.push(format!(
+                    "{} ({}{})",
+                    field.as_str(),
+                    f.ty.value.as_str(),
+                    if f.required { ", required" } else { "" }
+                ));
+            }
+            let mut description = def.doc.as_ref().map_or_else(String::new, |d| {
+                format!("{}. ", d.value.trim().trim_end_matches('.'))
+            });
+            description.push_str(&format!("Sent by {}; ", from.join(", ")));
+            description.push_str(&if listed.is_empty() {
+                "no fields.".to_owned()
+            } else {
+                format!("fields: {}.", listed.join(", "))
+            });
+            let event = json!({ "const": name.as_str(), "description": description });
+            if !schema.events.contains(&event) {
+                schema.events.push(event);
             }
             let mut fields = json!({
+                "title": name.as_str(),
                 "type": "object",
                 "properties": properties,
                 "additionalProperties": false,
@@ -257,25 +291,17 @@ pub fn send_alternatives(protocols: &[&Protocol], role: Option<&str>) -> Vec<Val
             if !required.is_empty() {
                 fields["required"] = json!(required);
             }
-            let mut alternative = json!({
-                "properties": {
-                    "event": { "const": name.as_str() },
-                    "role": { "enum": from },
-                    "fields": fields,
-                },
-            });
-            if let Some(doc) = &def.doc {
-                alternative["description"] = Value::from(doc.value.clone());
+            if !schema.fields.contains(&fields) {
+                schema.fields.push(fields);
             }
-            if !required.is_empty() {
-                alternative["required"] = json!(["fields"]);
-            }
-            if !alternatives.contains(&alternative) {
-                alternatives.push(alternative);
+            for r in from {
+                if !schema.roles.iter().any(|known| known == r) {
+                    schema.roles.push(r.to_owned());
+                }
             }
         }
     }
-    alternatives
+    schema
 }
 
 #[cfg(test)]
@@ -292,21 +318,29 @@ mod tests {
         e: { final: true }\ntransitions:\n  - { from: s, on: note }\n  - { from: s, on: stop, to: e }\n";
 
     #[test]
-    fn each_event_is_an_alternative_with_its_senders_and_typed_fields() {
+    fn each_event_is_described_with_its_senders_and_typed_fields() {
         let p = protocol(NOTE);
-        let all = send_alternatives(&[&p], None);
-        assert_eq!(all.len(), 2);
-        let note = &all[0]["properties"];
-        assert_eq!(note["event"]["const"], "note");
-        assert_eq!(note["role"]["enum"], json!(["a"]));
-        assert_eq!(note["fields"]["required"], json!(["text"]));
-        assert_eq!(note["fields"]["properties"]["n"]["type"], "integer");
-        assert_eq!(note["fields"]["properties"]["wait"]["type"], "string");
-        assert_eq!(note["fields"]["additionalProperties"], false);
-        assert_eq!(all[0]["required"], json!(["fields"]));
-        assert_eq!(all[0]["description"], "A note");
-        let stop = &all[1];
-        assert_eq!(stop["properties"]["role"]["enum"], json!(["a", "b"]));
+        let schema = send_schema(&[&p], None);
+        assert_eq!(schema.roles, ["a", "b"]);
+        assert_eq!(
+            schema.events,
+            [
+                json!({
+                    "const": "note",
+                    "description": "A note. Sent by a; fields: text (string, required), \
+                                    n (integer), wait (duration)."
+                }),
+                json!({ "const": "stop", "description": "Sent by a, b; no fields." }),
+            ]
+        );
+        let note = &schema.fields[0];
+        assert_eq!(note["title"], "note");
+        assert_eq!(note["required"], json!(["text"]));
+        assert_eq!(note["properties"]["n"]["type"], "integer");
+        assert_eq!(note["properties"]["wait"]["type"], "string");
+        assert_eq!(note["additionalProperties"], false);
+        let stop = &schema.fields[1];
+        assert_eq!(stop["title"], "stop");
         assert!(stop.get("required").is_none(), "{stop}");
     }
 
@@ -314,11 +348,13 @@ mod tests {
     fn a_role_sees_only_what_it_may_send_and_alike_protocols_count_once() {
         let p = protocol(NOTE);
         let q = protocol(NOTE);
-        let b = send_alternatives(&[&p, &q], Some("b"));
-        assert_eq!(b.len(), 1);
-        assert_eq!(b[0]["properties"]["event"]["const"], "stop");
-        assert_eq!(b[0]["properties"]["role"]["enum"], json!(["b"]));
-        assert!(send_alternatives(&[&p], Some("nobody")).is_empty());
+        let b = send_schema(&[&p, &q], Some("b"));
+        assert_eq!(b.events.len(), 1);
+        assert_eq!(b.events[0]["const"], "stop");
+        assert_eq!(b.events[0]["description"], "Sent by b; no fields.");
+        assert_eq!(b.roles, ["b"]);
+        assert_eq!(b.fields.len(), 1);
+        assert_eq!(send_schema(&[&p], Some("nobody")), SendSchema::default());
     }
 
     #[test]
@@ -338,10 +374,8 @@ mod tests {
             "array" => json!(["x", "y"]),
             other => panic!("no sample of {other}"),
         };
-        let alternative = &send_alternatives(&[&p], None)[0];
-        let properties = alternative["properties"]["fields"]["properties"]
-            .as_object()
-            .unwrap();
+        let schema = send_schema(&[&p], None);
+        let properties = schema.fields[0]["properties"].as_object().unwrap();
         assert_eq!(properties.len(), 6);
         for (name, schema) in properties {
             let fields = [(name.clone(), sample(schema))].into_iter().collect();
