@@ -13,6 +13,7 @@ use warden::protocol::{self, LoadError};
 use warden::scenario::{self, suite::Verdict};
 use warden::Severity;
 
+mod mcp;
 mod runs;
 
 /// Warden runs long jobs under declarative protocols: YAML state machines that watch the job,
@@ -176,6 +177,13 @@ enum Command {
         #[command(flatten)]
         selector: RunSelector,
     },
+    /// Serve the runs to agents: a Model Context Protocol server on standard input and output.
+    ///
+    /// Its tools are the commands on runs (warden_list, warden_status, warden_inbox,
+    /// warden_wait, warden_send, warden_log), under the same rules; its resources are each
+    /// run's protocol (warden://RUN/protocol) and messages (warden://RUN/messages/NNNN).
+    /// See docs/agents.md for registering it with an agent.
+    Mcp(mcp::McpArgs),
     /// Start a job and record its exit status (started by `run`; not for direct use).
     #[command(name = "__waiter", hide = true)]
     Waiter {
@@ -376,6 +384,7 @@ fn main() -> ExitCode {
         Command::Log { follow, selector } => {
             runs::log(&selector.runs.dir, selector.run.as_deref(), follow)
         }
+        Command::Mcp(args) => mcp::mcp(args),
         Command::Waiter { dir, n } => {
             ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
         }

@@ -637,19 +637,8 @@ pub fn send(
     let sent = client::resolve(dir, Some(id)).and_then(|run| client::send(&run, &request, timeout));
     match sent {
         Ok(Sent::Answered(reply)) => {
-            if let Some(reason) = &reply.outcome.refused {
-                eprintln!("refused: {reason}");
-                return ExitCode::from(FINDINGS);
-            }
-            if let Some(error) = &reply.outcome.failed {
-                eprintln!("error: the run failed on `{event}`: {error}");
-                return ExitCode::from(FINDINGS);
-            }
-            if !reply.outcome.ignored.is_empty() {
-                eprintln!(
-                    "ignored: in state {}, no transition's condition held for `{event}`",
-                    reply.from
-                );
+            if let Some(unmet) = client::unmet(&reply, event) {
+                eprintln!("{unmet}");
                 return ExitCode::from(FINDINGS);
             }
             println!("{}", reply.outcome.taken.join(", "));

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -373,14 +374,32 @@ pub fn wait(
     role: &str,
     timeout: Option<Duration>,
     poll: Duration,
-    mut warned: impl FnMut(&str),
+    warned: impl FnMut(&str),
 ) -> Result<Waited, RunError> {
+    let never = AtomicBool::new(false);
+    let waited = wait_unless(run, role, timeout, poll, warned, &never)?;
+    Ok(waited.unwrap_or(Waited::TimedOut))
+}
+
+/// [`wait`], given up as soon as `cancelled` is set: then `None`, and nothing is marked read.
+/// The flag is looked at before each look at the journal, so a wait ends within `poll` of it.
+pub fn wait_unless(
+    run: &RunDir,
+    role: &str,
+    timeout: Option<Duration>,
+    poll: Duration,
+    mut warned: impl FnMut(&str),
+    cancelled: &AtomicBool,
+) -> Result<Option<Waited>, RunError> {
     check_role(run, role)?;
     let started = Instant::now();
     let mut journal = JournalReader::new(run.journal());
     let mut warned_once = false;
     let mut last_check = Instant::now();
     loop {
+        if cancelled.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
         let seen = read_mark(run, role);
         let candidate = journal
             .read()?
@@ -389,17 +408,17 @@ pub fn wait(
             .find(|m| m.seq > seen && m.to.iter().any(|r| r == role));
         if let Some(entry) = candidate {
             if let Some(delivered) = take(run, role, &entry)? {
-                return Ok(Waited::Message(Box::new(delivered)));
+                return Ok(Some(Waited::Message(Box::new(delivered))));
             }
             // Another `wait` for the role took it first: look again from the start.
             journal = JournalReader::new(run.journal());
             continue;
         }
         if let Some(state) = journal.ended() {
-            return Ok(Waited::Ended(state.to_owned()));
+            return Ok(Some(Waited::Ended(state.to_owned())));
         }
         if timeout.is_some_and(|t| started.elapsed() >= t) {
-            return Ok(Waited::TimedOut);
+            return Ok(Some(Waited::TimedOut));
         }
         if !warned_once && last_check.elapsed() >= Duration::from_secs(1) {
             last_check = Instant::now();
@@ -412,8 +431,8 @@ pub fn wait(
     }
 }
 
-/// Marks `entry` read for `role` unless another reader did first; returns it if this one did.
-fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Delivered>, RunError> {
+/// Holds the lock on `role`'s read mark in `run` while it lives.
+fn lock_mark(run: &RunDir, role: &str) -> Result<Flock<std::fs::File>, RunError> {
     let cursors = run.cursors();
     super::files::real_dir(&cursors).map_err(io_error(&cursors))?;
     let lock_path = cursors.join(format!(".{role}.lock"));
@@ -425,8 +444,13 @@ fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Deliver
         &lock_path,
     )
     .map_err(io_error(&lock_path))?;
-    let _lock = Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| io_error(&lock_path)(errno.into()))?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, errno)| io_error(&lock_path)(errno.into()))
+}
+
+/// Marks `entry` read for `role` unless another reader did first; returns it if this one did.
+fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Delivered>, RunError> {
+    let _lock = lock_mark(run, role)?;
     if read_mark(run, role) >= entry.seq {
         return Ok(None);
     }
@@ -434,6 +458,57 @@ fn take(run: &RunDir, role: &str, entry: &MessageEntry) -> Result<Option<Deliver
     let mark = run.cursors().join(role);
     write_atomic(&mark, format!("{}\n", entry.seq).as_bytes()).map_err(io_error(&mark))?;
     Ok(Some(delivered))
+}
+
+/// Undoes the read mark a `wait` of `role` set on delivering `delivered`, when the one who asked
+/// for it can no longer take it (a cancelled request): the message is unread again, and the
+/// next `wait` delivers it. Returns whether the mark was undone; it is not if another `wait`
+/// for the role has delivered a later message since.
+pub fn give_back(run: &RunDir, role: &str, delivered: &Delivered) -> Result<bool, RunError> {
+    check_role(run, role)?;
+    let _lock = lock_mark(run, role)?;
+    let seq = delivered.entry.seq;
+    if read_mark(run, role) != seq {
+        return Ok(false);
+    }
+    // `wait` delivers a role's oldest unread message, so none of the role's lies between the
+    // mark it moved from and this one: one before it is the same mark for the role.
+    let mark = run.cursors().join(role);
+    write_atomic(&mark, format!("{}\n", seq.saturating_sub(1)).as_bytes())
+        .map_err(io_error(&mark))?;
+    Ok(true)
+}
+
+/// The message numbered `seq` in `run`, with whether `role`, when given, has read it. A
+/// message not addressed to `role` is refused as if it did not exist for it.
+pub fn message(run: &RunDir, seq: u64, role: Option<&str>) -> Result<Delivered, RunError> {
+    if let Some(role) = role {
+        check_role(run, role)?;
+    }
+    let found = messages(run)?
+        .into_iter()
+        .find(|m| m.seq == seq && role.is_none_or(|role| m.to.iter().any(|r| r == role)));
+    let Some(entry) = found else {
+        return Err(RunError::Refused(format!(
+            "run `{}` has no message {seq}{}",
+            run.id,
+            role.map_or_else(String::new, |role| format!(" for {role}"))
+        )));
+    };
+    let read = role.is_some_and(|role| entry.seq <= read_mark(run, role));
+    deliver(run, &entry, read)
+}
+
+/// The messages of `run` in order, as the journal lists them; only those to `role`, if given.
+pub fn message_list(run: &RunDir, role: Option<&str>) -> Result<Vec<MessageEntry>, RunError> {
+    if let Some(role) = role {
+        check_role(run, role)?;
+    }
+    let mut all = messages(run)?;
+    if let Some(role) = role {
+        all.retain(|m| m.to.iter().any(|r| r == role));
+    }
+    Ok(all)
 }
 
 /// Reads a journal's entries as they are appended, never reading a byte twice.
@@ -491,6 +566,25 @@ pub enum Sent {
     Answered(Box<Reply>),
     /// The event is in the run's requests, but the supervisor did not answer in time.
     Queued(String),
+}
+
+/// Why an answered send did not do what it asked, in the words `warden send` says it: the
+/// supervisor refused the event, the run failed on it, or no transition's condition held for
+/// it. `None` when it was taken.
+pub fn unmet(reply: &Reply, event: &str) -> Option<String> {
+    if let Some(reason) = &reply.outcome.refused {
+        return Some(format!("refused: {reason}"));
+    }
+    if let Some(error) = &reply.outcome.failed {
+        return Some(format!("error: the run failed on `{event}`: {error}"));
+    }
+    if !reply.outcome.ignored.is_empty() {
+        return Some(format!(
+            "ignored: in state {}, no transition's condition held for `{event}`",
+            reply.from
+        ));
+    }
+    None
 }
 
 /// Sends `request` to `run`: checked against the protocol and the run's state first (a refusal
@@ -560,5 +654,101 @@ pub fn copy_log(run: &RunDir, follow: bool, out: &mut impl std::io::Write) -> Re
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+    }
+}
+
+/// The most of a log's tail [`log_tail`] returns: what an agent reads at once.
+pub const MAX_LOG_TAIL: u64 = 1 << 20;
+
+/// The last `lines` lines of the job's log of `run` (all of them when it has fewer), as text:
+/// bytes that are not UTF-8 are replaced. At most [`MAX_LOG_TAIL`] bytes are read, from the
+/// end, so a long line may be cut at its start.
+pub fn log_tail(run: &RunDir, lines: usize) -> Result<String, RunError> {
+    let path = RunState::replay(run)?.log_paths()?.swap_remove(0);
+    tail_of(&path, lines, MAX_LOG_TAIL)
+}
+
+/// The last `lines` lines of the file at `path`, reading at most `limit` bytes from its end.
+fn tail_of(path: &Path, lines: usize, limit: u64) -> Result<String, RunError> {
+    let mut file = match super::files::open(path) {
+        Ok(file) => file,
+        // The job has not written yet.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    let len = file.seek(SeekFrom::End(0)).map_err(io_error(path))?;
+    let mut tail: Vec<u8> = Vec::new();
+    let mut start = len;
+    const BLOCK: u64 = 64 * 1024;
+    // Backwards, a block at a time, until what is read holds a newline more than the lines
+    // asked for (the one that ends the line before them), or the file's start, or the limit.
+    loop {
+        let newlines = tail.iter().filter(|&&b| b == b'\n').count();
+        if start == 0 || newlines > lines || len - start >= limit {
+            break;
+        }
+        let from = start.saturating_sub(BLOCK).max(len.saturating_sub(limit));
+        let mut block = vec![0; (start - from) as usize];
+        file.seek(SeekFrom::Start(from)).map_err(io_error(path))?;
+        file.read_exact(&mut block).map_err(io_error(path))?;
+        block.extend_from_slice(&tail);
+        tail = block;
+        start = from;
+    }
+    let text = String::from_utf8_lossy(&tail);
+    let body = text.strip_suffix('\n').unwrap_or(&text);
+    if body.is_empty() || lines == 0 {
+        return Ok(String::new());
+    }
+    let kept: Vec<&str> = body.rsplit('\n').take(lines).collect();
+    let mut out: String = kept.into_iter().rev().collect::<Vec<_>>().join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail(text: &[u8], lines: usize, limit: u64) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.log");
+        std::fs::write(&path, text).unwrap();
+        tail_of(&path, lines, limit).unwrap()
+    }
+
+    #[test]
+    fn a_tail_is_the_last_lines_as_written() {
+        assert_eq!(tail(b"a\nb\nc\n", 2, 1 << 20), "b\nc\n");
+        assert_eq!(tail(b"a\nb\nc", 2, 1 << 20), "b\nc");
+        assert_eq!(tail(b"a\nb\nc\n", 10, 1 << 20), "a\nb\nc\n");
+        assert_eq!(tail(b"a\n\nc\n", 2, 1 << 20), "\nc\n");
+        assert_eq!(tail(b"", 5, 1 << 20), "");
+        assert_eq!(tail(b"a\n", 0, 1 << 20), "");
+        assert_eq!(tail(b"caf\xe9\n", 1, 1 << 20), "caf\u{fffd}\n");
+    }
+
+    #[test]
+    fn a_tail_reads_back_across_blocks_and_stops_at_its_limit() {
+        let mut log = Vec::new();
+        for n in 0..20_000 {
+            log.extend_from_slice(format!("line {n:05} {}\n", "x".repeat(20)).as_bytes());
+        }
+        let last = tail(&log, 5_000, 1 << 20);
+        assert_eq!(last.lines().count(), 5_000);
+        assert!(last.starts_with("line 15000 "), "{}", &last[..20]);
+        assert!(last.ends_with("line 19999 xxxxxxxxxxxxxxxxxxxx\n"));
+        // The limit cuts the first line kept at its start.
+        let cut = tail(&log, 5_000, 1000);
+        assert_eq!(cut.len(), 1000);
+        assert!(cut.ends_with("line 19999 xxxxxxxxxxxxxxxxxxxx\n"));
+    }
+
+    #[test]
+    fn a_log_not_written_yet_has_an_empty_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(tail_of(&dir.path().join("none.log"), 3, 100).unwrap(), "");
     }
 }

@@ -11,6 +11,7 @@
 //! the job, those that left its group too: nothing else is ever signalled.
 
 pub mod client;
+pub mod describe;
 mod files;
 mod hook;
 pub mod job;
