@@ -10,9 +10,11 @@ use warden::diagnostic::{self, Color};
 use warden::expr::RenderError;
 use warden::graph;
 use warden::protocol::{self, LoadError};
-use warden::scenario::{self, suite::Verdict};
+use warden::scenario::suite::{Mode, Pending, Verdict};
+use warden::scenario::{self};
 use warden::Severity;
 
+mod review;
 mod runs;
 
 /// Warden runs long jobs under declarative protocols: YAML state machines that watch the job,
@@ -67,9 +69,12 @@ enum Command {
         /// there is one, else the current folder).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Store the new transcripts instead of comparing.
+        /// Store every transcript that is new or differs (`--bless` is the same).
+        #[arg(long, visible_alias = "bless", conflicts_with = "review")]
+        accept: bool,
+        /// Then walk the pending transcripts on the terminal: accept, reject or skip each.
         #[arg(long)]
-        bless: bool,
+        review: bool,
     },
     /// Render one template of a protocol against a context read from a YAML or JSON file.
     Render {
@@ -294,7 +299,11 @@ fn main() -> ExitCode {
         } => run_check(&files, format, deny.is_some(), color),
         Command::Graph { file, format } => run_graph(&file, format),
         Command::Simulate { scenario, format } => run_simulate(&scenario, format),
-        Command::Test { paths, bless } => run_test(&paths, bless),
+        Command::Test {
+            paths,
+            accept,
+            review,
+        } => run_test(&paths, accept, review),
         Command::Render {
             protocol,
             template,
@@ -537,25 +546,30 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
 }
 
 fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
-    let print = |prepared: &scenario::Prepared, transcript: &scenario::Transcript| match format {
-        TranscriptFormat::Text => print!("{}", transcript.to_text(&prepared.protocol)),
-        TranscriptFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(transcript).expect("transcripts serialize")
-        ),
-    };
     match scenario::run_keeping(path) {
-        Ok((prepared, Ok(transcript))) => {
-            print(&prepared, &transcript);
-            ExitCode::SUCCESS
-        }
-        Ok((prepared, Err(error))) => {
-            // An unmet expectation is shown with the replay that did not meet it.
-            if let scenario::ScenarioError::Expectation { transcript, .. } = &error {
-                print(&prepared, transcript);
+        Ok(replayed) => {
+            // A replay that failed, or whose expectations did not hold, is shown up to where
+            // it failed, then the error says why.
+            match format {
+                TranscriptFormat::Text => {
+                    print!(
+                        "{}",
+                        replayed.transcript.to_text(&replayed.prepared.protocol)
+                    )
+                }
+                TranscriptFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&replayed.transcript)
+                        .expect("transcripts serialize")
+                ),
             }
-            eprintln!("error: {error}");
-            ExitCode::from(failure_code(&error))
+            match replayed.result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(failure_code(&error))
+                }
+            }
         }
         Err(error) => {
             eprintln!("error: {error}");
@@ -571,7 +585,15 @@ fn failure_code(error: &scenario::ScenarioError) -> u8 {
     }
 }
 
-fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
+fn run_test(paths: &[PathBuf], accept: bool, review: bool) -> ExitCode {
+    if review && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: `warden test --review` asks about each pending transcript on a terminal, \
+             and standard input is not one"
+        );
+        eprintln!("help: `warden test --accept` accepts them all without asking");
+        return ExitCode::from(IO_ERROR);
+    }
     // From the project's root, its protocols; from anywhere else, what is under it.
     let roots = if paths.is_empty() {
         let protocols = PathBuf::from("protocols");
@@ -583,16 +605,26 @@ fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
     } else {
         paths.to_vec()
     };
-    let report = scenario::suite::test(&roots, bless, |result| {
+    let mode = if accept { Mode::Accept } else { Mode::Compare };
+    let report = scenario::suite::test(&roots, mode, |result| {
         let file = result.scenario.display();
         match &result.verdict {
             Verdict::Ok => println!("ok   {file}"),
-            Verdict::Blessed(stored_path) => println!("blessed {}", stored_path.display()),
+            Verdict::Accepted(stored_path) => println!("accepted {}", stored_path.display()),
             Verdict::Failed(error) => println!("FAIL {file}: {error}"),
-            Verdict::Differs { stored_path, diff } => {
+            Verdict::New { pending } => println!(
+                "NEW  {file}: new transcript, review it: {} (`warden test --review`)",
+                pending.display()
+            ),
+            Verdict::Differs {
+                stored_path,
+                pending,
+                diff,
+            } => {
                 println!(
-                    "FAIL {file}: the transcript differs from {}",
-                    stored_path.display()
+                    "FAIL {file}: the transcript differs from {} (the new one is {})",
+                    stored_path.display(),
+                    pending.display()
                 );
                 print!("{diff}");
             }
@@ -625,7 +657,37 @@ fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
         }
     }
     println!("{} passed, {} failed", report.passed(), report.failed());
-    if report.failed() > 0 {
+    let pending: Vec<Pending> = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::New { .. } | Verdict::Differs { .. }))
+        .filter_map(|r| Pending::of(&r.scenario))
+        .collect();
+    let mut left = pending.len();
+    if review && !pending.is_empty() {
+        let stdin = std::io::stdin();
+        match review::walk(&pending, &mut stdin.lock(), &mut std::io::stdout()) {
+            Ok(tally) => {
+                println!("{tally}");
+                left = tally.left();
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(IO_ERROR);
+            }
+        }
+    } else if !pending.is_empty() {
+        let s = if pending.len() == 1 { "" } else { "s" };
+        println!(
+            "{} pending transcript{s}: `warden test --review` to review, `--accept` to accept all",
+            pending.len()
+        );
+    }
+    let replay_failed = report
+        .results
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Failed(_)));
+    if replay_failed || left > 0 {
         ExitCode::from(FINDINGS)
     } else {
         ExitCode::SUCCESS
