@@ -14,6 +14,7 @@ use warden::scenario::suite::{Mode, Pending, Verdict};
 use warden::scenario::{self};
 use warden::Severity;
 
+mod prune;
 mod review;
 mod runs;
 
@@ -172,6 +173,27 @@ enum Command {
         follow: bool,
         #[command(flatten)]
         selector: RunSelector,
+    },
+    /// Remove runs that ended (or whose supervisor and job are both gone): their folders.
+    ///
+    /// A live run is refused (exit 1): one a supervisor holds, or whose job still runs.
+    Rm {
+        /// The runs.
+        #[arg(value_name = "RUN", required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        runs: Runs,
+    },
+    /// Remove every run that ended at least --older-than ago; running ones are never touched.
+    Gc {
+        /// How long ago a run must have ended (`7d`, `12h`, `30m`).
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        older_than: String,
+        /// Only say which runs would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        runs: Runs,
     },
     /// Start a job and record its exit status (started by `run`; not for direct use).
     #[command(name = "__waiter", hide = true)]
@@ -351,6 +373,12 @@ fn main() -> ExitCode {
         Command::Log { follow, selector } => {
             runs::log(&selector.runs.dir, selector.run.as_deref(), follow)
         }
+        Command::Rm { ids, runs: kept } => prune::rm(&kept.dir, &ids),
+        Command::Gc {
+            older_than,
+            dry_run,
+            runs: kept,
+        } => prune::gc(&kept.dir, &older_than, dry_run, chrono::Utc::now()),
         Command::Waiter { dir, n } => {
             ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
         }
