@@ -77,17 +77,35 @@ enum Command {
         #[arg(long)]
         review: bool,
     },
-    /// Render one template of a protocol against a context read from a YAML or JSON file.
+    /// Render one template of a protocol against a context read from a YAML or JSON file, or
+    /// against a run's state (--run).
+    #[command(
+        override_usage = "warden render PROTOCOL TEMPLATE --context FILE\n       \
+                                warden render [PROTOCOL] TEMPLATE --run RUN [--dir DIR]"
+    )]
     Render {
-        /// Protocol file.
+        /// The protocol file, then the template name (the file NAME.md.j2 in the protocol's
+        /// templates folder). With --run, the protocol may be left out: the run's own is used.
         #[arg(value_name = "PROTOCOL")]
-        protocol: PathBuf,
-        /// Template name (the file NAME.md.j2 in the protocol's templates folder).
+        first: String,
+        /// The template name, after PROTOCOL.
         #[arg(value_name = "TEMPLATE")]
-        template: String,
+        template: Option<String>,
         /// The context: a YAML or JSON mapping of names to values.
-        #[arg(long, value_name = "FILE", alias = "vars")]
-        context: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            alias = "vars",
+            conflicts_with = "run",
+            required_unless_present = "run"
+        )]
+        context: Option<PathBuf>,
+        /// Render against this run's state as its journal makes it (vars, counters, incident,
+        /// job, gates, state).
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        #[command(flatten)]
+        runs: Runs,
     },
     /// Supervise a job under a protocol: start it, watch its log, tell each role what to do.
     ///
@@ -327,10 +345,30 @@ fn main() -> ExitCode {
             review,
         } => run_test(&paths, accept, review),
         Command::Render {
-            protocol,
+            first,
             template,
             context,
-        } => run_render(&protocol, &template, &context),
+            run,
+            runs: kept,
+        } => {
+            let (protocol, template) = match template {
+                Some(template) => (Some(PathBuf::from(first)), template),
+                None => (None, first),
+            };
+            match (run, context, protocol) {
+                (Some(run), _, protocol) => {
+                    runs::render(&kept.dir, &run, protocol.as_deref(), &template)
+                }
+                (None, Some(context), Some(protocol)) => run_render(&protocol, &template, &context),
+                (None, _, _) => {
+                    eprintln!(
+                        "error: `warden render` needs PROTOCOL TEMPLATE with --context FILE, \
+                         or TEMPLATE with --run RUN"
+                    );
+                    ExitCode::from(IO_ERROR)
+                }
+            }
+        }
         Command::Run(args) => runs::run(args),
         Command::Status { selector, format } => runs::status(
             &selector.runs.dir,

@@ -680,3 +680,16 @@ pub fn log(dir: &Path, id: Option<&str>, follow: bool) -> ExitCode {
         Err(error) => fail(&error),
     }
 }
+
+/// `warden render [PROTOCOL] TEMPLATE --run RUN`: the template against the run's state.
+pub fn render(dir: &Path, id: &str, protocol: Option<&Path>, template: &str) -> ExitCode {
+    let rendered = client::resolve(dir, Some(id))
+        .and_then(|run| warden::run::preview::render(&run, protocol, template, Utc::now()));
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}

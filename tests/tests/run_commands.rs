@@ -1,5 +1,6 @@
-//! `warden rm` and `warden gc` with real runs: a live run (supervised, or whose job outlived
-//! its supervisor) is never removed; an ended one is, by id or by age.
+//! Commands on real runs: `warden rm` and `warden gc` (a live run, supervised or whose job
+//! outlived its supervisor, is never removed; an ended one is, by id or by age), and
+//! `warden render --run` (a template against the run's state).
 //!
 //! Every process a test leaves behind is ended by PID when its workspace is dropped: the
 //! supervisor holding the run's lock, and the job's process group, verified by start time.
@@ -44,6 +45,11 @@ impl Workspace {
     /// Starts a detached run of the test protocol with `job` as the job's script; returns its id.
     fn start(&self, id: &str, job: &[&str]) -> String {
         let protocol = root().join("tests/fixtures/run/watch.yaml");
+        self.start_with(&protocol, id, job)
+    }
+
+    /// Starts a detached run of `protocol`, as [`Workspace::start`].
+    fn start_with(&self, protocol: &Path, id: &str, job: &[&str]) -> String {
         let mut args = vec!["run", protocol.to_str().unwrap(), "--detach", "--id", id];
         args.extend(["--", "python3", "job.py"]);
         args.extend(job);
@@ -205,4 +211,95 @@ fn a_run_whose_job_outlived_its_supervisor_is_kept() {
         text(&output.stdout)
     );
     assert!(run.dir.is_dir());
+}
+
+/// A protocol whose incident report is a template, with the template.
+fn templated(dir: &Path, report: &str) -> std::path::PathBuf {
+    let protocol = dir.join("report.yaml");
+    std::fs::write(
+        &protocol,
+        "protocol: report
+templates: templates
+roles: { operator: {}, watcher: {} }
+channels: [{ from: watcher, to: operator }]
+vars:
+  every: { type: duration, default: 1h }
+job: { command: [python3, job.py], log: job.log }
+categories:
+  - { id: failure, owner: operator, severity: critical, match: [{ line: \"^FATAL: \" }] }
+states:
+  start: { initial: true }
+  watch: {}
+  done: { final: true }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - { from: watch, on: incident, count: [reports], send: [{ from: watcher, to: operator, template: report }] }
+  - { from: watch, on: exited, to: done }
+",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("templates/report.md.j2"), report).unwrap();
+    protocol
+}
+
+#[test]
+fn render_run_renders_a_template_against_the_run_s_state() {
+    let workspace = Workspace::new();
+    let report = "{{ state }}: {{ incident.category }} at line {{ incident.line_number }}: \
+                  {{ incident.message }}; reports {{ counters.reports }}; every {{ every }}; \
+                  pid {{ job.pid }}\n";
+    let protocol = templated(workspace.path(), report);
+    let id = workspace.start_with(
+        &protocol,
+        "r",
+        &["say:hello", "fatal:disk full", "until:go", "exit:0"],
+    );
+    let run = workspace.run_dir(&id);
+    eventually(|| {
+        let messages = std::fs::read_dir(run.messages()).ok()?.count();
+        (messages == 1).then_some(())
+    });
+    let pid = eventually(|| {
+        run.read_journal()
+            .unwrap_or_default()
+            .iter()
+            .find_map(|e| match e {
+                Entry::Launched { job, .. } => Some(job.pid),
+                _ => None,
+            })
+    });
+    let output = workspace.warden(&["render", "report", "--run", &id]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("watch: failure at line 2: FATAL: disk full; reports 1; every 1h; pid {pid}\n")
+    );
+    // The protocol's file as it is now, against the same run.
+    std::fs::write(
+        workspace.path().join("templates/report.md.j2"),
+        "now: {{ incident.message | upper }} ({{ counters.reports }})\n",
+    )
+    .unwrap();
+    let output = workspace.warden(&["render", "report.yaml", "report", "--run", &id]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "now: FATAL: DISK FULL (1)\n");
+    // The run's own copy is what it started with.
+    let output = workspace.warden(&["render", "report", "--run", &id]);
+    assert!(text(&output.stdout).starts_with("watch: failure"));
+    // An unknown template, an unknown run, neither --run nor --context.
+    let output = workspace.warden(&["render", "reprot", "--run", &id]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no message template `reprot`; the protocol's are report"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = workspace.warden(&["render", "report", "--run", "nope"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stderr), "error: there is no run `nope`\n");
+    let output = workspace.warden(&["render", "report"]);
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::write(workspace.path().join("go"), "").unwrap();
+    workspace.ended(&id);
 }
