@@ -45,14 +45,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
-    /// Draw a protocol's states and transitions.
+    /// Draw a protocol's states and transitions, or a run over its protocol (--run).
     Graph {
-        /// Protocol file.
-        #[arg(value_name = "PROTOCOL")]
-        file: PathBuf,
+        /// Protocol file (not with --run: the run's own protocol is drawn).
+        #[arg(
+            value_name = "PROTOCOL",
+            required_unless_present = "run",
+            conflicts_with = "run"
+        )]
+        file: Option<PathBuf>,
         /// Picture format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
+        /// Highlight this run: its current state, the states it has been in, and the
+        /// transitions it took (with how many times).
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        /// Leave the guards out of the edges' labels.
+        #[arg(long)]
+        no_guards: bool,
+        /// Which way the picture runs: TB (top to bottom) or LR (left to right).
+        #[arg(long, value_enum, default_value_t = RankdirChoice::Tb, ignore_case = true)]
+        rankdir: RankdirChoice,
+        #[command(flatten)]
+        runs: Runs,
     },
     /// Replay a scenario on a virtual clock and print its transcript.
     Simulate {
@@ -305,6 +321,16 @@ enum ColorChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RankdirChoice {
+    /// Top to bottom.
+    #[value(name = "TB")]
+    Tb,
+    /// Left to right.
+    #[value(name = "LR")]
+    Lr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum GraphFormat {
     /// Mermaid stateDiagram-v2.
     Mermaid,
@@ -337,7 +363,35 @@ fn main() -> ExitCode {
             deny,
             color,
         } => run_check(&files, format, deny.is_some(), color),
-        Command::Graph { file, format } => run_graph(&file, format),
+        Command::Graph {
+            file,
+            format,
+            run,
+            no_guards,
+            rankdir,
+            runs: kept,
+        } => {
+            let format = match format {
+                GraphFormat::Mermaid => graph::Format::Mermaid,
+                GraphFormat::Dot => graph::Format::Dot,
+            };
+            let options = graph::Options {
+                rankdir: match rankdir {
+                    RankdirChoice::Tb => graph::Rankdir::TopBottom,
+                    RankdirChoice::Lr => graph::Rankdir::LeftRight,
+                },
+                no_guards,
+                run: None,
+            };
+            match (run, file) {
+                (Some(run), _) => runs::graph(&kept.dir, &run, format, options),
+                (None, Some(file)) => run_graph(&file, format, &options),
+                (None, None) => {
+                    eprintln!("error: `warden graph` needs PROTOCOL, or --run RUN");
+                    ExitCode::from(IO_ERROR)
+                }
+            }
+        }
         Command::Simulate { scenario, format } => run_simulate(&scenario, format),
         Command::Test {
             paths,
@@ -576,14 +630,10 @@ fn run_explain(name: &str, format: TranscriptFormat) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
+fn run_graph(file: &std::path::Path, format: graph::Format, options: &graph::Options) -> ExitCode {
     match protocol::load(file) {
         Ok(protocol) => {
-            let format = match format {
-                GraphFormat::Mermaid => graph::Format::Mermaid,
-                GraphFormat::Dot => graph::Format::Dot,
-            };
-            print!("{}", graph::render(&protocol, format));
+            print!("{}", graph::render_with(&protocol, format, options));
             ExitCode::SUCCESS
         }
         Err(LoadError::Invalid {

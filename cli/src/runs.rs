@@ -693,3 +693,25 @@ pub fn render(dir: &Path, id: &str, protocol: Option<&Path>, template: &str) -> 
         Err(error) => fail(&error),
     }
 }
+
+/// `warden graph --run RUN`: the run's protocol with the run drawn over it.
+pub fn graph(
+    dir: &Path,
+    id: &str,
+    format: warden::graph::Format,
+    mut options: warden::graph::Options,
+) -> ExitCode {
+    let drawn =
+        client::resolve(dir, Some(id)).and_then(|run| warden::run::preview::highlight(&run));
+    match drawn {
+        Ok((protocol, highlight)) => {
+            options.run = Some(highlight);
+            print!(
+                "{}",
+                warden::graph::render_with(&protocol, format, &options)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}

@@ -300,6 +300,35 @@ fn render_run_renders_a_template_against_the_run_s_state() {
     assert_eq!(text(&output.stderr), "error: there is no run `nope`\n");
     let output = workspace.warden(&["render", "report"]);
     assert_eq!(output.status.code(), Some(2));
+
+    // The run drawn over its protocol: in `watch`, having come from `start`.
+    let output = workspace.warden(&["graph", "--run", &id, "--format", "dot"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let dot = text(&output.stdout);
+    assert!(
+        dot.contains("label=\"run r: in `watch` after 2 transitions\""),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"watch\" [style=\"rounded,filled\", fillcolor=\"#ffd54f\""),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"start\" -> \"watch\" [label=\"/ launch\\n(taken)\", color="),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"watch\" -> \"watch\" [label=\"incident\\n(taken)\", color="),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"watch\" -> \"done\" [label=\"exited\"];"),
+        "{dot}"
+    );
+    let output = workspace.warden(&["graph", "report.yaml", "--run", &id]);
+    assert_eq!(output.status.code(), Some(2), "PROTOCOL or --run, not both");
+    let output = workspace.warden(&["graph"]);
+    assert_eq!(output.status.code(), Some(2));
     std::fs::write(workspace.path().join("go"), "").unwrap();
     workspace.ended(&id);
 }

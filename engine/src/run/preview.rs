@@ -1,6 +1,7 @@
-//! `warden render --run RUN TEMPLATE`: a message template rendered against a run's state as its
-//! journal makes it (vars, counters, incident, job, gates, state), as a transition from the
-//! current state to itself would render it, and as the run writes a message's file.
+//! A run seen through its protocol: `warden render --run RUN TEMPLATE`, a message template
+//! rendered against the run's state as its journal makes it (vars, counters, incident, job,
+//! gates, state), as a transition from the current state to itself would render it and as the
+//! run writes a message's file; and `warden graph --run RUN`, the run drawn over its protocol.
 
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::state::RunState;
 use super::store::RunDir;
 use super::RunError;
+use crate::graph::Highlight;
 use crate::machine::Machine;
 
 /// Renders the template `name` against `run`'s state: with the protocol and templates the run
@@ -23,7 +25,11 @@ pub fn render(
     let state = RunState::replay(run)?;
     let at = state.ended().map_or(now, |(at, _)| at);
     let Some(path) = protocol else {
-        return Ok(as_file(state.machine().render(state.instance(), name, at)?));
+        return Ok(as_file(state.machine().render(
+            state.instance(),
+            name,
+            at,
+        )?));
     };
     let protocol = crate::protocol::load(path)?;
     let (templates, problems) = crate::protocol::load_templates(&protocol);
@@ -43,4 +49,15 @@ fn as_file(mut text: String) -> String {
         text.push('\n');
     }
     text
+}
+
+/// `warden graph --run RUN`: the protocol the run started with, and the run drawn over it (its
+/// current state, the states it has been in, the transitions it took).
+pub fn highlight(run: &RunDir) -> Result<(crate::protocol::Protocol, Highlight), RunError> {
+    let state = RunState::replay(run)?;
+    let protocol = state.machine().protocol().clone();
+    let initial = protocol.initial_state().map(|s| s.value.clone());
+    let mut highlight = Highlight::of(state.instance(), initial.as_deref());
+    highlight.ended = state.ended().is_some();
+    Ok((protocol, highlight))
 }
