@@ -367,7 +367,7 @@ fn dot(protocol: &Protocol, options: &Options) -> String {
             Rankdir::TopBottom => "\n",
             Rankdir::LeftRight => " ",
         };
-        let mut lines: Vec<String> = drawn
+        let lines: Vec<String> = drawn
             .labels
             .iter()
             .map(|parts| match options.rankdir {
