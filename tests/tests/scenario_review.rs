@@ -133,3 +133,78 @@ fn simulate_shows_the_replay_of_an_unmet_step_expectation() {
          `watch`; after step 2: expected 0 messages sent, 1 was sent\n"
     );
 }
+
+/// Runs `warden test --review DIR` with its standard input a terminal (a pseudo-terminal that
+/// Python opens), typing `answers`; returns what it printed.
+fn review_on_a_terminal(dir: &Path, answers: &str) -> (Option<i32>, String) {
+    const DRIVER: &str = "
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+child = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+os.close(slave)
+os.write(master, os.environ['ANSWERS'].encode())
+out = child.stdout.read()
+sys.stdout.buffer.write(out)
+sys.exit(child.wait())
+";
+    let output = std::process::Command::new("python3")
+        .args(["-c", DRIVER])
+        .arg(warden_tests::binary())
+        .args(["test", "--review"])
+        .arg(dir)
+        .env("ANSWERS", answers)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn review_on_a_terminal_accepts_rejects_and_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = project(dir.path(), "  - job: launched\n  - after: 90m\n");
+    let stored = dir.path().join("scenarios/s.transcript.md");
+    let pending = dir.path().join("scenarios/s.transcript.md.new");
+    // Skipped: still pending, exit 1.
+    let (code, out) = review_on_a_terminal(dir.path(), "s\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("new transcript (nothing stored at "), "{out}");
+    assert!(
+        out.contains("accept (a), reject (r), skip (s), quit (q)? "),
+        "{out}"
+    );
+    assert!(
+        out.contains("reviewed: 0 accepted, 0 rejected, 1 skipped"),
+        "{out}"
+    );
+    assert!(pending.exists() && !stored.exists());
+    // Accepted: stored, exit 0.
+    let (code, out) = review_on_a_terminal(dir.path(), "a\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("reviewed: 1 accepted, 0 rejected, 0 skipped"),
+        "{out}"
+    );
+    assert!(stored.exists() && !pending.exists());
+    // A change, rejected: the stored transcript stays, the pending one goes, exit 1.
+    let before = std::fs::read_to_string(&stored).unwrap();
+    std::fs::write(
+        &scenario,
+        std::fs::read_to_string(&scenario)
+            .unwrap()
+            .replace("after: 90m", "after: 20m"),
+    )
+    .unwrap();
+    let (code, out) = review_on_a_terminal(dir.path(), "r\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("-transition: watch → stalled on silence"),
+        "the diff: {out}"
+    );
+    assert!(out.contains("rejected: removed "), "{out}");
+    assert_eq!(std::fs::read_to_string(&stored).unwrap(), before);
+    assert!(!pending.exists());
+}

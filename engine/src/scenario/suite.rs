@@ -504,10 +504,15 @@ mod tests {
             std::fs::read_to_string(&stored_path).unwrap(),
             transcript.to_text(&prepared.protocol)
         );
+        std::fs::write(&pending_path, "stale").unwrap();
         let (report, _) = suite(&[scenario], Mode::Accept);
         assert!(
             matches!(report.results[0].verdict, Verdict::Ok),
             "an unchanged transcript is not written again"
+        );
+        assert!(
+            !pending_path.exists(),
+            "a stale pending file goes once it matches"
         );
     }
 
