@@ -80,6 +80,11 @@ enum Command {
         format: TranscriptFormat,
     },
     /// Replay every scenario and compare each transcript with the one stored beside it.
+    ///
+    /// A transcript that is new or differs is written beside the stored one as
+    /// NAME.transcript.md.new, pending: review it with --review, or store them all with
+    /// --accept. Exit codes: 0 all passed, 1 a failure or a transcript pending, 2 no scenario
+    /// found, a file unreadable, or --review without a terminal.
     Test {
         /// Scenario files, protocol files (their scenarios: NAME/scenarios/ or scenarios/
         /// beside them), or folders searched for `scenarios/*.yaml` (default: protocols/ if
@@ -89,7 +94,8 @@ enum Command {
         /// Store every transcript that is new or differs (`--bless` is the same).
         #[arg(long, visible_alias = "bless", conflicts_with = "review")]
         accept: bool,
-        /// Then walk the pending transcripts on the terminal: accept, reject or skip each.
+        /// After the replay, walk the pending transcripts on the terminal: accept, reject or
+        /// skip each (standard input must be a terminal; see --accept).
         #[arg(long)]
         review: bool,
     },
