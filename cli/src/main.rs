@@ -671,8 +671,10 @@ fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
     match scenario::run_keeping(path) {
         Ok(replayed) => {
             // A replay that failed, or whose expectations did not hold, is shown up to where
-            // it failed, then the error says why.
+            // it failed, then the error says why; one that did not start shows nothing.
+            let started = !replayed.transcript.steps.is_empty();
             match format {
+                _ if !started => {}
                 TranscriptFormat::Text => {
                     print!(
                         "{}",

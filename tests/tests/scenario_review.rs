@@ -132,6 +132,19 @@ fn simulate_shows_the_replay_of_an_unmet_step_expectation() {
         "error: 2 expectations not met: after step 2: expected the state `stalled`, the run is in \
          `watch`; after step 2: expected 0 messages sent, 1 was sent\n"
     );
+    // A run that does not start has no transcript to show.
+    std::fs::write(
+        &scenario,
+        "protocol: ../p.yaml\nvars: { nope: 1 }\nstart: 2026-01-19T12:00:00Z\nsteps: []\n",
+    )
+    .unwrap();
+    let output = warden().arg("simulate").arg(&scenario).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: step 0: the protocol has no var `nope`\n"
+    );
 }
 
 /// Runs `warden test --review DIR` with its standard input a terminal (a pseudo-terminal that
