@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use warden::run::prune::{self, Removed};
 
-use crate::{FINDINGS, IO_ERROR};
+use crate::IO_ERROR;
 
 fn ended(removed: &Removed) -> String {
     match (&removed.state, removed.ended_at) {
@@ -26,11 +26,7 @@ pub(crate) fn rm(dir: &Path, ids: &[String]) -> ExitCode {
             Ok(removed) => println!("removed {}{}", removed.id, ended(&removed)),
             Err(error) => {
                 eprintln!("error: {error}");
-                let code = match error {
-                    warden::run::RunError::Io { .. } => IO_ERROR,
-                    _ => FINDINGS,
-                };
-                worst = worst.max(code);
+                worst = worst.max(crate::runs::exit_code(&error));
             }
         }
     }

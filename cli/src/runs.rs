@@ -67,7 +67,12 @@ fn fail(error: &RunError) -> ExitCode {
         }
     }
     eprintln!("error: {error}");
-    ExitCode::from(match error {
+    ExitCode::from(exit_code(error))
+}
+
+/// The exit code of a command on runs that failed: 2 for I/O and usage, 1 for a refusal.
+pub(crate) fn exit_code(error: &RunError) -> u8 {
+    match error {
         RunError::Io { .. } | RunError::Journal { .. } | RunError::Usage(_) => IO_ERROR,
         RunError::Load(warden::protocol::LoadError::Io { .. }) => IO_ERROR,
         RunError::Store(
@@ -77,7 +82,7 @@ fn fail(error: &RunError) -> ExitCode {
             | StoreError::ForeignMessage { .. },
         ) => IO_ERROR,
         _ => FINDINGS,
-    })
+    }
 }
 
 pub fn run(args: RunArgs) -> ExitCode {

@@ -139,6 +139,8 @@ fn a_supervised_run_is_kept_and_an_ended_one_removed_by_id_or_age() {
     let output = workspace.warden(&["rm", "done"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(text(&output.stderr), "error: there is no run `done`\n");
+    let output = workspace.warden(&["rm", "../done"]);
+    assert_eq!(output.status.code(), Some(2), "a path is not a run id");
 
     // gc: the running one is not ended; the other ended less than a day ago.
     let output = workspace.warden(&["gc", "--older-than", "1d"]);
