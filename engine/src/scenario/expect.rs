@@ -148,7 +148,24 @@ impl Expect {
                 problems.push(problem);
             }
         }
+        let templates: std::collections::BTreeSet<&str> = protocol
+            .transitions
+            .iter()
+            .flat_map(|t| &t.send)
+            .filter_map(|send| send.template.as_ref().map(|t| t.value.as_str()))
+            .collect();
         for wanted in self.messages.iter().flat_map(|m| &m.include) {
+            if let Some(template) = &wanted.template {
+                if !templates.contains(template.as_str()) {
+                    let mut problem = unknown(
+                        "message template",
+                        template,
+                        templates.iter().copied().collect(),
+                    );
+                    problem.push_str(" (no transition sends it)");
+                    problems.push(problem);
+                }
+            }
             for role in wanted.from.iter().chain(&wanted.to) {
                 if !protocol.roles.contains(role) {
                     problems.push(unknown(

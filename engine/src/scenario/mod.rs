@@ -1160,7 +1160,7 @@ expect:
   - after: 30m
     expect:
       state: stalled
-      messages: { count: 2, include: [{ to: director, template: report }] }
+      messages: { count: 2, include: [{ to: director, contains: \"quiet\" }] }
   - after: 2h
 expect: { state: watch, counters: { stalls: 2 } }
 ",
@@ -1175,8 +1175,8 @@ expect: { state: watch, counters: { stalls: 2 } }
             [
                 "after step 2: expected the state `stalled`, the run is in `watch`",
                 "after step 2: expected 2 messages sent, 1 was sent",
-                "after step 2: expected a message to director, from the template report sent, \
-                 none was",
+                "after step 2: expected a message to director, containing \"quiet\" sent, none \
+                 was",
                 "at the end: expected the state `watch`, the run is in `stalled`",
                 "at the end: expected the counter `stalls` at 2, it is at 1",
             ]
@@ -1213,6 +1213,14 @@ expect: { state: watch, counters: { stalls: 2 } }
             .unwrap_err()
             .to_string()
             .ends_with("the protocol has no role `directr`; did you mean `director`?"));
+        let (_, result) = replay_text(
+            WATCHED,
+            "steps: []\nexpect: { messages: { include: [{ template: report }] } }\n",
+        );
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .ends_with("the protocol has no message template `report` (no transition sends it)"));
     }
 
     #[test]
