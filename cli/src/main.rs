@@ -10,10 +10,13 @@ use warden::diagnostic::{self, Color};
 use warden::expr::RenderError;
 use warden::graph;
 use warden::protocol::{self, LoadError};
-use warden::scenario::{self, suite::Verdict};
+use warden::scenario::suite::{Mode, Pending, Verdict};
+use warden::scenario::{self};
 use warden::Severity;
 
 mod mcp;
+mod prune;
+mod review;
 mod runs;
 
 /// Warden runs long jobs under declarative protocols: YAML state machines that watch the job,
@@ -51,14 +54,30 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Draw a protocol's states and transitions.
+    /// Draw a protocol's states and transitions, or a run over its protocol (--run).
     Graph {
-        /// Protocol file.
-        #[arg(value_name = "PROTOCOL")]
-        file: PathBuf,
+        /// Protocol file (not with --run: the run's own protocol is drawn).
+        #[arg(
+            value_name = "PROTOCOL",
+            required_unless_present = "run",
+            conflicts_with = "run"
+        )]
+        file: Option<PathBuf>,
         /// Picture format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
+        /// Highlight this run: its current state, the states it has been in, and the
+        /// transitions it took (with how many times).
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        /// Leave the guards out of the edges' labels.
+        #[arg(long)]
+        no_guards: bool,
+        /// Which way the picture runs: TB (top to bottom) or LR (left to right).
+        #[arg(long, value_enum, default_value_t = RankdirChoice::Tb, ignore_case = true)]
+        rankdir: RankdirChoice,
+        #[command(flatten)]
+        runs: Runs,
     },
     /// Replay a scenario on a virtual clock and print its transcript.
     Simulate {
@@ -70,27 +89,54 @@ enum Command {
         format: TranscriptFormat,
     },
     /// Replay every scenario and compare each transcript with the one stored beside it.
+    ///
+    /// A transcript that is new or differs is written beside the stored one as
+    /// NAME.transcript.md.new, pending: review it with --review, or store them all with
+    /// --accept. Exit codes: 0 all passed, 1 a failure or a transcript pending, 2 no scenario
+    /// found, a file unreadable, or --review without a terminal.
     Test {
         /// Scenario files, protocol files (their scenarios: NAME/scenarios/ or scenarios/
         /// beside them), or folders searched for `scenarios/*.yaml` (default: protocols/ if
         /// there is one, else the current folder).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Store the new transcripts instead of comparing.
+        /// Store every transcript that is new or differs (`--bless` is the same).
+        #[arg(long, visible_alias = "bless", conflicts_with = "review")]
+        accept: bool,
+        /// After the replay, walk the pending transcripts on the terminal: accept, reject or
+        /// skip each (standard input must be a terminal; see --accept).
         #[arg(long)]
-        bless: bool,
+        review: bool,
     },
-    /// Render one template of a protocol against a context read from a YAML or JSON file.
+    /// Render one template of a protocol against a context read from a YAML or JSON file, or
+    /// against a run's state (--run).
+    #[command(
+        override_usage = "warden render PROTOCOL TEMPLATE --context FILE\n       \
+                                warden render [PROTOCOL] TEMPLATE --run RUN [--dir DIR]"
+    )]
     Render {
-        /// Protocol file.
+        /// The protocol file, then the template name (the file NAME.md.j2 in the protocol's
+        /// templates folder). With --run, the protocol may be left out: the run's own is used.
         #[arg(value_name = "PROTOCOL")]
-        protocol: PathBuf,
-        /// Template name (the file NAME.md.j2 in the protocol's templates folder).
+        first: String,
+        /// The template name, after PROTOCOL.
         #[arg(value_name = "TEMPLATE")]
-        template: String,
+        template: Option<String>,
         /// The context: a YAML or JSON mapping of names to values.
-        #[arg(long, value_name = "FILE", alias = "vars")]
-        context: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            alias = "vars",
+            conflicts_with = "run",
+            required_unless_present = "run"
+        )]
+        context: Option<PathBuf>,
+        /// Render against this run's state as its journal makes it (vars, counters, incident,
+        /// job, gates, state).
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        #[command(flatten)]
+        runs: Runs,
     },
     /// Supervise a job under a protocol: start it, watch its log, tell each role what to do.
     ///
@@ -184,6 +230,27 @@ enum Command {
     /// run's protocol (warden://RUN/protocol) and messages (warden://RUN/messages/NNNN).
     /// See docs/agents.md for registering it with an agent.
     Mcp(mcp::McpArgs),
+    /// Remove runs that ended (or whose supervisor and job are both gone): their folders.
+    ///
+    /// A live run is refused (exit 1): one a supervisor holds, or whose job still runs.
+    Rm {
+        /// The runs.
+        #[arg(value_name = "RUN", required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        runs: Runs,
+    },
+    /// Remove every run that ended at least --older-than ago; running ones are never touched.
+    Gc {
+        /// How long ago a run must have ended (`7d`, `12h`, `30m`).
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        older_than: String,
+        /// Only say which runs would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        runs: Runs,
+    },
     /// Start a job and record its exit status (started by `run`; not for direct use).
     #[command(name = "__waiter", hide = true)]
     Waiter {
@@ -291,6 +358,16 @@ enum ColorChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RankdirChoice {
+    /// Top to bottom.
+    #[value(name = "TB")]
+    Tb,
+    /// Left to right.
+    #[value(name = "LR")]
+    Lr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum GraphFormat {
     /// Mermaid stateDiagram-v2.
     Mermaid,
@@ -334,14 +411,66 @@ fn main() -> ExitCode {
                 config,
             },
         ),
-        Command::Graph { file, format } => run_graph(&file, format),
+        Command::Graph {
+            file,
+            format,
+            run,
+            no_guards,
+            rankdir,
+            runs: kept,
+        } => {
+            let format = match format {
+                GraphFormat::Mermaid => graph::Format::Mermaid,
+                GraphFormat::Dot => graph::Format::Dot,
+            };
+            let options = graph::Options {
+                rankdir: match rankdir {
+                    RankdirChoice::Tb => graph::Rankdir::TopBottom,
+                    RankdirChoice::Lr => graph::Rankdir::LeftRight,
+                },
+                no_guards,
+                run: None,
+            };
+            match (run, file) {
+                (Some(run), _) => runs::graph(&kept.dir, &run, format, options),
+                (None, Some(file)) => run_graph(&file, format, &options),
+                (None, None) => {
+                    eprintln!("error: `warden graph` needs PROTOCOL, or --run RUN");
+                    ExitCode::from(IO_ERROR)
+                }
+            }
+        }
         Command::Simulate { scenario, format } => run_simulate(&scenario, format),
-        Command::Test { paths, bless } => run_test(&paths, bless),
+        Command::Test {
+            paths,
+            accept,
+            review,
+        } => run_test(&paths, accept, review),
         Command::Render {
-            protocol,
+            first,
             template,
             context,
-        } => run_render(&protocol, &template, &context),
+            run,
+            runs: kept,
+        } => {
+            let (protocol, template) = match template {
+                Some(template) => (Some(PathBuf::from(first)), template),
+                None => (None, first),
+            };
+            match (run, context, protocol) {
+                (Some(run), _, protocol) => {
+                    runs::render(&kept.dir, &run, protocol.as_deref(), &template)
+                }
+                (None, Some(context), Some(protocol)) => run_render(&protocol, &template, &context),
+                (None, _, _) => {
+                    eprintln!(
+                        "error: `warden render` needs PROTOCOL TEMPLATE with --context FILE, \
+                         or TEMPLATE with --run RUN"
+                    );
+                    ExitCode::from(IO_ERROR)
+                }
+            }
+        }
         Command::Run(args) => runs::run(args),
         Command::Status { selector, format } => runs::status(
             &selector.runs.dir,
@@ -385,6 +514,12 @@ fn main() -> ExitCode {
             runs::log(&selector.runs.dir, selector.run.as_deref(), follow)
         }
         Command::Mcp(args) => mcp::mcp(args),
+        Command::Rm { ids, runs: kept } => prune::rm(&kept.dir, &ids),
+        Command::Gc {
+            older_than,
+            dry_run,
+            runs: kept,
+        } => prune::gc(&kept.dir, &older_than, dry_run, chrono::Utc::now()),
         Command::Waiter { dir, n } => {
             ExitCode::from(warden::run::waiter::main(&dir, n).clamp(0, 255) as u8)
         }
@@ -628,14 +763,10 @@ fn run_init(dir: &Path, force: bool) -> ExitCode {
     }
 }
 
-fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
+fn run_graph(file: &std::path::Path, format: graph::Format, options: &graph::Options) -> ExitCode {
     match protocol::load(file) {
         Ok(protocol) => {
-            let format = match format {
-                GraphFormat::Mermaid => graph::Format::Mermaid,
-                GraphFormat::Dot => graph::Format::Dot,
-            };
-            print!("{}", graph::render(&protocol, format));
+            print!("{}", graph::render_with(&protocol, format, options));
             ExitCode::SUCCESS
         }
         Err(LoadError::Invalid {
@@ -664,25 +795,32 @@ fn run_graph(file: &std::path::Path, format: GraphFormat) -> ExitCode {
 }
 
 fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
-    let print = |prepared: &scenario::Prepared, transcript: &scenario::Transcript| match format {
-        TranscriptFormat::Text => print!("{}", transcript.to_text(&prepared.protocol)),
-        TranscriptFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(transcript).expect("transcripts serialize")
-        ),
-    };
     match scenario::run_keeping(path) {
-        Ok((prepared, Ok(transcript))) => {
-            print(&prepared, &transcript);
-            ExitCode::SUCCESS
-        }
-        Ok((prepared, Err(error))) => {
-            // An unmet expectation is shown with the replay that did not meet it.
-            if let scenario::ScenarioError::Expectation { transcript, .. } = &error {
-                print(&prepared, transcript);
+        Ok(replayed) => {
+            // A replay that failed, or whose expectations did not hold, is shown up to where
+            // it failed, then the error says why; one that did not start shows nothing.
+            let started = !replayed.transcript.steps.is_empty();
+            match format {
+                _ if !started => {}
+                TranscriptFormat::Text => {
+                    print!(
+                        "{}",
+                        replayed.transcript.to_text(&replayed.prepared.protocol)
+                    )
+                }
+                TranscriptFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&replayed.transcript)
+                        .expect("transcripts serialize")
+                ),
             }
-            eprintln!("error: {error}");
-            ExitCode::from(failure_code(&error))
+            match replayed.result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(failure_code(&error))
+                }
+            }
         }
         Err(error) => {
             eprintln!("error: {error}");
@@ -698,7 +836,15 @@ fn failure_code(error: &scenario::ScenarioError) -> u8 {
     }
 }
 
-fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
+fn run_test(paths: &[PathBuf], accept: bool, review: bool) -> ExitCode {
+    if review && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: `warden test --review` asks about each pending transcript on a terminal, \
+             and standard input is not one"
+        );
+        eprintln!("help: `warden test --accept` accepts them all without asking");
+        return ExitCode::from(IO_ERROR);
+    }
     // From the project's root, its protocols; from anywhere else, what is under it.
     let roots = if paths.is_empty() {
         let protocols = PathBuf::from("protocols");
@@ -710,16 +856,26 @@ fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
     } else {
         paths.to_vec()
     };
-    let report = scenario::suite::test(&roots, bless, |result| {
+    let mode = if accept { Mode::Accept } else { Mode::Compare };
+    let report = scenario::suite::test(&roots, mode, |result| {
         let file = result.scenario.display();
         match &result.verdict {
             Verdict::Ok => println!("ok   {file}"),
-            Verdict::Blessed(stored_path) => println!("blessed {}", stored_path.display()),
+            Verdict::Accepted(stored_path) => println!("accepted {}", stored_path.display()),
             Verdict::Failed(error) => println!("FAIL {file}: {error}"),
-            Verdict::Differs { stored_path, diff } => {
+            Verdict::New { pending } => println!(
+                "NEW  {file}: new transcript, review it: {} (`warden test --review`)",
+                pending.display()
+            ),
+            Verdict::Differs {
+                stored_path,
+                pending,
+                diff,
+            } => {
                 println!(
-                    "FAIL {file}: the transcript differs from {}",
-                    stored_path.display()
+                    "FAIL {file}: the transcript differs from {} (the new one is {})",
+                    stored_path.display(),
+                    pending.display()
                 );
                 print!("{diff}");
             }
@@ -752,7 +908,37 @@ fn run_test(paths: &[PathBuf], bless: bool) -> ExitCode {
         }
     }
     println!("{} passed, {} failed", report.passed(), report.failed());
-    if report.failed() > 0 {
+    let pending: Vec<Pending> = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::New { .. } | Verdict::Differs { .. }))
+        .filter_map(|r| Pending::of(&r.scenario))
+        .collect();
+    let mut left = pending.len();
+    if review && !pending.is_empty() {
+        let stdin = std::io::stdin();
+        match review::walk(&pending, &mut stdin.lock(), &mut std::io::stdout()) {
+            Ok(tally) => {
+                println!("{tally}");
+                left = tally.left();
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(IO_ERROR);
+            }
+        }
+    } else if !pending.is_empty() {
+        let s = if pending.len() == 1 { "" } else { "s" };
+        println!(
+            "{} pending transcript{s}: `warden test --review` to review, `--accept` to accept all",
+            pending.len()
+        );
+    }
+    let replay_failed = report
+        .results
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Failed(_)));
+    if replay_failed || left > 0 {
         ExitCode::from(FINDINGS)
     } else {
         ExitCode::SUCCESS

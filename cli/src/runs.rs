@@ -67,7 +67,12 @@ fn fail(error: &RunError) -> ExitCode {
         }
     }
     eprintln!("error: {error}");
-    ExitCode::from(match error {
+    ExitCode::from(exit_code(error))
+}
+
+/// The exit code of a command on runs that failed: 2 for I/O and usage, 1 for a refusal.
+pub(crate) fn exit_code(error: &RunError) -> u8 {
+    match error {
         RunError::Io { .. } | RunError::Journal { .. } | RunError::Usage(_) => IO_ERROR,
         RunError::Load(warden::protocol::LoadError::Io { .. }) => IO_ERROR,
         RunError::Store(
@@ -77,7 +82,7 @@ fn fail(error: &RunError) -> ExitCode {
             | StoreError::ForeignMessage { .. },
         ) => IO_ERROR,
         _ => FINDINGS,
-    })
+    }
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -666,6 +671,41 @@ pub fn log(dir: &Path, id: Option<&str>, follow: bool) -> ExitCode {
     let copied = client::resolve(dir, id).and_then(|run| client::copy_log(&run, follow, &mut out));
     match copied {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// `warden render [PROTOCOL] TEMPLATE --run RUN`: the template against the run's state.
+pub fn render(dir: &Path, id: &str, protocol: Option<&Path>, template: &str) -> ExitCode {
+    let rendered = client::resolve(dir, Some(id))
+        .and_then(|run| warden::run::preview::render(&run, protocol, template, Utc::now()));
+    match rendered {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+/// `warden graph --run RUN`: the run's protocol with the run drawn over it.
+pub fn graph(
+    dir: &Path,
+    id: &str,
+    format: warden::graph::Format,
+    mut options: warden::graph::Options,
+) -> ExitCode {
+    let drawn =
+        client::resolve(dir, Some(id)).and_then(|run| warden::run::preview::highlight(&run));
+    match drawn {
+        Ok((protocol, highlight)) => {
+            options.run = Some(highlight);
+            print!(
+                "{}",
+                warden::graph::render_with(&protocol, format, &options)
+            );
+            ExitCode::SUCCESS
+        }
         Err(error) => fail(&error),
     }
 }

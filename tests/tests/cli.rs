@@ -340,7 +340,14 @@ fn test_reports_a_changed_transcript_with_a_diff() {
         text.contains("-    **PID**: 54321\n+    **PID**: 12345"),
         "{text}"
     );
-    assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
+    assert!(
+        text.ends_with(
+            "0 passed, 1 failed\n1 pending transcript: `warden test --review` to review, \
+             `--accept` to accept all\n"
+        ),
+        "{text}"
+    );
+    assert!(dir.path().join("scenarios/s.transcript.md.new").is_file());
 }
 
 fn render(context: &std::path::Path) -> std::process::Output {

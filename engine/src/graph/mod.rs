@@ -15,7 +15,7 @@ use petgraph::graph::{DiGraph, EdgeReference, NodeIndex};
 use petgraph::visit::{Bfs, Reversed, Walker};
 use petgraph::Direction;
 
-pub use picture::{label, render, Format};
+pub use picture::{label, render, render_with, Format, Highlight, Options, Rankdir};
 
 use crate::protocol::Protocol;
 

@@ -18,6 +18,8 @@ pub mod job;
 mod lifecycle;
 pub mod mailbox;
 mod notice;
+pub mod preview;
+pub mod prune;
 pub mod snapshot;
 pub mod start;
 pub mod state;

@@ -5,7 +5,10 @@
 //! and role events. Replaying it gives a transcript of everything that happened, in a stable
 //! text form that `warden test` compares with the one stored beside the scenario ([`suite`]).
 
+mod expect;
 pub mod suite;
+
+pub use expect::{Expect, ExpectMessages, MessageMatch, Unmet};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -16,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::Feed;
 use crate::gate::GateResult;
-use crate::machine::{CompileError, Input, Instance, Machine, Outcome, StartError, StepError};
+use crate::machine::{
+    CompileError, Input, Instance, Machine, Message, Outcome, StartError, StepError,
+};
 use crate::protocol::{self, Protocol};
 
 /// A scenario file.
@@ -42,7 +47,7 @@ pub struct Scenario {
     pub gates: BTreeMap<String, GateSpec>,
     /// What happens, in order.
     pub steps: Vec<StepSpec>,
-    /// What must hold at the end.
+    /// What must hold at the end (its messages are every message the run sent).
     #[serde(default)]
     pub expect: Option<Expect>,
 }
@@ -93,6 +98,9 @@ pub struct StepSpec {
     /// Gate results from this step on (see [`Scenario::gates`]).
     #[serde(default)]
     pub gates: BTreeMap<String, GateSpec>,
+    /// What must hold once the step is done (its messages are those the step sent).
+    #[serde(default)]
+    pub expect: Option<Expect>,
 }
 
 /// What a gate finds in a scenario: `pass`, `fail`, or the result in full.
@@ -168,14 +176,6 @@ pub enum JobStep {
     Exited,
 }
 
-/// What must hold when a scenario ends.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// The final state.
-    pub state: String,
-}
-
 /// Why a scenario could not be replayed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -229,15 +229,11 @@ pub enum ScenarioError {
         /// What is wrong.
         message: String,
     },
-    /// The expectation does not hold.
-    #[error("expected to end in `{expected}`, ended in `{actual}`")]
+    /// Expectations do not hold (the replay went on to its end: the transcript shows why).
+    #[error("{}", expect::words(unmet))]
     Expectation {
-        /// The expected final state.
-        expected: String,
-        /// The actual one.
-        actual: String,
-        /// The transcript of the replay, which shows why.
-        transcript: Box<Transcript>,
+        /// What did not hold, in the order of the steps, the scenario's own `expect` last.
+        unmet: Vec<Unmet>,
     },
 }
 
@@ -357,19 +353,33 @@ pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioErr
 
 /// Replays the scenario at `path`; returns its protocol with the transcript.
 pub fn run(path: &Path) -> Result<(Prepared, Transcript), ScenarioError> {
-    let (prepared, transcript) = run_keeping(path)?;
-    Ok((prepared, transcript?))
+    let replayed = run_keeping(path)?;
+    replayed.result?;
+    Ok((replayed.prepared, replayed.transcript))
 }
 
-/// Replays the scenario at `path`, keeping the protocol when the replay fails, so that the
-/// transcript of an unmet expectation can be shown with it.
-pub fn run_keeping(
-    path: &Path,
-) -> Result<(Prepared, Result<Transcript, ScenarioError>), ScenarioError> {
+/// A scenario replayed, whether or not the replay succeeded.
+pub struct Replayed {
+    /// Its protocol.
+    pub prepared: Prepared,
+    /// The transcript: all of it, or up to the step that failed.
+    pub transcript: Transcript,
+    /// Whether the replay succeeded and every expectation held.
+    pub result: Result<(), ScenarioError>,
+}
+
+/// Replays the scenario at `path`, keeping the protocol and the transcript when the replay
+/// fails, so that a failure can be shown with what led to it. Fails itself only when the
+/// scenario or its protocol cannot be read.
+pub fn run_keeping(path: &Path) -> Result<Replayed, ScenarioError> {
     let scenario = load(path)?;
     let prepared = prepare(path, &scenario)?;
-    let transcript = replay(path, &scenario, &prepared);
-    Ok((prepared, transcript))
+    let (transcript, result) = replay_partial(path, &scenario, &prepared);
+    Ok(Replayed {
+        prepared,
+        transcript,
+        result,
+    })
 }
 
 /// Replays `scenario` (read from `path`) against `prepared`.
@@ -378,6 +388,63 @@ pub fn replay(
     scenario: &Scenario,
     prepared: &Prepared,
 ) -> Result<Transcript, ScenarioError> {
+    let (transcript, result) = replay_partial(path, scenario, prepared);
+    result.map(|()| transcript)
+}
+
+/// Replays `scenario` (read from `path`) against `prepared`, keeping the transcript when the
+/// replay fails: it then holds the steps up to and including the one that failed, and the
+/// transitions they took, so that a failure is shown with what led to it and still counts in
+/// coverage.
+pub fn replay_partial(
+    path: &Path,
+    scenario: &Scenario,
+    prepared: &Prepared,
+) -> (Transcript, Result<(), ScenarioError>) {
+    let mut transcript = Transcript {
+        protocol: prepared.protocol.id.value.clone(),
+        steps: Vec::new(),
+        state: String::new(),
+        taken: BTreeSet::new(),
+        inputs: Vec::new(),
+    };
+    let result = replay_into(path, scenario, prepared, &mut transcript);
+    transcript.taken = transcript
+        .steps
+        .iter()
+        .flat_map(|s| &s.entries)
+        .filter_map(|e| match e {
+            Entry::Outcome(outcome) => Some(&**outcome),
+            Entry::Incident(_) => None,
+        })
+        .flat_map(|o| &o.transitions)
+        .map(|t| t.transition)
+        .collect();
+    (transcript, result)
+}
+
+/// When the `silence` event is due: the var `silence` after the job's last output (or its
+/// start), while it runs and the quiet spell was not reported yet.
+fn silence_due(
+    machine: &Machine,
+    instance: &Instance,
+    quiet_since: Option<DateTime<Utc>>,
+    reported: bool,
+) -> Option<DateTime<Utc>> {
+    let limit = machine.silence(instance)?;
+    let running = instance.job.started_at.is_some() && instance.job.ended_at.is_none();
+    if !running || reported {
+        return None;
+    }
+    quiet_since?.checked_add_signed(chrono::TimeDelta::from_std(limit).ok()?)
+}
+
+fn replay_into(
+    path: &Path,
+    scenario: &Scenario,
+    prepared: &Prepared,
+    transcript: &mut Transcript,
+) -> Result<(), ScenarioError> {
     let machine = &prepared.machine;
     let base = path.parent().unwrap_or(Path::new("."));
     let failed = |step: usize| move |message: String| ScenarioError::Step { step, message };
@@ -386,30 +453,54 @@ pub fn replay(
     let start = machine
         .start(&run_id, &scenario.vars, now)
         .map_err(|source| ScenarioError::Start { source })?;
+    // An expectation that names what the protocol does not have could never hold (or never
+    // fail): it is an error of its step, found before anything runs.
+    let expectations = scenario
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(n, s)| s.expect.as_ref().map(|e| (n + 1, e)))
+        .chain(scenario.expect.as_ref().map(|e| (0, e)));
+    for (step, expect) in expectations {
+        if let Some(problem) = expect.problems(&prepared.protocol, &start.instance).pop() {
+            return Err(if step == 0 {
+                ScenarioError::Malformed {
+                    path: path.to_path_buf(),
+                    message: format!("expect: {problem}"),
+                }
+            } else {
+                ScenarioError::Step {
+                    step,
+                    message: format!("expect: {problem}"),
+                }
+            });
+        }
+    }
     // The job's log is the scenario's only one: `follow` files have no steps.
     let mut feed = Feed::new(machine.rules(), &start.instance.vars, 1);
-    let mut transcript = Transcript {
-        protocol: prepared.protocol.id.value.clone(),
-        steps: Vec::new(),
-        state: String::new(),
-        taken: BTreeSet::new(),
-        inputs: Vec::new(),
-    };
     let mut gates = scenario.gates.clone();
     feed.set_cadence(machine.cadence(&start.instance));
     let mut instance: Instance = start.instance.clone();
-    let mut inputs = Vec::new();
     let mut entries = Vec::new();
     let mut checks = start.checks.clone();
     entries.push(Entry::Outcome(Box::new(start)));
+    let mut start_result = Ok(());
     while !checks.is_empty() {
-        let input = Input::Gates {
-            results: scripted(&gates, &checks).map_err(failed(0))?,
+        let input = match scripted(&gates, &checks) {
+            Ok(results) => Input::Gates { results },
+            Err(message) => {
+                start_result = Err(failed(0)(message));
+                break;
+            }
         };
-        inputs.push(input.clone());
-        let outcome = machine
-            .step(&instance, input, now)
-            .map_err(|source| ScenarioError::Failed { step: 0, source })?;
+        transcript.inputs.push(input.clone());
+        let outcome = match machine.step(&instance, input, now) {
+            Ok(outcome) => outcome,
+            Err(source) => {
+                start_result = Err(ScenarioError::Failed { step: 0, source });
+                break;
+            }
+        };
         instance = outcome.instance.clone();
         checks = outcome.checks.clone();
         entries.push(Entry::Outcome(Box::new(outcome)));
@@ -419,9 +510,16 @@ pub fn replay(
         at: now,
         entries,
     });
+    transcript.state = instance.state.clone();
+    start_result?;
 
     // Each write of an artifact gives it another size, so that every write is a change.
     let mut writes = 0u64;
+    // The log-silence watchdog, as a run keeps it: the job's last output (or its start), and
+    // whether the current quiet spell was reported.
+    let mut quiet_since: Option<DateTime<Utc>> = None;
+    let mut silence_reported = false;
+    let mut unmet = Vec::new();
     for (number, spec) in scenario.steps.iter().enumerate() {
         let number = number + 1;
         let fail = failed(number);
@@ -441,6 +539,7 @@ pub fn replay(
             ),
         };
         let mut fired = 0;
+        let inputs = &mut transcript.inputs;
         let mut apply = |instance: &mut Instance, input: Input, at, record: &mut StepRecord| {
             if let Input::Incident(incident) = &input {
                 record.entries.push(Entry::Incident(IncidentSummary {
@@ -510,129 +609,166 @@ pub fn replay(
             }
             Ok::<(), ScenarioError>(())
         };
-        if let Some(after) = &spec.after {
-            let step = crate::duration::parse(after).map_err(&fail)?;
-            now = chrono::TimeDelta::from_std(step)
-                .ok()
-                .and_then(|step| now.checked_add_signed(step))
-                .ok_or_else(|| {
-                    fail(format!(
-                        "`after: {after}` goes past the last date Warden can keep"
-                    ))
-                })?;
-            apply(&mut instance, Input::Tick, now, &mut record)?;
-        }
-        let mut text = spec.log.clone().unwrap_or_default();
-        if let Some(file) = &spec.log_file {
-            let file = base.join(file);
-            let bytes =
-                std::fs::read(&file).map_err(|source| ScenarioError::Io { path: file, source })?;
-            text.push_str(&String::from_utf8_lossy(&bytes));
-        }
-        if !text.is_empty() {
-            // A step appends whole lines.
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            // As a real run reads them: the lines, then the log is quiet.
-            let mut fed = Vec::new();
-            feed.read(0, text.as_bytes(), now, &mut fed, None);
-            feed.quiet(0, now, &mut fed);
-            feed.facts(&mut fed);
-            for fed in fed {
-                apply(&mut instance, fed.input, now, &mut record)?;
-            }
-        }
-        for (names, exists) in [(&spec.touch, true), (&spec.remove, false)] {
-            for name in names {
-                let known = instance.job.artifacts.contains_key(name);
-                if !known {
-                    let names: Vec<&str> =
-                        instance.job.artifacts.keys().map(String::as_str).collect();
-                    return Err(fail(format!(
-                        "the job has no artifact `{name}`; its artifacts are: {}",
-                        if names.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            names.join(", ")
-                        }
-                    )));
+        let mut body = || -> Result<(), ScenarioError> {
+            if let Some(after) = &spec.after {
+                let step = crate::duration::parse(after).map_err(&fail)?;
+                let until = chrono::TimeDelta::from_std(step)
+                    .ok()
+                    .and_then(|step| now.checked_add_signed(step))
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "`after: {after}` goes past the last date Warden can keep"
+                        ))
+                    })?;
+                // A job quiet for the var `silence` is reported when it has been, as the run's
+                // watchdog does: the timers due before then fire first.
+                let due = silence_due(machine, &instance, quiet_since, silence_reported);
+                if let Some(due) = due.filter(|due| *due <= until).map(|due| due.max(now)) {
+                    apply(&mut instance, Input::Tick, due, &mut record)?;
+                    if silence_due(machine, &instance, quiet_since, silence_reported).is_some() {
+                        silence_reported = true;
+                        apply(&mut instance, Input::Silence, due, &mut record)?;
+                    }
                 }
-                writes += 1;
-                let input = Input::Artifact {
-                    name: name.clone(),
-                    exists,
-                    size: exists.then_some(writes),
-                    modified: exists.then_some(now),
+                now = until;
+                apply(&mut instance, Input::Tick, now, &mut record)?;
+            }
+            let mut text = spec.log.clone().unwrap_or_default();
+            if let Some(file) = &spec.log_file {
+                let file = base.join(file);
+                let bytes = std::fs::read(&file)
+                    .map_err(|source| ScenarioError::Io { path: file, source })?;
+                text.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            if !text.is_empty() {
+                // Output starts a new quiet spell.
+                quiet_since = Some(now);
+                silence_reported = false;
+                // A step appends whole lines.
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                // As a real run reads them: the lines, then the log is quiet.
+                let mut fed = Vec::new();
+                feed.read(0, text.as_bytes(), now, &mut fed, None);
+                feed.quiet(0, now, &mut fed);
+                feed.facts(&mut fed);
+                for fed in fed {
+                    apply(&mut instance, fed.input, now, &mut record)?;
+                }
+            }
+            for (names, exists) in [(&spec.touch, true), (&spec.remove, false)] {
+                for name in names {
+                    let known = instance.job.artifacts.contains_key(name);
+                    if !known {
+                        let names: Vec<&str> =
+                            instance.job.artifacts.keys().map(String::as_str).collect();
+                        return Err(fail(format!(
+                            "the job has no artifact `{name}`; its artifacts are: {}",
+                            if names.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                names.join(", ")
+                            }
+                        )));
+                    }
+                    writes += 1;
+                    let input = Input::Artifact {
+                        name: name.clone(),
+                        exists,
+                        size: exists.then_some(writes),
+                        modified: exists.then_some(now),
+                    };
+                    apply(&mut instance, input, now, &mut record)?;
+                }
+            }
+            if spec.job == Some(JobStep::Exited) {
+                // As a real run learns of an end: the log is read to its end first, so the
+                // traceback the job died with, even cut short, is an incident before the exit.
+                let mut fed = Vec::new();
+                feed.end(0, now, &mut fed, None);
+                feed.facts(&mut fed);
+                for fed in fed {
+                    apply(&mut instance, fed.input, now, &mut record)?;
+                }
+            }
+            if let Some(job) = spec.job {
+                if job == JobStep::Launched {
+                    feed.new_process();
+                    // A new job's silence counts from its start.
+                    quiet_since = Some(now);
+                    silence_reported = false;
+                }
+                let input = match job {
+                    JobStep::Launched => Input::Launched {
+                        pid: spec.pid.unwrap_or(1),
+                        resumed: spec.resumed.unwrap_or(false),
+                        command: None,
+                    },
+                    JobStep::Exited => Input::Exited {
+                        exit_code: spec.exit_code,
+                        signal: spec.signal,
+                    },
                 };
                 apply(&mut instance, input, now, &mut record)?;
             }
-        }
-        if spec.job == Some(JobStep::Exited) {
-            // As a real run learns of an end: the log is read to its end first, so the
-            // traceback the job died with, even cut short, is an incident before the exit.
-            let mut fed = Vec::new();
-            feed.end(0, now, &mut fed, None);
-            feed.facts(&mut fed);
-            for fed in fed {
-                apply(&mut instance, fed.input, now, &mut record)?;
+            if let Some(event) = &spec.send {
+                let sender = spec
+                    .sender
+                    .clone()
+                    .ok_or_else(|| fail(format!("`send: {event}` needs `as: ROLE`")))?;
+                let input = Input::Send {
+                    event: event.clone(),
+                    sender,
+                    fields: spec.fields.clone(),
+                };
+                apply(&mut instance, input, now, &mut record)?;
             }
-        }
-        if let Some(job) = spec.job {
-            if job == JobStep::Launched {
-                feed.new_process();
-            }
-            let input = match job {
-                JobStep::Launched => Input::Launched {
-                    pid: spec.pid.unwrap_or(1),
-                    resumed: spec.resumed.unwrap_or(false),
-                    command: None,
-                },
-                JobStep::Exited => Input::Exited {
-                    exit_code: spec.exit_code,
-                    signal: spec.signal,
-                },
-            };
-            apply(&mut instance, input, now, &mut record)?;
-        }
-        if let Some(event) = &spec.send {
-            let sender = spec
-                .sender
-                .clone()
-                .ok_or_else(|| fail(format!("`send: {event}` needs `as: ROLE`")))?;
-            let input = Input::Send {
-                event: event.clone(),
-                sender,
-                fields: spec.fields.clone(),
-            };
-            apply(&mut instance, input, now, &mut record)?;
-        }
+            Ok(())
+        };
+        let result = body();
         record.at = now;
+        if let Some(expect) = &spec.expect {
+            if result.is_ok() {
+                let sent: Vec<&Message> = messages_of(std::slice::from_ref(&record)).collect();
+                unmet.extend(expect.check(&instance, &sent).into_iter().map(|what| {
+                    expect::Unmet {
+                        step: Some(number),
+                        what,
+                    }
+                }));
+            }
+        }
         transcript.steps.push(record);
+        transcript.state = instance.state.clone();
+        result?;
     }
-    transcript.state = instance.state.clone();
-    transcript.inputs = inputs;
-    transcript.taken = transcript
-        .steps
+    if let Some(expect) = &scenario.expect {
+        let sent: Vec<&Message> = messages_of(&transcript.steps).collect();
+        unmet.extend(
+            expect
+                .check(&instance, &sent)
+                .into_iter()
+                .map(|what| expect::Unmet { step: None, what }),
+        );
+    }
+    if unmet.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError::Expectation { unmet })
+    }
+}
+
+/// Every message the steps sent, in order.
+fn messages_of(steps: &[StepRecord]) -> impl Iterator<Item = &Message> {
+    steps
         .iter()
         .flat_map(|s| &s.entries)
         .filter_map(|e| match e {
-            Entry::Outcome(outcome) => Some(&**outcome),
+            Entry::Outcome(outcome) => Some(outcome.messages()),
             Entry::Incident(_) => None,
         })
-        .flat_map(|o| &o.transitions)
-        .map(|t| t.transition)
-        .collect();
-    if let Some(expect) = &scenario.expect {
-        if expect.state != transcript.state {
-            return Err(ScenarioError::Expectation {
-                expected: expect.state.clone(),
-                actual: transcript.state.clone(),
-                transcript: Box::new(transcript),
-            });
-        }
-    }
-    Ok(transcript)
+        .flatten()
 }
 
 /// The scenario's results for the gates the machine asks about.
@@ -881,6 +1017,225 @@ mod tests {
                 Entry::Incident(_) => 0,
             })
             .sum()
+    }
+
+    /// A protocol with the log-silence watchdog: quiet for an hour, the run stalls.
+    const WATCHED: &str = "protocol: p
+roles: { trainer: {}, director: {} }
+channels: [{ from: trainer, to: director }]
+vars:
+  silence: { type: duration, default: 1h }
+states:
+  watch: { initial: true }
+  stalled: {}
+timers:
+  - { event: tick, every: 30m, while: [watch] }
+transitions:
+  - { from: watch, on: tick, send: [{ from: trainer, to: director, text: \"tick at {{ now }}\" }] }
+  - { from: watch, on: silence, to: stalled, count: [stalls], send: [{ from: trainer, to: director, text: \"quiet for {{ silence }}\" }] }
+  - { from: stalled, on: launched, to: watch }
+";
+
+    /// Replays a scenario whose body (after `protocol:` and `start:`) is `body` against
+    /// `protocol`; returns the transcript as text with the result.
+    fn replay_text(protocol: &str, body: &str) -> (String, Result<(), ScenarioError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.yaml"), protocol).unwrap();
+        let scenario = dir.path().join("s.yaml");
+        std::fs::write(
+            &scenario,
+            format!("protocol: p.yaml\nstart: 2026-01-19T12:00:00Z\n{body}"),
+        )
+        .unwrap();
+        let replayed = run_keeping(&scenario).unwrap();
+        let text = replayed.transcript.to_text(&replayed.prepared.protocol);
+        (text, replayed.result)
+    }
+
+    /// The transitions of a transcript's text, one a line.
+    fn transitions(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| l.starts_with("transition: "))
+            .collect()
+    }
+
+    #[test]
+    fn a_quiet_job_fires_silence_once_after_its_last_output_timers_first() {
+        let (text, result) = replay_text(
+            WATCHED,
+            "steps:
+  - job: launched
+  - { after: 40m, log: \"epoch 1\" }
+  - after: 50m
+  - after: 20m
+  - after: 5h
+",
+        );
+        result.unwrap();
+        assert_eq!(
+            transitions(&text),
+            [
+                "transition: watch → watch on tick (line 12) at 2026-01-19T12:30:00Z",
+                "transition: watch → watch on tick (line 12) at 2026-01-19T13:00:00Z",
+                "transition: watch → watch on tick (line 12) at 2026-01-19T13:30:00Z",
+                // An hour after the log's last line (12:40), not after the launch.
+                "transition: watch → stalled on silence (line 13) at 2026-01-19T13:40:00Z",
+            ],
+            "{text}"
+        );
+        assert!(text.contains("quiet for 1h"), "{text}");
+        assert!(text.ends_with("end: stalled\n"), "{text}");
+    }
+
+    #[test]
+    fn silence_counts_from_the_launch_and_only_while_the_job_runs() {
+        // Never launched: no silence however long.
+        let (text, result) = replay_text(WATCHED, "steps:\n  - after: 3h\n");
+        result.unwrap();
+        assert!(!text.contains("silence"), "{text}");
+        // Launched, then ended: quiet, but not running.
+        let (text, result) = replay_text(
+            WATCHED,
+            "steps:\n  - job: launched\n  - { after: 10m, job: exited }\n  - after: 3h\n",
+        );
+        result.unwrap();
+        assert!(!text.contains("on silence"), "{text}");
+        // A new launch starts a new quiet spell, which is reported again.
+        let (text, result) = replay_text(
+            WATCHED,
+            "steps:
+  - job: launched
+  - after: 61m
+  - { after: 5m, job: launched }
+  - after: 61m
+expect: { state: stalled, counters: { stalls: 2 } }
+",
+        );
+        result.unwrap();
+        let silences: Vec<&str> = transitions(&text)
+            .into_iter()
+            .filter(|t| t.contains("on silence"))
+            .collect();
+        assert_eq!(
+            silences,
+            [
+                "transition: watch → stalled on silence (line 13) at 2026-01-19T13:00:00Z",
+                "transition: watch → stalled on silence (line 13) at 2026-01-19T14:06:00Z",
+            ],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_step_expect_checks_the_state_counters_and_messages_after_it() {
+        let (_, result) = replay_text(
+            WATCHED,
+            "steps:
+  - job: launched
+  - after: 30m
+    expect:
+      state: watch
+      counters: { stalls: 0 }
+      messages: { count: 1, include: [{ from: trainer, to: director, contains: \"tick at\" }] }
+  - after: 2h
+    expect:
+      state: stalled
+      messages:
+        count: 2
+        include: [{ contains: \"tick at\" }, { contains: \"quiet for 1h\" }]
+expect:
+  messages: { count: 3 }
+  counters: { stalls: 1 }
+",
+        );
+        result.unwrap();
+    }
+
+    #[test]
+    fn unmet_expectations_are_all_named_and_the_replay_goes_to_its_end() {
+        let (text, result) = replay_text(
+            WATCHED,
+            "steps:
+  - job: launched
+  - after: 30m
+    expect:
+      state: stalled
+      messages: { count: 2, include: [{ to: director, contains: \"quiet\" }] }
+  - after: 2h
+expect: { state: watch, counters: { stalls: 2 } }
+",
+        );
+        let unmet = match result {
+            Err(ScenarioError::Expectation { unmet }) => unmet,
+            other => panic!("{other:?}"),
+        };
+        let words: Vec<String> = unmet.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            words,
+            [
+                "after step 2: expected the state `stalled`, the run is in `watch`",
+                "after step 2: expected 2 messages sent, 1 was sent",
+                "after step 2: expected a message to director, containing \"quiet\" sent, none \
+                 was",
+                "at the end: expected the state `watch`, the run is in `stalled`",
+                "at the end: expected the counter `stalls` at 2, it is at 1",
+            ]
+        );
+        assert!(
+            text.ends_with("end: stalled\n"),
+            "the replay went on: {text}"
+        );
+        assert!(ScenarioError::Expectation { unmet }
+            .to_string()
+            .starts_with("5 expectations not met: after step 2: expected the state"));
+    }
+
+    #[test]
+    fn an_expectation_naming_what_the_protocol_lacks_is_an_error_of_its_step() {
+        let (_, result) = replay_text(
+            WATCHED,
+            "steps:\n  - after: 1m\n  - after: 1m\n    expect: { counters: { stall: 1 } }\n",
+        );
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "step 2: expect: the protocol has no counter `stall`; did you mean `stalls`?"
+        );
+        let (_, result) = replay_text(WATCHED, "steps: []\nexpect: { state: stalld }\n");
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .ends_with("expect: the protocol has no state `stalld`; did you mean `stalled`?"),);
+        let (_, result) = replay_text(
+            WATCHED,
+            "steps: []\nexpect: { messages: { include: [{ to: directr }] } }\n",
+        );
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .ends_with("the protocol has no role `directr`; did you mean `director`?"));
+        let (_, result) = replay_text(
+            WATCHED,
+            "steps: []\nexpect: { messages: { include: [{ template: report }] } }\n",
+        );
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .ends_with("the protocol has no message template `report` (no transition sends it)"));
+    }
+
+    #[test]
+    fn a_step_that_fails_keeps_the_steps_before_it_in_the_transcript() {
+        let (text, result) = replay_text(
+            WATCHED,
+            "steps:\n  - after: 30m\n  - { after: 1m, touch: [nothing] }\n  - after: 1h\n",
+        );
+        assert!(matches!(result, Err(ScenarioError::Step { step: 2, .. })));
+        assert!(text.contains("## 1. after 30m"), "{text}");
+        assert!(
+            text.contains("## 2. after 1m, then nothing written"),
+            "{text}"
+        );
+        assert!(!text.contains("## 3."), "{text}");
     }
 
     #[test]

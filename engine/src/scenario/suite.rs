@@ -1,6 +1,10 @@
 //! A suite of scenarios, as `warden test` runs it: every scenario under some roots replayed and
-//! its transcript compared with the one stored beside it (or stored anew, to bless a change),
-//! and, per protocol, which of its transitions some scenario took.
+//! its transcript compared with the one stored beside it, and, per protocol, which of its
+//! transitions some scenario took (failed scenarios included).
+//!
+//! A transcript that is new or differs is written beside the stored one as a pending file
+//! (`NAME.transcript.md.new`), to be accepted or rejected ([`Pending`]); with
+//! [`Mode::Accept`] it is stored at once instead.
 //!
 //! The results are typed so that a front end only words them; each is handed over as soon as
 //! its scenario is done, since a suite of long scenarios takes a while.
@@ -8,7 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{diff, discover, run, transcript_path, ScenarioError};
+#[cfg(test)]
+use super::run;
+use super::{diff, discover, run_keeping, transcript_path, ScenarioError};
 use crate::graph;
 use crate::protocol::Protocol;
 
@@ -18,10 +24,19 @@ pub enum SuiteError {
     /// No scenario file is under the roots.
     #[error("no scenarios found (looked for scenarios/*.yaml)")]
     NoScenarios,
+    /// A transcript could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A path given does not exist.
     #[error("{}: no such file or folder", .0.display())]
     NotFound(PathBuf),
-    /// A blessed transcript could not be written; the suite stops there.
+    /// A transcript, stored or pending, could not be written or removed; the suite stops there.
     #[error("cannot write {}: {source}", path.display())]
     Write {
         /// The transcript file.
@@ -32,19 +47,35 @@ pub enum SuiteError {
     },
 }
 
+/// What a suite does with a transcript that is new or differs from the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Writes it beside the stored one as pending, for review; the scenario fails.
+    Compare,
+    /// Stores it: the change is accepted.
+    Accept,
+}
+
 /// What became of one scenario.
 #[derive(Debug)]
 pub enum Verdict {
     /// Its transcript is the stored one.
     Ok,
-    /// Its transcript was stored at this path (`bless`).
-    Blessed(PathBuf),
-    /// It could not be replayed.
+    /// Its transcript was new or differed, and was stored at this path ([`Mode::Accept`]).
+    Accepted(PathBuf),
+    /// It could not be replayed, or an expectation did not hold.
     Failed(ScenarioError),
-    /// Its transcript differs from the one stored (a missing file is an empty transcript).
+    /// No transcript is stored: the new one is pending, to be reviewed.
+    New {
+        /// The pending transcript.
+        pending: PathBuf,
+    },
+    /// Its transcript differs from the one stored; the new one is pending.
     Differs {
         /// The stored transcript.
         stored_path: PathBuf,
+        /// The pending transcript.
+        pending: PathBuf,
         /// A unified diff, stored against actual.
         diff: String,
     },
@@ -53,7 +84,78 @@ pub enum Verdict {
 impl Verdict {
     /// Whether the scenario counts as failed.
     pub fn failed(&self) -> bool {
-        matches!(self, Verdict::Failed(_) | Verdict::Differs { .. })
+        matches!(
+            self,
+            Verdict::Failed(_) | Verdict::New { .. } | Verdict::Differs { .. }
+        )
+    }
+}
+
+/// A pending transcript: `NAME.transcript.md.new` beside the scenario `NAME.yaml`.
+pub fn pending_path(scenario: &Path) -> PathBuf {
+    scenario.with_extension("transcript.md.new")
+}
+
+/// A transcript waiting beside its scenario to be accepted or rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The scenario.
+    pub scenario: PathBuf,
+    /// The stored transcript (it may not exist yet).
+    pub stored_path: PathBuf,
+    /// The pending one.
+    pub pending: PathBuf,
+}
+
+impl Pending {
+    /// The pending transcript of `scenario`, if there is one.
+    pub fn of(scenario: &Path) -> Option<Pending> {
+        let pending = pending_path(scenario);
+        pending.is_file().then(|| Pending {
+            scenario: scenario.to_path_buf(),
+            stored_path: transcript_path(scenario),
+            pending,
+        })
+    }
+
+    /// The stored transcript (`None` when there is none yet) and the pending one.
+    pub fn texts(&self) -> Result<(Option<String>, String), SuiteError> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let stored = if self.stored_path.exists() {
+            Some(read(&self.stored_path)?)
+        } else {
+            None
+        };
+        Ok((stored, read(&self.pending)?))
+    }
+
+    /// Makes the pending transcript the stored one.
+    pub fn accept(&self) -> Result<(), SuiteError> {
+        std::fs::rename(&self.pending, &self.stored_path).map_err(|source| SuiteError::Write {
+            path: self.stored_path.clone(),
+            source,
+        })
+    }
+
+    /// Deletes the pending transcript; the stored one stays as it is.
+    pub fn reject(&self) -> Result<(), SuiteError> {
+        remove(&self.pending)
+    }
+}
+
+/// Removes a file that may not exist.
+fn remove(path: &Path) -> Result<(), SuiteError> {
+    match std::fs::remove_file(path) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(SuiteError::Write {
+            path: path.to_path_buf(),
+            source,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -123,7 +225,7 @@ pub struct SuiteReport {
 }
 
 impl SuiteReport {
-    /// How many scenarios passed (or were blessed).
+    /// How many scenarios passed (or were accepted).
     pub fn passed(&self) -> usize {
         self.results.len() - self.failed()
     }
@@ -135,11 +237,11 @@ impl SuiteReport {
 }
 
 /// Replays every scenario under `roots` (files, or folders searched for `scenarios/*.yaml`) and
-/// compares each transcript with the one stored beside it, or with `bless` stores it instead.
-/// `each` is given every result as soon as it is known.
+/// compares each transcript with the one stored beside it; one that is new or differs is left
+/// pending, or with [`Mode::Accept`] stored. `each` is given every result as soon as it is known.
 pub fn test(
     roots: &[PathBuf],
-    bless: bool,
+    mode: Mode,
     mut each: impl FnMut(&ScenarioResult),
 ) -> Result<SuiteReport, SuiteError> {
     let mut files = Vec::new();
@@ -153,7 +255,7 @@ pub fn test(
     // Transitions taken, per protocol file, across all its scenarios.
     let mut taken: BTreeMap<PathBuf, (Protocol, BTreeSet<usize>)> = BTreeMap::new();
     for file in files {
-        let verdict = one(&file, bless, &mut taken)?;
+        let verdict = one(&file, mode, &mut taken)?;
         let result = ScenarioResult {
             scenario: file,
             verdict,
@@ -194,38 +296,64 @@ fn scenarios_of(root: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     Ok(vec![root.to_path_buf()])
 }
 
-/// Replays one scenario, adds the transitions it took to `taken`, and compares or blesses.
+/// Replays one scenario, adds the transitions it took to `taken` (also when it fails), and
+/// compares, leaving a changed transcript pending, or accepts.
 fn one(
     file: &Path,
-    bless: bool,
+    mode: Mode,
     taken: &mut BTreeMap<PathBuf, (Protocol, BTreeSet<usize>)>,
 ) -> Result<Verdict, SuiteError> {
-    let (prepared, transcript) = match run(file) {
+    let replayed = match run_keeping(file) {
         Ok(replayed) => replayed,
         Err(error) => return Ok(Verdict::Failed(error)),
     };
-    let text = transcript.to_text(&prepared.protocol);
-    let stored_path = transcript_path(file);
+    let protocol = &replayed.prepared.protocol;
     taken
-        .entry(prepared.protocol.path.clone())
-        .or_insert_with(|| (prepared.protocol.clone(), BTreeSet::new()))
+        .entry(protocol.path.clone())
+        .or_insert_with(|| (protocol.clone(), BTreeSet::new()))
         .1
-        .extend(transcript.taken.iter().copied());
-    if bless {
-        return match std::fs::write(&stored_path, &text) {
-            Ok(()) => Ok(Verdict::Blessed(stored_path)),
-            Err(source) => Err(SuiteError::Write {
+        .extend(replayed.transcript.taken.iter().copied());
+    let pending = pending_path(file);
+    if let Err(error) = replayed.result {
+        // What a failed scenario printed is not a transcript to review.
+        remove(&pending)?;
+        return Ok(Verdict::Failed(error));
+    }
+    let text = replayed.transcript.to_text(protocol);
+    let stored_path = transcript_path(file);
+    let stored = match std::fs::read_to_string(&stored_path) {
+        Ok(stored) => Some(stored),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(SuiteError::Read {
                 path: stored_path,
                 source,
-            }),
-        };
+            })
+        }
+    };
+    if stored.as_deref() == Some(text.as_str()) {
+        remove(&pending)?;
+        return Ok(Verdict::Ok);
     }
-    let stored = std::fs::read_to_string(&stored_path).unwrap_or_default();
-    let diff = diff(&stored, &text);
-    Ok(if diff.is_empty() {
-        Verdict::Ok
-    } else {
-        Verdict::Differs { stored_path, diff }
+    let write = |path: &Path| {
+        std::fs::write(path, &text).map_err(|source| SuiteError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    if mode == Mode::Accept {
+        write(&stored_path)?;
+        remove(&pending)?;
+        return Ok(Verdict::Accepted(stored_path));
+    }
+    write(&pending)?;
+    Ok(match stored {
+        None => Verdict::New { pending },
+        Some(stored) => Verdict::Differs {
+            diff: diff(&stored, &text),
+            stored_path,
+            pending,
+        },
     })
 }
 
@@ -264,20 +392,26 @@ mod tests {
         path
     }
 
+    /// The transcript `scenario` replays to.
+    fn replayed(scenario: &Path) -> String {
+        let (prepared, transcript) = run(scenario).unwrap();
+        transcript.to_text(&prepared.protocol)
+    }
+
     fn stored_pymc() -> String {
         std::fs::read_to_string(root().join(format!("{PYMC}.transcript.md"))).unwrap()
     }
 
-    fn suite(roots: &[PathBuf], bless: bool) -> (SuiteReport, Vec<PathBuf>) {
+    fn suite(roots: &[PathBuf], mode: Mode) -> (SuiteReport, Vec<PathBuf>) {
         let mut seen = Vec::new();
-        let report = test(roots, bless, |r| seen.push(r.scenario.clone())).unwrap();
+        let report = test(roots, mode, |r| seen.push(r.scenario.clone())).unwrap();
         (report, seen)
     }
 
     #[test]
     fn a_scenario_matching_its_transcript_passes() {
         let scenario = root().join(format!("{PYMC}.yaml"));
-        let (report, seen) = suite(std::slice::from_ref(&scenario), false);
+        let (report, seen) = suite(std::slice::from_ref(&scenario), Mode::Compare);
         assert_eq!(seen, std::slice::from_ref(&scenario));
         assert_eq!(report.results.len(), 1);
         assert_eq!(report.results[0].scenario, scenario);
@@ -297,14 +431,20 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_transcript_differs_with_a_diff() {
+    fn a_changed_transcript_differs_with_a_diff_and_is_left_pending() {
         let dir = tempfile::tempdir().unwrap();
         let stored = stored_pymc().replace("**PID**: 12345", "**PID**: 54321");
         let scenario = copied(dir.path(), Some(&stored));
-        let (report, _) = suite(std::slice::from_ref(&scenario), false);
+        let (report, _) = suite(std::slice::from_ref(&scenario), Mode::Compare);
+        let pending_path = dir.path().join("scenarios/s.transcript.md.new");
         match &report.results[0].verdict {
-            Verdict::Differs { stored_path, diff } => {
+            Verdict::Differs {
+                stored_path,
+                pending,
+                diff,
+            } => {
                 assert_eq!(stored_path, &dir.path().join("scenarios/s.transcript.md"));
+                assert_eq!(pending, &pending_path);
                 assert!(
                     diff.contains("-    **PID**: 54321\n+    **PID**: 12345"),
                     "{diff}"
@@ -312,37 +452,94 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let new = replayed(&scenario);
+        assert!(std::fs::read_to_string(&pending_path).unwrap() == new);
         assert_eq!((report.passed(), report.failed()), (0, 1));
         assert_eq!(
             report.coverage.len(),
             1,
             "a differing scenario still counts"
         );
+        // Rejected: the pending file goes, the stored one stays.
+        let pending = Pending::of(&scenario).expect("pending");
+        assert!(pending.texts().unwrap() == (Some(stored.clone()), new.clone()));
+        pending.reject().unwrap();
+        assert!(!pending_path.exists() && Pending::of(&scenario).is_none());
+        assert_eq!(
+            std::fs::read_to_string(&pending.stored_path).unwrap(),
+            stored
+        );
+        // Pending again, then accepted: the new transcript is the stored one, and passes.
+        suite(std::slice::from_ref(&scenario), Mode::Compare);
+        Pending::of(&scenario).expect("pending").accept().unwrap();
+        assert!(!pending_path.exists());
+        assert!(std::fs::read_to_string(&pending.stored_path).unwrap() == new);
+        let (report, _) = suite(&[scenario], Mode::Compare);
+        assert!(matches!(report.results[0].verdict, Verdict::Ok));
     }
 
     #[test]
-    fn bless_writes_the_transcript_that_then_passes() {
+    fn a_new_transcript_is_pending_and_accept_stores_it() {
         let dir = tempfile::tempdir().unwrap();
         let scenario = copied(dir.path(), None);
-        let (report, _) = suite(std::slice::from_ref(&scenario), false);
-        assert!(
-            matches!(report.results[0].verdict, Verdict::Differs { .. }),
-            "a missing transcript is an empty one"
-        );
-        let (report, _) = suite(std::slice::from_ref(&scenario), true);
+        let pending_path = dir.path().join("scenarios/s.transcript.md.new");
+        let (report, _) = suite(std::slice::from_ref(&scenario), Mode::Compare);
+        match &report.results[0].verdict {
+            Verdict::New { pending } => assert_eq!(pending, &pending_path),
+            other => panic!("a missing transcript is new, not a diff: {other:?}"),
+        }
+        assert_eq!(report.failed(), 1);
+        let pending = Pending::of(&scenario).unwrap();
+        assert!(pending.texts().unwrap() == (None, replayed(&scenario)));
+        let (report, _) = suite(std::slice::from_ref(&scenario), Mode::Accept);
         let stored_path = dir.path().join("scenarios/s.transcript.md");
         match &report.results[0].verdict {
-            Verdict::Blessed(path) => assert_eq!(path, &stored_path),
+            Verdict::Accepted(path) => assert_eq!(path, &stored_path),
             other => panic!("{other:?}"),
         }
         assert_eq!(report.passed(), 1);
+        assert!(!pending_path.exists(), "accepting clears the pending file");
         let (prepared, transcript) = run(&scenario).unwrap();
         assert_eq!(
             std::fs::read_to_string(&stored_path).unwrap(),
             transcript.to_text(&prepared.protocol)
         );
-        let (report, _) = suite(&[scenario], false);
-        assert!(matches!(report.results[0].verdict, Verdict::Ok));
+        std::fs::write(&pending_path, "stale").unwrap();
+        let (report, _) = suite(&[scenario], Mode::Accept);
+        assert!(
+            matches!(report.results[0].verdict, Verdict::Ok),
+            "an unchanged transcript is not written again"
+        );
+        assert!(
+            !pending_path.exists(),
+            "a stale pending file goes once it matches"
+        );
+    }
+
+    #[test]
+    fn a_scenario_whose_expectation_fails_counts_in_coverage_and_leaves_nothing_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = copied(dir.path(), None);
+        let text = std::fs::read_to_string(&scenario)
+            .unwrap()
+            .replace("expect: { state: complete }", "expect: { state: gave_up }");
+        std::fs::write(&scenario, text).unwrap();
+        std::fs::write(pending_path(&scenario), "stale").unwrap();
+        let (report, _) = suite(std::slice::from_ref(&scenario), Mode::Compare);
+        assert!(
+            matches!(
+                &report.results[0].verdict,
+                Verdict::Failed(ScenarioError::Expectation { unmet }) if unmet.len() == 1
+            ),
+            "{:?}",
+            report.results[0].verdict
+        );
+        assert!(Pending::of(&scenario).is_none());
+        let (ok, _) = suite(&[root().join(format!("{PYMC}.yaml"))], Mode::Compare);
+        assert_eq!(
+            report.coverage, ok.coverage,
+            "the failed scenario counts the same"
+        );
     }
 
     #[test]
@@ -351,7 +548,7 @@ mod tests {
         let scenarios = dir.path().join("scenarios");
         std::fs::create_dir(&scenarios).unwrap();
         std::fs::write(scenarios.join("bad.yaml"), "protocol: missing.yaml\n").unwrap();
-        let (report, _) = suite(&[dir.path().to_path_buf()], false);
+        let (report, _) = suite(&[dir.path().to_path_buf()], Mode::Compare);
         assert!(matches!(
             report.results[0].verdict,
             Verdict::Failed(ScenarioError::Malformed { .. })
@@ -379,7 +576,7 @@ mod tests {
         );
         assert_eq!(scenarios_of(&beside).unwrap(), [beside]);
         let missing = dir.path().join("no/such");
-        let error = test(&[missing], false, |_| {}).unwrap_err();
+        let error = test(&[missing], Mode::Compare, |_| {}).unwrap_err();
         assert!(matches!(error, SuiteError::NotFound(_)), "{error}");
         assert!(error
             .to_string()
@@ -389,7 +586,7 @@ mod tests {
     #[test]
     fn no_scenarios_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let error = test(&[dir.path().to_path_buf()], false, |_| {}).unwrap_err();
+        let error = test(&[dir.path().to_path_buf()], Mode::Compare, |_| {}).unwrap_err();
         assert!(matches!(error, SuiteError::NoScenarios));
         assert_eq!(
             error.to_string(),
@@ -427,7 +624,7 @@ steps:
         };
         std::fs::write(scenarios.join("a.yaml"), scenario(0)).unwrap();
         std::fs::write(scenarios.join("b.yaml"), scenario(0)).unwrap();
-        let (report, seen) = suite(&[dir.path().to_path_buf()], true);
+        let (report, seen) = suite(&[dir.path().to_path_buf()], Mode::Accept);
         assert_eq!(seen, [scenarios.join("a.yaml"), scenarios.join("b.yaml")]);
         assert_eq!(
             report.coverage,
@@ -450,7 +647,7 @@ steps:
             }]
         );
         std::fs::write(scenarios.join("b.yaml"), scenario(1)).unwrap();
-        let (report, _) = suite(&[dir.path().to_path_buf()], true);
+        let (report, _) = suite(&[dir.path().to_path_buf()], Mode::Accept);
         assert_eq!(report.coverage[0].taken, 2);
         assert_eq!(report.coverage[0].untaken.len(), 1);
         assert_eq!(report.coverage[0].untaken[0].line, 8);
