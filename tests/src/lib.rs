@@ -1,8 +1,11 @@
-//! Shared helpers of Warden's integration tests: where the workspace is, and the `warden` binary.
+//! Shared helpers of Warden's integration tests: where the workspace is, the `warden` binary, and
+//! a folder to start real runs in ([`workspace`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+pub mod workspace;
 
 /// The workspace root.
 pub fn root() -> &'static Path {

@@ -13,8 +13,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use warden::gate::GateResult;
 use warden::machine::Input;
-use warden::run::job::signal_group;
 use warden::run::store::{Entry, RunDir};
+use warden_tests::workspace::end_processes;
 use warden_tests::{root, warden};
 
 /// A folder laid out as Phase 5B expects, with `model_1.py` running the example job.
@@ -169,18 +169,6 @@ fn message(run: &RunDir, template: &str) -> String {
         .pop()
         .unwrap_or_else(|| panic!("no `{template}` message in {}", run.dir.display()));
     std::fs::read_to_string(file).unwrap()
-}
-
-fn end_processes(dir: &Path) {
-    let run = RunDir::new(&dir.join(".warden/runs"), "training");
-    if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
-        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-    }
-    for entry in run.read_journal().unwrap_or_default() {
-        if let Entry::Launched { job, .. } = entry {
-            let _ = signal_group(job, Signal::SIGKILL);
-        }
-    }
 }
 
 /// The vars of a training that takes two seconds: expected to, with entries closer than 30 s.

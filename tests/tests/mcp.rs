@@ -10,75 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
-use warden::run::job::signal_group;
-use warden::run::store::{Entry, RunDir};
-use warden_tests::{binary, root, warden};
-
-/// A folder with the test job, whose runs' processes are ended by PID when it is dropped.
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            root().join("tests/fixtures/run/job.py"),
-            dir.path().join("job.py"),
-        )
-        .unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Starts a detached run of the supervisor tests' protocol; returns its id.
-    fn start(&self, job: &[&str]) -> String {
-        let protocol = root().join("tests/fixtures/run/watch.yaml");
-        let mut args = vec!["run", protocol.to_str().unwrap(), "--detach", "--"];
-        args.extend(["python3", "job.py"]);
-        args.extend(job);
-        let output = warden()
-            .current_dir(self.path())
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    }
-
-    fn run_dir(&self, id: &str) -> RunDir {
-        RunDir::new(&self.path().join(".warden/runs"), id)
-    }
-}
-
-impl Drop for Workspace {
-    /// The supervisor is the run lock's holder; the job's group is signalled only if its
-    /// leader, when alive, has its recorded start time.
-    fn drop(&mut self) {
-        let root = self.path().join(".warden/runs");
-        let Ok(runs) = std::fs::read_dir(&root) else {
-            return;
-        };
-        for run in runs.flatten() {
-            let run = RunDir::new(&root, &run.file_name().to_string_lossy());
-            if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
-            for entry in run.read_journal().unwrap_or_default() {
-                if let Entry::Launched { job, .. } = entry {
-                    let _ = signal_group(job, Signal::SIGKILL);
-                }
-            }
-        }
-    }
-}
+use warden_tests::workspace::Workspace;
+use warden_tests::{binary, root};
 
 #[test]
 fn an_agent_with_the_python_sdk_drives_a_live_run() {
@@ -93,7 +26,10 @@ fn an_agent_with_the_python_sdk_drives_a_live_run() {
         String::from_utf8_lossy(&probe.stderr)
     );
     let workspace = Workspace::new();
-    let id = workspace.start(&["say:hello", "fatal:disk on fire", "until:go", "exit:0"]);
+    let id = workspace.start(
+        &[],
+        &["say:hello", "fatal:disk on fire", "until:go", "exit:0"],
+    );
     let output = Command::new("python3")
         .arg(root().join("tests/fixtures/mcp/agent.py"))
         .arg(binary())
@@ -320,7 +256,7 @@ fn a_server_serves_only_runs_under_its_folder_and_says_what_is_wrong() {
 #[test]
 fn refusals_on_a_live_run_write_nothing_and_a_pinned_server_acts_for_its_role_only() {
     let workspace = Workspace::new();
-    let id = workspace.start(&["until:go", "exit:0"]);
+    let id = workspace.start(&[], &["until:go", "exit:0"]);
     let run = workspace.run_dir(&id);
     let mut operator = Client::start(workspace.path(), &[]);
     // The launch's message, once it is there: the run's files settle.

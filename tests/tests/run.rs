@@ -6,137 +6,15 @@
 //! the supervisor holding the run's lock, and the job's process group, verified by start time.
 
 use std::path::Path;
-use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
-use warden::run::job::{group_members, signal_group};
-use warden::run::store::{Entry, RunDir};
+use warden::run::job::group_members;
+use warden::run::store::Entry;
+use warden_tests::workspace::{end_processes, eventually, text, Workspace};
 use warden_tests::{root, warden};
-
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            root().join("tests/fixtures/run/job.py"),
-            dir.path().join("job.py"),
-        )
-        .unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn warden(&self, args: &[&str]) -> Output {
-        warden()
-            .current_dir(self.path())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Starts a detached run of the test protocol with `job` as the job's script; returns its id.
-    fn start(&self, options: &[&str], job: &[&str]) -> String {
-        let protocol = root().join("tests/fixtures/run/watch.yaml");
-        let mut args = vec!["run", protocol.to_str().unwrap(), "--detach"];
-        args.extend(options);
-        args.extend(["--", "python3", "job.py"]);
-        args.extend(job);
-        let output = self.warden(&args);
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        text(&output.stdout).trim().to_owned()
-    }
-
-    /// Lets the job go past `until:NAME`.
-    fn go(&self, name: &str) {
-        std::fs::write(self.path().join(name), "").unwrap();
-    }
-
-    fn run_dir(&self, id: &str) -> RunDir {
-        RunDir::new(&self.path().join(".warden/runs"), id)
-    }
-
-    fn status(&self, id: &str) -> Value {
-        let output = self.warden(&["status", id, "--format", "json"]);
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-
-    /// The next message for the operator, as `wait` prints it.
-    fn next_message(&self, id: &str) -> String {
-        let output = self.warden(&["wait", id, "--role", "operator", "--timeout", "30s"]);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "no message: {}",
-            text(&output.stderr)
-        );
-        text(&output.stdout)
-    }
-
-    /// Waits for the run's end; returns its final state.
-    fn ended(&self, id: &str) -> String {
-        eventually(|| {
-            let status = self.status(id);
-            (status["ended"] == true).then(|| status["state"].as_str().unwrap().to_owned())
-        })
-    }
-
-    fn entries(&self, id: &str) -> Vec<Entry> {
-        self.run_dir(id).read_journal().unwrap()
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        end_processes(self.path());
-    }
-}
-
-/// Ends what the runs under `dir` left running, by PID: a failed test must not leave its
-/// processes behind. The supervisor is the lock's holder (the kernel says so); the job's group
-/// is signalled only if its leader, when alive, has its recorded start time.
-fn end_processes(dir: &Path) {
-    let root = dir.join(".warden/runs");
-    let Ok(runs) = std::fs::read_dir(&root) else {
-        return;
-    };
-    for run in runs.flatten() {
-        let run = RunDir::new(&root, &run.file_name().to_string_lossy());
-        if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
-            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-        }
-        for entry in run.read_journal().unwrap_or_default() {
-            if let Entry::Launched { job, .. } = entry {
-                let _ = signal_group(job, Signal::SIGKILL);
-            }
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Polls `check` until it gives a value, for at most 30 seconds.
-fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn supervisor_pid(workspace: &Workspace, id: &str) -> u32 {
     workspace.status(id)["supervisor"]

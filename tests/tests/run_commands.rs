@@ -6,120 +6,20 @@
 //! supervisor holding the run's lock, and the job's process group, verified by start time.
 
 use std::path::Path;
-use std::process::Output;
-use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use warden::run::job::signal_group;
-use warden::run::store::{Entry, RunDir};
-use warden_tests::{root, warden};
-
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            root().join("tests/fixtures/run/job.py"),
-            dir.path().join("job.py"),
-        )
-        .unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn warden(&self, args: &[&str]) -> Output {
-        warden()
-            .current_dir(self.path())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Starts a detached run of the test protocol with `job` as the job's script; returns its id.
-    fn start(&self, id: &str, job: &[&str]) -> String {
-        let protocol = root().join("tests/fixtures/run/watch.yaml");
-        self.start_with(&protocol, id, job)
-    }
-
-    /// Starts a detached run of `protocol`, as [`Workspace::start`].
-    fn start_with(&self, protocol: &Path, id: &str, job: &[&str]) -> String {
-        let mut args = vec!["run", protocol.to_str().unwrap(), "--detach", "--id", id];
-        args.extend(["--", "python3", "job.py"]);
-        args.extend(job);
-        let output = self.warden(&args);
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        text(&output.stdout).trim().to_owned()
-    }
-
-    fn run_dir(&self, id: &str) -> RunDir {
-        RunDir::new(&self.path().join(".warden/runs"), id)
-    }
-
-    /// Waits until the run has ended and its supervisor is gone.
-    fn ended(&self, id: &str) {
-        let run = self.run_dir(id);
-        eventually(|| {
-            let ended = run
-                .read_journal()
-                .unwrap_or_default()
-                .iter()
-                .any(|e| matches!(e, Entry::Ended { .. }));
-            (ended && run.supervisor().is_none()).then_some(())
-        });
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        let root = self.path().join(".warden/runs");
-        let Ok(runs) = std::fs::read_dir(&root) else {
-            return;
-        };
-        for run in runs.flatten() {
-            let run = RunDir::new(&root, &run.file_name().to_string_lossy());
-            if let Some(pid) = run.supervisor().filter(|&pid| pid > 0) {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
-            }
-            for entry in run.read_journal().unwrap_or_default() {
-                if let Entry::Launched { job, .. } = entry {
-                    let _ = signal_group(job, Signal::SIGKILL);
-                }
-            }
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Polls `check` until it gives a value, for at most 30 seconds.
-fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use warden::run::store::Entry;
+use warden_tests::workspace::{eventually, text, Workspace};
 
 #[test]
 fn a_supervised_run_is_kept_and_an_ended_one_removed_by_id_or_age() {
     let workspace = Workspace::new();
-    let live = workspace.start("live", &["until:go", "exit:0"]);
-    let done = workspace.start("done", &["exit:0"]);
-    workspace.ended(&done);
-    let other = workspace.start("other", &["exit:0"]);
-    workspace.ended(&other);
+    let live = workspace.start(&["--id", "live"], &["until:go", "exit:0"]);
+    let done = workspace.start(&["--id", "done"], &["exit:0"]);
+    workspace.ended_and_unsupervised(&done);
+    let other = workspace.start(&["--id", "other"], &["exit:0"]);
+    workspace.ended_and_unsupervised(&other);
 
     // rm refuses the live run and goes on with the others.
     let output = workspace.warden(&["rm", &live, &done]);
@@ -172,7 +72,7 @@ fn a_supervised_run_is_kept_and_an_ended_one_removed_by_id_or_age() {
 
     // Once it has ended, the live run goes too.
     std::fs::write(workspace.path().join("go"), "").unwrap();
-    workspace.ended(&live);
+    workspace.ended_and_unsupervised(&live);
     let output = workspace.warden(&["rm", &live]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(!workspace.run_dir(&live).dir.exists());
@@ -181,7 +81,7 @@ fn a_supervised_run_is_kept_and_an_ended_one_removed_by_id_or_age() {
 #[test]
 fn a_run_whose_job_outlived_its_supervisor_is_kept() {
     let workspace = Workspace::new();
-    let id = workspace.start("orphan", &["until:go", "exit:0"]);
+    let id = workspace.start(&["--id", "orphan"], &["until:go", "exit:0"]);
     let run = workspace.run_dir(&id);
     let job = eventually(|| {
         run.read_journal()
@@ -254,7 +154,7 @@ fn render_run_renders_a_template_against_the_run_s_state() {
     let protocol = templated(workspace.path(), report);
     let id = workspace.start_with(
         &protocol,
-        "r",
+        &["--id", "r"],
         &["say:hello", "fatal:disk full", "until:go", "exit:0"],
     );
     let run = workspace.run_dir(&id);
@@ -332,5 +232,5 @@ fn render_run_renders_a_template_against_the_run_s_state() {
     let output = workspace.warden(&["graph"]);
     assert_eq!(output.status.code(), Some(2));
     std::fs::write(workspace.path().join("go"), "").unwrap();
-    workspace.ended(&id);
+    workspace.ended_and_unsupervised(&id);
 }
