@@ -679,18 +679,16 @@ fn tail_of(path: &Path, lines: usize, limit: u64) -> Result<String, RunError> {
     let len = file.seek(SeekFrom::End(0)).map_err(io_error(path))?;
     let mut tail: Vec<u8> = Vec::new();
     let mut start = len;
+    let mut newlines = 0;
     const BLOCK: u64 = 64 * 1024;
     // Backwards, a block at a time, until what is read holds a newline more than the lines
     // asked for (the one that ends the line before them), or the file's start, or the limit.
-    loop {
-        let newlines = tail.iter().filter(|&&b| b == b'\n').count();
-        if start == 0 || newlines > lines || len - start >= limit {
-            break;
-        }
+    while start > 0 && newlines <= lines && len - start < limit {
         let from = start.saturating_sub(BLOCK).max(len.saturating_sub(limit));
         let mut block = vec![0; (start - from) as usize];
         file.seek(SeekFrom::Start(from)).map_err(io_error(path))?;
         file.read_exact(&mut block).map_err(io_error(path))?;
+        newlines += memchr::memchr_iter(b'\n', &block).count();
         block.extend_from_slice(&tail);
         tail = block;
         start = from;
