@@ -952,7 +952,8 @@ fn run_render(
 ) -> ExitCode {
     match warden::expr::render_template(protocol_path, template, context) {
         Ok(text) => {
-            print!("{text}");
+            // As a run writes the message's file, and as `render --run` prints it.
+            print!("{}", warden::run::store::file_text(&text));
             ExitCode::SUCCESS
         }
         Err(error) => {

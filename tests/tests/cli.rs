@@ -589,3 +589,41 @@ fn human_check_output_of_many_findings_is_each_finding_once() {
     assert_eq!(stdout.matches("error[P002]").count(), 2000, "{stdout}");
     assert!(stdout.contains(&format!("--> {}:2003:", protocol.display())));
 }
+
+#[test]
+fn render_ends_its_text_with_a_line_break_as_a_message_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let scaffold = warden_tests::root().join("engine/scaffold");
+    std::fs::copy(scaffold.join("hello.yaml"), dir.path().join("hello.yaml")).unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    for name in ["status_update", "incident_report"] {
+        // A template whose last line has no line break.
+        std::fs::write(
+            dir.path().join(format!("templates/{name}.md.j2")),
+            format!("{name} without a final line break"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("context.yaml"), "{}\n").unwrap();
+    let output = warden()
+        .current_dir(dir.path())
+        .args([
+            "render",
+            "hello.yaml",
+            "status_update",
+            "--context",
+            "context.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "status_update without a final line break\n"
+    );
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::state::RunState;
-use super::store::RunDir;
+use super::store::{file_text, RunDir};
 use super::RunError;
 use crate::graph::Highlight;
 use crate::machine::Machine;
@@ -25,11 +25,8 @@ pub fn render(
     let state = RunState::replay(run)?;
     let at = state.ended().map_or(now, |(at, _)| at);
     let Some(path) = protocol else {
-        return Ok(as_file(state.machine().render(
-            state.instance(),
-            name,
-            at,
-        )?));
+        let text = state.machine().render(state.instance(), name, at)?;
+        return Ok(file_text(&text).into_owned());
     };
     let protocol = crate::protocol::load(path)?;
     let (templates, problems) = crate::protocol::load_templates(&protocol);
@@ -40,15 +37,8 @@ pub fn render(
         });
     }
     let machine = Machine::new(protocol, &templates)?;
-    Ok(as_file(machine.render(state.instance(), name, at)?))
-}
-
-/// The text as the run writes a message's file: ending with a line break.
-fn as_file(mut text: String) -> String {
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text
+    let text = machine.render(state.instance(), name, at)?;
+    Ok(file_text(&text).into_owned())
 }
 
 /// `warden graph --run RUN`: the protocol the run started with, and the run drawn over it (its

@@ -561,12 +561,7 @@ impl Store {
         let dir = self.run.messages();
         super::files::real_dir(&dir).map_err(io(&dir))?;
         let path = dir.join(&name);
-        // A text file ends with a line break, whatever the template's last line did.
-        let mut text = message.text.clone();
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        super::write_atomic(&path, text.as_bytes()).map_err(io(&path))?;
+        super::write_atomic(&path, file_text(&message.text).as_bytes()).map_err(io(&path))?;
         let entry = MessageEntry {
             seq: message.seq,
             at: message.at,
@@ -577,6 +572,16 @@ impl Store {
         };
         self.append(&Entry::Message(entry.clone()))?;
         Ok(entry)
+    }
+}
+
+/// A message's text as its file holds it: a text file ends with a line break, whatever the
+/// template's last line did.
+pub fn file_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.ends_with('\n') {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(format!("{text}\n"))
     }
 }
 
