@@ -256,6 +256,7 @@ impl Observer for Printer {
             ),
             Notice::Adopted { pid } => format!("job pid {pid} is still running; supervising it"),
             Notice::LaunchFailed(error) => format!("the job could not start: {error}"),
+            Notice::Slurm(news) => news.to_owned(),
             Notice::Exited {
                 exit_code,
                 signal: Some(signal),
@@ -318,7 +319,10 @@ impl Observer for Printer {
         let status = client::status_of(state, Utc::now());
         let mut line = format!("[{}] {} · {}", status.id, status.state, status.elapsed);
         if let Some(job) = status.job.as_ref().filter(|j| j.running) {
-            line.push_str(&format!(" · pid {}", job.pid));
+            match &job.slurm {
+                Some(slurm) => line.push_str(&format!(" · Slurm job {}", slurm.job_id)),
+                None => line.push_str(&format!(" · pid {}", job.pid)),
+            }
         }
         let unread: usize = status.unread.values().sum();
         if unread > 0 {
@@ -411,14 +415,22 @@ fn status_table(s: &Status) -> String {
                 (None, None) => "ended".to_owned(),
             }
         };
-        rows.push((
-            "job",
-            format!(
-                "pid {}, {how}{}",
-                job.pid,
-                if job.resumed { ", resumed" } else { "" }
-            ),
-        ));
+        let resumed = if job.resumed { ", resumed" } else { "" };
+        let row = match &job.slurm {
+            Some(slurm) => {
+                let state = match (&slurm.state, &slurm.reason) {
+                    (Some(state), Some(reason)) => format!("{state} ({reason})"),
+                    (Some(state), None) => state.clone(),
+                    (None, _) => "state not asked yet".to_owned(),
+                };
+                let seen = slurm.seen_at.map_or_else(String::new, |at| {
+                    format!(" as of {}", at.format("%H:%M:%S"))
+                });
+                format!("Slurm job {}, {state}{seen}; {how}{resumed}", slurm.job_id)
+            }
+            None => format!("pid {}, {how}{resumed}", job.pid),
+        };
+        rows.push(("job", row));
         rows.push(("command", job.command.join(" ")));
     }
     rows.push(("restarts", s.restarts.to_string()));

@@ -77,6 +77,7 @@ fn step(n: usize) {
         let input = Input::Exited {
             exit_code: Some(0),
             signal: None,
+            slurm_state: None,
         };
         let out = machine.step(black_box(&run), input, at).unwrap();
         assert_eq!(out.transitions.len(), 1);

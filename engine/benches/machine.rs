@@ -21,6 +21,7 @@ fn step_with_one_guard(bencher: divan::Bencher) {
         let input = Input::Exited {
             exit_code: Some(0),
             signal: None,
+            slurm_state: None,
         };
         let out = machine.step(divan::black_box(&run), input, now()).unwrap();
         assert_eq!(out.transitions.len(), 1);

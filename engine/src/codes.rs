@@ -106,6 +106,7 @@ codes! {
     P073 => (Warning, "shell-words", "command gate written as a shell command line without `shell: true`"),
     P074 => (Error, "gate-value", "invalid gate timeout or table bound, or invalid job cadence"),
     P075 => (Warning, "unhandled-gate-failure", "a gate can fail in a state where no transition takes the failure"),
+    P080 => (Error, "slurm-launcher", "`job.slurm` settings that do not fit the launcher or that Warden sets itself"),
     P090 => (Warning, "unused-ignore", "an ignore comment suppresses no finding"),
     P091 => (Warning, "malformed-ignore", "a `# warden:` comment that is not a well-formed ignore of warnings"),
 }
@@ -177,6 +178,7 @@ const RULE_FILES: &[(&str, &str)] = rule_files![
     reserved_name,
     shadowed_transition,
     shell_words,
+    slurm_launcher,
     template_missing,
     templates,
     trap_state,

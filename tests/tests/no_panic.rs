@@ -162,6 +162,7 @@ mod machine_sequences {
             prop_oneof![Just(Some(0)), Just(Some(1)), Just(None)].prop_map(|code| Input::Exited {
                 exit_code: code,
                 signal: code.is_none().then_some(9)
+                slurm_state: None,
             }),
             prop_oneof![
                 Just(incident("implementation", IncidentSeverity::Critical, None)),

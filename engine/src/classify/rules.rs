@@ -75,6 +75,8 @@ struct ExitRule {
     category: Option<usize>,
     signals: Vec<i32>,
     codes: Vec<i32>,
+    /// The states of a Slurm job's end.
+    slurm_states: Vec<String>,
     severity: Option<IncidentSeverity>,
 }
 
@@ -189,6 +191,12 @@ impl Rules {
                     category: index,
                     signals: numbers(&rule.signal, crate::protocol::signal_number),
                     codes: numbers(&rule.exit_code, |c| c.trim().parse().ok()),
+                    slurm_states: rule
+                        .slurm_state
+                        .iter()
+                        .flat_map(|l| l.iter())
+                        .map(|s| s.value.clone())
+                        .collect(),
                     severity,
                 });
             } else {
@@ -328,10 +336,11 @@ impl Rules {
         &self,
         exit_code: Option<i32>,
         signal: Option<i32>,
+        slurm_state: Option<&str>,
         last_line: Option<&str>,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Option<Incident> {
-        let (category, severity) = self.match_exit(exit_code, signal)?;
+        let (category, severity) = self.match_exit(exit_code, signal, slurm_state)?;
         let name = |signal: i32| {
             nix::sys::signal::Signal::try_from(signal).map_or_else(
                 |_| format!("signal {signal}"),
@@ -346,6 +355,11 @@ impl Rules {
             ),
             (None, Some(code)) => format!("the job exited with code {code}"),
             (None, None) => "the job ended".to_owned(),
+        };
+        // Slurm's word for the end comes first: a preempted job is killed by a signal too.
+        let message = match slurm_state {
+            Some(state) => format!("the Slurm job ended {state}; {message}"),
+            None => message,
         };
         // Not read from the log: no line number; the job's last line is its line.
         Some(self.incident(
@@ -392,8 +406,14 @@ impl Rules {
         }
     }
 
-    /// The class of a job that ended with `exit_code` or by `signal`, when an exit rule says.
-    pub(super) fn match_exit(&self, exit_code: Option<i32>, signal: Option<i32>) -> Option<Class> {
+    /// The class of a job that ended with `exit_code`, by `signal` or (on Slurm) in
+    /// `slurm_state`, when an exit rule says.
+    pub(super) fn match_exit(
+        &self,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        slurm_state: Option<&str>,
+    ) -> Option<Class> {
         // Shells, containers and Slurm report a job a signal ended as 128 + the signal.
         let signal = signal.or(exit_code
             .filter(|c| (129..=192).contains(c))
@@ -401,6 +421,7 @@ impl Rules {
         let rule = self.exits.iter().find(|rule| {
             signal.is_some_and(|s| rule.signals.contains(&s))
                 || exit_code.is_some_and(|c| rule.codes.contains(&c))
+                || slurm_state.is_some_and(|s| rule.slurm_states.iter().any(|r| r == s))
         })?;
         Some((rule.category, rule.severity))
     }

@@ -945,7 +945,7 @@ fn how_the_job_ended_is_classified_by_the_exit_rules() {
     let rules = &classifier.rules;
     let category = |code: Option<i32>, signal: Option<i32>| {
         rules
-            .exit_incident(code, signal, Some("last"), t0())
+            .exit_incident(code, signal, None, Some("last"), t0())
             .map(|i| (i.category, i.message))
     };
     assert_eq!(

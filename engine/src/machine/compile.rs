@@ -43,6 +43,7 @@ enum JobField {
     Artifact(usize),
     CadenceMin,
     CadenceMax,
+    SlurmArg(usize),
 }
 
 impl fmt::Display for Key<'_> {
@@ -61,6 +62,7 @@ impl fmt::Display for Key<'_> {
             Key::Job(JobField::Artifact(i)) => write!(f, "job.artifacts:{i}"),
             Key::Job(JobField::CadenceMin) => write!(f, "job.cadence.min"),
             Key::Job(JobField::CadenceMax) => write!(f, "job.cadence.max"),
+            Key::Job(JobField::SlurmArg(i)) => write!(f, "job.slurm.args:{i}"),
             Key::Gate(gate, key, i) => write!(f, "gate:{gate}.{key}:{i}"),
         }
     }
@@ -206,6 +208,8 @@ pub(super) struct JobTemplates<'env> {
     pub artifacts: Vec<(String, Render<'env>)>,
     /// `cadence`: its `min` and `max`, and the record key of a record's time.
     pub cadence: Option<CadenceTemplates<'env>>,
+    /// `slurm.args`.
+    pub slurm_args: Vec<Render<'env>>,
 }
 
 /// The templates of `job.cadence`.
@@ -289,6 +293,9 @@ pub(super) fn program(
             if let Some(max) = &cadence.max {
                 field(JobField::CadenceMax, max)?;
             }
+        }
+        for (i, arg) in job.slurm.iter().flat_map(|s| &s.args).enumerate() {
+            field(JobField::SlurmArg(i), arg)?;
         }
     }
     for (index, (name, gate)) in protocol.gates.iter().enumerate() {
@@ -464,6 +471,10 @@ fn compiled<'env>(
                     }),
                     None => None,
                 },
+                slurm_args: all(
+                    JobField::SlurmArg,
+                    job.slurm.as_ref().map_or(0, |s| s.args.len()),
+                )?,
             })
         }
         None => None,

@@ -31,7 +31,10 @@ pub use instance::{
     ActiveTimer, ArtifactFacts, CadenceFacts, EventInfo, GateRecord, HistoryEntry, Instance,
     JobFacts, Pending, RunInfo,
 };
-pub use outcome::{Input, JobPlan, Message, Outcome, Taken, DEFAULT_STOP_GRACE, MAX_STOP_GRACE};
+pub use outcome::{
+    Input, JobPlan, Message, Outcome, Taken, DEFAULT_SLURM_POLL, DEFAULT_STOP_GRACE,
+    MAX_STOP_GRACE, MIN_SLURM_POLL,
+};
 
 use crate::classify::{Incident, Rules};
 use crate::expr::DurationValue;
@@ -290,7 +293,11 @@ impl Machine {
                 let fields = BTreeMap::from([("pid".to_owned(), Value::from(pid))]);
                 step.dispatch("launched", None, fields, None)?;
             }
-            Input::Exited { exit_code, signal } => {
+            Input::Exited {
+                exit_code,
+                signal,
+                slurm_state,
+            } => {
                 // A launch that failed is reported as an exit.
                 step.instance.launching = false;
                 let job = Arc::make_mut(&mut step.instance.job);
@@ -300,10 +307,13 @@ impl Machine {
                 // An end an exit rule classifies (killed by the OOM killer, a segfault) is an
                 // incident first, as a traceback the job died with would be.
                 let last_line = job.last_line.clone();
-                if let Some(incident) =
-                    self.rules
-                        .exit_incident(exit_code, signal, last_line.as_deref(), now)
-                {
+                if let Some(incident) = self.rules.exit_incident(
+                    exit_code,
+                    signal,
+                    slurm_state.as_deref(),
+                    last_line.as_deref(),
+                    now,
+                ) {
                     let incident: Arc<Incident> = Arc::new(incident);
                     step.instance.incident = Some(incident.clone());
                     step.dispatch("incident", None, BTreeMap::new(), Some(incident))?;
@@ -469,7 +479,7 @@ impl Machine {
     /// The job as the run's vars make it: its command, log, followed files, checkpoint,
     /// resume arguments and stop grace, with every template rendered.
     pub fn job_plan(&self, instance: &Instance, now: DateTime<Utc>) -> Result<JobPlan, StepError> {
-        let Some(job) = &self.compiled().job else {
+        let (Some(job), Some(protocol_job)) = (&self.compiled().job, &self.protocol().job) else {
             return Ok(JobPlan::default());
         };
         let render = |render: &compile::Render<'_>| {
@@ -504,6 +514,19 @@ impl Machine {
             checkpoint: job.checkpoint.as_ref().map(render).transpose()?,
             resume_args: all(&job.resume_args)?,
             stop_grace,
+            launcher: protocol_job
+                .launcher
+                .as_ref()
+                .map(|l| l.value)
+                .unwrap_or_default(),
+            slurm_args: all(&job.slurm_args)?,
+            slurm_poll: protocol_job
+                .slurm
+                .as_ref()
+                .and_then(|s| s.poll.as_ref())
+                .and_then(|p| crate::duration::parse(p.as_str()).ok())
+                .unwrap_or(DEFAULT_SLURM_POLL)
+                .max(MIN_SLURM_POLL),
         })
     }
 

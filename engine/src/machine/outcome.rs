@@ -34,6 +34,9 @@ pub enum Input {
         exit_code: Option<i32>,
         /// The signal that ended it.
         signal: Option<i32>,
+        /// The state a Slurm job ended in (`COMPLETED`, `PREEMPTED`, `TIMEOUT`, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slurm_state: Option<String>,
     },
     /// The classifier found an incident.
     Incident(Box<Incident>),
@@ -173,7 +176,19 @@ pub struct JobPlan {
     pub resume_args: Vec<String>,
     /// Time between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
+    /// Where the job runs.
+    pub launcher: crate::protocol::Launcher,
+    /// With `launcher: slurm`: the extra `sbatch` arguments.
+    pub slurm_args: Vec<String>,
+    /// With `launcher: slurm`: how often the job's state is asked of Slurm.
+    pub slurm_poll: Duration,
 }
+
+/// How often a Slurm job's state is asked when the protocol does not say.
+pub const DEFAULT_SLURM_POLL: Duration = Duration::from_secs(5);
+
+/// The shortest `job.slurm.poll`: asking more often loads the cluster's controller for nothing.
+pub const MIN_SLURM_POLL: Duration = Duration::from_secs(1);
 
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

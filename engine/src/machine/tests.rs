@@ -257,6 +257,7 @@ fn events_without_a_candidate_are_ignored_and_recorded() {
             Input::Exited {
                 exit_code: Some(1),
                 signal: None,
+                slurm_state: None,
             },
             t(1),
         )
@@ -280,6 +281,7 @@ fn a_final_state_absorbs_everything() {
             Input::Exited {
                 exit_code: Some(0),
                 signal: None,
+                slurm_state: None,
             },
             t(1),
         )
@@ -492,6 +494,7 @@ fn phase5b_main_path_renders_every_message() {
         Input::Exited {
             exit_code: Some(1),
             signal: None,
+            slurm_state: None,
         },
         t(180),
     );
@@ -559,6 +562,7 @@ fn phase5b_main_path_renders_every_message() {
         Input::Exited {
             exit_code: Some(0),
             signal: None,
+            slurm_state: None,
         },
         t(750),
     );
@@ -640,6 +644,7 @@ fn exited() -> Input {
     Input::Exited {
         exit_code: Some(0),
         signal: None,
+        slurm_state: None,
     }
 }
 
@@ -938,6 +943,7 @@ transitions:
     let exited = Input::Exited {
         exit_code: Some(1),
         signal: None,
+        slurm_state: None,
     };
     let out = m.step(&started.instance, exited, t(5)).unwrap();
     assert_eq!(states(&out), ["watch->ended"], "the transition is taken");

@@ -184,6 +184,63 @@ pub struct Job {
     /// The spacing expected between the job's metric records; records closer or further apart
     /// are counted in `cadence`.
     pub cadence: Option<Cadence>,
+    /// Where the job runs: `local` (default), in a process group of Warden's machine, or
+    /// `slurm`, submitted to a Slurm cluster with `sbatch`.
+    pub launcher: Option<Spanned<Launcher>>,
+    /// How the job is submitted to Slurm (with `launcher: slurm`).
+    pub slurm: Option<SlurmJob>,
+}
+
+/// The states a Slurm job ends in, as `scontrol` and `sacct` name them.
+pub const SLURM_END_STATES: &[&str] = &[
+    "BOOT_FAIL",
+    "CANCELLED",
+    "COMPLETED",
+    "DEADLINE",
+    "FAILED",
+    "NODE_FAIL",
+    "OUT_OF_MEMORY",
+    "PREEMPTED",
+    "TIMEOUT",
+];
+
+/// Where the job runs.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Launcher {
+    /// A process group of its own on Warden's machine, started by a waiter.
+    #[default]
+    Local,
+    /// A Slurm batch job: `sbatch`, watched with `scontrol`/`sacct`, stopped with `scancel`.
+    Slurm,
+}
+
+impl Launcher {
+    /// The launcher as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Launcher::Local => "local",
+            Launcher::Slurm => "slurm",
+        }
+    }
+}
+
+/// How the job is submitted to Slurm.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SlurmJob {
+    /// Where `slurm:` is written.
+    #[schemars(skip)]
+    pub span: Span,
+    /// Extra `sbatch` arguments (`--partition=gpu`, `--time=24:00:00`, `--gres=gpu:1`), each a
+    /// template over the vars. Warden sets `--parsable`, `--output`, `--error` and
+    /// `--job-name` itself.
+    #[schemars(default)]
+    pub args: Vec<Spanned<String>>,
+    /// How often the job's state is asked of Slurm (default 5s, at least 1s).
+    pub poll: Option<Spanned<String>>,
 }
 
 /// The spacing expected between the job's metric records.
@@ -514,6 +571,9 @@ pub struct Rule {
     /// Exit codes of the job.
     #[schemars(default, schema_with = "names_or_numbers")]
     pub exit_code: Option<OneOrMany<Spanned<String>>>,
+    /// The states a Slurm job ended in (`PREEMPTED`, `NODE_FAIL`, `TIMEOUT`, `OUT_OF_MEMORY`,
+    /// `BOOT_FAIL`, `DEADLINE`, `CANCELLED`, `FAILED`), with `launcher: slurm`.
+    pub slurm_state: Option<OneOrMany<Spanned<String>>>,
     /// Severity of what this rule matches, instead of the category's.
     pub severity: Option<Spanned<IncidentSeverity>>,
 }
@@ -824,9 +884,9 @@ pub fn signal_number(text: &str) -> Option<i32> {
 }
 
 impl Rule {
-    /// Whether the rule is about how the job ended (`signal`, `exit_code`).
+    /// Whether the rule is about how the job ended (`signal`, `exit_code`, `slurm_state`).
     pub fn is_exit(&self) -> bool {
-        self.signal.is_some() || self.exit_code.is_some()
+        self.signal.is_some() || self.exit_code.is_some() || self.slurm_state.is_some()
     }
 
     /// Whether the rule is about a traceback (`exception`, `message`, `traceback`).

@@ -154,6 +154,22 @@ pub struct JobStatus {
     pub exit_code: Option<i32>,
     /// The signal that ended it.
     pub signal: Option<i32>,
+    /// For a job submitted to Slurm: its id and its state when the supervisor last asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<SlurmStatus>,
+}
+
+/// A Slurm job, for [`JobStatus`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SlurmStatus {
+    /// The Slurm job id.
+    pub job_id: u64,
+    /// Its state when last asked (`PENDING`, `RUNNING`, `PREEMPTED`, ...), if it was.
+    pub state: Option<String>,
+    /// Slurm's reason for the state, if it gave one.
+    pub reason: Option<String>,
+    /// When it was last asked.
+    pub seen_at: Option<DateTime<Utc>>,
 }
 
 /// A timer, for [`Status`].
@@ -196,7 +212,24 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
     let protocol = state.machine().protocol();
     let until = state.ended().map_or(now, |(at, _)| at);
     let job = state.job().map(|job| {
-        let running = !job.ended && job.job.is_current();
+        let slurm = job.slurm_job.map(|job_id| {
+            let submission = super::slurm::read_submission(&state.run().dir, job.n);
+            let submission = submission.filter(|s| s.job_id == job_id);
+            SlurmStatus {
+                job_id,
+                state: submission.as_ref().and_then(|s| s.state.clone()),
+                reason: submission.as_ref().and_then(|s| s.reason.clone()),
+                seen_at: submission.as_ref().and_then(|s| s.seen_at),
+            }
+        });
+        let running = !job.ended
+            && match &slurm {
+                Some(slurm) => slurm
+                    .state
+                    .as_deref()
+                    .is_none_or(|s| !crate::protocol::SLURM_END_STATES.contains(&s)),
+                None => job.job.is_current(),
+            };
         JobStatus {
             pid: job.job.pid,
             running,
@@ -205,6 +238,7 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
             resumed: job.resumed,
             exit_code: instance.job.exit_code,
             signal: instance.job.signal,
+            slurm,
         }
     });
     let mut unread = BTreeMap::new();

@@ -261,6 +261,9 @@ fn open_log(path: &Path) -> Result<std::fs::File, ProcessError> {
 /// Whether any live process of the job's group is left. Zombies are not: they are dead, and
 /// wait only for their parent (or init, for orphans) to collect their status.
 pub fn group_exists(identity: Identity) -> bool {
+    if identity.pid == 0 {
+        return false;
+    }
     // The group has members at all (cheap); are any of them alive? (A program started through
     // a wrapper script, pyenv's shims say, leaves orphaned zombies that init reaps when it gets
     // to them.)
@@ -294,7 +297,9 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 /// cannot be reused while any member lives, so it still names the job; while the leader lives,
 /// its start time must match.
 pub fn signal_group(identity: Identity, signal: Signal) -> Result<(), ProcessError> {
-    if Identity::of(identity.pid).is_some_and(|now| now != identity) {
+    // PID 0 is no process (a Slurm job has no local one), and killpg(0) would signal Warden's
+    // own group.
+    if identity.pid == 0 || Identity::of(identity.pid).is_some_and(|now| now != identity) {
         return Err(ProcessError::NotTheJob { pid: identity.pid });
     }
     match killpg(identity.group(), signal) {
@@ -404,6 +409,21 @@ mod tests {
         own.kill().unwrap();
         own.wait().unwrap();
         assert!(!real.is_current(), "gone once reaped");
+    }
+
+    #[test]
+    fn pid_zero_names_no_job_and_is_never_signalled() {
+        let nobody = Identity {
+            pid: 0,
+            start_time: 0,
+        };
+        assert!(!group_exists(nobody));
+        assert!(!nobody.is_current());
+        // Signal 0 only asks; were PID 0 let through, it would ask of the test's own group.
+        assert!(matches!(
+            signal_group(nobody, Signal::SIGTERM),
+            Err(ProcessError::NotTheJob { pid: 0 })
+        ));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub(super) enum JobEvent {
         command: Vec<String>,
         /// Whether it resumed from the checkpoint.
         resumed: bool,
+        /// The Slurm job id, for a job submitted to Slurm.
+        slurm_job: Option<u64>,
     },
     /// Launch `n` could not start the job.
     LaunchFailed {
@@ -48,6 +50,8 @@ pub(super) enum JobEvent {
     Stopped(Option<Exit>, Vec<Identity>),
     /// A signal was sent to the job's process group.
     Signalled(u32, Signal),
+    /// What a Slurm job did or was told: submitted, found again, its state, cancelled.
+    Slurm(String),
     /// Something went wrong that the run survives.
     Warning(String),
 }
@@ -251,6 +255,7 @@ impl Lifecycle {
                     started,
                     command,
                     resumed,
+                    slurm_job: None,
                 });
             }
             Err(error) => out.push(JobEvent::LaunchFailed { n, error }),
@@ -320,7 +325,7 @@ impl Lifecycle {
 
 /// What launch `n` runs: the command given to `run` or the protocol's, with the resume
 /// arguments when the checkpoint exists and the run is not fresh.
-fn launch_spec(state: &RunState, log: &Path) -> Result<LaunchSpec, String> {
+pub(super) fn launch_spec(state: &RunState, log: &Path) -> Result<LaunchSpec, String> {
     let started = state.started();
     let plan = state
         .machine()
@@ -387,5 +392,6 @@ fn lost_exit(job: &Identity) -> Exit {
             "the exit status of job {} was lost: its waiter ended without recording it",
             job.pid
         )),
+        slurm_state: None,
     }
 }

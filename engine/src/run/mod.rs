@@ -8,18 +8,22 @@
 //! ([`client`]) use. Roles' events reach it through the run's [`mailbox`]. The job is started by
 //! a [`waiter`], its parent, which records its exit status whether or not a supervisor runs;
 //! [`job`] knows processes only by PID and start time, and [`track`] finds every process of
-//! the job, those that left its group too: nothing else is ever signalled.
+//! the job, those that left its group too: nothing else is ever signalled. A job on a Slurm
+//! cluster ([`slurm`]) is submitted, watched and cancelled through Slurm's own tools instead;
+//! the supervisor drives either kind through one [`launcher`].
 
 pub mod client;
 pub mod describe;
 mod files;
 mod hook;
 pub mod job;
+mod launcher;
 mod lifecycle;
 pub mod mailbox;
 mod notice;
 pub mod preview;
 pub mod prune;
+pub mod slurm;
 pub mod snapshot;
 pub mod start;
 pub mod state;

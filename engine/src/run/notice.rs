@@ -31,6 +31,8 @@ pub enum Notice<'a> {
     },
     /// The job could not be started.
     LaunchFailed(&'a str),
+    /// What a Slurm job did or was told: submitted, found again, its state, cancelled.
+    Slurm(&'a str),
     /// The job ended by itself.
     Exited {
         /// Its exit code.

@@ -56,6 +56,8 @@ pub struct Launch {
     pub resumed: bool,
     /// Whether its end is in the journal (an `exited` input, or a stop).
     pub ended: bool,
+    /// The Slurm job id, when it was submitted to Slurm.
+    pub slurm_job: Option<u64>,
 }
 
 /// What absorbing an entry did.
@@ -316,6 +318,7 @@ impl RunState {
                 waiter,
                 command,
                 resumed,
+                slurm_job,
             } => self.launched(Launch {
                 n: *n,
                 at: *at,
@@ -324,6 +327,7 @@ impl RunState {
                 command: command.clone(),
                 resumed: *resumed,
                 ended: false,
+                slurm_job: *slurm_job,
             }),
             Entry::LaunchFailed { at, n, .. } => self.launch_failed(*at, *n),
             Entry::Stopped { at, .. } => self.stopped(*at),
@@ -695,6 +699,7 @@ transitions:
             Input::Exited {
                 exit_code: Some(0),
                 signal: None,
+                slurm_state: None,
             },
         );
         state.absorb(&exited).unwrap();

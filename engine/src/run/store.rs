@@ -59,6 +59,10 @@ pub enum Entry {
         command: Vec<String>,
         /// Whether it resumed from the checkpoint.
         resumed: bool,
+        /// The Slurm job id, when the job was submitted to Slurm (its `job` and `waiter` are
+        /// then PID 0: no local process).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slurm_job: Option<u64>,
     },
     /// The job could not be started.
     LaunchFailed {

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::hook::Hook;
-use super::lifecycle::{JobEvent, Lifecycle};
+use super::launcher::Launcher;
+use super::lifecycle::JobEvent;
 use super::mailbox::{self, Posted, Reply, Request};
 pub use super::notice::{Notice, Observer, Quiet};
 use super::snapshot::Snapshot;
@@ -103,7 +104,7 @@ pub struct Supervisor<'o> {
     sources: Vec<Source>,
     /// The logs' lines, classified, as inputs.
     feed: Feed,
-    job: Lifecycle,
+    job: Launcher,
     hook: Hook,
     options: Options,
     observer: &'o mut dyn Observer,
@@ -225,13 +226,16 @@ impl<'o> Supervisor<'o> {
             state.started().on_message.clone(),
             state.started().cwd.clone(),
         );
+        let plan = state
+            .machine()
+            .job_plan(state.instance(), state.started().at)?;
         let now = Instant::now();
         Ok(Supervisor {
             store,
             state,
             sources,
             feed,
-            job: Lifecycle::new(options.waiter.clone()),
+            job: Launcher::new(options.waiter.clone(), &plan),
             hook,
             options,
             observer,
@@ -279,6 +283,9 @@ impl<'o> Supervisor<'o> {
                     if let Ok(until) = (due - Utc::now()).to_std() {
                         pause = pause.min(until);
                     }
+                }
+                if let Some(poll) = self.job.next_poll() {
+                    pause = pause.min(poll.saturating_duration_since(Instant::now()));
                 }
                 std::thread::sleep(pause);
             }
@@ -357,6 +364,7 @@ impl<'o> Supervisor<'o> {
                 started,
                 command,
                 resumed,
+                slurm_job,
             } => {
                 // A new job's silence counts from its start, and its cadence from its first entry.
                 for source in &mut self.sources {
@@ -372,12 +380,24 @@ impl<'o> Supervisor<'o> {
                     waiter: started.waiter,
                     command: command.clone(),
                     resumed,
+                    slurm_job,
                 })?;
-                self.observer.notice(Notice::Launched {
-                    pid: started.job.pid,
-                    command: &command,
-                    resumed,
-                });
+                match slurm_job {
+                    Some(id) => self.observer.notice(Notice::Slurm(&format!(
+                        "job submitted to Slurm as job {id}{}: {}",
+                        if resumed {
+                            ", resuming from its checkpoint"
+                        } else {
+                            ""
+                        },
+                        command.join(" ")
+                    ))),
+                    None => self.observer.notice(Notice::Launched {
+                        pid: started.job.pid,
+                        command: &command,
+                        resumed,
+                    }),
+                }
                 let input = Input::Launched {
                     pid: started.job.pid,
                     resumed,
@@ -396,6 +416,7 @@ impl<'o> Supervisor<'o> {
                 let input = Input::Exited {
                     exit_code: Some(127),
                     signal: None,
+                    slurm_state: None,
                 };
                 self.apply(input, None)?;
             }
@@ -411,6 +432,7 @@ impl<'o> Supervisor<'o> {
                 let input = Input::Exited {
                     exit_code: exit.exit_code,
                     signal: exit.signal,
+                    slurm_state: exit.slurm_state.clone(),
                 };
                 self.apply(input, None)?;
             }
@@ -440,6 +462,7 @@ impl<'o> Supervisor<'o> {
             JobEvent::Signalled(pid, signal) => {
                 self.observer.notice(Notice::Signalled { pid, signal })
             }
+            JobEvent::Slurm(news) => self.observer.notice(Notice::Slurm(&news)),
             JobEvent::Warning(warning) => self.observer.notice(Notice::Warning(warning)),
         }
         Ok(())
@@ -450,11 +473,15 @@ impl<'o> Supervisor<'o> {
     fn watch_job(&mut self, happened: &mut Vec<Happened>) {
         let job = self.state.job_running();
         let stop_next = self.state.next_action() == Some(Action::Stop);
-        if !self.job.watch(self.store.run(), job, stop_next) {
+        let mut events = Vec::new();
+        if !self
+            .job
+            .watch(self.store.run(), job, stop_next, &mut events)
+        {
+            happened.extend(events.into_iter().map(Happened::Job));
             return;
         }
         let job = job.cloned().expect("an end is of a running job");
-        let mut events = Vec::new();
         self.drain_into(happened);
         // What the job left behind is known before its end is taken.
         self.watch_artifacts(happened);
@@ -592,7 +619,7 @@ impl<'o> Supervisor<'o> {
         })?;
         self.observer.notice(Notice::Ended(&state));
         if let Some(job) = self.state.job_running().cloned() {
-            if !self.job.processes(self.store.run(), &job).is_empty() {
+            if self.job.may_run(self.store.run(), &job) {
                 let warning = format!(
                     "the run ended with its job still running (pid {}); the protocol did not stop it",
                     job.job.pid

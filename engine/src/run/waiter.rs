@@ -71,6 +71,9 @@ pub struct Exit {
     /// Why the job could not be started, if it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The state a Slurm job ended in, as Slurm names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_state: Option<String>,
 }
 
 /// The files of one launch, in the run's directory.
@@ -181,6 +184,7 @@ pub fn main(dir: &Path, n: u32) -> i32 {
                 exit_code: None,
                 signal: None,
                 error: Some(error.to_string()),
+                slurm_state: None,
             };
             return if record(&exit).is_ok() { 1 } else { 2 };
         }
@@ -206,6 +210,7 @@ pub fn main(dir: &Path, n: u32) -> i32 {
             exit_code: None,
             signal: None,
             error: Some(format!("cannot wait for the job: {error}")),
+            slurm_state: None,
         },
     };
     let recorded = record(&exit);
@@ -237,6 +242,7 @@ fn wait_for(job: u32) -> nix::Result<Exit> {
             exit_code,
             signal,
             error: None,
+            slurm_state: None,
         });
     }
 }

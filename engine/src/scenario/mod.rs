@@ -80,6 +80,9 @@ pub struct StepSpec {
     /// For `exited`: the signal.
     #[serde(default)]
     pub signal: Option<i32>,
+    /// For `exited`: the state a Slurm job ended in (`PREEMPTED`, `TIMEOUT`, ...).
+    #[serde(default)]
+    pub slurm_state: Option<String>,
     /// A role event's name.
     #[serde(default)]
     pub send: Option<String>,
@@ -708,6 +711,7 @@ fn replay_into(
                     JobStep::Exited => Input::Exited {
                         exit_code: spec.exit_code,
                         signal: spec.signal,
+                        slurm_state: spec.slurm_state.clone(),
                     },
                 };
                 apply(&mut instance, input, now, &mut record)?;
@@ -822,10 +826,16 @@ fn describe(spec: &StepSpec) -> String {
                 ""
             }
         )),
-        Some(JobStep::Exited) => match (spec.exit_code, spec.signal) {
-            (_, Some(signal)) => parts.push(format!("job exited on signal {signal}")),
-            (code, None) => parts.push(format!("job exited with code {}", code.unwrap_or(0))),
-        },
+        Some(JobStep::Exited) => {
+            let mut said = match (spec.exit_code, spec.signal) {
+                (_, Some(signal)) => format!("job exited on signal {signal}"),
+                (code, None) => format!("job exited with code {}", code.unwrap_or(0)),
+            };
+            if let Some(state) = &spec.slurm_state {
+                said.push_str(&format!(", Slurm state {state}"));
+            }
+            parts.push(said);
+        }
         None => {}
     }
     if let Some(event) = &spec.send {

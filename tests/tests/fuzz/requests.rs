@@ -37,6 +37,7 @@ fn instance() -> &'static Instance {
         let exited = Input::Exited {
             exit_code: Some(1),
             signal: None,
+            slurm_state: None,
         };
         m.step(&outcome.instance, exited, now()).unwrap().instance
     })

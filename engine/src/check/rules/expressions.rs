@@ -65,7 +65,8 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                     .flat_map(|r| std::iter::once(&r.when_exists).chain(&r.args)),
             )
             .chain(job.artifacts.iter().map(|(_, path)| path))
-            .chain(cadence);
+            .chain(cadence)
+            .chain(job.slurm.iter().flat_map(|s| &s.args));
         for template in templates {
             lint_in_protocol(
                 cx,

@@ -22,6 +22,7 @@ mod metric_name;
 mod reserved_name;
 mod shadowed_transition;
 mod shell_words;
+mod slurm_launcher;
 mod template_missing;
 mod templates;
 mod trap_state;
@@ -74,4 +75,5 @@ pub(crate) const ALL: &[Rule] = &[
     shell_words::check,
     gate_value::check,
     unhandled_gate_failure::check,
+    slurm_launcher::check,
 ];

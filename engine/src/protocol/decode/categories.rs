@@ -62,6 +62,7 @@ impl Decode for Rule {
                 "each",
                 "signal",
                 "exit_code",
+                "slurm_state",
                 "severity",
             ],
         )?;
@@ -75,6 +76,7 @@ impl Decode for Rule {
             each: f.opt(d, "each"),
             signal: f.opt(d, "signal"),
             exit_code: f.opt(d, "exit_code"),
+            slurm_state: f.opt(d, "slurm_state"),
             severity: f.opt(d, "severity"),
         };
         let kinds = usize::from(rule.is_traceback())
@@ -92,7 +94,7 @@ impl Decode for Rule {
                 },
                 Some(
                     "give `exception` (with optional `message` and `traceback`), `line`, \
-                     `metric` (with optional `each`), or `signal` and `exit_code`; write several \
+                     `metric` (with optional `each`), or `signal`, `exit_code` and `slurm_state`; write several \
                      rules to match several"
                         .into(),
                 ),
@@ -133,6 +135,17 @@ impl Decode for Rule {
                     code.span,
                     format!("`{}` is not an exit code", code.as_str()),
                     Some("exit codes are whole numbers from 0 to 255".into()),
+                );
+                valid = false;
+            }
+        }
+        for state in rule.slurm_state.iter().flat_map(|s| s.iter()) {
+            if !SLURM_END_STATES.contains(&state.as_str()) {
+                d.error_with_help(
+                    Code::P003,
+                    state.span,
+                    format!("`{}` is not a state a Slurm job ends in", state.as_str()),
+                    crate::suggest::help(state.as_str(), SLURM_END_STATES),
                 );
                 valid = false;
             }

@@ -69,6 +69,8 @@ impl Decode for Job {
                 "stop_grace",
                 "artifacts",
                 "cadence",
+                "launcher",
+                "slurm",
             ],
         )?;
         let command = f.req::<OneOrMany<Spanned<String>>>(d, "command");
@@ -78,6 +80,8 @@ impl Decode for Job {
         let stop_grace = f.opt(d, "stop_grace");
         let artifacts = f.or_default(d, "artifacts");
         let cadence = f.opt(d, "cadence");
+        let launcher = f.opt(d, "launcher");
+        let slurm = f.opt(d, "slurm");
         Some(Job {
             span: f.span(),
             command: command?,
@@ -87,6 +91,21 @@ impl Decode for Job {
             stop_grace,
             artifacts,
             cadence,
+            launcher,
+            slurm,
+        })
+    }
+}
+
+impl Decode for SlurmJob {
+    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+        let f = d.fields(node, at, "`slurm`", &["args", "poll"])?;
+        let args = f.or_default(d, "args");
+        let poll = f.opt(d, "poll");
+        Some(SlurmJob {
+            span: f.span(),
+            args,
+            poll,
         })
     }
 }

@@ -192,6 +192,11 @@ keyword_enum!(Outcome, "an outcome", {
     "failure" => Outcome::Failure,
 });
 
+keyword_enum!(Launcher, "a launcher", {
+    "local" => Launcher::Local,
+    "slurm" => Launcher::Slurm,
+});
+
 keyword_enum!(Since, "a time a file must be newer than", {
     "run" => Since::Run,
     "job" => Since::Job,
