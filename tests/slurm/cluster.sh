@@ -122,7 +122,7 @@ start() {
   slurmd -f "$conf" -N localhost
   for _ in $(seq 100); do
     case "$(node_state)" in
-      idle* | mixed* | allocated*)
+      idle* | mixed* | allocated* | completing* | planned*)
         echo "the cluster is up (SLURM_CONF=$conf)"
         return 0
         ;;

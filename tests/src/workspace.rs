@@ -20,6 +20,8 @@ pub const WATCH: &str = "tests/fixtures/run/watch.yaml";
 /// A temporary folder holding `job.py`; its runs live in `.warden/runs`.
 pub struct Workspace {
     dir: tempfile::TempDir,
+    /// The environment every `warden` it runs gets, beside the test's own.
+    env: Vec<(String, String)>,
 }
 
 impl Workspace {
@@ -30,7 +32,17 @@ impl Workspace {
             dir.path().join("job.py"),
         )
         .unwrap();
-        Workspace { dir }
+        Workspace {
+            dir,
+            env: Vec::new(),
+        }
+    }
+
+    /// The workspace, its `warden` commands run with `key` set to `value` (and so their
+    /// supervisors and jobs).
+    pub fn with_env(mut self, key: &str, value: &str) -> Workspace {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -41,6 +53,7 @@ impl Workspace {
     pub fn warden(&self, args: &[&str]) -> Output {
         warden()
             .current_dir(self.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(args)
             .output()
             .unwrap()
@@ -126,6 +139,30 @@ impl Default for Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         end_processes(self.path());
+        cancel_slurm_jobs(self.path(), &self.env);
+    }
+}
+
+/// Cancels, by id, the Slurm jobs the runs under `dir` submitted (a finished one is no matter).
+fn cancel_slurm_jobs(dir: &Path, env: &[(String, String)]) {
+    let root = dir.join(".warden/runs");
+    let Ok(runs) = std::fs::read_dir(&root) else {
+        return;
+    };
+    for run in runs.flatten() {
+        let run = RunDir::new(&root, &run.file_name().to_string_lossy());
+        for entry in run.read_journal().unwrap_or_default() {
+            if let Entry::Launched {
+                slurm_job: Some(id),
+                ..
+            } = entry
+            {
+                let _ = std::process::Command::new("scancel")
+                    .envs(env.iter().map(|(k, v)| (k, v)))
+                    .arg(id.to_string())
+                    .output();
+            }
+        }
     }
 }
 
