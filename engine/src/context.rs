@@ -55,7 +55,9 @@ pub const CADENCE_FIELDS: &[&str] = &[
 pub const RUN_FIELDS: &[&str] = &["id", "started_at", "elapsed", "protocol", "version"];
 
 /// Attributes of `job`. Besides PROTOCOL.md's, `checkpoint` is the job's resume checkpoint path
-/// (none without `resume`) and `resumed` whether the running process was started from it.
+/// (none without `resume`) and `resumed` whether the running process was started from it;
+/// `slurm_job` is the Slurm job id of a job on Slurm (none for a local one) and `slurm_state`
+/// the state it ended in.
 pub const JOB_FIELDS: &[&str] = &[
     "pid",
     "command",
@@ -70,6 +72,8 @@ pub const JOB_FIELDS: &[&str] = &[
     "resumed",
     "ended_at",
     "runtime",
+    "slurm_job",
+    "slurm_state",
 ];
 
 /// Attributes of `incident` (and of each incident in `history`). `line` is the log line that

@@ -140,9 +140,10 @@ fn detect(
     }
     // Phase 5B reports critical and warning incidents; an `info` one is noted, not an alarm.
     incidents.retain(|i| i.severity != IncidentSeverity::Info);
-    let ended = machine
-        .rules()
-        .exit_incident(exit.code, exit.signal, last_line.as_deref(), at);
+    let ended =
+        machine
+            .rules()
+            .exit_incident(exit.code, exit.signal, None, last_line.as_deref(), at);
     incidents.extend(ended);
     incidents
 }

@@ -158,10 +158,11 @@ mod machine_sequences {
                 pid,
                 resumed,
                 command: None,
+                slurm_job: None,
             }),
             prop_oneof![Just(Some(0)), Just(Some(1)), Just(None)].prop_map(|code| Input::Exited {
                 exit_code: code,
-                signal: code.is_none().then_some(9)
+                signal: code.is_none().then_some(9),
                 slurm_state: None,
             }),
             prop_oneof![

@@ -104,6 +104,7 @@ pub fn phase5b_watching() -> (Machine, Instance) {
         pid: 12345,
         resumed: false,
         command: None,
+        slurm_job: None,
     };
     let run = machine.step(&run, launched, now()).unwrap().instance;
     (machine, run)

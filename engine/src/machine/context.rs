@@ -93,6 +93,8 @@ impl Object for JobView {
             "last_line" => text(&job.last_line),
             "checkpoint" => text(&job.checkpoint),
             "resumed" => Value::from(job.resumed),
+            "slurm_job" => job.slurm_job.map_or(Value::from(()), Value::from),
+            "slurm_state" => text(&job.slurm_state),
             _ => return None,
         })
     }

@@ -142,6 +142,12 @@ pub struct JobFacts {
     pub ran_before: std::time::Duration,
     /// The artifacts' paths, by name.
     pub artifacts: BTreeMap<String, String>,
+    /// The Slurm job id of the current or last launch, for a job on Slurm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slurm_job: Option<u64>,
+    /// The state the last Slurm job ended in, once it ended by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slurm_state: Option<String>,
 }
 
 impl JobFacts {

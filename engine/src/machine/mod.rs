@@ -275,6 +275,7 @@ impl Machine {
                 pid,
                 resumed,
                 command,
+                slurm_job,
             } => {
                 step.instance.launching = false;
                 let job = Arc::make_mut(&mut step.instance.job);
@@ -285,10 +286,12 @@ impl Machine {
                     job.ran_before = job.ran_before.saturating_add(job.uptime(now));
                 }
                 job.pid = Some(pid);
+                job.slurm_job = slurm_job;
                 job.started_at = Some(now);
                 job.ended_at = None;
                 job.exit_code = None;
                 job.signal = None;
+                job.slurm_state = None;
                 job.resumed = resumed;
                 let fields = BTreeMap::from([("pid".to_owned(), Value::from(pid))]);
                 step.dispatch("launched", None, fields, None)?;
@@ -303,6 +306,7 @@ impl Machine {
                 let job = Arc::make_mut(&mut step.instance.job);
                 job.exit_code = exit_code;
                 job.signal = signal;
+                job.slurm_state = slurm_state.clone();
                 job.ended_at = Some(now);
                 // An end an exit rule classifies (killed by the OOM killer, a segfault) is an
                 // incident first, as a traceback the job died with would be.

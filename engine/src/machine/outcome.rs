@@ -27,6 +27,9 @@ pub enum Input {
         /// a command given to `run`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         command: Option<Vec<String>>,
+        /// The Slurm job id, for a job submitted to Slurm (its `pid` is then 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slurm_job: Option<u64>,
     },
     /// The job ended by itself.
     Exited {

@@ -469,6 +469,7 @@ fn phase5b_main_path_renders_every_message() {
             pid: 12345,
             resumed: false,
             command: None,
+            slurm_job: None,
         },
         t(0),
     );
@@ -525,6 +526,7 @@ fn phase5b_main_path_renders_every_message() {
             pid: 12346,
             resumed: true,
             command: None,
+            slurm_job: None,
         },
         t(187),
     );
@@ -653,6 +655,7 @@ fn launched(pid: u32) -> Input {
         pid,
         resumed: false,
         command: None,
+        slurm_job: None,
     }
 }
 

@@ -567,7 +567,34 @@ transitions:
             waiter: identity(200 + n),
             command: vec!["train".into()],
             resumed: n > 1,
+            slurm_job: None,
         }
+    }
+
+    #[test]
+    fn a_journal_written_before_slurm_replays_and_a_slurm_launch_keeps_its_job_id() {
+        // As a version without the Slurm launcher wrote them: no `slurm_job`, no `slurm_state`.
+        let old = r#"{"entry":"launched","at":"2026-01-01T00:00:00Z","n":1,"job":{"pid":101,"start_time":5},"waiter":{"pid":100,"start_time":4},"command":["train"],"resumed":false}"#;
+        let Entry::Launched { slurm_job, .. } = serde_json::from_str(old).unwrap() else {
+            panic!("not a launch");
+        };
+        assert_eq!(slurm_job, None);
+        let exited = r#"{"input":"exited","exit_code":0,"signal":null}"#;
+        let input: Input = serde_json::from_str(exited).unwrap();
+        assert!(matches!(
+            input,
+            Input::Exited {
+                slurm_state: None,
+                ..
+            }
+        ));
+        let mut state = begin();
+        let mut launch = launched(1, 10);
+        if let Entry::Launched { slurm_job, .. } = &mut launch {
+            *slurm_job = Some(4242);
+        }
+        state.absorb(&launch).unwrap();
+        assert_eq!(state.job_running().and_then(|j| j.slurm_job), Some(4242));
     }
 
     #[test]
@@ -578,6 +605,7 @@ transitions:
             pid: 101,
             resumed: false,
             command: None,
+            slurm_job: None,
         };
         state.absorb(&input(0, launched_input)).unwrap();
         state

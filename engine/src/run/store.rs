@@ -617,6 +617,7 @@ mod tests {
                     pid: 12345,
                     resumed: false,
                     command: None,
+                    slurm_job: None,
                 }),
                 line: None,
                 request: None,

@@ -402,6 +402,7 @@ impl<'o> Supervisor<'o> {
                     pid: started.job.pid,
                     resumed,
                     command: Some(command),
+                    slurm_job,
                 };
                 self.apply(input, None)?;
             }

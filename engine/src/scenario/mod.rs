@@ -80,6 +80,9 @@ pub struct StepSpec {
     /// For `exited`: the signal.
     #[serde(default)]
     pub signal: Option<i32>,
+    /// For `launched`: the Slurm job id, for a job on Slurm.
+    #[serde(default)]
+    pub slurm_job: Option<u64>,
     /// For `exited`: the state a Slurm job ended in (`PREEMPTED`, `TIMEOUT`, ...).
     #[serde(default)]
     pub slurm_state: Option<String>,
@@ -707,6 +710,7 @@ fn replay_into(
                         pid: spec.pid.unwrap_or(1),
                         resumed: spec.resumed.unwrap_or(false),
                         command: None,
+                        slurm_job: spec.slurm_job,
                     },
                     JobStep::Exited => Input::Exited {
                         exit_code: spec.exit_code,
@@ -818,8 +822,11 @@ fn describe(spec: &StepSpec) -> String {
     }
     match spec.job {
         Some(JobStep::Launched) => parts.push(format!(
-            "job launched (pid {}{})",
-            spec.pid.unwrap_or(1),
+            "job launched ({}{})",
+            match spec.slurm_job {
+                Some(id) => format!("Slurm job {id}"),
+                None => format!("pid {}", spec.pid.unwrap_or(1)),
+            },
             if spec.resumed == Some(true) {
                 ", resumed"
             } else {

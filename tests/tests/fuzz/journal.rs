@@ -66,6 +66,7 @@ fn seed() -> &'static [Value] {
                     },
                     command: vec!["python".into(), "model_1.py".into()],
                     resumed: *resumed,
+                    slurm_job: None,
                 });
             }
             entries.push(Entry::Input {
