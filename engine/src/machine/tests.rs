@@ -1068,3 +1068,56 @@ fn a_timer_every_millisecond_is_refused_when_it_starts() {
     let error = m.start("r1", &vars, t(0)).unwrap_err().to_string();
     assert!(error.contains("at most once a second"), "{error}");
 }
+
+#[test]
+fn a_slurm_state_exit_rule_makes_the_end_an_incident_and_the_job_knows_its_slurm_job() {
+    let m = machine(
+        r#"
+protocol: cluster
+roles: { trainer: {}, director: {} }
+channels: [{ from: trainer, to: director }]
+categories:
+  - id: resource
+    owner: director
+    severity: critical
+    match: [{ slurm_state: [PREEMPTED, TIMEOUT] }]
+states:
+  start: { initial: true }
+  watch: {}
+  lost: { final: true }
+  ended: { final: true }
+transitions:
+  - { from: start, to: watch, do: [launch] }
+  - from: watch
+    on: incident
+    to: lost
+    send: [{ from: trainer, to: director, text: "{{ incident.category }}: {{ incident.message }} (job {{ job.slurm_job }}, {{ job.slurm_state }})" }]
+  - { from: watch, on: exited, to: ended }
+"#,
+    );
+    let started = m.start("r1", &BTreeMap::new(), t(0)).unwrap();
+    let launched = Input::Launched {
+        pid: 0,
+        resumed: false,
+        command: None,
+        slurm_job: Some(4242),
+    };
+    let running = m.step(&started.instance, launched, t(1)).unwrap();
+    assert_eq!(running.instance.job.slurm_job, Some(4242));
+    let ended = |state: &str| Input::Exited {
+        exit_code: None,
+        signal: Some(15),
+        slurm_state: Some(state.into()),
+    };
+    let out = m.step(&running.instance, ended("PREEMPTED"), t(5)).unwrap();
+    assert_eq!(states(&out), ["watch->lost"]);
+    let text = &out.messages().next().unwrap().text;
+    assert_eq!(
+        text,
+        "resource: the Slurm job ended PREEMPTED; the job was killed by signal 15 (SIGTERM) \
+         (job 4242, PREEMPTED)"
+    );
+    // A state no rule names is an end like any other.
+    let out = m.step(&running.instance, ended("CANCELLED"), t(5)).unwrap();
+    assert_eq!(states(&out), ["watch->ended"]);
+}

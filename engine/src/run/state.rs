@@ -574,7 +574,7 @@ transitions:
     #[test]
     fn a_journal_written_before_slurm_replays_and_a_slurm_launch_keeps_its_job_id() {
         // As a version without the Slurm launcher wrote them: no `slurm_job`, no `slurm_state`.
-        let old = r#"{"entry":"launched","at":"2026-01-01T00:00:00Z","n":1,"job":{"pid":101,"start_time":5},"waiter":{"pid":100,"start_time":4},"command":["train"],"resumed":false}"#;
+        let old = r#"{"entry":"job","at":"2026-01-01T00:00:00Z","n":1,"job":{"pid":101,"start_time":5},"waiter":{"pid":100,"start_time":4},"command":["train"],"resumed":false}"#;
         let Entry::Launched { slurm_job, .. } = serde_json::from_str(old).unwrap() else {
             panic!("not a launch");
         };
