@@ -240,6 +240,8 @@ pub(super) struct SlurmLifecycle {
     stopping: Option<Stopping>,
     /// Whether asking Slurm failed the last time (warned of once per spell).
     failing: bool,
+    /// Whether a job is watched: launched or adopted, and its end not handed over.
+    watching: bool,
 }
 
 /// A Slurm job has no local process: its identities are PID 0, which nothing signals.
@@ -258,12 +260,13 @@ impl SlurmLifecycle {
             last: None,
             stopping: None,
             failing: false,
+            watching: false,
         }
     }
 
     /// When the job's state is next to be asked, while there is a job to ask about.
     pub(super) fn next_poll(&self) -> Option<Instant> {
-        (self.exit.is_none()).then_some(self.next_poll)
+        (self.watching && self.exit.is_none()).then_some(self.next_poll)
     }
 
     pub(super) fn stopping(&self) -> bool {
@@ -283,6 +286,7 @@ impl SlurmLifecycle {
     pub(super) fn adopt(&mut self, _run: &RunDir, job: &Launch, out: &mut Vec<JobEvent>) {
         match job.slurm_job {
             Some(id) => {
+                self.watching = true;
                 self.next_poll = Instant::now();
                 out.push(JobEvent::Slurm(format!("supervising Slurm job {id} again")));
             }
@@ -360,6 +364,7 @@ impl SlurmLifecycle {
 
     /// The job ended by itself: its end is handed over.
     pub(super) fn finish(&mut self, out: &mut Vec<JobEvent>) {
+        self.watching = false;
         if let Some(exit) = self.exit.take() {
             out.push(JobEvent::Ended(exit));
         }
@@ -376,12 +381,14 @@ impl SlurmLifecycle {
     ) {
         let Some((job, id)) = job.and_then(|j| Some((j, j.slurm_job?))) else {
             self.stopping = None;
+            self.watching = false;
             out.push(JobEvent::Stopped(self.exit.take(), Vec::new()));
             return;
         };
         match &mut self.stopping {
             None => {
                 if self.exit.is_some() {
+                    self.watching = false;
                     out.push(JobEvent::Stopped(self.exit.take(), Vec::new()));
                     return;
                 }
@@ -410,10 +417,12 @@ impl SlurmLifecycle {
                 };
                 if self.exit.is_some() {
                     self.stopping = None;
+                    self.watching = false;
                     out.push(JobEvent::Stopped(self.exit.take(), Vec::new()));
                 } else if let Some(cancelled) = stopping.cancelled {
                     if cancelled.elapsed() >= CANCEL_WAIT {
                         self.stopping = None;
+                        self.watching = false;
                         out.push(JobEvent::Warning(format!(
                             "Slurm job {id} was cancelled {}s ago and is still not reported \
                              ended; the stop is taken as over",
@@ -439,18 +448,21 @@ impl SlurmLifecycle {
         self.failing = false;
         self.next_poll = Instant::now() + self.poll;
         match submit(state, n, log, out) {
-            Ok((id, spec)) => out.push(JobEvent::Launched {
-                n,
-                started: Identities {
-                    job: NO_PROCESS,
-                    waiter: NO_PROCESS,
-                    log: None,
-                    cgroup: None,
-                },
-                command: spec.command,
-                resumed: spec.resumed,
-                slurm_job: Some(id),
-            }),
+            Ok((id, spec)) => {
+                self.watching = true;
+                out.push(JobEvent::Launched {
+                    n,
+                    started: Identities {
+                        job: NO_PROCESS,
+                        waiter: NO_PROCESS,
+                        log: None,
+                        cgroup: None,
+                    },
+                    command: spec.command,
+                    resumed: spec.resumed,
+                    slurm_job: Some(id),
+                })
+            }
             Err(error) => out.push(JobEvent::LaunchFailed { n, error }),
         }
     }
