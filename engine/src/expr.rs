@@ -509,7 +509,8 @@ pub fn render_template(
 
 /// The context as a run would give it: every var of `protocol` typed as the protocol declares
 /// it (a duration as a duration), from the context or else from its default, beside the
-/// context's other names.
+/// context's other names; a `job` without the Slurm fields is a local job's, whose fields are
+/// none.
 fn with_vars(
     protocol: &crate::protocol::Protocol,
     context: &serde_json::Value,
@@ -518,6 +519,13 @@ fn with_vars(
     let Some(given) = context.as_object() else {
         return Err("the context must be a mapping of names to values".into());
     };
+    let mut given = given.clone();
+    if let Some(job) = given.get_mut("job").and_then(|j| j.as_object_mut()) {
+        for field in ["slurm_job", "slurm_state"] {
+            job.entry(field).or_insert(serde_json::Value::Null);
+        }
+    }
+    let given = &given;
     let mut names: std::collections::BTreeMap<String, Value> = given
         .iter()
         .map(|(name, value)| (name.clone(), Value::from(minijinja::value::Serde(value))))
