@@ -207,6 +207,14 @@ fn a_job_that_ended_while_no_supervisor_ran_has_its_exit_delivered() {
     let id = start(&workspace, &[], &["until:go", "exit:4"]);
     let job = slurm_state(&workspace, &id, "RUNNING");
     kill_supervisor(&workspace, &id);
+    // Without a supervisor only the cluster knows whether the job runs: the run is kept.
+    let rm = workspace.warden(&["rm", &id]);
+    assert_eq!(rm.status.code(), Some(1), "{}", text(&rm.stderr));
+    assert!(
+        text(&rm.stderr).contains(&format!("its Slurm job {job} may still run")),
+        "{}",
+        text(&rm.stderr)
+    );
     workspace.go("go");
     eventually(|| {
         let output = slurm(&conf, "scontrol", &["show", "job", "-o", &job.to_string()]);

@@ -32,6 +32,14 @@ pub struct Removed {
 /// Whether a run may be removed now; `Err` says why not.
 fn removable(state: &RunState) -> Result<(), String> {
     if let Some(job) = state.job_running() {
+        if let Some(slurm_job) = job.slurm_job {
+            // Only the cluster knows, and its end is not journaled: the run is kept.
+            return Err(format!(
+                "its Slurm job {slurm_job} may still run (its end is not in the journal); \
+                 resume it to learn (`warden run --resume {}`), or cancel it",
+                state.run().id
+            ));
+        }
         if job.job.is_current() {
             return Err(format!(
                 "its job (process {}) still runs; stop it first (`warden run --resume {}`, then \
