@@ -621,9 +621,12 @@ impl<'o> Supervisor<'o> {
         self.observer.notice(Notice::Ended(&state));
         if let Some(job) = self.state.job_running().cloned() {
             if self.job.may_run(self.store.run(), &job) {
+                let which = match job.slurm_job {
+                    Some(id) => format!("Slurm job {id}"),
+                    None => format!("pid {}", job.job.pid),
+                };
                 let warning = format!(
-                    "the run ended with its job still running (pid {}); the protocol did not stop it",
-                    job.job.pid
+                    "the run ended with its job still running ({which}); the protocol did not stop it"
                 );
                 self.observer.notice(Notice::Warning(warning));
             }
