@@ -1,13 +1,14 @@
 //! Classification throughput on a synthetic training log, with the Phase 5B rules:
-//! plain progress lines with the metric rules removed (goal >= 1 GB/s per core), and JSON
-//! progress lines with them (goal >= 200 MB/s).
+//! plain progress lines with the metric rules removed (goal >= 1 GB/s per core), JSON
+//! progress lines with them (goal >= 200 MB/s), and a metric-heavy log (`key=value` and JSON
+//! metric lines and `INFO` lines) with them, which `tests/benches/scan.rs` holds against grep.
 //!
 //! Run with `cargo bench -p warden --bench classify`.
 
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{json_line, log, phase5b, plain_line, without_metric_rules};
+use common::{json_line, log, metric_heavy_line, phase5b, plain_line, without_metric_rules};
 use divan::counter::BytesCount;
 use warden::classify::Classifier;
 
@@ -52,6 +53,15 @@ fn plain_log_without_metric_rules(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 5)]
 fn json_lines_with_metric_rules(bencher: divan::Bencher) {
     let log = sized(json_line);
+    let classifier = Classifier::new(&phase5b()).unwrap();
+    bencher
+        .counter(BytesCount::new(log.len()))
+        .bench(|| run(&classifier, divan::black_box(&log)));
+}
+
+#[divan::bench(sample_count = 5)]
+fn metric_heavy_log_with_metric_rules(bencher: divan::Bencher) {
+    let log = sized(metric_heavy_line);
     let classifier = Classifier::new(&phase5b()).unwrap();
     bencher
         .counter(BytesCount::new(log.len()))

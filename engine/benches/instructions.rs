@@ -9,7 +9,9 @@
 //! - `render`: Phase 5B's error report rendered (`phase5b_error_report_render`);
 //! - `incident`: a whole Phase 5B incident step, error report included (`phase5b_error_report`);
 //! - `classify-json`: JSON progress lines, with the metric rules; an iteration is a line;
-//! - `classify-plain`: plain progress lines, metric rules removed; an iteration is a line.
+//! - `classify-plain`: plain progress lines, metric rules removed; an iteration is a line;
+//! - `classify-heavy`: a metric-heavy log (`key=value`, JSON and `INFO` lines), with the metric
+//!   rules; an iteration is a line.
 //!
 //! An iteration is the body of the divan benchmark it copies, except that the time passed to
 //! the machine is parsed once in the setup, not once per iteration. The setup does not depend
@@ -25,15 +27,15 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use common::{
-    incident, json_line, log, now, one_guard, phase5b, phase5b_watching, plain_line,
-    without_metric_rules,
+    incident, json_line, log, metric_heavy_line, now, one_guard, phase5b, phase5b_watching,
+    plain_line, without_metric_rules,
 };
 use warden::classify::Classifier;
 use warden::machine::Input;
 use warden::protocol::Protocol;
 
 const USAGE: &str =
-    "usage: instructions WHAT N (WHAT: step, render, incident, classify-json, classify-plain)";
+    "usage: instructions WHAT N (WHAT: step, render, incident, classify-json, classify-plain, classify-heavy)";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         "incident" => incident_step(n),
         "classify-json" => classify(&phase5b(), &first_lines(json_line), n),
         "classify-plain" => classify(&without_metric_rules(), &first_lines(plain_line), n),
+        "classify-heavy" => classify(&phase5b(), &first_lines(metric_heavy_line), n),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -150,3 +150,41 @@ pub fn log(line: fn(u64, &mut String), enough: impl Fn(u64, usize) -> bool) -> V
     }
     log.into_bytes()
 }
+
+/// Line `i` of a metric-heavy training log: of every ten lines, six `key=value` progress
+/// lines, two JSON metric lines (as [`json_line`] writes them) and two `INFO` lines of Python's
+/// logging.
+pub fn metric_heavy_line(i: u64, log: &mut String) {
+    match i % 10 {
+        0..=5 => {
+            let _ = writeln!(
+                log,
+                "step={i} epoch={} loss=0.{:04} lr=3.0e-4 grad_norm=1.{:03} tokens_per_s={}.5",
+                i / 1000,
+                i % 9973,
+                i % 997,
+                40_000 + i % 20_011
+            );
+        }
+        6 | 7 => json_line(i, log),
+        8 => {
+            let _ = writeln!(
+                log,
+                "2026-01-19 12:{:02}:{:02},{:03} - train - INFO - Evaluating batch {}/400 of the validation set",
+                i / 60 % 60,
+                i % 60,
+                i % 1000,
+                i % 400
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                log,
+                "2026-01-19 12:{:02}:{:02},{:03} - train - INFO - Saved checkpoint to output/implementation/models/model_1_last.pt",
+                i / 60 % 60,
+                i % 60,
+                i % 1000
+            );
+        }
+    }
+}

@@ -28,6 +28,8 @@ pub struct Extractor {
     globs: Vec<Glob>,
     /// A line holding none of these literals holds no key to read.
     prefilter: Option<Regex>,
+    /// Those literals.
+    literals: Vec<String>,
     pair: Regex,
 }
 
@@ -56,11 +58,18 @@ impl Extractor {
             names,
             globs,
             prefilter,
+            literals,
             pair: RegexBuilder::new(PAIR)
                 .case_insensitive(true)
                 .build()
                 .expect("valid regex"),
         }
+    }
+
+    /// The literals, in lower case, one of which (without regard to case) a line must hold for
+    /// [`Extractor::may_hold`] to say it may hold a key.
+    pub(super) fn literals(&self) -> &[String] {
+        &self.literals
     }
 
     /// Whether `line` may hold a key to read.
@@ -261,6 +270,15 @@ mod glob_tests {
         assert!(suffix.is_match("beta_rhat"));
         assert!(!suffix.is_match("beta_hat"));
         assert!(Glob::new("a*b*c").is_match("aXbYbZc"));
+        // `*text*` is asked as a search for the text.
+        let val = Glob::new("*Val_Loss*");
+        for (key, holds) in [
+            ("val_loss", true),
+            ("X_VAL_LOSS_2", true),
+            ("val_los", false),
+        ] {
+            assert_eq!(val.is_match(key), holds, "{key}");
+        }
         assert!(!Glob::new("a*b*c").is_match("aXbYbZ"));
         assert_eq!(Glob::new("*val_loss?").literal(), "val_loss");
     }

@@ -243,6 +243,11 @@ impl Feed {
         // A lone `\r` ends a line too: progress bars redraw with it and never end theirs.
         for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
             let s = &mut self.sources[source];
+            if echo.is_none() && s.partial.is_empty() && s.cut == 0 {
+                // Whole lines from here on, none echoed: read as blocks.
+                start = self.read_block(source, bytes, start, at, out);
+                break;
+            }
             let open = bytes[end] == b'\r';
             let nothing_since = start == end && s.partial.is_empty() && s.cut == 0;
             if !open && nothing_since && s.classifier.mid_line() {
@@ -256,6 +261,61 @@ impl Feed {
             start = end + 1;
         }
         self.keep(source, &bytes[start..]);
+    }
+
+    /// Reads the whole lines of `bytes` from `start` on, a block at a time (as
+    /// [`Classifier::push_lines`] ends them: before an incident, the facts are as of its
+    /// line); returns where the last of them ended.
+    fn read_block(
+        &mut self,
+        source: usize,
+        bytes: &[u8],
+        start: usize,
+        at: DateTime<Utc>,
+        out: &mut Vec<Fed>,
+    ) -> usize {
+        let whole =
+            memchr::memrchr2(b'\n', b'\r', &bytes[start..]).map_or(start, |e| start + e + 1);
+        let mut from = start;
+        while from < whole {
+            let mut findings = Vec::new();
+            let block = &bytes[from..whole];
+            let read = self.sources[source]
+                .classifier
+                .push_lines(block, at, &mut findings);
+            if read == 0 {
+                break;
+            }
+            if source == 0 {
+                // The last line that is not blank, as `end_line` keeps it: the lines read end
+                // with a line end, and each is what lies between two.
+                let lines = &block[..read];
+                let mut end = read - 1;
+                loop {
+                    let begin = memchr::memrchr2(b'\n', b'\r', &lines[..end]).map_or(0, |e| e + 1);
+                    if self.last_line(&lines[begin..end]) || begin == 0 {
+                        break;
+                    }
+                    end = begin - 1;
+                }
+            }
+            from += read;
+            self.take(source, findings, out);
+        }
+        whole
+    }
+
+    /// Keeps `line` as the job's last line, unless it is blank; says whether it was kept.
+    fn last_line(&mut self, line: &[u8]) -> bool {
+        let line = &line[..line.len().min(MAX_LINE_BYTES)];
+        if !line.iter().any(|b| !b.is_ascii_whitespace()) {
+            return false;
+        }
+        let kept = line.len().min(LAST_LINE_BYTES);
+        self.facts.last_line.clear();
+        self.facts.last_line.extend_from_slice(&line[..kept]);
+        self.facts.dirty = true;
+        true
     }
 
     /// `source` was truncated or replaced (rotated): a partial line was the old file's last.

@@ -16,6 +16,8 @@ const MAX_LITERALS: usize = 64;
 pub(super) struct LiteralGate {
     /// None when some pattern has no literal every match holds: every line is let through.
     literals: Option<AhoCorasick>,
+    /// The literals searched for.
+    strings: Option<Vec<Vec<u8>>>,
 }
 
 impl LiteralGate {
@@ -25,7 +27,10 @@ impl LiteralGate {
         for pattern in patterns {
             let Some(required) = regex_syntax::parse(pattern).ok().and_then(|h| required(&h))
             else {
-                return LiteralGate { literals: None };
+                return LiteralGate {
+                    literals: None,
+                    strings: None,
+                };
             };
             all.extend(required);
         }
@@ -39,7 +44,14 @@ impl LiteralGate {
             .match_kind(MatchKind::LeftmostFirst)
             .build(&all)
             .ok();
-        LiteralGate { literals }
+        let strings = literals.is_some().then_some(all);
+        LiteralGate { literals, strings }
+    }
+
+    /// The literals one of which a line must hold for some pattern to match it, or `None`
+    /// when any line may match.
+    pub(super) fn literals(&self) -> Option<&[Vec<u8>]> {
+        self.strings.as_deref()
     }
 
     /// Whether some pattern may match `line`.

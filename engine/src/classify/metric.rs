@@ -168,6 +168,61 @@ impl<'r> Val<'r> {
     }
 }
 
+/// Names the rule cannot hold without: when one of them is neither in the record nor in the
+/// vars, [`holds`] says it does not, and so does the template (which is rendered only when
+/// every name it reads is there).
+pub(crate) fn needed(node: &Node) -> Vec<&str> {
+    let mut names = needs(node);
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Names whose absence makes `node` not hold: it stops, or its value is not true.
+fn needs(node: &Node) -> Vec<&str> {
+    match node {
+        Node::Key(key) => vec![key.as_str()],
+        Node::Number(_) | Node::Text(_) | Node::Bool(_) | Node::Null => Vec::new(),
+        Node::Not(inner) | Node::Neg(inner) => stops(inner),
+        Node::Test(Test::Undefined, _) => Vec::new(),
+        // An undefined name is no number and not defined: the test is false.
+        Node::Test(_, inner) => stops(inner),
+        Node::Binary(Op::And, left, right) => {
+            let mut names = needs(left);
+            names.extend(needs(right));
+            names
+        }
+        Node::Binary(Op::Or, left, right) => {
+            let right = needs(right);
+            needs(left)
+                .into_iter()
+                .filter(|n| right.contains(n))
+                .collect()
+        }
+        Node::Binary(_, left, right) => {
+            let mut names = stops(left);
+            names.extend(stops(right));
+            names
+        }
+    }
+}
+
+/// Names whose absence stops the evaluation of `node` (`Stop::Undefined`).
+fn stops(node: &Node) -> Vec<&str> {
+    match node {
+        Node::Key(key) => vec![key.as_str()],
+        Node::Number(_) | Node::Text(_) | Node::Bool(_) | Node::Null | Node::Test(..) => Vec::new(),
+        Node::Not(inner) | Node::Neg(inner) => stops(inner),
+        // The right side is not always evaluated.
+        Node::Binary(Op::And | Op::Or, left, _) => stops(left),
+        Node::Binary(_, left, right) => {
+            let mut names = stops(left);
+            names.extend(stops(right));
+            names
+        }
+    }
+}
+
 /// Whether the rule holds for `record`, its other names read from `vars`: `Some` answer, or
 /// `None` when the template must decide.
 pub(crate) fn holds(node: &Node, record: &Record, vars: &Record) -> Option<bool> {

@@ -356,18 +356,126 @@ impl Classifier {
     /// with the next chunk.
     pub fn push_chunk(&mut self, chunk: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
         let mut start = 0;
-        for end in memchr::memchr2_iter(b'\n', b'\r', chunk) {
-            let line = &chunk[start..end];
-            if chunk[end] == b'\r' {
-                self.push_open(line, 0, at, out);
-            } else if line.is_empty() && self.open_line {
-                self.end_open_line();
+        loop {
+            let read = self.push_lines(&chunk[start..], at, out);
+            if read == 0 {
+                return start;
+            }
+            start += read;
+        }
+    }
+
+    /// Reads the whole lines at the start of `block` (each ending in `\n` or `\r`, as
+    /// [`Classifier::push_chunk`] reads them) up to the first after which `out` holds more
+    /// than metric records (an incident or a repeat, for a caller to act on before it reads
+    /// on), and returns how many bytes that was.
+    ///
+    /// While nothing waits for later lines (no traceback, no incident collecting its `after`
+    /// lines, no table), most lines of a training log are only context: they hold none of the
+    /// literals a rule reads. One search over the block finds the next line that holds one;
+    /// the lines before it are counted and kept as context, at memchr's speed, and nothing
+    /// else is asked of them. A line that is not ASCII is read on its own (a case-insensitive
+    /// key may be written with other letters there).
+    pub fn push_lines(&mut self, block: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
+        let rules = Arc::clone(&self.rules);
+        let mut start = 0;
+        while start < block.len() {
+            if let Some(candidates) = rules
+                .candidates
+                .as_ref()
+                .filter(|_| self.waits_for_nothing())
+            {
+                let next = candidates
+                    .find(&block[start..])
+                    .map_or(block.len(), |m| start + m.start());
+                // The start of the line that holds it; the lines before it are context.
+                let line = memchr::memrchr2(b'\n', b'\r', &block[start..next])
+                    .map_or(start, |end| start + end + 1);
+                let found = out.len();
+                let read = self.pass_over(&block[start..line], at, out);
+                start += read;
+                if reported(&out[found..]) {
+                    break;
+                }
+                if start < line {
+                    // A line read on its own left something waiting.
+                    continue;
+                }
+            }
+            let Some(end) = memchr::memchr2(b'\n', b'\r', &block[start..]) else {
+                break;
+            };
+            let open = block[start + end] == b'\r';
+            let found = out.len();
+            self.push_line(&block[start..start + end], open, at, out);
+            start += end + 1;
+            if reported(&out[found..]) {
+                break;
+            }
+        }
+        start
+    }
+
+    /// No traceback, incident or table is being read: a line that holds nothing a rule reads
+    /// is only context.
+    fn waits_for_nothing(&self) -> bool {
+        self.traceback.is_none() && self.pending.is_empty() && self.table.is_none()
+    }
+
+    /// One whole line of a block, ended by `\r` when `open`.
+    fn push_line(&mut self, line: &[u8], open: bool, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        if open {
+            self.push_open(line, 0, at, out);
+        } else if line.is_empty() && self.open_line {
+            self.end_open_line();
+        } else {
+            self.push_cut(line, 0, at, out);
+        }
+    }
+
+    /// Passes over whole lines that hold none of the literals a rule reads, while nothing
+    /// waits: each is counted as [`Classifier::segment`] counts it, and the last five are kept
+    /// as context. A line that is not ASCII, or is cut for its length (the mark of the cut is
+    /// text), is read on its own; when that leaves something waiting, or reports, the lines
+    /// after it are left to the caller. Returns how many bytes were read.
+    fn pass_over(&mut self, lines: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
+        let ascii = lines.is_ascii();
+        // Where the last lines that are context start and end, not yet kept.
+        let mut kept = Kept::default();
+        let mut start = 0;
+        for end in memchr::memchr2_iter(b'\n', b'\r', lines) {
+            let line = &lines[start..end];
+            let open = lines[end] == b'\r';
+            if !open && line.is_empty() && self.open_line {
+                // The `\n` of a `\r\n`.
+                self.open_line = false;
+            } else if line.len() <= MAX_LINE_BYTES && (ascii || line.is_ascii()) {
+                if !self.open_line {
+                    self.line_number += 1;
+                }
+                self.open_line = open;
+                kept.push(start, end);
             } else {
-                self.push_cut(line, 0, at, out);
+                self.keep_context(lines, &mut kept);
+                let found = out.len();
+                self.push_line(line, open, at, out);
+                if reported(&out[found..]) || !self.waits_for_nothing() {
+                    return end + 1;
+                }
             }
             start = end + 1;
         }
+        self.keep_context(lines, &mut kept);
         start
+    }
+
+    /// Keeps the ASCII lines of `lines` at `kept` as context, in order.
+    fn keep_context(&mut self, lines: &[u8], kept: &mut Kept) {
+        for (start, end) in kept.take() {
+            // ASCII: the line is its text.
+            let line = std::str::from_utf8(&lines[start..end]).unwrap_or_default();
+            self.remember(line);
+        }
     }
 
     /// Whether nothing is waiting to be completed: no traceback being read and no incident
@@ -875,6 +983,31 @@ impl Classifier {
     }
 }
 
+/// Whether `found` holds more than metric records: something to act on.
+fn reported(found: &[Finding]) -> bool {
+    found.iter().any(|f| !matches!(f, Finding::Metric { .. }))
+}
+
+/// Where the last lines passed over start and end: the five that may be context.
+#[derive(Default)]
+struct Kept {
+    lines: [(usize, usize); CONTEXT_LINES],
+    count: usize,
+}
+
+impl Kept {
+    fn push(&mut self, start: usize, end: usize) {
+        self.lines[self.count % CONTEXT_LINES] = (start, end);
+        self.count += 1;
+    }
+
+    /// The lines, oldest first; none are left.
+    fn take(&mut self) -> impl Iterator<Item = (usize, usize)> + use<> {
+        let (lines, count) = (self.lines, std::mem::take(&mut self.count));
+        (count.saturating_sub(CONTEXT_LINES)..count).map(move |i| lines[i % CONTEXT_LINES])
+    }
+}
+
 impl IncidentKey {
     fn of(incident: &Incident) -> IncidentKey {
         IncidentKey {
@@ -898,12 +1031,16 @@ fn root_cause(raised: &[Exception]) -> usize {
 /// The message of a structured line whose level says it is an error (`level=ERROR`,
 /// `{"levelname": "CRITICAL", ...}`).
 fn error_level_message(record: &Record) -> Option<&str> {
-    let level = ["level", "levelname", "severity", "lvl"]
+    const LEVELS: [&str; 4] = ["level", "levelname", "severity", "lvl"];
+    // One pass over the record (most have no level at all): the first of LEVELS it has.
+    let level = record
         .iter()
-        .find_map(|k| match record.get(k) {
-            Some(MetricValue::Text(level)) => Some(level.as_str()),
+        .filter_map(|(k, v)| match v {
+            MetricValue::Text(level) => Some((LEVELS.iter().position(|l| *l == k)?, level)),
             _ => None,
-        })?;
+        })
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, level)| level.as_str())?;
     if !["error", "critical", "fatal"]
         .iter()
         .any(|l| level.eq_ignore_ascii_case(l))

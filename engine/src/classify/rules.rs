@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use minijinja::Environment;
 use regex::{Regex, RegexSet};
 
@@ -92,6 +93,10 @@ struct MetricRule {
     /// The names the rule reads; without one of them, in the record or the vars, the template
     /// does not hold.
     keys: Vec<String>,
+    /// The names it cannot hold without (see [`metric::needed`]), as bits of
+    /// [`Rules::metric_names`]' positions: a record without them, when the vars lack them too,
+    /// is not asked. None for an `each` rule, or when a name is past the 64th.
+    needed: Option<u64>,
     severity: Option<IncidentSeverity>,
 }
 
@@ -116,9 +121,14 @@ pub struct Rules {
     metrics: Vec<MetricRule>,
     /// Every name some metric rule reads: the only vars a classifier keeps.
     metric_names: BTreeSet<String>,
+    /// The first 64 of them, in order: a rule's `needed` bits are their positions here.
+    name_bits: Vec<String>,
     /// What reads metrics out of lines that are not records: the keys rules name, and the
     /// keys `each` rules' globs match.
     pub(super) extract: super::extract::Extractor,
+    /// What a line must hold, one of them, to be more than context while nothing waits for
+    /// later lines: see [`candidates`].
+    pub(super) candidates: Option<AhoCorasick>,
     /// The environment the metric rules' templates are in.
     env: Arc<Environment<'static>>,
 }
@@ -170,12 +180,14 @@ impl Rules {
                         source,
                     })?;
                 let each = rule.each.as_ref().map(|glob| Glob::new(glob));
+                let native = metric::compile(&metric.value);
                 metrics.push(MetricRule {
                     category: index,
                     each,
-                    native: metric::compile(&metric.value),
+                    native,
                     template,
                     keys,
+                    needed: None,
                     severity,
                 });
             } else if rule.is_exit() {
@@ -244,6 +256,9 @@ impl Rules {
             .iter()
             .flat_map(|m| m.keys.iter().cloned())
             .collect();
+        for rule in &mut metrics {
+            rule.needed = needed_bits(rule, &metric_names);
+        }
         // What an `each` rule reads of a key is `key` and `value`, not names in the log.
         let named = metrics
             .iter()
@@ -261,6 +276,7 @@ impl Rules {
             .collect::<BTreeSet<_>>();
         let globs = metrics.iter().filter_map(|m| m.each.clone()).collect();
         let extract = super::extract::Extractor::new(&named, globs);
+        let candidates = candidates(&any_report, &extract);
         let uncategorized = protocol.uncategorized.as_ref();
         Ok(Rules {
             categories,
@@ -285,8 +301,10 @@ impl Rules {
             error_lines,
             any_report,
             metrics,
+            name_bits: metric_names.iter().take(64).cloned().collect(),
             metric_names,
             extract,
+            candidates,
             env,
         })
     }
@@ -454,7 +472,13 @@ impl Rules {
     /// for).
     pub(super) fn match_metric(&self, record: &Record, vars: &Record) -> Option<MetricMatch> {
         let mut context = None;
+        // The names rules read that are there, as bits: most rules cannot hold without a key
+        // the record lacks, and are not asked.
+        let there = self.names_bits(record) | self.names_bits(vars);
         for rule in &self.metrics {
+            if rule.needed.is_some_and(|needed| needed & !there != 0) {
+                continue;
+            }
             if let Some(each) = &rule.each {
                 for (key, value) in record.iter().filter(|(k, _)| each.is_match(k)) {
                     let native = rule.native.as_ref();
@@ -492,6 +516,14 @@ impl Rules {
         None
     }
 
+    /// The bits of the names rules read that `record` has (a name past the 64th has none).
+    fn names_bits(&self, record: &Record) -> u64 {
+        record
+            .iter()
+            .filter_map(|(k, _)| self.name_bits.iter().position(|n| n == k))
+            .fold(0, |bits, at| bits | 1 << at)
+    }
+
     fn holds(
         &self,
         rule: &MetricRule,
@@ -518,10 +550,58 @@ impl Rules {
     }
 }
 
+/// The bits of the names `rule` cannot hold without, among `names` (in their order), when it
+/// is not an `each` rule (whose `key` and `value` are no record's keys) and all have a bit.
+fn needed_bits(rule: &MetricRule, names: &BTreeSet<String>) -> Option<u64> {
+    if rule.each.is_some() {
+        return None;
+    }
+    // A template rule reads every name it names; a native one may not.
+    let needed: Vec<&str> = match &rule.native {
+        Some(native) => metric::needed(native),
+        None => rule.keys.iter().map(String::as_str).collect(),
+    };
+    needed.iter().try_fold(0u64, |bits, name| {
+        let at = names.iter().position(|n| n == name)?;
+        (at < 64).then_some(bits | 1 << at)
+    })
+}
+
 /// A metric rule that held: its class, and the keys of the record it read with their values.
 pub(super) struct MetricMatch {
     pub(super) class: Class,
     pub(super) read: Vec<(String, MetricValue)>,
+}
+
+/// The search that finds, over a whole block of lines, those that may be more than context to
+/// a classifier that waits for nothing (no traceback, incident or table being read): a line
+/// that holds none of its literals is no record (it has no `=` and no `{`), holds no traceback
+/// header, is no line rule's and no error report (it holds none of [`LiteralGate`]'s literals)
+/// and holds no key the extractor reads. Without regard to ASCII case, as the extractor's keys
+/// are looked for (a superset of the others). `None` when the gate lets every line through, or
+/// a literal is not ASCII (then a line's ASCII case would not be all its case): every line is
+/// read on its own.
+///
+/// [`LiteralGate`]: super::gate::LiteralGate
+fn candidates(
+    reports: &super::gate::LiteralGate,
+    extract: &super::extract::Extractor,
+) -> Option<AhoCorasick> {
+    let mut literals: Vec<Vec<u8>> = vec![
+        b"=".to_vec(),
+        b"{".to_vec(),
+        super::TRACEBACK_HEADER.as_bytes().to_vec(),
+    ];
+    literals.extend(reports.literals()?.iter().cloned());
+    literals.extend(extract.literals().iter().map(|l| l.as_bytes().to_vec()));
+    if literals.iter().any(|l| !l.is_ascii() || l.is_empty()) {
+        return None;
+    }
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&literals)
+        .ok()
 }
 
 /// The names of `metrics` the protocol's gates and guards read (`metrics.divergences`,
@@ -559,6 +639,19 @@ impl Glob {
 
     pub(super) fn is_match(&self, key: &str) -> bool {
         let (pattern, text) = (&self.0, key.as_bytes());
+        // `*text*`, the usual glob: whether the key holds the text, case ignored.
+        if let Some(inner) = pattern
+            .strip_prefix(b"*")
+            .and_then(|p| p.strip_suffix(b"*"))
+            .filter(|inner| !inner.is_empty() && !inner.iter().any(|&c| c == b'*' || c == b'?'))
+        {
+            let first = inner[0];
+            return text.len() >= inner.len()
+                && (0..=text.len() - inner.len()).any(|at| {
+                    text[at].to_ascii_lowercase() == first
+                        && text[at..at + inner.len()].eq_ignore_ascii_case(inner)
+                });
+        }
         let (mut p, mut t) = (0, 0);
         // The last `*` seen, and where in the text it was tried from.
         let mut star: Option<(usize, usize)> = None;

@@ -789,6 +789,37 @@ mod native_metric_rules {
                 }
             }
         }
+
+        /// A record without a name a rule cannot hold without (the vars lacking it too) is
+        /// not asked: neither evaluator would say it holds.
+        #[test]
+        fn a_rule_does_not_hold_without_a_name_it_needs(record in record(), vars in vars()) {
+            for rule in RULES {
+                let node = metric::compile(rule).unwrap();
+                let missing = metric::needed(&node)
+                    .into_iter()
+                    .any(|n| !record.contains_key(n) && !vars.contains_key(n));
+                if missing {
+                    prop_assert_ne!(metric::holds(&node, &record, &vars), Some(true), "{}", rule);
+                    prop_assert!(!template_holds(rule, &record, &vars), "{}", rule);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_names_a_rule_needs() {
+        for (rule, needed) in [
+            ("r_hat > rhat_threshold", &["r_hat", "rhat_threshold"][..]),
+            ("loss is nan or loss is infinite", &["loss"]),
+            ("r_hat is undefined", &[]),
+            ("not (r_hat < 1.05) and ess is defined", &["ess", "r_hat"]),
+            ("loss < limit or level == mode", &[]),
+            ("a > 1 or a < -1", &["a"]),
+        ] {
+            let node = metric::compile(rule).unwrap();
+            assert_eq!(metric::needed(&node), needed, "{rule}");
+        }
     }
 }
 
@@ -1002,5 +1033,168 @@ fn a_loggers_error_records_are_reports_and_the_word_error_in_prose_is_not() {
         "E0000 00:00:1796177945.631836 cuda_driver.cc:282] failed call to cuInit",
     ] {
         assert!(incidents(&classify(line)).is_empty(), "{line}");
+    }
+}
+
+/// The lines passed over in blocks by [`Classifier::push_lines`] change nothing: a feed that
+/// reads whole blocks (no echo) gives what a feed that reads every line on its own (echoing
+/// them) gives, and a classifier given chunks what one given each line finds, on generated
+/// logs of every kind of line the rules read, ended by `\n`, `\r` and `\r\n`, in any chunks.
+mod passing_over {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LINES: &[&[u8]] = &[
+        b"step=12 epoch=1 loss=0.5 lr=3.0e-4",
+        b"step=13 loss=nan lr=3.0e-4",
+        b"{\"timestamp\": 1768836852.5, \"epoch\": 3, \"loss\": 0.25, \"r_hat\": 1.0}",
+        b"{\"timestamp\": 1768836912.5, \"epoch\": 4, \"loss\": 0.25, \"r_hat\": 1.3}",
+        b"{\"level\": \"ERROR\", \"message\": \"the loader died\"}",
+        b"2026-01-19 12:00:00,123 - train - INFO - Evaluating batch 3/400 of the validation set",
+        b"2026-01-19 12:00:01,123 - train - INFO - Saved checkpoint",
+        b"2026-01-19 12:00:02,123 - train - ERROR - the loader died",
+        b"Traceback (most recent call last):",
+        b"  File \"model.py\", line 3, in <module>",
+        b"AttributeError: 'X' object has no attribute 'y'",
+        b"During handling of the above exception, another exception occurred:",
+        b"There were 12 divergences after tuning. Increase `target_accept`.",
+        b"Epoch 1: 100%|##| 2/2 [00:00<00:00, train_loss=inf.0, val_loss=nan.0]",
+        b"Monitored metric Val_Loss = nan is not finite",
+        b"                mean       std     r_hat",
+        b"        mu      4.36      3.23      1.53",
+        b"Number of divergences: 113",
+        b"naive INFO line without anything",
+        "na\u{ef}ve INFO line \u{2713}".as_bytes(),
+        "The lo\u{17f}s is nan".as_bytes(),
+        b"\xff\xfe not UTF-8 \xc3",
+        b"",
+        b"   ",
+        b"Sampling 4 chains for 1_000 tune and 1_000 draw iterations",
+    ];
+
+    fn log() -> impl Strategy<Value = Vec<u8>> {
+        let line = (0..LINES.len() + 1, 0..3usize);
+        proptest::collection::vec(line, 0..60).prop_map(|lines| {
+            let mut log = Vec::new();
+            for (index, end) in lines {
+                match LINES.get(index) {
+                    Some(line) => log.extend_from_slice(line),
+                    // A line cut for its length, a key past the cut.
+                    None => {
+                        log.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 10));
+                        log.extend_from_slice(b" cut: 3");
+                    }
+                }
+                log.extend_from_slice([&b"\n"[..], b"\r", b"\r\n"][end]);
+            }
+            log
+        })
+    }
+
+    /// Phase 5B's machine and a run of it started, made once.
+    fn run() -> &'static (crate::machine::Machine, crate::machine::Instance) {
+        static RUN: std::sync::OnceLock<(crate::machine::Machine, crate::machine::Instance)> =
+            std::sync::OnceLock::new();
+        RUN.get_or_init(|| {
+            let protocol = phase5b();
+            let (templates, _) = crate::protocol::load_templates(&protocol);
+            let machine = crate::machine::Machine::new(protocol, &templates).unwrap();
+            let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
+            let instance = machine.start("p", &vars, t0()).unwrap().instance;
+            (machine, instance)
+        })
+    }
+
+    /// A classifier of Phase 5B's rules, compiled once.
+    fn classifier() -> Classifier {
+        Classifier::with_rules(run().0.rules().clone()).with_vars(&run().1.vars)
+    }
+
+    fn feed(echo: bool, log: &[u8], chunk: usize) -> (Vec<String>, u64) {
+        let (machine, instance) = run();
+        let mut feed = Feed::new(machine.rules(), &instance.vars, 1);
+        feed.set_cadence(machine.cadence(instance));
+        let mut out = Vec::new();
+        let mut echoed = |_: &str| {};
+        let mut at = t0();
+        for chunk in log.chunks(chunk) {
+            let echo = echo.then_some(&mut echoed as &mut dyn FnMut(&str));
+            feed.read(0, chunk, at, &mut out, echo);
+            at += TimeDelta::seconds(1);
+        }
+        feed.quiet(0, at, &mut out);
+        feed.facts(&mut out);
+        let echo = echo.then_some(&mut echoed as &mut dyn FnMut(&str));
+        feed.end(0, at, &mut out, echo);
+        feed.facts(&mut out);
+        let shown = out.iter().map(|fed| format!("{fed:?}")).collect();
+        (shown, feed.lines_read(0))
+    }
+
+    /// What a classifier finds in `log` given in chunks of `chunk` bytes, all at one time
+    /// (as the lines of a chunk are).
+    fn by_chunks(log: &[u8], chunk: usize) -> Vec<String> {
+        let mut classifier = classifier();
+        let mut out = Vec::new();
+        let mut carry = Vec::new();
+        for chunk in log.chunks(chunk) {
+            carry.extend_from_slice(chunk);
+            let used = classifier.push_chunk(&carry, t0(), &mut out);
+            carry.drain(..used);
+        }
+        assert!(carry.is_empty(), "every generated line ends");
+        classifier.flush(t0(), true, &mut out);
+        out.iter().map(|f| format!("{f:?}")).collect()
+    }
+
+    /// What a classifier finds in `log` given each line on its own.
+    fn by_lines(log: &[u8]) -> Vec<String> {
+        let mut classifier = classifier();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for end in memchr::memchr2_iter(b'\n', b'\r', log) {
+            classifier.push_line(&log[start..end], log[end] == b'\r', t0(), &mut out);
+            start = end + 1;
+        }
+        classifier.flush(t0(), true, &mut out);
+        out.iter().map(|f| format!("{f:?}")).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn a_feed_reading_blocks_gives_what_one_reading_lines_gives(
+            log in log(),
+            chunk in 1..400usize,
+        ) {
+            prop_assert_eq!(feed(false, &log, chunk), feed(true, &log, chunk));
+        }
+
+        #[test]
+        fn a_classifier_given_chunks_finds_what_one_given_lines_finds(
+            log in log(),
+            chunk in 1..400usize,
+        ) {
+            prop_assert_eq!(by_chunks(&log, chunk), by_lines(&log));
+        }
+    }
+
+    #[test]
+    fn phase5b_has_a_block_search() {
+        let classifier = classifier();
+        assert!(
+            classifier.rules.candidates.is_some(),
+            "every rule of Phase 5B has literals: its lines are passed over in blocks"
+        );
+        // Lines of nothing a rule reads are read in one go.
+        let log = [LINES[5], LINES[6], LINES[18]].join(&b'\n');
+        let mut log = log;
+        log.push(b'\n');
+        let mut out = Vec::new();
+        let mut c = classifier.clone();
+        assert_eq!(c.push_lines(&log, t0(), &mut out), log.len());
+        assert_eq!(c.lines_read(), 3);
+        assert!(out.is_empty());
     }
 }

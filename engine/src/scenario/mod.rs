@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::Feed;
+use crate::classify::{Fed, Feed};
 use crate::gate::GateResult;
 use crate::machine::{
     CompileError, Input, Instance, Machine, Message, Outcome, StartError, StepError,
@@ -639,27 +639,45 @@ fn replay_into(
                 now = until;
                 apply(&mut instance, Input::Tick, now, &mut record)?;
             }
-            let mut text = spec.log.clone().unwrap_or_default();
-            if let Some(file) = &spec.log_file {
-                let file = base.join(file);
-                let bytes = std::fs::read(&file)
-                    .map_err(|source| ScenarioError::Io { path: file, source })?;
-                text.push_str(&String::from_utf8_lossy(&bytes));
+            // As a real run reads them: the step's lines in the chunks a run's tail reads (a
+            // log file is never held whole), then the log is quiet.
+            let mut log = StepLog::default();
+            let mut fed = Vec::new();
+            if let Some(text) = &spec.log {
+                log.read(&mut feed, text.as_bytes(), now, &mut fed);
             }
-            if !text.is_empty() {
+            if let Some(file) = &spec.log_file {
+                let path = base.join(file);
+                let io = |source| ScenarioError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let mut file = std::fs::File::open(&path).map_err(io)?;
+                let mut chunk = vec![0; crate::run::tail::CHUNK];
+                loop {
+                    let read = match std::io::Read::read(&mut file, &mut chunk) {
+                        Ok(0) => break,
+                        Ok(read) => read,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(io(e)),
+                    };
+                    log.read(&mut feed, &chunk[..read], now, &mut fed);
+                    for fed in fed.drain(..) {
+                        apply(&mut instance, fed.input, now, &mut record)?;
+                    }
+                }
+            }
+            if log.wrote {
                 // Output starts a new quiet spell.
                 quiet_since = Some(now);
                 silence_reported = false;
                 // A step appends whole lines.
-                if !text.ends_with('\n') {
-                    text.push('\n');
+                if log.last != b'\n' {
+                    log.read(&mut feed, b"\n", now, &mut fed);
                 }
-                // As a real run reads them: the lines, then the log is quiet.
-                let mut fed = Vec::new();
-                feed.read(0, text.as_bytes(), now, &mut fed, None);
                 feed.quiet(0, now, &mut fed);
                 feed.facts(&mut fed);
-                for fed in fed {
+                for fed in fed.drain(..) {
                     apply(&mut instance, fed.input, now, &mut record)?;
                 }
             }
@@ -768,6 +786,24 @@ fn replay_into(
 }
 
 /// Every message the steps sent, in order.
+/// What a step appended to the job's log so far: whether anything, and its last byte.
+#[derive(Default)]
+struct StepLog {
+    wrote: bool,
+    last: u8,
+}
+
+impl StepLog {
+    /// Appends `bytes` to the job's log, read at `at`.
+    fn read(&mut self, feed: &mut Feed, bytes: &[u8], at: DateTime<Utc>, out: &mut Vec<Fed>) {
+        if let Some(&last) = bytes.last() {
+            self.wrote = true;
+            self.last = last;
+            feed.read(0, bytes, at, out, None);
+        }
+    }
+}
+
 fn messages_of(steps: &[StepRecord]) -> impl Iterator<Item = &Message> {
     steps
         .iter()
