@@ -176,7 +176,7 @@ pub struct JobPlan {
 }
 
 /// A rendered message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Message {
     /// Its number in the run, from 1.
     pub seq: u64,

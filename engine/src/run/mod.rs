@@ -20,6 +20,7 @@ pub mod mailbox;
 mod notice;
 pub mod preview;
 pub mod prune;
+pub mod saved;
 pub mod snapshot;
 pub mod start;
 pub mod state;
