@@ -415,9 +415,7 @@ pub fn wait_unless(
                 .filter_map(message_of)
                 .filter(|m| m.to.iter().any(|r| r == role)),
         );
-        // Messages are journaled in order of their numbers: the unread ones are at the end.
-        known.retain(|m| m.seq > seen);
-        if let Some(entry) = known.first().cloned() {
+        if let Some(entry) = known.iter().find(|m| m.seq > seen).cloned() {
             if let Some(delivered) = take(run, role, &entry)? {
                 return Ok(Some(Waited::Message(Box::new(delivered))));
             }

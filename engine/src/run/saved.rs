@@ -2,8 +2,9 @@
 //! not all that ever did.
 //!
 //! `state.json` holds the [`RunState`] as of a point of the journal: on its first line the mark
-//! of that point, on its second the state without the machine's history, on its third the
-//! history (which only what renders or draws the run reads).
+//! of that point, on its second the state without what grows with every input, then the `send`
+//! requests taken (which only the supervisor reads) and the machine's history (which only what
+//! steps the machine, renders or draws the run reads), a line each.
 //! The mark says how long the journal was, and hashes its first line, its last line before the
 //! point and the run's `protocol.json`. A reader takes the saved state only when all of these
 //! hold for the journal it reads (the journal only ever grows, so they hold until the run is
@@ -16,15 +17,13 @@
 //! undefined value, a string marked safe, a number JSON cannot hold) is not saved.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::sync::Arc;
 
 use minijinja::value::{Value, ValueKind};
 use serde::{Deserialize, Serialize};
 
-use super::state::{Parts, RunState};
+use super::state::{History, Parts, RunState};
 use super::store::{MessageEntry, RunDir, Store};
 use super::{io_error, RunError};
-use crate::machine::HistoryEntry;
 
 /// The format of `state.json` this version writes and reads.
 const FORMAT: u32 = 1;
@@ -92,22 +91,35 @@ impl Saved {
         }
     }
 
-    /// The state, with the machine's history when `history` (else an empty one). `None` when
-    /// it does not read back, which is then as good as no saved state.
-    pub(super) fn state(
-        mut self,
-        history: bool,
-    ) -> Option<(Parts, imbl::Vector<Arc<HistoryEntry>>)> {
+    /// The state, with the requests taken and the machine's history when `all` (else none).
+    /// `None` when it does not read back, which is then as good as no saved state.
+    pub(super) fn state(mut self, all: bool) -> Option<Loaded> {
         let parts = serde_json::from_str::<Parts>(&self.state_line()?).ok()?;
-        if !history {
-            return Some((parts, imbl::Vector::new()));
+        if !all {
+            return Some(Loaded {
+                parts,
+                requests: Default::default(),
+                history: History::new(),
+            });
         }
-        let line = self.state_line()?;
-        match serde_json::from_str::<imbl::Vector<Arc<HistoryEntry>>>(&line) {
-            Ok(read) if read.len() == self.mark.history => Some((parts, read)),
-            _ => None,
-        }
+        let requests = serde_json::from_str(&self.state_line()?).ok()?;
+        let history = serde_json::from_str::<History>(&self.state_line()?).ok()?;
+        (history.len() == self.mark.history).then_some(Loaded {
+            parts,
+            requests,
+            history,
+        })
     }
+}
+
+/// A saved state, read.
+pub(super) struct Loaded {
+    /// All but the requests and the history.
+    pub parts: Parts,
+    /// The `send` requests taken.
+    pub requests: std::collections::BTreeSet<String>,
+    /// The machine's history.
+    pub history: History,
 }
 
 /// The saved state of `run`, if there is one that holds for its journal and for the protocol
@@ -143,7 +155,10 @@ pub fn read(run: &RunDir, protocol: u64) -> Result<Option<Saved>, RunError> {
 /// first line and its line before the point are the ones hashed, and a line ends there.
 fn holds(run: &RunDir, mark: &Mark) -> Result<bool, RunError> {
     let path = run.journal();
-    let mut file = super::files::open(&path).map_err(io_error(&path))?;
+    // A journal that cannot be read is the replay's to report.
+    let Ok(mut file) = super::files::open(&path) else {
+        return Ok(false);
+    };
     let len = file.metadata().map_err(io_error(&path))?.len();
     if len < mark.journal_len
         || mark.last_len == 0
@@ -276,7 +291,7 @@ pub fn save(run: &RunDir, journal_len: u64, state: &RunState) -> Result<bool, Ru
     };
     let snapshot = run.snapshot();
     let protocol = super::files::read(&snapshot).map_err(io_error(&snapshot))?;
-    let (parts, history) = state.parts();
+    let (parts, requests, history) = state.parts();
     let mark = Mark {
         format: FORMAT,
         journal_len,
@@ -290,6 +305,8 @@ pub fn save(run: &RunDir, journal_len: u64, state: &RunState) -> Result<bool, Ru
     let mut bytes = serde_json::to_vec(&mark).expect("a mark serializes");
     bytes.push(b'\n');
     serde_json::to_writer(&mut bytes, &parts).expect("a run's state serializes");
+    bytes.push(b'\n');
+    serde_json::to_writer(&mut bytes, requests).expect("requests serialize");
     bytes.push(b'\n');
     serde_json::to_writer(&mut bytes, history).expect("a history serializes");
     bytes.push(b'\n');
@@ -385,8 +402,8 @@ transitions:
 
     /// Everything of a state, history included, as JSON.
     fn everything(state: &RunState) -> serde_json::Value {
-        let (parts, history) = state.parts();
-        serde_json::json!({ "parts": parts, "history": history })
+        let (parts, requests, history) = state.parts();
+        serde_json::json!({ "parts": parts, "requests": requests, "history": history })
     }
 
     #[test]
@@ -408,16 +425,18 @@ transitions:
             assert_eq!(resumed.entries(), state.entries());
             assert_eq!(resumed.messages().len(), 10);
             assert_eq!(resumed.instance().vars["limit"].to_string(), "12.0");
-            // Without the history, all but the history is the same; a protocol that reads the
-            // history has it read for the entries after the saved state.
+            // Without the history and the requests, all else is the same; a protocol that
+            // reads the history has everything read for the entries after the saved state.
             let (mut a, mut b) = (everything(&recent), everything(&state));
             assert_eq!(a["parts"], b["parts"]);
             if reads {
                 assert_eq!(a, b);
             } else {
-                assert_eq!(a["history"].as_array().unwrap().len(), 3);
-                a["history"].take();
-                b["history"].take();
+                for apart in ["history", "requests"] {
+                    assert_eq!(a[apart].as_array().unwrap().len(), 3, "{apart}");
+                    a[apart].take();
+                    b[apart].take();
+                }
                 assert_eq!(a, b);
             }
             std::fs::remove_file(run.saved_state()).unwrap();

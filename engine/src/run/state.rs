@@ -153,8 +153,8 @@ pub struct RunState {
 }
 
 /// What of a [`RunState`] is saved beside the journal (see [`super::saved`]): all but the run's
-/// files and its machine, which come from the run's directory, and the machine's history,
-/// which is saved on its own.
+/// files and its machine, which come from the run's directory, and the `send` requests taken
+/// and the machine's history, which are saved on their own.
 #[derive(Serialize)]
 pub(super) struct PartsRef<'a> {
     started: &'a Started,
@@ -168,7 +168,6 @@ pub(super) struct PartsRef<'a> {
     job: &'a Option<Launch>,
     offsets: &'a BTreeMap<usize, (u64, u64)>,
     read_lines: &'a BTreeMap<usize, u64>,
-    requests: &'a BTreeSet<String>,
     last_incident: &'a Option<Box<crate::classify::Incident>>,
     failures: &'a [String],
     ended: &'a Option<(DateTime<Utc>, String)>,
@@ -176,6 +175,9 @@ pub(super) struct PartsRef<'a> {
     last_outcome: &'a Option<store::Outcome>,
     entries: u64,
 }
+
+/// The machine's history.
+pub(super) type History = imbl::Vector<Arc<crate::machine::HistoryEntry>>;
 
 /// [`PartsRef`], read back.
 #[derive(Deserialize)]
@@ -190,7 +192,6 @@ pub(super) struct Parts {
     job: Option<Launch>,
     offsets: BTreeMap<usize, (u64, u64)>,
     read_lines: BTreeMap<usize, u64>,
-    requests: BTreeSet<String>,
     last_incident: Option<Box<crate::classify::Incident>>,
     failures: Vec<String>,
     ended: Option<(DateTime<Utc>, String)>,
@@ -241,9 +242,10 @@ impl RunState {
         RunState::load(run, true)
     }
 
-    /// [`RunState::replay`] for what reads a run's state but not the machine's history
-    /// (`status`, `list`): the history saved is left unread when nothing replayed after it
-    /// needs it, so the instance's history may be empty or hold only its latest entries.
+    /// [`RunState::replay`] for what reads a run's state but neither the machine's history nor
+    /// which `send` requests were taken (`status`, `list`): what the saved state holds of these
+    /// is left unread when nothing replayed after it needs it, so the instance's history and
+    /// the requests may be empty or hold only the latest.
     pub fn recent(run: &RunDir) -> Result<RunState, RunError> {
         RunState::load(run, false)
     }
@@ -261,8 +263,8 @@ impl RunState {
                 .iter()
                 .any(|e| matches!(e, Entry::Input { .. } | Entry::Stopped { .. }));
             let history = history || (steps && reads_history);
-            if let Some(parts) = saved.state(history) {
-                let mut state = RunState::from_parts(run.clone(), machine, parts.0, parts.1);
+            if let Some(read) = saved.state(history) {
+                let mut state = RunState::from_parts(run.clone(), machine, read);
                 for entry in &tail {
                     state.absorb(entry)?;
                 }
@@ -283,13 +285,8 @@ impl RunState {
         Ok(state)
     }
 
-    /// What of the state is saved, with the machine's history apart.
-    pub(super) fn parts(
-        &self,
-    ) -> (
-        PartsRef<'_>,
-        &imbl::Vector<Arc<crate::machine::HistoryEntry>>,
-    ) {
+    /// What of the state is saved, with the requests taken and the machine's history apart.
+    pub(super) fn parts(&self) -> (PartsRef<'_>, &BTreeSet<String>, &History) {
         // Cloning an instance shares what it holds.
         let mut instance = self.instance.clone();
         instance.history = imbl::Vector::new();
@@ -304,7 +301,6 @@ impl RunState {
             job: &self.job,
             offsets: &self.offsets,
             read_lines: &self.read_lines,
-            requests: &self.requests,
             last_incident: &self.last_incident,
             failures: &self.failures,
             ended: &self.ended,
@@ -312,16 +308,16 @@ impl RunState {
             last_outcome: &self.last_outcome,
             entries: self.entries,
         };
-        (parts, &self.instance.history)
+        (parts, &self.requests, &self.instance.history)
     }
 
-    /// The state saved as `parts`, with the machine's `history`.
-    fn from_parts(
-        run: RunDir,
-        machine: Machine,
-        parts: Parts,
-        history: imbl::Vector<Arc<crate::machine::HistoryEntry>>,
-    ) -> RunState {
+    /// The state saved as `parts`, with the requests taken and the machine's `history`.
+    fn from_parts(run: RunDir, machine: Machine, parts: super::saved::Loaded) -> RunState {
+        let super::saved::Loaded {
+            parts,
+            requests,
+            history,
+        } = parts;
         let mut instance = parts.instance;
         instance.history = history;
         RunState {
@@ -337,7 +333,7 @@ impl RunState {
             job: parts.job,
             offsets: parts.offsets,
             read_lines: parts.read_lines,
-            requests: parts.requests,
+            requests,
             last_incident: parts.last_incident,
             failures: parts.failures,
             ended: parts.ended,
@@ -355,7 +351,7 @@ impl RunState {
 
     /// How many entries were taken into account since the saved state was last read or
     /// written.
-    pub(super) fn unsaved(&self) -> u64 {
+    pub fn unsaved(&self) -> u64 {
         self.entries - self.saved_entries
     }
 
