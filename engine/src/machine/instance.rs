@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use minijinja::Value;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::classify::{Incident, Record};
 use crate::gate::GateResult;
@@ -13,7 +13,7 @@ use crate::gate::GateResult;
 /// One run of a protocol, as of its last step. Cloning is cheap: what a step seldom changes is
 /// shared until it changes (copy on write), and the history is a persistent vector that shares
 /// its entries with earlier instances.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
     /// The run.
     pub run: Arc<RunInfo>,
@@ -94,7 +94,7 @@ impl Instance {
 }
 
 /// What a run is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Its id.
     pub id: String,
@@ -103,7 +103,7 @@ pub struct RunInfo {
 }
 
 /// A timer active in the current state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveTimer {
     /// Its index among the protocol's timers.
     pub timer: usize,
@@ -116,7 +116,7 @@ pub struct ActiveTimer {
 }
 
 /// The job, as the run knows it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct JobFacts {
     /// The process id of the current or last process.
     pub pid: Option<u32>,
@@ -167,7 +167,7 @@ impl JobFacts {
 }
 
 /// A gate's latest result, and when it was found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateRecord {
     /// What it found.
     pub result: GateResult,
@@ -176,7 +176,7 @@ pub struct GateRecord {
 }
 
 /// A transition whose gates are being checked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
     /// The transition's index in the protocol.
     pub transition: usize,
@@ -191,7 +191,7 @@ pub struct Pending {
 }
 
 /// An artifact of the job, as last seen.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactFacts {
     /// Whether it exists.
     pub exists: bool,
@@ -208,7 +208,7 @@ pub struct ArtifactFacts {
 }
 
 /// The spacing of the job's progress entries, against `job.cadence`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CadenceFacts {
     /// Gaps shorter than this are too close (`job.cadence.min`).
     pub min: Option<std::time::Duration>,
@@ -219,7 +219,7 @@ pub struct CadenceFacts {
 }
 
 /// The event a transition reacts to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventInfo {
     /// Its name.
     pub name: String,
@@ -232,7 +232,7 @@ pub struct EventInfo {
 }
 
 /// One entry of the history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// When.
     pub at: DateTime<Utc>,

@@ -194,7 +194,7 @@ pub const DEFAULT_SLURM_POLL: Duration = Duration::from_secs(5);
 pub const MIN_SLURM_POLL: Duration = Duration::from_secs(1);
 
 /// A rendered message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Message {
     /// Its number in the run, from 1.
     pub seq: u64,

@@ -202,7 +202,7 @@ fn human(duration: chrono::TimeDelta) -> String {
 
 /// The status of `run` now.
 pub fn status(run: &RunDir) -> Result<Status, RunError> {
-    let state = RunState::replay(run)?;
+    let state = RunState::recent(run)?;
     Ok(status_of(&state, Utc::now()))
 }
 
@@ -361,9 +361,13 @@ fn message_of(entry: &Entry) -> Option<MessageEntry> {
     }
 }
 
-/// The messages the journal lists, in order, without replaying the run.
+/// The messages the journal lists, in order, without replaying the run: those of its saved
+/// state, if one holds, and those after it.
 fn messages(run: &RunDir) -> Result<Vec<MessageEntry>, RunError> {
-    Ok(run.read_journal()?.iter().filter_map(message_of).collect())
+    let (mut messages, _, offset, lines) = super::saved::messages(run)?;
+    let (tail, _) = run.read_journal_from(offset, lines as usize)?;
+    messages.extend(tail.iter().filter_map(message_of));
+    Ok(messages)
 }
 
 fn deliver(run: &RunDir, entry: &MessageEntry, read: bool) -> Result<Delivered, RunError> {
@@ -427,7 +431,10 @@ pub fn wait_unless(
 ) -> Result<Option<Waited>, RunError> {
     check_role(run, role)?;
     let started = Instant::now();
-    let mut journal = JournalReader::new(run.journal());
+    // The role's messages so far, from the run's saved state and the journal after it.
+    let (mut known, ended, offset, _) = super::saved::messages(run)?;
+    known.retain(|m| m.to.iter().any(|r| r == role));
+    let mut journal = JournalReader::from(run.journal(), offset, ended);
     let mut warned_once = false;
     let mut last_check = Instant::now();
     loop {
@@ -435,17 +442,18 @@ pub fn wait_unless(
             return Ok(None);
         }
         let seen = read_mark(run, role);
-        let candidate = journal
-            .read()?
-            .iter()
-            .filter_map(message_of)
-            .find(|m| m.seq > seen && m.to.iter().any(|r| r == role));
-        if let Some(entry) = candidate {
+        known.extend(
+            journal
+                .read()?
+                .iter()
+                .filter_map(message_of)
+                .filter(|m| m.to.iter().any(|r| r == role)),
+        );
+        if let Some(entry) = known.iter().find(|m| m.seq > seen).cloned() {
             if let Some(delivered) = take(run, role, &entry)? {
                 return Ok(Some(Waited::Message(Box::new(delivered))));
             }
-            // Another `wait` for the role took it first: look again from the start.
-            journal = JournalReader::new(run.journal());
+            // Another `wait` for the role took it first: look again.
             continue;
         }
         if let Some(state) = journal.ended() {
@@ -556,11 +564,17 @@ pub struct JournalReader {
 impl JournalReader {
     /// Reads the journal at `path` from its start.
     pub fn new(path: PathBuf) -> JournalReader {
+        JournalReader::from(path, 0, None)
+    }
+
+    /// Reads the journal at `path` from `offset`, the start of a line, after which the run had
+    /// ended in state `ended` if it had.
+    pub fn from(path: PathBuf, offset: u64, ended: Option<String>) -> JournalReader {
         JournalReader {
             path,
-            offset: 0,
+            offset,
             partial: Vec::new(),
-            ended: None,
+            ended,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod mailbox;
 mod notice;
 pub mod preview;
 pub mod prune;
+pub mod saved;
 pub mod slurm;
 pub mod snapshot;
 pub mod start;

@@ -82,6 +82,11 @@ impl Snapshot {
 
     /// The snapshot stored in `run`.
     pub fn read(run: &RunDir) -> Result<Snapshot, RunError> {
+        Ok(Snapshot::read_hashed(run)?.0)
+    }
+
+    /// The snapshot stored in `run`, with the hash of its file (see [`super::saved::hash`]).
+    pub fn read_hashed(run: &RunDir) -> Result<(Snapshot, u64), RunError> {
         let path = run.snapshot();
         let bytes = super::files::read(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => {
@@ -89,9 +94,15 @@ impl Snapshot {
             }
             _ => io_error(&path)(source),
         })?;
-        serde_json::from_slice(&bytes).map_err(|e| RunError::Journal {
+        let snapshot = serde_json::from_slice(&bytes).map_err(|e| RunError::Journal {
             path,
             message: format!("not a protocol snapshot: {e}"),
-        })
+        })?;
+        Ok((snapshot, super::saved::hash(&bytes)))
+    }
+
+    /// Whether the protocol's text or one of its templates' holds `word`.
+    pub fn mentions(&self, word: &str) -> bool {
+        self.source.contains(word) || self.templates.values().any(|t| t.contains(word))
     }
 }

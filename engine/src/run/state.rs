@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::job::Identity;
 use super::snapshot::Snapshot;
@@ -21,7 +22,7 @@ use crate::machine::{Input, Instance, Machine, Message, Outcome, StepError};
 use crate::protocol::Effect;
 
 /// A job effect still to carry out. `restart` is a stop, then a launch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Start the job.
     Launch,
@@ -40,7 +41,7 @@ impl Action {
 }
 
 /// The last launch of the job, as the journal records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Launch {
     /// The launch's number, from 1.
     pub n: u32,
@@ -147,6 +148,58 @@ pub struct RunState {
     last_at: DateTime<Utc>,
     /// The outcome of the last input, as this replay came to it.
     last_outcome: Option<store::Outcome>,
+    /// The journal's entries taken into account, the start among them.
+    entries: u64,
+    /// Of them, those the run's saved state covered when it was last read or written.
+    saved_entries: u64,
+}
+
+/// What of a [`RunState`] is saved beside the journal (see [`super::saved`]): all but the run's
+/// files and its machine, which come from the run's directory, and the `send` requests taken
+/// and the machine's history, which are saved on their own.
+#[derive(Serialize)]
+pub(super) struct PartsRef<'a> {
+    started: &'a Started,
+    /// The instance without its history.
+    instance: Instance,
+    start_vars: &'a BTreeMap<String, minijinja::Value>,
+    messages: &'a [MessageEntry],
+    unwritten: &'a [Message],
+    actions: &'a VecDeque<Action>,
+    launches: u32,
+    job: &'a Option<Launch>,
+    offsets: &'a BTreeMap<usize, (u64, u64)>,
+    read_lines: &'a BTreeMap<usize, u64>,
+    last_incident: &'a Option<Box<crate::classify::Incident>>,
+    failures: &'a [String],
+    ended: &'a Option<(DateTime<Utc>, String)>,
+    last_at: DateTime<Utc>,
+    last_outcome: &'a Option<store::Outcome>,
+    entries: u64,
+}
+
+/// The machine's history.
+pub(super) type History = imbl::Vector<Arc<crate::machine::HistoryEntry>>;
+
+/// [`PartsRef`], read back.
+#[derive(Deserialize)]
+pub(super) struct Parts {
+    started: Started,
+    instance: Instance,
+    start_vars: Arc<BTreeMap<String, minijinja::Value>>,
+    messages: Vec<MessageEntry>,
+    unwritten: Vec<Message>,
+    actions: VecDeque<Action>,
+    launches: u32,
+    job: Option<Launch>,
+    offsets: BTreeMap<usize, (u64, u64)>,
+    read_lines: BTreeMap<usize, u64>,
+    last_incident: Option<Box<crate::classify::Incident>>,
+    failures: Vec<String>,
+    ended: Option<(DateTime<Utc>, String)>,
+    last_at: DateTime<Utc>,
+    last_outcome: Option<store::Outcome>,
+    entries: u64,
 }
 
 impl RunState {
@@ -175,15 +228,51 @@ impl RunState {
             ended: None,
             last_at: started.at,
             last_outcome: None,
+            entries: 1,
+            saved_entries: 0,
             started,
         };
         state.follow_outcome(&outcome);
         Ok((state, outcome))
     }
 
-    /// Rebuilds the state of `run` from its snapshot and journal.
+    /// Rebuilds the state of `run` from its snapshot and journal: from the state saved beside
+    /// the journal and the entries after it, when that state is there and holds for this
+    /// journal (see [`super::saved`]), or else from the journal's start. Either way it is the
+    /// same state.
     pub fn replay(run: &RunDir) -> Result<RunState, RunError> {
-        let machine = Snapshot::read(run)?.compile()?;
+        RunState::load(run, true)
+    }
+
+    /// [`RunState::replay`] for what reads a run's state but neither the machine's history nor
+    /// which `send` requests were taken (`status`, `list`): what the saved state holds of these
+    /// is left unread when nothing replayed after it needs it, so the instance's history and
+    /// the requests may be empty or hold only the latest.
+    pub fn recent(run: &RunDir) -> Result<RunState, RunError> {
+        RunState::load(run, false)
+    }
+
+    fn load(run: &RunDir, history: bool) -> Result<RunState, RunError> {
+        let (snapshot, protocol_hash) = Snapshot::read_hashed(run)?;
+        let machine = snapshot.compile()?;
+        let reads_history = snapshot.mentions("history");
+        if let Some(saved) = super::saved::read(run, protocol_hash)? {
+            // The entries after the saved state step the machine with their inputs; what
+            // steps reads the history only through the name `history`.
+            let (tail, _) =
+                run.read_journal_from(saved.mark.journal_len, saved.mark.entries as usize)?;
+            let steps = tail
+                .iter()
+                .any(|e| matches!(e, Entry::Input { .. } | Entry::Stopped { .. }));
+            let history = history || (steps && reads_history);
+            if let Some(read) = saved.state(history) {
+                let mut state = RunState::from_parts(run.clone(), machine, read);
+                for entry in &tail {
+                    state.absorb(entry)?;
+                }
+                return Ok(state);
+            }
+        }
         let mut entries = run.read_journal()?.into_iter();
         let Some(Entry::Started(started)) = entries.next() else {
             return Err(RunError::Journal {
@@ -196,6 +285,81 @@ impl RunState {
             state.absorb(&entry)?;
         }
         Ok(state)
+    }
+
+    /// What of the state is saved, with the requests taken and the machine's history apart.
+    pub(super) fn parts(&self) -> (PartsRef<'_>, &BTreeSet<String>, &History) {
+        // Cloning an instance shares what it holds.
+        let mut instance = self.instance.clone();
+        instance.history = imbl::Vector::new();
+        let parts = PartsRef {
+            started: &self.started,
+            instance,
+            start_vars: &self.start_vars,
+            messages: &self.messages,
+            unwritten: &self.unwritten,
+            actions: &self.actions,
+            launches: self.launches,
+            job: &self.job,
+            offsets: &self.offsets,
+            read_lines: &self.read_lines,
+            last_incident: &self.last_incident,
+            failures: &self.failures,
+            ended: &self.ended,
+            last_at: self.last_at,
+            last_outcome: &self.last_outcome,
+            entries: self.entries,
+        };
+        (parts, &self.requests, &self.instance.history)
+    }
+
+    /// The state saved as `parts`, with the requests taken and the machine's `history`.
+    fn from_parts(run: RunDir, machine: Machine, parts: super::saved::Loaded) -> RunState {
+        let super::saved::Loaded {
+            parts,
+            requests,
+            history,
+        } = parts;
+        let mut instance = parts.instance;
+        instance.history = history;
+        RunState {
+            run,
+            machine,
+            started: parts.started,
+            instance,
+            start_vars: parts.start_vars,
+            messages: parts.messages,
+            unwritten: parts.unwritten,
+            actions: parts.actions,
+            launches: parts.launches,
+            job: parts.job,
+            offsets: parts.offsets,
+            read_lines: parts.read_lines,
+            requests,
+            last_incident: parts.last_incident,
+            failures: parts.failures,
+            ended: parts.ended,
+            last_at: parts.last_at,
+            last_outcome: parts.last_outcome,
+            entries: parts.entries,
+            saved_entries: parts.entries,
+        }
+    }
+
+    /// The journal's entries taken into account, the start among them.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// How many entries were taken into account since the saved state was last read or
+    /// written.
+    pub fn unsaved(&self) -> u64 {
+        self.entries - self.saved_entries
+    }
+
+    /// The saved state now covers every entry taken into account.
+    pub(super) fn mark_saved(&mut self) {
+        self.saved_entries = self.entries;
     }
 
     /// The run's files.
@@ -296,6 +460,7 @@ impl RunState {
 
     /// Takes one journal entry into account.
     pub fn absorb(&mut self, entry: &Entry) -> Result<Absorbed, RunError> {
+        self.entries += 1;
         match entry {
             Entry::Started(_) => {
                 return Err(RunError::Journal {

@@ -340,6 +340,11 @@ impl RunDir {
         self.dir.join("protocol.json")
     }
 
+    /// The run's state as of a point of the journal (see [`super::saved`]).
+    pub fn saved_state(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
     /// The folder where `warden send` leaves events for the supervisor, and finds its answers.
     pub fn requests(&self) -> PathBuf {
         self.dir.join("requests")
@@ -388,21 +393,51 @@ impl RunDir {
     /// Reads the journal. A last line cut short (the supervisor died while writing it) is left
     /// out, since it was never acted on; any other bad line is an error.
     pub fn read_journal(&self) -> Result<Vec<Entry>, StoreError> {
+        Ok(self.read_journal_from(0, 0)?.0)
+    }
+
+    /// Reads the journal from byte `offset`, the start of a line, which `lines` whole lines
+    /// come before (for the line numbers of errors): the entries from there, and the offset
+    /// just after the last whole one. A last line cut short is left out, as by
+    /// [`RunDir::read_journal`].
+    pub fn read_journal_from(
+        &self,
+        offset: u64,
+        lines: usize,
+    ) -> Result<(Vec<Entry>, u64), StoreError> {
+        use std::io::{Seek, SeekFrom};
         let path = self.journal();
-        let file = super::files::open(&path).map_err(|source| match source.kind() {
+        let mut file = super::files::open(&path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => StoreError::NoRun(self.id.clone()),
             _ => StoreError::Io {
                 path: path.clone(),
                 source,
             },
         })?;
+        file.seek(SeekFrom::Start(offset)).map_err(io(&path))?;
         let mut entries = Vec::new();
-        let mut lines = BufReader::new(file).lines().enumerate().peekable();
-        while let Some((index, line)) = lines.next() {
-            let line = line.map_err(io(&path))?;
-            match serde_json::from_str(&line) {
-                Ok(entry) => entries.push(entry),
-                Err(_) if lines.peek().is_none() => break,
+        let mut end = offset;
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut index = lines;
+        loop {
+            line.clear();
+            let read = reader.read_until(b'\n', &mut line).map_err(io(&path))?;
+            if read == 0 {
+                break;
+            }
+            let whole = line.last() == Some(&b'\n');
+            let body = if whole { &line[..read - 1] } else { &line[..] };
+            match serde_json::from_slice::<Entry>(body) {
+                Ok(entry) => {
+                    entries.push(entry);
+                    // Only a line with its line break is behind for good: one without is
+                    // cut by the next supervisor.
+                    if whole {
+                        end += read as u64;
+                    }
+                }
+                Err(_) if reader.fill_buf().map_err(io(&path))?.is_empty() => break,
                 Err(error) => {
                     return Err(StoreError::Corrupt {
                         path,
@@ -411,8 +446,9 @@ impl RunDir {
                     })
                 }
             }
+            index += 1;
         }
-        Ok(entries)
+        Ok((entries, end))
     }
 }
 
@@ -458,6 +494,9 @@ fn cut_partial_line(journal: &File) -> std::io::Result<()> {
 pub struct Store {
     run: RunDir,
     journal: File,
+    /// The journal's length: every byte of it is a whole entry this store or one before it
+    /// wrote.
+    len: u64,
     /// Holds an open-file-description lock on the whole file, released when it is closed.
     _lock: File,
 }
@@ -520,9 +559,11 @@ impl Store {
         )
         .map_err(io(&journal_path))?;
         cut_partial_line(&journal).map_err(io(&journal_path))?;
+        let len = journal.metadata().map_err(io(&journal_path))?.len();
         Ok(Store {
             run,
             journal,
+            len,
             _lock: lock,
         })
     }
@@ -530,6 +571,11 @@ impl Store {
     /// The run's files.
     pub fn run(&self) -> &RunDir {
         &self.run
+    }
+
+    /// The journal's length in bytes: where the next entry goes.
+    pub fn journal_len(&self) -> u64 {
+        self.len
     }
 
     /// Appends `entry` to the journal and syncs it to disk before returning.
@@ -548,6 +594,7 @@ impl Store {
         self.journal
             .write_all(lines.as_bytes())
             .map_err(io(&path))?;
+        self.len += lines.len() as u64;
         self.journal.sync_data().map_err(io(&path))
     }
 

@@ -618,6 +618,7 @@ impl<'o> Supervisor<'o> {
             at: Utc::now(),
             state: state.clone(),
         })?;
+        self.save_state(true);
         self.observer.notice(Notice::Ended(&state));
         if let Some(job) = self.state.job_running().cloned() {
             if self.job.may_run(self.store.run(), &job) {
@@ -914,7 +915,18 @@ impl<'o> Supervisor<'o> {
                 })?;
             }
         }
+        self.save_state(false);
         Ok(())
+    }
+
+    /// Saves the run's state beside the journal when it is due (see [`super::saved`]): what
+    /// reads the run then reads only the entries after it. A state that cannot be saved costs
+    /// only that.
+    fn save_state(&mut self, always: bool) {
+        if let Err(error) = super::saved::save_if_due(&self.store, &mut self.state, always) {
+            let warning = format!("the run's state was not saved beside its journal: {error}");
+            self.observer.notice(Notice::Warning(warning));
+        }
     }
 }
 
