@@ -26,6 +26,7 @@ use super::state::{Absorbed, Action, RunState};
 use super::store::{self as journal, Entry, LogLine, RunDir, Started, Store};
 use super::tail::{Event, Tail, CHUNK};
 use super::waiter::Identities;
+use super::wake::{Waker, Woke};
 use super::RunError;
 use crate::classify::{Fed, Feed};
 use crate::machine::{Input, Outcome};
@@ -36,11 +37,15 @@ pub struct Options {
     /// How to start a waiter: a program and its first arguments; the run's directory and the
     /// launch number follow (`warden __waiter`).
     pub waiter: Vec<String>,
-    /// How long the loop sleeps when nothing happened.
+    /// How often a log is read where no event says it changed (a network file system, a
+    /// folder that does not exist yet), and a stop under way is gone on with.
     pub poll: Duration,
     /// How long a log must be quiet before an incident still collecting its `after` lines is
-    /// reported with the lines it has.
+    /// reported with the lines it has: the lines the job wrote with it.
     pub idle_flush: Duration,
+    /// How long a log must be quiet before a traceback whose exception line was read last is
+    /// taken as ended, since a chained one may still follow.
+    pub chain_wait: Duration,
     /// How often the metrics and log offsets read are written down when nothing else is.
     pub checkpoint_every: Duration,
     /// Set (by a signal handler, say) to make the supervisor stop at its next turn, leaving the
@@ -66,7 +71,8 @@ impl Options {
         Options {
             waiter,
             poll: Duration::from_millis(10),
-            idle_flush: Duration::from_millis(30),
+            idle_flush: Duration::from_millis(2),
+            chain_wait: Duration::from_millis(15),
             checkpoint_every: Duration::from_secs(10),
             interrupt: None,
         }
@@ -75,6 +81,9 @@ impl Options {
 
 /// How often the job's artifacts are looked at (and always when the job ends).
 const ARTIFACTS_EVERY: Duration = Duration::from_millis(100);
+
+/// How often the observer is shown the run as it is (a status line).
+const IDLE_EVERY: Duration = Duration::from_secs(1);
 
 /// What a source of the loop tells the handler.
 enum Happened {
@@ -123,6 +132,10 @@ pub struct Supervisor<'o> {
     /// Entries of the mailbox that could be neither removed nor moved aside: warned of once,
     /// then left alone.
     stuck: BTreeSet<String>,
+    /// The wait between turns.
+    waker: Waker,
+    /// What the current turn looks at.
+    woke: Woke,
 }
 
 impl<'o> Supervisor<'o> {
@@ -211,6 +224,14 @@ impl<'o> Supervisor<'o> {
         let mut feed = Feed::new(state.machine().rules(), state.start_vars(), paths.len());
         feed.set_cadence(state.machine().cadence(state.instance()));
         feed.resume_cadence(state.instance().cadence.spacing.last);
+        let waker = Waker::new(&paths, store.run());
+        let wake = waker.describe(&paths, options.poll);
+        if let Err(error) =
+            super::write_atomic(&super::wake::wake_file(store.run()), wake.as_bytes())
+        {
+            let warning = format!("cannot write how the supervisor wakes: {error}");
+            observer.notice(Notice::Warning(warning));
+        }
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offset(index);
@@ -243,6 +264,8 @@ impl<'o> Supervisor<'o> {
             answered: None,
             checking: false,
             stuck: BTreeSet::new(),
+            waker,
+            woke: Woke::all(),
         })
     }
 
@@ -269,20 +292,62 @@ impl<'o> Supervisor<'o> {
                 let job = self.state.job_running().map(|job| job.job.pid);
                 return Ok(Finish::Interrupted { job });
             }
-            if self.last_idle.elapsed() >= Duration::from_secs(1) {
+            if self.last_idle.elapsed() >= IDLE_EVERY {
                 self.last_idle = Instant::now();
                 self.observer.idle(&self.state);
             }
-            if !busy {
-                let mut pause = self.options.poll;
-                if let Some(due) = self.state.machine().next_deadline(self.state.instance()) {
-                    if let Ok(until) = (due - Utc::now()).to_std() {
-                        pause = pause.min(until);
-                    }
-                }
-                std::thread::sleep(pause);
+            if busy {
+                self.woke = Woke::all();
+                continue;
+            }
+            let job = self.state.job_running().map(|job| job.waiter);
+            self.waker.watch_waiter(job);
+            let until = self.next_deadline();
+            self.woke = self.waker.wait(until);
+        }
+    }
+
+    /// When the loop must look again though nothing happens: the earliest of the machine's
+    /// next timer, the quiet that completes a log's incident, the silence watchdog, the
+    /// artifacts' next look, the checkpoint, the status line, and the poll interval while a
+    /// log is polled or a stop is under way.
+    fn next_deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let mut due: Vec<Instant> = Vec::new();
+        if self.waker.polling() || self.job.stopping() {
+            due.push(now + self.options.poll);
+        }
+        if let Some(at) = self.state.machine().next_deadline(self.state.instance()) {
+            // A deadline ticked already waits for the machine to move on.
+            if self.ticked != Some(at) {
+                due.push(now + (at - Utc::now()).to_std().unwrap_or_default());
             }
         }
+        for (index, source) in self.sources.iter().enumerate() {
+            if let Some(chain) = self.feed.settling(index) {
+                let wait = if chain {
+                    self.options.chain_wait
+                } else {
+                    self.options.idle_flush
+                };
+                due.push(source.last_data + wait);
+            }
+        }
+        if let Some(limit) = self.silence_limit() {
+            due.extend(
+                self.sources
+                    .iter()
+                    .map(|s| s.last_data)
+                    .max()
+                    .map(|t| t + limit),
+            );
+        }
+        if !self.state.instance().job.artifacts.is_empty() {
+            due.push(self.artifacts_seen + ARTIFACTS_EVERY);
+        }
+        due.push(self.last_checkpoint + self.options.checkpoint_every);
+        due.push(self.last_idle + IDLE_EVERY);
+        due.into_iter().min()
     }
 
     /// One turn of the loop: each source in turn says what happened, and the handler takes it
@@ -298,18 +363,23 @@ impl<'o> Supervisor<'o> {
             self.watch_artifacts(&mut happened);
             self.handle(&mut happened)?;
         }
-        self.watch_job(&mut happened);
-        self.handle(&mut happened)?;
+        let woke = std::mem::take(&mut self.woke);
+        if woke.job || woke.all || self.job.exited() {
+            self.watch_job(&mut happened);
+            self.handle(&mut happened)?;
+        }
         self.carry_out(&mut happened);
         self.handle(&mut happened)?;
-        if let Some(warning) = mailbox::repair(self.store.run()) {
-            self.observer.notice(Notice::Warning(warning));
+        if woke.requests || woke.all {
+            if let Some(warning) = mailbox::repair(self.store.run()) {
+                self.observer.notice(Notice::Warning(warning));
+            }
+            let mut requests = mailbox::waiting(self.store.run());
+            requests.retain(|(id, _)| !self.stuck.contains(id));
+            busy |= !requests.is_empty();
+            happened.extend(requests.into_iter().map(Happened::Request));
+            self.handle(&mut happened)?;
         }
-        let mut requests = mailbox::waiting(self.store.run());
-        requests.retain(|(id, _)| !self.stuck.contains(id));
-        busy |= !requests.is_empty();
-        happened.extend(requests.into_iter().map(Happened::Request));
-        self.handle(&mut happened)?;
         self.due_timers(&mut happened);
         self.handle(&mut happened)?;
         self.quiet_logs(&mut happened);
@@ -496,15 +566,21 @@ impl<'o> Supervisor<'o> {
     /// The `silence` event: a running job that wrote nothing for the var `silence`. Once per
     /// quiet spell.
     fn watch_silence(&mut self, happened: &mut Vec<Happened>) {
-        let Some(limit) = self.state.machine().silence(self.state.instance()) else {
+        let Some(limit) = self.silence_limit() else {
             return;
         };
         let quiet = self.sources.iter().map(|s| s.last_data.elapsed()).min();
-        let running = self.state.job_running().is_some() && !self.job.exited();
-        if running && !self.silence_reported && quiet.is_some_and(|q| q >= limit) {
+        if quiet.is_some_and(|q| q >= limit) {
             self.silence_reported = true;
             happened.push(Happened::Input(Input::Silence));
         }
+    }
+
+    /// The var `silence`, while a quiet spell of the running job is still to be reported.
+    fn silence_limit(&self) -> Option<Duration> {
+        let limit = self.state.machine().silence(self.state.instance())?;
+        let running = self.state.job_running().is_some() && !self.job.exited();
+        (running && !self.silence_reported).then_some(limit)
     }
 
     /// Reads what the logs gained. Returns whether there was anything.
@@ -551,12 +627,17 @@ impl<'o> Supervisor<'o> {
         busy
     }
 
-    /// The incidents of a log that has been quiet a while.
+    /// The incidents of a log that has been quiet a while: a moment for one collecting its
+    /// `after` lines, a little longer for a traceback a chained one may follow.
     fn quiet_logs(&mut self, happened: &mut Vec<Happened>) {
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
-            let quiet = self.sources[index].last_data.elapsed() >= self.options.idle_flush;
-            if quiet && !self.feed.is_idle(index) {
+            let wait = match self.feed.settling(index) {
+                None => continue,
+                Some(true) => self.options.chain_wait,
+                Some(false) => self.options.idle_flush,
+            };
+            if self.sources[index].last_data.elapsed() >= wait {
                 self.feed.quiet(index, Utc::now(), &mut fed);
             }
         }
