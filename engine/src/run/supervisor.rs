@@ -134,6 +134,8 @@ pub struct Supervisor<'o> {
     stuck: BTreeSet<String>,
     /// The wait between turns.
     waker: Waker,
+    /// How many times the journal was written: a turn that wrote it is followed by another.
+    journaled: u64,
     /// What the current turn looks at.
     woke: Woke,
 }
@@ -265,6 +267,7 @@ impl<'o> Supervisor<'o> {
             checking: false,
             stuck: BTreeSet::new(),
             waker,
+            journaled: 0,
             woke: Woke::all(),
         })
     }
@@ -297,7 +300,12 @@ impl<'o> Supervisor<'o> {
                 self.observer.idle(&self.state);
             }
             if busy {
-                self.woke = Woke::all();
+                // The logs again, and whatever the turn's inputs asked for; the rest wakes
+                // the loop by itself.
+                self.woke = Woke {
+                    logs: u64::MAX,
+                    ..Woke::default()
+                };
                 continue;
             }
             let job = self.state.job_running().map(|job| job.waiter);
@@ -357,13 +365,16 @@ impl<'o> Supervisor<'o> {
     /// Returns whether there was something to do.
     fn turn(&mut self) -> Result<bool, RunError> {
         let mut happened = Vec::new();
-        let mut busy = self.read_logs(&mut happened);
+        let journaled = self.journaled;
+        let woke = std::mem::take(&mut self.woke);
+        // A polled log is read at every turn.
+        let polled = if self.waker.polling() { u64::MAX } else { 0 };
+        let (_, mut busy) = self.read_logs(&mut happened, woke.logs | polled);
         self.handle(&mut happened)?;
         if self.artifacts_seen.elapsed() >= ARTIFACTS_EVERY {
             self.watch_artifacts(&mut happened);
             self.handle(&mut happened)?;
         }
-        let woke = std::mem::take(&mut self.woke);
         if woke.job || woke.all || self.job.exited() {
             self.watch_job(&mut happened);
             self.handle(&mut happened)?;
@@ -390,7 +401,8 @@ impl<'o> Supervisor<'o> {
             self.checkpoint()?;
         }
         self.hook.reap();
-        Ok(busy)
+        // What was journaled may have given the job an effect to carry out.
+        Ok(busy || self.journaled != journaled)
     }
 
     /// The handler: journals and takes, in order, everything the sources said.
@@ -583,14 +595,20 @@ impl<'o> Supervisor<'o> {
         (running && !self.silence_reported).then_some(limit)
     }
 
-    /// Reads what the logs gained. Returns whether there was anything.
-    fn read_logs(&mut self, happened: &mut Vec<Happened>) -> bool {
+    /// Reads what the logs gained. Returns whether there was anything, and whether there may
+    /// be more than was read: a log read up to the bound of a turn.
+    /// Only the logs of `only` ([`Woke::logs`]) are read.
+    fn read_logs(&mut self, happened: &mut Vec<Happened>, only: u64) -> (bool, bool) {
         let mut busy = false;
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut more = false;
+        let mut chunk = Vec::with_capacity(CHUNK + 64);
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
+            if only & Woke::log_bit(index) == 0 {
+                continue;
+            }
             // A bounded amount per turn, so a flood of output does not starve the rest.
-            for _ in 0..16 {
+            for round in 0..16 {
                 chunk.clear();
                 let source = &mut self.sources[index];
                 let read = source.tail.read(&mut chunk);
@@ -621,10 +639,15 @@ impl<'o> Supervisor<'o> {
                 }
                 let echo = echoes.then_some(&mut echo as &mut dyn FnMut(&str));
                 self.feed.read(index, &chunk, at, &mut fed, echo);
+                if read < CHUNK {
+                    // Read to its end: what it gains next wakes the loop.
+                    break;
+                }
+                more |= round == 15;
             }
         }
         happened.extend(fed.into_iter().map(Happened::Read));
-        busy
+        (busy, more)
     }
 
     /// The incidents of a log that has been quiet a while: a moment for one collecting its
@@ -646,7 +669,8 @@ impl<'o> Supervisor<'o> {
 
     /// Reads the logs to their end and gives everything waiting: the job has ended.
     fn drain_into(&mut self, happened: &mut Vec<Happened>) {
-        while self.read_logs(happened) {}
+        // To the end of each file, and to the end of a file rotated meanwhile.
+        while self.read_logs(happened, u64::MAX).0 {}
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
             let observer = &mut *self.observer;
@@ -713,6 +737,7 @@ impl<'o> Supervisor<'o> {
 
     /// Appends `entry` to the journal and takes it into account.
     fn record(&mut self, entry: Entry) -> Result<Absorbed, RunError> {
+        self.journaled += 1;
         self.store.append(&entry)?;
         self.state.absorb(&entry)
     }
@@ -748,6 +773,7 @@ impl<'o> Supervisor<'o> {
             &absorbed,
             &self.state.instance().state,
         )));
+        self.journaled += 1;
         self.store.append_all(&[entry, outcome.clone()])?;
         self.state.absorb(&outcome)?;
         if let (Some(answered), Entry::Outcome(summary)) = (&mut self.answered, &outcome) {

@@ -63,8 +63,8 @@ struct Watch {
 /// What woke the supervisor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Woke {
-    /// A log changed.
-    pub logs: bool,
+    /// The logs that changed, a bit for each (from the 64th on, one bit for all).
+    pub logs: u64,
     /// The waiter wrote a file or ended.
     pub job: bool,
     /// The mailbox changed.
@@ -74,10 +74,15 @@ pub struct Woke {
 }
 
 impl Woke {
+    /// The bit of log `index` in [`Woke::logs`].
+    pub fn log_bit(index: usize) -> u64 {
+        1 << index.min(63)
+    }
+
     /// Everything is to be looked at.
     pub fn all() -> Woke {
         Woke {
-            logs: true,
+            logs: u64::MAX,
             job: true,
             requests: true,
             all: true,
@@ -293,7 +298,12 @@ impl Waker {
             return;
         };
         let mut lost = false;
-        while let Ok(events) = inotify.read_events() {
+        // One read: what is left keeps the descriptor ready, for the next wait, so a folder
+        // written without pause (by the job, say) does not keep the loop here.
+        for _ in 0..1 {
+            let Ok(events) = inotify.read_events() else {
+                break;
+            };
             if events.is_empty() {
                 break;
             }
@@ -329,7 +339,8 @@ impl Waker {
                             }
                         };
                     match watch.kind {
-                        Kind::Log(_) => woke.logs |= wanted,
+                        Kind::Log(index) if wanted => woke.logs |= Woke::log_bit(index),
+                        Kind::Log(_) => {}
                         Kind::Launches => woke.job |= wanted,
                         Kind::Requests => woke.requests |= wanted,
                     }
@@ -434,14 +445,15 @@ mod tests {
         std::fs::write(&log, "epoch 1\n").unwrap();
         let started = Instant::now();
         let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
-        assert!(woke.logs && !woke.requests && !woke.job, "{woke:?}");
+        assert!(woke.logs == 1 && !woke.requests && !woke.job, "{woke:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
         // A rotation's name starts with the log's.
         std::fs::rename(&log, logs.path().join("train.log.1")).unwrap();
-        assert!(
+        assert_eq!(
             waker
                 .wait(Some(Instant::now() + Duration::from_secs(5)))
-                .logs
+                .logs,
+            1
         );
     }
 
@@ -479,10 +491,11 @@ mod tests {
         assert_eq!(waker.wait(None), Woke::all());
         assert!(!waker.polling());
         std::fs::write(&log, "epoch 1\n").unwrap();
-        assert!(
+        assert_eq!(
             waker
                 .wait(Some(Instant::now() + Duration::from_secs(5)))
-                .logs
+                .logs,
+            1
         );
     }
 
