@@ -458,7 +458,9 @@ fn many_runs(runs: usize, span: Duration) {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 step += 1;
                 for log in &mut logs {
-                    writeln!(log, "step={step} loss=0.{step:04} lr=0.001 grad_norm=1.25").unwrap();
+                    // One write a line: two writers of one log interleave whole lines only.
+                    let line = format!("step={step} loss=0.{step:04} lr=0.001 grad_norm=1.25\n");
+                    log.write_all(line.as_bytes()).unwrap();
                     next += gap;
                     if let Some(pause) = next.checked_duration_since(Instant::now()) {
                         std::thread::sleep(pause);
@@ -486,7 +488,8 @@ fn many_runs(runs: usize, span: Duration) {
         seq[run] += 1;
         let expected = message(&benches[run].run, seq[run]);
         let start = Instant::now();
-        writeln!(error_logs[run], "FATAL: error number {i}").unwrap();
+        let line = format!("FATAL: error number {i}\n");
+        error_logs[run].write_all(line.as_bytes()).unwrap();
         wait_for(&expected);
         latencies.push(start.elapsed());
         i += 1;
@@ -516,7 +519,7 @@ fn many_runs(runs: usize, span: Duration) {
     latencies.sort();
     let share = |cpu: f64| cpu / elapsed * 100.0;
     println!(
-        "many runs: {runs} runs, a progress line each every 100 ms, over {elapsed:.1} s:          supervisors {:.1}% of a core, waiters {:.1}%",
+        "many runs: {runs} runs, a progress line each every 100 ms, over {elapsed:.1} s: supervisors {:.1}% of a core, waiters {:.1}%",
         share(after.0 - before.0),
         share(after.1 - before.1),
     );
