@@ -433,10 +433,10 @@ mod tests {
         assert!(
             !waker.polling(),
             "{}",
-            waker.describe(&[log.clone()], Duration::from_millis(10))
+            waker.describe(std::slice::from_ref(&log), Duration::from_millis(10))
         );
         assert_eq!(
-            waker.describe(&[log.clone()], Duration::from_millis(10)),
+            waker.describe(std::slice::from_ref(&log), Duration::from_millis(10)),
             "on events (inotify)"
         );
         std::fs::write(logs.path().join("checkpoint.pt"), "weights").unwrap();
@@ -483,7 +483,7 @@ mod tests {
         let log = dir.join("train.log");
         let mut waker = Waker::new(std::slice::from_ref(&log), &run);
         assert!(waker.polling());
-        let said = waker.describe(&[log.clone()], Duration::from_millis(10));
+        let said = waker.describe(std::slice::from_ref(&log), Duration::from_millis(10));
         assert!(said.contains("does not exist yet"), "{said}");
         std::fs::create_dir(&dir).unwrap();
         // The safety tick watches it again.
