@@ -3,13 +3,19 @@
 //! event and takes it through the machine, and the job effects the machine asks for.
 //!
 //! Every input is appended to the journal (and synced) before the machine takes it, through
-//! [`RunState::absorb`], so the supervisor's state is always the journal's replay. The loop
-//! polls every few milliseconds: reading a file that has not grown costs one system call, and a
-//! poll keeps following a log across truncation and rotation simple and exact. An error line is
-//! classified as soon as it is read; an incident still collecting context is reported once the
-//! log has been quiet for [`Options::idle_flush`]. The job's lifecycle is `lifecycle.rs`,
-//! the mailbox [`super::mailbox`], the `--on-message` hook `hook.rs`, and what the logs
-//! say is read by the same [`Feed`] that scenarios replay through.
+//! [`RunState::absorb`], so the supervisor's state is always the journal's replay. Between turns
+//! the loop sleeps in [`Waker::wait`] until a log, the mailbox or the waiter changes (inotify,
+//! a pidfd) or its next deadline comes (`Supervisor::next_deadline`: a timer, the quiet that
+//! completes an incident, the silence watchdog, the artifacts, the checkpoint), and at least
+//! once a second looks at everything; a log on a network file system, where inotify does not
+//! see other machines' writes, is read every [`Options::poll`] instead (see [`super::wake`]).
+//! A turn reads the logs an event named, and the job's files and the mailbox only when an
+//! event says they changed. An error line is classified as soon as it is read; an incident
+//! still collecting context is reported once the log has been quiet for
+//! [`Options::idle_flush`] (a traceback whose exception line was read last: for
+//! [`Options::chain_wait`], since a chained one may follow). The job's lifecycle is
+//! `lifecycle.rs`, the mailbox [`super::mailbox`], the `--on-message` hook `hook.rs`, and what
+//! the logs say is read by the same [`Feed`] that scenarios replay through.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
