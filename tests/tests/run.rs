@@ -747,7 +747,7 @@ fn timers_fire_on_the_clock_and_silence_is_reported_once() {
     let started: chrono::DateTime<chrono::Utc> = first["at"].as_str().unwrap().parse().unwrap();
     let mut ticks = 0;
     let mut silences = 0;
-    let mut next = |ticks: &mut u32, silences: &mut u32| {
+    let next = |ticks: &mut u32, silences: &mut u32| {
         let message = workspace.next_message(&id);
         if message.contains("tick at") {
             *ticks += 1;
