@@ -389,6 +389,19 @@ fn end_quietly_on_a_closed_pipe() {
 }
 
 fn main() -> ExitCode {
+    // The waiter lives as long as the job, one per run: it does without the parser of every
+    // command, and the memory that takes.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == "__waiter") {
+        if let (Some(dir), Some(Some(n)), None) = (
+            args.next(),
+            args.next().map(|n| n.to_str().and_then(|n| n.parse().ok())),
+            args.next(),
+        ) {
+            let code = warden::run::waiter::main(std::path::Path::new(&dir), n);
+            return ExitCode::from(code.clamp(0, 255) as u8);
+        }
+    }
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Run(_)) {
         end_quietly_on_a_closed_pipe();

@@ -405,6 +405,9 @@ fn status_table(s: &Status) -> String {
             None => format!("none; resume with `warden run --resume {}`", s.id),
         },
     ));
+    if let Some(wake) = &s.wake {
+        rows.push(("wakes", wake.clone()));
+    }
     if let Some(job) = &s.job {
         let how = if job.running {
             format!("running, up {}", job.uptime)

@@ -404,6 +404,12 @@ impl Feed {
         self.sources[source].classifier.is_idle()
     }
 
+    /// What of `source` waits for its quiet (see [`super::Classifier::settling`]): `None`,
+    /// nothing; `Some(true)`, a traceback a chained one may still follow.
+    pub fn settling(&self, source: usize) -> Option<bool> {
+        self.sources[source].classifier.settling()
+    }
+
     /// How many whole lines of `source` were read.
     pub fn lines_read(&self, source: usize) -> u64 {
         self.sources[source].classifier.lines_read()

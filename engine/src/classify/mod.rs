@@ -484,6 +484,18 @@ impl Classifier {
         self.traceback.is_none() && self.pending.is_empty()
     }
 
+    /// What waits for the stream's quiet to be completed: `None` when nothing does (a
+    /// traceback still reading its frames ends by what it reads, or with the stream); else
+    /// whether it is a traceback whose exception line was the last read, which a chained one
+    /// ("During handling of the above exception...") may still follow.
+    pub fn settling(&self) -> Option<bool> {
+        let chain = self
+            .traceback
+            .as_ref()
+            .is_some_and(|t| matches!(t.phase, Phase::Ended { .. }));
+        (chain || !self.pending.is_empty()).then_some(chain)
+    }
+
     /// Counts the lines read as `lines`: for a stream resumed at a line boundary, so that line
     /// numbers go on from where they were.
     pub fn resume_at_line(&mut self, lines: u64) {

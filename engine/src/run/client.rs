@@ -87,6 +87,10 @@ pub struct Status {
     pub elapsed: String,
     /// The supervisor's PID, when one runs.
     pub supervisor: Option<u32>,
+    /// How the supervisor wakes (on events, or following a log by polling and why), when one
+    /// runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wake: Option<String>,
     /// The job of the last launch.
     pub job: Option<JobStatus>,
     /// How many times the job was started again.
@@ -211,6 +215,7 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
     let instance = state.instance();
     let protocol = state.machine().protocol();
     let until = state.ended().map_or(now, |(at, _)| at);
+    let supervisor = state.run().supervisor();
     let job = state.job().map(|job| {
         let slurm = job.slurm_job.map(|job_id| {
             let submission = super::slurm::read_submission(&state.run().dir, job.n);
@@ -264,7 +269,8 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
         outcome: state.ended().and_then(|(_, ended)| protocol.outcome(ended)),
         started_at: state.started().at,
         elapsed: human(until - state.started().at),
-        supervisor: state.run().supervisor(),
+        supervisor,
+        wake: supervisor.and_then(|_| super::wake::read_wake(state.run())),
         job,
         restarts: state.launches().saturating_sub(1),
         timers: instance

@@ -58,6 +58,16 @@ impl Identity {
         Identity::of(self.pid).is_some_and(|now| now == *self)
     }
 
+    /// Whether the process this identity was taken from is gone for sure: its PID names no
+    /// process, or one with another start time. A `/proc` that cannot be read just now (a
+    /// loaded machine) says nothing, and is not taken for an end.
+    pub fn is_gone(&self) -> bool {
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Ok(_) => Identity::of(self.pid).is_some_and(|now| now != *self),
+        }
+    }
+
     fn group(&self) -> Pid {
         Pid::from_raw(self.pid as i32)
     }
@@ -396,11 +406,12 @@ mod tests {
             .spawn()
             .unwrap();
         let real = Identity::of(own.id()).unwrap();
-        assert!(real.is_current());
+        assert!(real.is_current() && !real.is_gone());
         let stale = Identity {
             start_time: real.start_time.wrapping_sub(1),
             ..real
         };
+        assert!(stale.is_gone(), "another process has the PID");
         assert!(matches!(
             signal_group(stale, Signal::SIGKILL),
             Err(ProcessError::NotTheJob { .. })
@@ -409,6 +420,7 @@ mod tests {
         own.kill().unwrap();
         own.wait().unwrap();
         assert!(!real.is_current(), "gone once reaped");
+        assert!(real.is_gone());
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl Lifecycle {
         if let Some(exit) = run.launch(job.n).read_exit() {
             // It ended while no supervisor ran; its waiter wrote down how.
             self.exit = Some(exit);
-        } else if job.job.is_current() {
+        } else if !job.job.is_gone() {
             out.push(JobEvent::Adopted(job.job.pid));
         } else {
             self.exit = Some(lost_exit(&job.job));
@@ -158,7 +158,10 @@ impl Lifecycle {
             self.exit = files.read_exit();
             if self.exit.is_none() && self.last_waiter_check.elapsed() >= Duration::from_secs(1) {
                 self.last_waiter_check = Instant::now();
-                if !job.waiter.is_current() {
+                // The end is lost only when the waiter is gone for sure and the job with it: a
+                // `/proc` read that failed is no end, and a waiter killed by itself leaves its
+                // job running, followed by its PID until it ends.
+                if job.waiter.is_gone() && job.job.is_gone() {
                     // The waiter may have written the exit just before it ended.
                     self.exit = Some(files.read_exit().unwrap_or_else(|| lost_exit(&job.job)));
                 }
@@ -223,7 +226,7 @@ impl Lifecycle {
                 } else if let Some(killed) = stopping.killed {
                     // What was started since the SIGKILL, or is still dying.
                     tracked.signal(&left, Signal::SIGKILL);
-                    if self.exit.is_none() && !job.waiter.is_current() && left.is_empty() {
+                    if self.exit.is_none() && job.waiter.is_gone() && left.is_empty() {
                         self.exit = Some(lost_exit(&job.job));
                     } else if killed.elapsed() >= KILL_WAIT {
                         // Not gone after SIGKILL: reported, and the stop is over.

@@ -33,6 +33,7 @@ pub mod supervisor;
 pub mod tail;
 pub mod track;
 pub mod waiter;
+pub mod wake;
 
 use std::path::{Path, PathBuf};
 

@@ -3,13 +3,19 @@
 //! event and takes it through the machine, and the job effects the machine asks for.
 //!
 //! Every input is appended to the journal (and synced) before the machine takes it, through
-//! [`RunState::absorb`], so the supervisor's state is always the journal's replay. The loop
-//! polls every few milliseconds: reading a file that has not grown costs one system call, and a
-//! poll keeps following a log across truncation and rotation simple and exact. An error line is
-//! classified as soon as it is read; an incident still collecting context is reported once the
-//! log has been quiet for [`Options::idle_flush`]. The job's lifecycle is `lifecycle.rs`,
-//! the mailbox [`super::mailbox`], the `--on-message` hook `hook.rs`, and what the logs
-//! say is read by the same [`Feed`] that scenarios replay through.
+//! [`RunState::absorb`], so the supervisor's state is always the journal's replay. Between turns
+//! the loop sleeps in [`Waker::wait`] until a log, the mailbox or the waiter changes (inotify,
+//! a pidfd) or its next deadline comes (`Supervisor::next_deadline`: a timer, the quiet that
+//! completes an incident, the silence watchdog, the artifacts, the checkpoint), and at least
+//! once a second looks at everything; a log on a network file system, where inotify does not
+//! see other machines' writes, is read every [`Options::poll`] instead (see [`super::wake`]).
+//! A turn reads the logs an event named, and the job's files and the mailbox only when an
+//! event says they changed. An error line is classified as soon as it is read; an incident
+//! still collecting context is reported once the log has been quiet for
+//! [`Options::idle_flush`] (a traceback whose exception line was read last: for
+//! [`Options::chain_wait`], since a chained one may follow). The job's lifecycle is
+//! `lifecycle.rs`, the mailbox [`super::mailbox`], the `--on-message` hook `hook.rs`, and what
+//! the logs say is read by the same [`Feed`] that scenarios replay through.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,6 +33,7 @@ use super::state::{Absorbed, Action, RunState};
 use super::store::{self as journal, Entry, LogLine, RunDir, Started, Store};
 use super::tail::{Event, Tail, CHUNK};
 use super::waiter::Identities;
+use super::wake::{Waker, Woke};
 use super::RunError;
 use crate::classify::{Fed, Feed};
 use crate::machine::{Input, Outcome};
@@ -37,11 +44,15 @@ pub struct Options {
     /// How to start a waiter: a program and its first arguments; the run's directory and the
     /// launch number follow (`warden __waiter`).
     pub waiter: Vec<String>,
-    /// How long the loop sleeps when nothing happened.
+    /// How often a log is read where no event says it changed (a network file system, a
+    /// folder that does not exist yet), and a stop under way is gone on with.
     pub poll: Duration,
     /// How long a log must be quiet before an incident still collecting its `after` lines is
-    /// reported with the lines it has.
+    /// reported with the lines it has: the lines the job wrote with it.
     pub idle_flush: Duration,
+    /// How long a log must be quiet before a traceback whose exception line was read last is
+    /// taken as ended, since a chained one may still follow.
+    pub chain_wait: Duration,
     /// How often the metrics and log offsets read are written down when nothing else is.
     pub checkpoint_every: Duration,
     /// Set (by a signal handler, say) to make the supervisor stop at its next turn, leaving the
@@ -67,7 +78,8 @@ impl Options {
         Options {
             waiter,
             poll: Duration::from_millis(10),
-            idle_flush: Duration::from_millis(30),
+            idle_flush: Duration::from_millis(2),
+            chain_wait: Duration::from_millis(15),
             checkpoint_every: Duration::from_secs(10),
             interrupt: None,
         }
@@ -76,6 +88,9 @@ impl Options {
 
 /// How often the job's artifacts are looked at (and always when the job ends).
 const ARTIFACTS_EVERY: Duration = Duration::from_millis(100);
+
+/// How often the observer is shown the run as it is (a status line).
+const IDLE_EVERY: Duration = Duration::from_secs(1);
 
 /// What a source of the loop tells the handler.
 enum Happened {
@@ -124,6 +139,12 @@ pub struct Supervisor<'o> {
     /// Entries of the mailbox that could be neither removed nor moved aside: warned of once,
     /// then left alone.
     stuck: BTreeSet<String>,
+    /// The wait between turns.
+    waker: Waker,
+    /// How many times the journal was written: a turn that wrote it is followed by another.
+    journaled: u64,
+    /// What the current turn looks at.
+    woke: Woke,
 }
 
 impl<'o> Supervisor<'o> {
@@ -212,6 +233,14 @@ impl<'o> Supervisor<'o> {
         let mut feed = Feed::new(state.machine().rules(), state.start_vars(), paths.len());
         feed.set_cadence(state.machine().cadence(state.instance()));
         feed.resume_cadence(state.instance().cadence.spacing.last);
+        let waker = Waker::new(&paths, store.run());
+        let wake = waker.describe(&paths, options.poll);
+        if let Err(error) =
+            super::write_atomic(&super::wake::wake_file(store.run()), wake.as_bytes())
+        {
+            let warning = format!("cannot write how the supervisor wakes: {error}");
+            observer.notice(Notice::Warning(warning));
+        }
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offset(index);
@@ -247,6 +276,9 @@ impl<'o> Supervisor<'o> {
             answered: None,
             checking: false,
             stuck: BTreeSet::new(),
+            waker,
+            journaled: 0,
+            woke: Woke::all(),
         })
     }
 
@@ -273,23 +305,68 @@ impl<'o> Supervisor<'o> {
                 let job = self.state.job_running().map(|job| job.job.pid);
                 return Ok(Finish::Interrupted { job });
             }
-            if self.last_idle.elapsed() >= Duration::from_secs(1) {
+            if self.last_idle.elapsed() >= IDLE_EVERY {
                 self.last_idle = Instant::now();
                 self.observer.idle(&self.state);
             }
-            if !busy {
-                let mut pause = self.options.poll;
-                if let Some(due) = self.state.machine().next_deadline(self.state.instance()) {
-                    if let Ok(until) = (due - Utc::now()).to_std() {
-                        pause = pause.min(until);
-                    }
-                }
-                if let Some(poll) = self.job.next_poll() {
-                    pause = pause.min(poll.saturating_duration_since(Instant::now()));
-                }
-                std::thread::sleep(pause);
+            if busy {
+                // The logs again, and whatever the turn's inputs asked for; the rest wakes
+                // the loop by itself.
+                self.woke = Woke {
+                    logs: u64::MAX,
+                    ..Woke::default()
+                };
+                continue;
+            }
+            let job = self.state.job_running().map(|job| job.waiter);
+            self.waker.watch_waiter(job);
+            let until = self.next_deadline();
+            self.woke = self.waker.wait(until);
+        }
+    }
+
+    /// When the loop must look again though nothing happens: the earliest of the machine's
+    /// next timer, the quiet that completes a log's incident, the silence watchdog, the
+    /// artifacts' next look, the checkpoint, the status line, and the poll interval while a
+    /// log is polled or a stop is under way.
+    fn next_deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let mut due: Vec<Instant> = Vec::new();
+        if self.waker.polling() || self.job.stopping() {
+            due.push(now + self.options.poll);
+        }
+        due.extend(self.job.next_poll());
+        if let Some(at) = self.state.machine().next_deadline(self.state.instance()) {
+            // A deadline ticked already waits for the machine to move on.
+            if self.ticked != Some(at) {
+                due.push(now + (at - Utc::now()).to_std().unwrap_or_default());
             }
         }
+        for (index, source) in self.sources.iter().enumerate() {
+            if let Some(chain) = self.feed.settling(index) {
+                let wait = if chain {
+                    self.options.chain_wait
+                } else {
+                    self.options.idle_flush
+                };
+                due.push(source.last_data + wait);
+            }
+        }
+        if let Some(limit) = self.silence_limit() {
+            due.extend(
+                self.sources
+                    .iter()
+                    .map(|s| s.last_data)
+                    .max()
+                    .map(|t| t + limit),
+            );
+        }
+        if !self.state.instance().job.artifacts.is_empty() {
+            due.push(self.artifacts_seen + ARTIFACTS_EVERY);
+        }
+        due.push(self.last_checkpoint + self.options.checkpoint_every);
+        due.push(self.last_idle + IDLE_EVERY);
+        due.into_iter().min()
     }
 
     /// One turn of the loop: each source in turn says what happened, and the handler takes it
@@ -299,24 +376,37 @@ impl<'o> Supervisor<'o> {
     /// Returns whether there was something to do.
     fn turn(&mut self) -> Result<bool, RunError> {
         let mut happened = Vec::new();
-        let mut busy = self.read_logs(&mut happened);
+        let journaled = self.journaled;
+        let woke = std::mem::take(&mut self.woke);
+        // A polled log is read at every turn.
+        let polled = if self.waker.polling() { u64::MAX } else { 0 };
+        let (_, mut busy) = self.read_logs(&mut happened, woke.logs | polled);
         self.handle(&mut happened)?;
         if self.artifacts_seen.elapsed() >= ARTIFACTS_EVERY {
             self.watch_artifacts(&mut happened);
             self.handle(&mut happened)?;
         }
-        self.watch_job(&mut happened);
-        self.handle(&mut happened)?;
+        // A Slurm job's state is asked of the cluster when its poll is due; no event says so.
+        let poll_due = self
+            .job
+            .next_poll()
+            .is_some_and(|due| due <= Instant::now());
+        if woke.job || woke.all || poll_due || self.job.exited() {
+            self.watch_job(&mut happened);
+            self.handle(&mut happened)?;
+        }
         self.carry_out(&mut happened);
         self.handle(&mut happened)?;
-        if let Some(warning) = mailbox::repair(self.store.run()) {
-            self.observer.notice(Notice::Warning(warning));
+        if woke.requests || woke.all {
+            if let Some(warning) = mailbox::repair(self.store.run()) {
+                self.observer.notice(Notice::Warning(warning));
+            }
+            let mut requests = mailbox::waiting(self.store.run());
+            requests.retain(|(id, _)| !self.stuck.contains(id));
+            busy |= !requests.is_empty();
+            happened.extend(requests.into_iter().map(Happened::Request));
+            self.handle(&mut happened)?;
         }
-        let mut requests = mailbox::waiting(self.store.run());
-        requests.retain(|(id, _)| !self.stuck.contains(id));
-        busy |= !requests.is_empty();
-        happened.extend(requests.into_iter().map(Happened::Request));
-        self.handle(&mut happened)?;
         self.due_timers(&mut happened);
         self.handle(&mut happened)?;
         self.quiet_logs(&mut happened);
@@ -327,7 +417,8 @@ impl<'o> Supervisor<'o> {
             self.checkpoint()?;
         }
         self.hook.reap();
-        Ok(busy)
+        // What was journaled may have given the job an effect to carry out.
+        Ok(busy || self.journaled != journaled)
     }
 
     /// The handler: journals and takes, in order, everything the sources said.
@@ -524,25 +615,37 @@ impl<'o> Supervisor<'o> {
     /// The `silence` event: a running job that wrote nothing for the var `silence`. Once per
     /// quiet spell.
     fn watch_silence(&mut self, happened: &mut Vec<Happened>) {
-        let Some(limit) = self.state.machine().silence(self.state.instance()) else {
+        let Some(limit) = self.silence_limit() else {
             return;
         };
         let quiet = self.sources.iter().map(|s| s.last_data.elapsed()).min();
-        let running = self.state.job_running().is_some() && !self.job.exited();
-        if running && !self.silence_reported && quiet.is_some_and(|q| q >= limit) {
+        if quiet.is_some_and(|q| q >= limit) {
             self.silence_reported = true;
             happened.push(Happened::Input(Input::Silence));
         }
     }
 
-    /// Reads what the logs gained. Returns whether there was anything.
-    fn read_logs(&mut self, happened: &mut Vec<Happened>) -> bool {
+    /// The var `silence`, while a quiet spell of the running job is still to be reported.
+    fn silence_limit(&self) -> Option<Duration> {
+        let limit = self.state.machine().silence(self.state.instance())?;
+        let running = self.state.job_running().is_some() && !self.job.exited();
+        (running && !self.silence_reported).then_some(limit)
+    }
+
+    /// Reads what the logs gained. Returns whether there was anything, and whether there may
+    /// be more than was read: a log read up to the bound of a turn.
+    /// Only the logs of `only` ([`Woke::logs`]) are read.
+    fn read_logs(&mut self, happened: &mut Vec<Happened>, only: u64) -> (bool, bool) {
         let mut busy = false;
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut more = false;
+        let mut chunk = Vec::with_capacity(CHUNK + 64);
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
+            if only & Woke::log_bit(index) == 0 {
+                continue;
+            }
             // A bounded amount per turn, so a flood of output does not starve the rest.
-            for _ in 0..16 {
+            for round in 0..16 {
                 chunk.clear();
                 let source = &mut self.sources[index];
                 let read = source.tail.read(&mut chunk);
@@ -573,18 +676,28 @@ impl<'o> Supervisor<'o> {
                 }
                 let echo = echoes.then_some(&mut echo as &mut dyn FnMut(&str));
                 self.feed.read(index, &chunk, at, &mut fed, echo);
+                if read < CHUNK {
+                    // Read to its end: what it gains next wakes the loop.
+                    break;
+                }
+                more |= round == 15;
             }
         }
         happened.extend(fed.into_iter().map(Happened::Read));
-        busy
+        (busy, more)
     }
 
-    /// The incidents of a log that has been quiet a while.
+    /// The incidents of a log that has been quiet a while: a moment for one collecting its
+    /// `after` lines, a little longer for a traceback a chained one may follow.
     fn quiet_logs(&mut self, happened: &mut Vec<Happened>) {
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
-            let quiet = self.sources[index].last_data.elapsed() >= self.options.idle_flush;
-            if quiet && !self.feed.is_idle(index) {
+            let wait = match self.feed.settling(index) {
+                None => continue,
+                Some(true) => self.options.chain_wait,
+                Some(false) => self.options.idle_flush,
+            };
+            if self.sources[index].last_data.elapsed() >= wait {
                 self.feed.quiet(index, Utc::now(), &mut fed);
             }
         }
@@ -593,7 +706,8 @@ impl<'o> Supervisor<'o> {
 
     /// Reads the logs to their end and gives everything waiting: the job has ended.
     fn drain_into(&mut self, happened: &mut Vec<Happened>) {
-        while self.read_logs(happened) {}
+        // To the end of each file, and to the end of a file rotated meanwhile.
+        while self.read_logs(happened, u64::MAX).0 {}
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
             let observer = &mut *self.observer;
@@ -664,6 +778,7 @@ impl<'o> Supervisor<'o> {
 
     /// Appends `entry` to the journal and takes it into account.
     fn record(&mut self, entry: Entry) -> Result<Absorbed, RunError> {
+        self.journaled += 1;
         self.store.append(&entry)?;
         self.state.absorb(&entry)
     }
@@ -699,6 +814,7 @@ impl<'o> Supervisor<'o> {
             &absorbed,
             &self.state.instance().state,
         )));
+        self.journaled += 1;
         self.store.append_all(&[entry, outcome.clone()])?;
         self.state.absorb(&outcome)?;
         if let (Some(answered), Entry::Outcome(summary)) = (&mut self.answered, &outcome) {

@@ -2,7 +2,6 @@
 //! re-reading what was read, in fixed-size chunks so memory stays flat however long it grows.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -144,18 +143,31 @@ impl Tail {
         }
         let mut event = Event::Grew;
         let file = self.file.as_mut().expect("opened above");
-        let len = file.metadata()?.len();
-        // Truncated: shorter than what was read, or (truncated and written again past where
-        // it was read, between two polls) the bytes just before the offset are not the ones
-        // read there.
-        if len < self.offset || (len > self.offset && !same_before(file, self.offset, &self.last)?)
-        {
+        let start = out.len();
+        // One read from just before the offset: the bytes read last, then what is new. The
+        // file was truncated when it is now shorter than what was read, or (truncated and
+        // written again past where it was read, between two reads) the bytes just before the
+        // offset are not the ones read there.
+        let keep = self.last.len();
+        let truncated = if keep == 0 {
+            // No bytes to recognize (a run resumed at its recorded offset): its length tells.
+            self.offset > 0 && file.metadata()?.len() < self.offset
+        } else {
+            let got = read_at(file, self.offset - keep as u64, keep + CHUNK, out)?;
+            let same = got >= keep && out[start..start + keep] == self.last[..];
+            out.drain(start..start + keep.min(got));
+            !same
+        };
+        if truncated {
+            out.truncate(start);
             self.offset = 0;
             self.last.clear();
             event = Event::Truncated;
         }
-        let start = out.len();
-        let read = read_at(file, self.offset, out)?;
+        if keep == 0 || truncated {
+            read_at(file, self.offset, CHUNK, out)?;
+        }
+        let read = out.len() - start;
         self.offset += read as u64;
         if read > 0 {
             self.remember(&out[start..]);
@@ -193,7 +205,7 @@ impl Tail {
                 self.file = Some(next);
                 let file = self.file.as_mut().expect("just set");
                 let start = out.len();
-                let read = read_at(file, 0, out)?;
+                let read = read_at(file, 0, CHUNK, out)?;
                 self.offset = read as u64;
                 self.last.clear();
                 self.remember(&out[start..]);
@@ -212,7 +224,7 @@ impl Tail {
 
     /// The file to read next: the writer's, wherever it is, else the one at the path.
     fn open_next(&mut self) -> std::io::Result<Option<File>> {
-        let at_path = match File::open(&self.path) {
+        let at_path = match open_quietly(&self.path) {
             Ok(file) => Some(file),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
@@ -252,26 +264,35 @@ impl Tail {
     }
 }
 
-/// Whether the bytes before `offset` in `file` are still `last`.
-fn same_before(file: &File, offset: u64, last: &[u8]) -> std::io::Result<bool> {
+/// Appends to `out` at most `len` bytes of `file` from `offset`, in one read (a file being
+/// written may have more by the time it returns: its next change says so). Returns how many.
+fn read_at(file: &File, offset: u64, len: usize, out: &mut Vec<u8>) -> std::io::Result<usize> {
     use std::os::unix::fs::FileExt;
-    if last.is_empty() || offset < last.len() as u64 {
-        return Ok(true);
-    }
-    let mut now = vec![0; last.len()];
-    match file.read_exact_at(&mut now, offset - last.len() as u64) {
-        Ok(()) => Ok(now == last),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e),
-    }
+    let start = out.len();
+    out.resize(start + len, 0);
+    let read = loop {
+        match file.read_at(&mut out[start..], offset) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other,
+        }
+    };
+    out.truncate(start + *read.as_ref().unwrap_or(&0));
+    read
 }
 
-fn read_at(file: &mut File, offset: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
-    file.seek(SeekFrom::Start(offset))?;
-    let start = out.len();
-    let read = file.take(CHUNK as u64).read_to_end(out)?;
-    debug_assert_eq!(out.len() - start, read);
-    Ok(read)
+/// Opens `path` for reading without updating its access time where the file system allows it
+/// (reading a file as it is appended to would otherwise write its inode at every read).
+fn open_quietly(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let noatime = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOATIME)
+        .open(path);
+    match noatime {
+        // Only the file's owner may ask that.
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => File::open(path),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,528 @@
+//! How the supervisor waits: on the events of what it follows, not on a clock.
+//!
+//! One `poll(2)` waits on an inotify descriptor and, while a job runs, a pidfd of its waiter.
+//! inotify watches the folder of each log (a log that does not exist yet, is rotated or
+//! truncated is seen there, by its name), the run's folder (the waiter's `launch-N.*.json`
+//! files) and the mailbox; the pidfd says when the waiter, which outlives the job, has ended.
+//! The wait ends at the supervisor's next deadline (a timer, a log's quiet, the silence
+//! watchdog), and at [`SAFETY_TICK`] at the latest, a look at everything that also catches
+//! what no event tells (a log renamed into another folder while the job still writes it).
+//!
+//! inotify sees only what this machine's kernel writes. On a network file system (NFS,
+//! SMB/CIFS, Lustre, GPFS, CephFS, 9p, FUSE...) a job on another node writes unseen, so a log
+//! there is read every poll interval instead, and the supervisor says so (`warden status`).
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+
+use super::job::Identity;
+use super::store::RunDir;
+
+/// The longest the supervisor waits without looking at everything.
+pub const SAFETY_TICK: Duration = Duration::from_secs(1);
+
+/// The file where the supervisor says how it wakes, for `warden status`.
+pub fn wake_file(run: &RunDir) -> PathBuf {
+    run.dir.join("supervisor.wake")
+}
+
+/// How the supervisor of `run` says it wakes, when one runs.
+pub fn read_wake(run: &RunDir) -> Option<String> {
+    let text = super::files::read_to_string(&wake_file(run)).ok()?;
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// What a watched folder is to the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The folder of log `index`.
+    Log(usize),
+    /// The run's folder: the waiter's files.
+    Launches,
+    /// The mailbox.
+    Requests,
+}
+
+#[derive(Debug)]
+struct Watch {
+    dir: PathBuf,
+    kind: Kind,
+    /// The names in `dir` that matter (a log's, and the names a rotation gives it, which start
+    /// with it); none: all.
+    name: Option<OsString>,
+    wd: Option<WatchDescriptor>,
+}
+
+/// What woke the supervisor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Woke {
+    /// The logs that changed, a bit for each (from the 64th on, one bit for all).
+    pub logs: u64,
+    /// The waiter wrote a file or ended.
+    pub job: bool,
+    /// The mailbox changed.
+    pub requests: bool,
+    /// Time to look at everything.
+    pub all: bool,
+}
+
+impl Woke {
+    /// The bit of log `index` in [`Woke::logs`].
+    pub fn log_bit(index: usize) -> u64 {
+        1 << index.min(63)
+    }
+
+    /// Everything is to be looked at.
+    pub fn all() -> Woke {
+        Woke {
+            logs: u64::MAX,
+            job: true,
+            requests: true,
+            all: true,
+        }
+    }
+}
+
+/// The supervisor's wait.
+#[derive(Debug)]
+pub struct Waker {
+    inotify: Option<Inotify>,
+    watches: Vec<Watch>,
+    /// Why each log is read by polling, if it is.
+    polled: Vec<Option<String>>,
+    /// Why inotify is not used at all, if it is not.
+    no_inotify: Option<String>,
+    /// The waiter watched, and its pidfd.
+    waiter: Option<(Identity, Option<OwnedFd>)>,
+    last_all: Instant,
+}
+
+const LOG_EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
+    .union(AddWatchFlags::IN_CREATE)
+    .union(AddWatchFlags::IN_MOVED_TO)
+    .union(AddWatchFlags::IN_MOVED_FROM)
+    .union(AddWatchFlags::IN_DELETE)
+    .union(AddWatchFlags::IN_ATTRIB)
+    .union(AddWatchFlags::IN_CLOSE_WRITE)
+    .union(AddWatchFlags::IN_DELETE_SELF)
+    .union(AddWatchFlags::IN_MOVE_SELF);
+
+const FILE_EVENTS: AddWatchFlags = AddWatchFlags::IN_MOVED_TO
+    .union(AddWatchFlags::IN_CREATE)
+    .union(AddWatchFlags::IN_CLOSE_WRITE)
+    .union(AddWatchFlags::IN_DELETE)
+    .union(AddWatchFlags::IN_DELETE_SELF)
+    .union(AddWatchFlags::IN_MOVE_SELF);
+
+impl Waker {
+    /// A wait on the logs at `logs` and on `run`'s waiter files and mailbox.
+    pub fn new(logs: &[PathBuf], run: &RunDir) -> Waker {
+        let (inotify, no_inotify) =
+            match Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) {
+                Ok(inotify) => (Some(inotify), None),
+                Err(error) => (None, Some(format!("inotify is not available: {error}"))),
+            };
+        let mut watches = Vec::new();
+        let mut polled = Vec::new();
+        for (index, log) in logs.iter().enumerate() {
+            let dir = folder(log);
+            let network = network_fs(&dir);
+            polled.push(
+                no_inotify
+                    .clone()
+                    .or(network.map(|fs| format!("{} is on {fs}", dir.display()))),
+            );
+            if network.is_none() {
+                watches.push(Watch {
+                    dir,
+                    kind: Kind::Log(index),
+                    name: log.file_name().map(OsStr::to_owned),
+                    wd: None,
+                });
+            }
+        }
+        for (dir, kind) in [
+            (run.dir.clone(), Kind::Launches),
+            (run.requests(), Kind::Requests),
+        ] {
+            watches.push(Watch {
+                dir,
+                kind,
+                name: None,
+                wd: None,
+            });
+        }
+        let mut waker = Waker {
+            inotify,
+            watches,
+            polled,
+            no_inotify,
+            waiter: None,
+            last_all: Instant::now(),
+        };
+        waker.arm();
+        waker
+    }
+
+    /// Adds the watches missing: a folder that did not exist yet, or was replaced.
+    fn arm(&mut self) {
+        let Some(inotify) = &self.inotify else {
+            return;
+        };
+        for watch in self.watches.iter_mut().filter(|w| w.wd.is_none()) {
+            let flags = match watch.kind {
+                Kind::Log(_) => LOG_EVENTS,
+                Kind::Launches | Kind::Requests => FILE_EVENTS,
+            } | AddWatchFlags::IN_ONLYDIR
+                // A folder watched for two reasons (the job's log in the run's folder) has one
+                // watch, for the events of both.
+                | AddWatchFlags::from_bits_retain(nix::libc::IN_MASK_ADD);
+            match inotify.add_watch(&watch.dir, flags) {
+                Ok(wd) => {
+                    watch.wd = Some(wd);
+                    if let Kind::Log(index) = watch.kind {
+                        self.polled[index] = None;
+                    }
+                }
+                Err(error) => {
+                    if let Kind::Log(index) = watch.kind {
+                        // Read by polling until its folder can be watched.
+                        let why = match error {
+                            Errno::ENOENT => format!("{} does not exist yet", watch.dir.display()),
+                            error => format!("cannot watch {}: {error}", watch.dir.display()),
+                        };
+                        self.polled[index] = Some(why);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether some log is read by polling: the wait is then at most the poll interval.
+    pub fn polling(&self) -> bool {
+        self.polled.iter().any(Option::is_some)
+    }
+
+    /// How the supervisor wakes, in one line, for `warden status`.
+    pub fn describe(&self, logs: &[PathBuf], poll: Duration) -> String {
+        let every = crate::duration::format(poll);
+        if let Some(why) = &self.no_inotify {
+            return format!("polling every {every}: {why}");
+        }
+        let polled: Vec<String> = logs
+            .iter()
+            .zip(&self.polled)
+            .filter_map(|(log, why)| Some(format!("{} ({})", log.display(), why.as_ref()?)))
+            .collect();
+        let job = match &self.waiter {
+            Some((_, None)) => ", the job's end every second (no pidfd)",
+            _ => "",
+        };
+        if polled.is_empty() {
+            format!("on events (inotify){job}")
+        } else {
+            format!(
+                "following by polling every {every}: {}{job}",
+                polled.join(", ")
+            )
+        }
+    }
+
+    /// Watches `waiter` for its end (none: no job runs).
+    pub fn watch_waiter(&mut self, waiter: Option<Identity>) {
+        if self.waiter.as_ref().map(|(w, _)| *w) == waiter {
+            return;
+        }
+        self.waiter = waiter.map(|waiter| (waiter, pidfd(waiter)));
+    }
+
+    /// Waits until something happens or `until`, and says what happened.
+    pub fn wait(&mut self, until: Option<Instant>) -> Woke {
+        let now = Instant::now();
+        let until = until.map_or(self.last_all + SAFETY_TICK, |until| {
+            until.min(self.last_all + SAFETY_TICK)
+        });
+        if now >= until {
+            return self.everything();
+        }
+        let timeout = (until - now).as_millis().saturating_add(1).min(60_000) as u16;
+        let mut fds = Vec::with_capacity(2);
+        if let Some(inotify) = &self.inotify {
+            fds.push(PollFd::new(inotify.as_fd(), PollFlags::POLLIN));
+        }
+        let pidfd = self.waiter.as_ref().and_then(|(_, fd)| fd.as_ref());
+        if let Some(fd) = pidfd {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+        }
+        let ready = nix::poll::poll(&mut fds, PollTimeout::from(timeout));
+        let waiter_ended = pidfd.is_some()
+            && fds
+                .last()
+                .and_then(PollFd::revents)
+                .is_some_and(|r| !r.is_empty());
+        drop(fds);
+        let mut woke = Woke::default();
+        if waiter_ended {
+            // Readable for good: it is looked at no more.
+            if let Some((_, fd)) = &mut self.waiter {
+                *fd = None;
+            }
+            woke.job = true;
+        }
+        match ready {
+            // A signal (SIGTERM, say): the caller looks at its flag.
+            Err(Errno::EINTR) => return Woke::default(),
+            Ok(0) if Instant::now() >= until => return self.everything(),
+            _ => {}
+        }
+        self.read_events(&mut woke);
+        woke
+    }
+
+    fn everything(&mut self) -> Woke {
+        self.last_all = Instant::now();
+        self.arm();
+        Woke::all()
+    }
+
+    /// Takes the events waiting, and notes which sources they are of.
+    fn read_events(&mut self, woke: &mut Woke) {
+        let Some(inotify) = &self.inotify else {
+            return;
+        };
+        let mut lost = false;
+        // One read: what is left keeps the descriptor ready, for the next wait, so a folder
+        // written without pause (by the job, say) does not keep the loop here.
+        for _ in 0..1 {
+            let Ok(events) = inotify.read_events() else {
+                break;
+            };
+            if events.is_empty() {
+                break;
+            }
+            for event in events {
+                if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+                    *woke = Woke::all();
+                    continue;
+                }
+                let name = event.name.as_deref().map_or(&[][..], |n| n.as_bytes());
+                let gone = event.mask.intersects(
+                    AddWatchFlags::IN_IGNORED
+                        | AddWatchFlags::IN_DELETE_SELF
+                        | AddWatchFlags::IN_MOVE_SELF,
+                );
+                for watch in self.watches.iter_mut().filter(|w| w.wd == Some(event.wd)) {
+                    if gone {
+                        // The folder is gone or was moved: watched again where its path is.
+                        watch.wd = None;
+                        lost = true;
+                    }
+                    let wanted = gone
+                        || match &watch.kind {
+                            Kind::Log(_) => watch
+                                .name
+                                .as_ref()
+                                .is_none_or(|n| name.starts_with(n.as_bytes())),
+                            // The waiter's files; not the journal or the supervisor's own log,
+                            // which the supervisor writes itself.
+                            Kind::Launches => name.starts_with(b"launch-"),
+                            // Requests, not the supervisor's answers or files being written.
+                            Kind::Requests => {
+                                !name.starts_with(b".") && !name.ends_with(b".reply.json")
+                            }
+                        };
+                    match watch.kind {
+                        Kind::Log(index) if wanted => woke.logs |= Woke::log_bit(index),
+                        Kind::Log(_) => {}
+                        Kind::Launches => woke.job |= wanted,
+                        Kind::Requests => woke.requests |= wanted,
+                    }
+                }
+                if gone {
+                    let _ = inotify.rm_watch(event.wd);
+                }
+            }
+        }
+        if lost {
+            self.arm();
+        }
+    }
+}
+
+/// A log's folder (`.` for a bare name).
+fn folder(log: &Path) -> PathBuf {
+    match log.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The network file system `dir` (or the nearest folder above it that exists) is on, if it
+/// is on one: inotify does not see what other machines write there.
+pub fn network_fs(dir: &Path) -> Option<&'static str> {
+    let mut at = Some(dir);
+    while let Some(dir) = at {
+        if let Ok(fs) = nix::sys::statfs::statfs(dir) {
+            return network_fs_name(fs.filesystem_type().0 as u64 & 0xffff_ffff);
+        }
+        at = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    }
+    None
+}
+
+/// The name of the network file system of magic number `magic` (`statfs`'s `f_type`).
+fn network_fs_name(magic: u64) -> Option<&'static str> {
+    Some(match magic {
+        0x6969 => "nfs",
+        0x517b => "smb",
+        0xff53_4d42 => "cifs",
+        0xfe53_4d42 => "smb2",
+        0x0bd0_0bd0 => "lustre",
+        0x4750_4653 => "gpfs",
+        0x00c3_6400 => "cephfs",
+        0x0102_1997 => "9p",
+        0x6573_5546 => "fuse",
+        0x5346_414f | 0x6b41_4653 => "afs",
+        0x0116_1970 => "gfs2",
+        0x7461_636f => "ocfs2",
+        0x1983_0326 => "beegfs",
+        0xaad7_aaea => "panfs",
+        0x564c => "ncp",
+        0x7366_7673 => "cvfs",
+        _ => return None,
+    })
+}
+
+/// A pidfd of `process`, if the kernel has them and it is still that process.
+fn pidfd(process: Identity) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, process.pid as i32, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the descriptor was just opened, and is owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // Opened after the PID could have been reused: it must still be the waiter.
+    process.is_current().then_some(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_dir(root: &Path) -> RunDir {
+        let run = RunDir::new(root, "r");
+        std::fs::create_dir_all(run.requests()).unwrap();
+        run
+    }
+
+    #[test]
+    fn a_log_written_wakes_the_wait_and_an_unrelated_file_does_not() {
+        let root = tempfile::tempdir().unwrap();
+        let run = run_dir(root.path());
+        let logs = tempfile::tempdir().unwrap();
+        let log = logs.path().join("train.log");
+        let mut waker = Waker::new(std::slice::from_ref(&log), &run);
+        assert!(
+            !waker.polling(),
+            "{}",
+            waker.describe(std::slice::from_ref(&log), Duration::from_millis(10))
+        );
+        assert_eq!(
+            waker.describe(std::slice::from_ref(&log), Duration::from_millis(10)),
+            "on events (inotify)"
+        );
+        std::fs::write(logs.path().join("checkpoint.pt"), "weights").unwrap();
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert_eq!(waker.wait(Some(soon)), Woke::default(), "not a log");
+        std::fs::write(&log, "epoch 1\n").unwrap();
+        let started = Instant::now();
+        let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
+        assert!(woke.logs == 1 && !woke.requests && !woke.job, "{woke:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // A rotation's name starts with the log's.
+        std::fs::rename(&log, logs.path().join("train.log.1")).unwrap();
+        assert_eq!(
+            waker
+                .wait(Some(Instant::now() + Duration::from_secs(5)))
+                .logs,
+            1
+        );
+    }
+
+    #[test]
+    fn a_request_and_a_waiter_file_wake_the_wait_and_the_supervisor_s_own_files_do_not() {
+        let root = tempfile::tempdir().unwrap();
+        let run = run_dir(root.path());
+        let log = run.dir.join("job.log");
+        let mut waker = Waker::new(std::slice::from_ref(&log), &run);
+        std::fs::write(run.journal(), "{}\n").unwrap();
+        std::fs::write(run.requests().join("1.reply.json"), "{}").unwrap();
+        let soon = Instant::now() + Duration::from_millis(50);
+        assert_eq!(waker.wait(Some(soon)), Woke::default());
+        crate::run::write_atomic(&run.requests().join("1.json"), b"{}").unwrap();
+        let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
+        assert!(woke.requests && !woke.job, "{woke:?}");
+        crate::run::write_atomic(&run.launch(1).exit, b"{}").unwrap();
+        let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
+        assert!(woke.job && !woke.requests, "{woke:?}");
+    }
+
+    #[test]
+    fn a_log_whose_folder_does_not_exist_yet_is_polled_until_it_does() {
+        let root = tempfile::tempdir().unwrap();
+        let run = run_dir(root.path());
+        let dir = root.path().join("outputs");
+        let log = dir.join("train.log");
+        let mut waker = Waker::new(std::slice::from_ref(&log), &run);
+        assert!(waker.polling());
+        let said = waker.describe(std::slice::from_ref(&log), Duration::from_millis(10));
+        assert!(said.contains("does not exist yet"), "{said}");
+        std::fs::create_dir(&dir).unwrap();
+        // The safety tick watches it again.
+        waker.last_all = Instant::now() - SAFETY_TICK;
+        assert_eq!(waker.wait(None), Woke::all());
+        assert!(!waker.polling());
+        std::fs::write(&log, "epoch 1\n").unwrap();
+        assert_eq!(
+            waker
+                .wait(Some(Instant::now() + Duration::from_secs(5)))
+                .logs,
+            1
+        );
+    }
+
+    #[test]
+    fn the_end_of_a_watched_process_wakes_the_wait() {
+        let root = tempfile::tempdir().unwrap();
+        let run = run_dir(root.path());
+        let mut waker = Waker::new(&[run.dir.join("job.log")], &run);
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.05")
+            .spawn()
+            .unwrap();
+        let identity = Identity::of(child.id()).unwrap();
+        waker.watch_waiter(Some(identity));
+        let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
+        assert!(woke.job, "{woke:?}");
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn network_file_systems_are_named() {
+        assert_eq!(network_fs_name(0x6969), Some("nfs"));
+        assert_eq!(network_fs_name(0xff53_4d42), Some("cifs"));
+        assert_eq!(network_fs_name(0x0bd0_0bd0), Some("lustre"));
+        // ext4, tmpfs
+        assert_eq!(network_fs_name(0xef53), None);
+        assert_eq!(network_fs_name(0x0102_1994), None);
+        assert_eq!(network_fs(Path::new("/proc/self")), None);
+    }
+}
