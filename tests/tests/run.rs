@@ -1119,3 +1119,30 @@ fn an_exit_status_the_run_s_directory_cannot_take_yet_is_kept_until_it_can() {
     assert_eq!(workspace.ended(&id), "done");
     assert_eq!(workspace.status(&id)["job"]["exit_code"], 7);
 }
+
+/// A log whose folder does not exist yet is read by polling, and `status` says so; once the
+/// folder appears it is watched, and `status` says the supervisor wakes on events again.
+#[test]
+fn status_says_how_the_supervisor_wakes_as_that_changes() {
+    let workspace = Workspace::new();
+    let protocol = std::fs::read_to_string(root().join("tests/fixtures/run/watch.yaml"))
+        .unwrap()
+        .replace("follow: [metrics.log]", "follow: [later/metrics.log]");
+    assert!(protocol.contains("later/metrics.log"));
+    let path = workspace.path().join("later.yaml");
+    std::fs::write(&path, protocol).unwrap();
+    let id = workspace.start_with(&path, &[], &["until:go", "exit:0"]);
+    let polling = eventually(|| {
+        let wake = workspace.status(&id)["wake"].as_str()?.to_owned();
+        wake.contains("polling").then_some(wake)
+    });
+    assert!(polling.contains("does not exist yet"), "{polling}");
+    std::fs::create_dir(workspace.path().join("later")).unwrap();
+    let wake = eventually(|| {
+        let wake = workspace.status(&id)["wake"].as_str()?.to_owned();
+        (!wake.contains("polling")).then_some(wake)
+    });
+    assert!(wake.starts_with("on events (inotify)"), "{wake}");
+    workspace.go("go");
+    assert_eq!(workspace.ended(&id), "done");
+}

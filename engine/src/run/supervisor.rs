@@ -141,6 +141,8 @@ pub struct Supervisor<'o> {
     stuck: BTreeSet<String>,
     /// The wait between turns.
     waker: Waker,
+    /// How the supervisor wakes, as `warden status` was last told it.
+    wake_said: String,
     /// How many times the journal was written: a turn that wrote it is followed by another.
     journaled: u64,
     /// What the current turn looks at.
@@ -234,13 +236,6 @@ impl<'o> Supervisor<'o> {
         feed.set_cadence(state.machine().cadence(state.instance()));
         feed.resume_cadence(state.instance().cadence.spacing.last);
         let waker = Waker::new(&paths, store.run());
-        let wake = waker.describe(&paths, options.poll);
-        if let Err(error) =
-            super::write_atomic(&super::wake::wake_file(store.run()), wake.as_bytes())
-        {
-            let warning = format!("cannot write how the supervisor wakes: {error}");
-            observer.notice(Notice::Warning(warning));
-        }
         let mut sources = Vec::new();
         for (index, path) in paths.into_iter().enumerate() {
             let (offset, lines) = state.offset(index);
@@ -277,9 +272,29 @@ impl<'o> Supervisor<'o> {
             checking: false,
             stuck: BTreeSet::new(),
             waker,
+            wake_said: String::new(),
             journaled: 0,
             woke: Woke::all(),
         })
+    }
+
+    /// Tells `warden status` how the supervisor wakes, when that changed: a log's folder that
+    /// appeared is watched from then on, a job started has its waiter watched.
+    fn say_wake(&mut self) {
+        let paths: Vec<PathBuf> = self.sources.iter().map(|s| s.path.clone()).collect();
+        let wake = self.waker.describe(&paths, self.options.poll);
+        if wake == self.wake_said {
+            return;
+        }
+        match super::write_atomic(&super::wake::wake_file(self.store.run()), wake.as_bytes()) {
+            Ok(()) => self.wake_said = wake,
+            Err(error) => {
+                let warning = format!("cannot write how the supervisor wakes: {error}");
+                self.observer.notice(Notice::Warning(warning));
+                // Said once: the next change tries again.
+                self.wake_said = wake;
+            }
+        }
     }
 
     /// The run's files.
@@ -305,8 +320,9 @@ impl<'o> Supervisor<'o> {
                 let job = self.state.job_running().map(|job| job.job.pid);
                 return Ok(Finish::Interrupted { job });
             }
-            if self.last_idle.elapsed() >= IDLE_EVERY {
+            if self.last_idle.elapsed() >= IDLE_EVERY || self.wake_said.is_empty() {
                 self.last_idle = Instant::now();
+                self.say_wake();
                 self.observer.idle(&self.state);
             }
             if busy {
