@@ -359,23 +359,10 @@ impl<'o> Supervisor<'o> {
             }
         }
         for (index, source) in self.sources.iter().enumerate() {
-            if let Some(chain) = self.feed.settling(index) {
-                let wait = if chain {
-                    self.options.chain_wait
-                } else {
-                    self.options.idle_flush
-                };
-                due.push(source.last_data + wait);
-            }
+            due.extend(self.settle_wait(index).map(|wait| source.last_data + wait));
         }
         if let Some(limit) = self.silence_limit() {
-            due.extend(
-                self.sources
-                    .iter()
-                    .map(|s| s.last_data)
-                    .max()
-                    .map(|t| t + limit),
-            );
+            due.extend(self.last_data().map(|t| t + limit));
         }
         if !self.state.instance().job.artifacts.is_empty() {
             due.push(self.artifacts_seen + ARTIFACTS_EVERY);
@@ -634,8 +621,7 @@ impl<'o> Supervisor<'o> {
         let Some(limit) = self.silence_limit() else {
             return;
         };
-        let quiet = self.sources.iter().map(|s| s.last_data.elapsed()).min();
-        if quiet.is_some_and(|q| q >= limit) {
+        if self.last_data().is_some_and(|t| t.elapsed() >= limit) {
             self.silence_reported = true;
             happened.push(Happened::Input(Input::Silence));
         }
@@ -646,6 +632,23 @@ impl<'o> Supervisor<'o> {
         let limit = self.state.machine().silence(self.state.instance())?;
         let running = self.state.job_running().is_some() && !self.job.exited();
         (running && !self.silence_reported).then_some(limit)
+    }
+
+    /// When any log last gained something.
+    fn last_data(&self) -> Option<Instant> {
+        self.sources.iter().map(|s| s.last_data).max()
+    }
+
+    /// How long log `index` must be quiet before the incident it is collecting is reported: a
+    /// moment for one collecting its `after` lines, a little longer for a traceback a chained
+    /// one may follow; `None` when nothing waits.
+    fn settle_wait(&self, index: usize) -> Option<Duration> {
+        let chain = self.feed.settling(index)?;
+        Some(if chain {
+            self.options.chain_wait
+        } else {
+            self.options.idle_flush
+        })
     }
 
     /// Reads what the logs gained. Returns whether there was anything, and whether there may
@@ -708,10 +711,8 @@ impl<'o> Supervisor<'o> {
     fn quiet_logs(&mut self, happened: &mut Vec<Happened>) {
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
-            let wait = match self.feed.settling(index) {
-                None => continue,
-                Some(true) => self.options.chain_wait,
-                Some(false) => self.options.idle_flush,
+            let Some(wait) = self.settle_wait(index) else {
+                continue;
             };
             if self.sources[index].last_data.elapsed() >= wait {
                 self.feed.quiet(index, Utc::now(), &mut fed);
