@@ -427,7 +427,7 @@ fn status_table(s: &Status) -> String {
                     (None, _) => "state not asked yet".to_owned(),
                 };
                 let seen = slurm.seen_at.map_or_else(String::new, |at| {
-                    format!(" as of {}", at.format("%H:%M:%S"))
+                    format!(" since {}", at.format("%H:%M:%S"))
                 });
                 format!("Slurm job {}, {state}{seen}; {how}{resumed}", slurm.job_id)
             }

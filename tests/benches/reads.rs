@@ -3,7 +3,7 @@
 //! RSS from `/usr/bin/time` (goal: <= 20 ms each).
 //!
 //! The runs are made with the engine as a supervisor makes them: a role's `note` event, which a
-//! targetless transition takes, journaled 50,000 times with its outcome through the run's store,
+//! targetless transition takes, journaled 49,998 times with its outcome through the run's store,
 //! then one `ping`, which sends a message to `lead`. The state is saved as the supervisor saves
 //! it at its checkpoints, every [`saved::SAVE_EVERY`] entries: the run `saved` had its state saved
 //! after its last entry; the run `behind` has the most entries after its saved state a

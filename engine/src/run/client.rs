@@ -232,7 +232,7 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
                 Some(slurm) => slurm
                     .state
                     .as_deref()
-                    .is_none_or(|s| !crate::protocol::SLURM_END_STATES.contains(&s)),
+                    .is_none_or(|s| !super::slurm::is_end_state(s)),
                 None => job.job.is_current(),
             };
         JobStatus {

@@ -430,10 +430,10 @@ mod tests {
             start_time: 0,
         };
         assert!(!group_exists(nobody));
-        assert!(!nobody.is_current());
-        // Signal 0 only asks; were PID 0 let through, it would ask of the test's own group.
+        // Were PID 0 let through, `killpg(0)` would signal the test's own group: SIGCONT,
+        // harmless to a running group, so that a broken guard fails this assert and nothing else.
         assert!(matches!(
-            signal_group(nobody, Signal::SIGTERM),
+            signal_group(nobody, Signal::SIGCONT),
             Err(ProcessError::NotTheJob { pid: 0 })
         ));
     }

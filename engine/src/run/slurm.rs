@@ -45,7 +45,7 @@ pub struct Submission {
     /// Slurm's reason for the state, when it gives one (`Resources`, `Priority`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// When the state was last asked.
+    /// When the job was first seen in this state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_at: Option<DateTime<Utc>>,
 }
@@ -57,8 +57,14 @@ pub fn submission_file(dir: &Path, n: u32) -> PathBuf {
 
 /// Launch `n`'s submission, if it was submitted to Slurm.
 pub fn read_submission(dir: &Path, n: u32) -> Option<Submission> {
-    let bytes = super::files::read(&submission_file(dir, n)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    super::waiter::read_json(&submission_file(dir, n))
+}
+
+/// Whether a job in Slurm state `state` is over: one of [`crate::protocol::SLURM_END_STATES`],
+/// or revoked in favour of a sibling on another cluster, or held after a special exit.
+pub fn is_end_state(state: &str) -> bool {
+    crate::protocol::SLURM_END_STATES.contains(&state)
+        || matches!(state, "REVOKED" | "SPECIAL_EXIT")
 }
 
 /// A Slurm job's state as `scontrol` or `sacct` reports it.
@@ -75,11 +81,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether the job is over: it ended in one of [`crate::protocol::SLURM_END_STATES`] (or
-    /// was revoked in favour of a sibling on another cluster).
+    /// Whether the job is over ([`is_end_state`]).
     pub fn ended(&self) -> bool {
-        crate::protocol::SLURM_END_STATES.contains(&self.state.as_str())
-            || matches!(self.state.as_str(), "REVOKED" | "SPECIAL_EXIT")
+        is_end_state(&self.state)
     }
 
     fn exit(&self) -> Exit {

@@ -334,8 +334,13 @@ impl<'o> Supervisor<'o> {
                 };
                 continue;
             }
-            let job = self.state.job_running().map(|job| job.waiter);
-            self.waker.watch_waiter(job);
+            // A Slurm job has no waiter on this machine: its end is polled for.
+            let waiter = self
+                .state
+                .job_running()
+                .filter(|job| job.slurm_job.is_none())
+                .map(|job| job.waiter);
+            self.waker.watch_waiter(waiter);
             let until = self.next_deadline();
             self.woke = self.waker.wait(until);
         }

@@ -114,7 +114,7 @@ impl LaunchFiles {
     }
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+pub(super) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     // Written atomically: the file is whole or absent.
     serde_json::from_slice(&super::files::read(path).ok()?).ok()
 }

@@ -785,7 +785,6 @@ fn replay_into(
     }
 }
 
-/// Every message the steps sent, in order.
 /// What a step appended to the job's log so far: whether anything, and its last byte.
 #[derive(Default)]
 struct StepLog {
@@ -804,6 +803,7 @@ impl StepLog {
     }
 }
 
+/// Every message the steps sent, in order.
 fn messages_of(steps: &[StepRecord]) -> impl Iterator<Item = &Message> {
     steps
         .iter()

@@ -56,7 +56,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let own = OWN_OPTIONS.iter().find(|(long, short)| {
             text == *long
                 || text.starts_with(&format!("{long}="))
-                || short.is_some_and(|s| text == s || (text.starts_with(s) && text.len() > 2))
+                || short.is_some_and(|s| text.starts_with(s))
         });
         if let Some((long, _)) = own {
             out.push(
