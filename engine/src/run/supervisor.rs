@@ -399,7 +399,8 @@ impl<'o> Supervisor<'o> {
             .job
             .next_poll()
             .is_some_and(|due| due <= Instant::now());
-        if woke.job || woke.all || poll_due || self.job.exited() {
+        // A stop under way goes on at every turn, its deadlines being the poll interval.
+        if woke.job || woke.all || poll_due || self.job.stopping() || self.job.exited() {
             self.watch_job(&mut happened);
             self.handle(&mut happened)?;
         }

@@ -250,9 +250,10 @@ impl Waker {
             until.min(self.last_all + SAFETY_TICK)
         });
         if now >= until {
-            return self.everything();
+            return self.deadline_reached();
         }
-        let timeout = (until - now).as_millis().saturating_add(1).min(60_000) as u16;
+        // At most a SAFETY_TICK: it fits.
+        let timeout = (until - now).as_millis().saturating_add(1) as u16;
         let mut fds = Vec::with_capacity(2);
         if let Some(inotify) = &self.inotify {
             fds.push(PollFd::new(inotify.as_fd(), PollFlags::POLLIN));
@@ -279,11 +280,21 @@ impl Waker {
         match ready {
             // A signal (SIGTERM, say): the caller looks at its flag.
             Err(Errno::EINTR) => return Woke::default(),
-            Ok(0) if Instant::now() >= until => return self.everything(),
+            Ok(0) if Instant::now() >= until => return self.deadline_reached(),
             _ => {}
         }
         self.read_events(&mut woke);
         woke
+    }
+
+    /// The wait's end came with no event: a look at everything once the safety tick is due,
+    /// else at what the caller's own deadline was for (which it knows).
+    fn deadline_reached(&mut self) -> Woke {
+        if Instant::now() >= self.last_all + SAFETY_TICK {
+            self.everything()
+        } else {
+            Woke::default()
+        }
     }
 
     fn everything(&mut self) -> Woke {
@@ -511,7 +522,8 @@ mod tests {
         let identity = Identity::of(child.id()).unwrap();
         waker.watch_waiter(Some(identity));
         let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
-        assert!(woke.job, "{woke:?}");
+        // The pidfd's wake, not the safety tick's look at everything.
+        assert!(woke.job && woke != Woke::all(), "{woke:?}");
         child.wait().unwrap();
     }
 
