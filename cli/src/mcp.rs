@@ -30,6 +30,7 @@ use rmcp::{tool, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use warden::run::client::{self, Sent, Waited};
+use warden::run::follow::Cancel;
 use warden::run::mailbox::Request;
 use warden::run::snapshot::Snapshot;
 use warden::run::store::RunDir;
@@ -39,7 +40,7 @@ use crate::IO_ERROR;
 
 /// How long `warden_send` waits for the supervisor's answer, as `warden send` does by default.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often `warden_wait` looks at the journal, as `warden wait` does.
+/// How often `warden_wait` looks at the journal where no event tells, as `warden wait` does.
 const WAIT_POLL: Duration = Duration::from_millis(10);
 /// How often `warden_wait` reports its progress, when asked to.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -83,7 +84,7 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         running.waiting().await.map_err(|e| e.to_string())?;
         Ok::<(), String>(())
     });
-    // A wait still going when the client left stops on its own (see `Cancel`).
+    // A wait still going when the client left stops on its own (see `CancelOnDrop`).
     runtime.shutdown_timeout(Duration::from_secs(1));
     match served {
         Ok(()) => ExitCode::SUCCESS,
@@ -200,12 +201,12 @@ fn to_value(value: &impl serde::Serialize) -> Value {
     serde_json::to_value(value).expect("what Warden answers serializes")
 }
 
-/// Sets its flag when dropped: a wait whose request went away stops.
-struct Cancel(Arc<AtomicBool>);
+/// Cancels the wait when dropped: a wait whose request went away stops.
+struct CancelOnDrop(Arc<Cancel>);
 
-impl Drop for Cancel {
+impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancel();
     }
 }
 
@@ -326,7 +327,7 @@ impl Warden {
             Ok(run) => run,
             Err(error) => return failed(&error),
         };
-        let cancelled = Arc::new(AtomicBool::new(false));
+        let cancelled = Arc::new(Cancel::new());
         let unsupervised = Arc::new(AtomicBool::new(false));
         let waiting = {
             let (run, role) = (run.clone(), role.clone());
@@ -336,7 +337,7 @@ impl Warden {
                 client::wait_unless(&run, &role, Some(timeout), WAIT_POLL, warned, &cancelled)
             })
         };
-        let _cancel = Cancel(cancelled.clone());
+        let _cancel = CancelOnDrop(cancelled.clone());
         tokio::pin!(waiting);
         let progress = context.meta.get_progress_token();
         let mut ticks = tokio::time::interval(PROGRESS_EVERY);
@@ -345,8 +346,8 @@ impl Warden {
             tokio::select! {
                 biased;
                 () = context.ct.cancelled() => {
-                    cancelled.store(true, Ordering::SeqCst);
-                    // The wait stops within a poll; had it just delivered a message, the message
+                    cancelled.cancel();
+                    // The wait stops at once; had it just delivered a message, the message
                     // is made unread again: the client will not see this answer.
                     if let Ok(Ok(Some(Waited::Message(message)))) = (&mut waiting).await {
                         let _ = blocking(move || client::give_back(&run, &role, &message)).await;

@@ -303,11 +303,18 @@ fn big_log(bytes: u64) {
 fn idle(span: Duration) {
     let bench = Bench::start();
     let waiter = bench.waiter();
+    // An agent blocked on `warden wait` for a role that is sent nothing.
+    let mut reader = Command::new(binary())
+        .current_dir(bench.dir.path())
+        .args(["wait", "bench", "--role", "watcher", "--timeout", "1h"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // Past the start's own work.
     std::thread::sleep(Duration::from_secs(2));
-    let before = (bench.cpu(), cpu_of(waiter));
+    let before = (bench.cpu(), cpu_of(waiter), cpu_of(reader.id()));
     std::thread::sleep(span);
-    let after = (bench.cpu(), cpu_of(waiter));
+    let after = (bench.cpu(), cpu_of(waiter), cpu_of(reader.id()));
     let per10 = 10.0 / span.as_secs_f64();
     println!(
         "idle, one supervised run over {:.0} s: {:.3} CPU s per 10 s (supervisor {:.3}, waiter {:.3})",
@@ -316,6 +323,14 @@ fn idle(span: Duration) {
         (after.0 - before.0) * per10,
         (after.1 - before.1) * per10,
     );
+    println!(
+        "idle, `warden wait` blocked on that run over {:.0} s: {:.3} CPU s per 10 s",
+        span.as_secs_f64(),
+        (after.2 - before.2) * per10,
+    );
+    // Started here, stopped by its PID.
+    reader.kill().unwrap();
+    reader.wait().unwrap();
     drop(bench);
     match supervisord_idle(span) {
         Some(cpu) => println!(

@@ -367,21 +367,22 @@ fn refusals_on_a_live_run_write_nothing_and_a_pinned_server_acts_for_its_role_on
     assert!(!warden::run::client::give_back(&run, "operator", &delivered).unwrap());
     assert_eq!(warden::run::client::read_mark(&run, "operator"), 2);
 
-    // A wait told to stop stops within a poll, having delivered nothing.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A wait cancelled stops at once, having delivered nothing: not at its next look (its poll
+    // interval here is an hour; it asks whether a supervisor runs once a second).
+    let cancel = std::sync::Arc::new(warden::run::follow::Cancel::new());
     let waiting = {
-        let (run, stop) = (run.clone(), stop.clone());
+        let (run, cancel) = (run.clone(), cancel.clone());
         std::thread::spawn(move || {
-            let (timeout, poll) = (Duration::from_secs(60), Duration::from_millis(10));
-            warden::run::client::wait_unless(&run, "operator", Some(timeout), poll, |_| {}, &stop)
+            let (timeout, poll) = (Duration::from_secs(60), Duration::from_secs(3600));
+            warden::run::client::wait_unless(&run, "operator", Some(timeout), poll, |_| {}, &cancel)
         })
     };
     std::thread::sleep(Duration::from_millis(200));
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    cancel.cancel();
     let stopped = Instant::now();
     assert!(waiting.join().unwrap().unwrap().is_none(), "it was stopped");
     assert!(
-        stopped.elapsed() < Duration::from_secs(2),
+        stopped.elapsed() < Duration::from_millis(500),
         "it stopped at once"
     );
     assert_eq!(warden::run::client::read_mark(&run, "operator"), 2);

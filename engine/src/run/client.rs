@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nix::fcntl::{Flock, FlockArg};
 use serde::Serialize;
 
+use super::follow::{Cancel, Changes};
 use super::mailbox::{self, Reply, Request};
 use super::snapshot::Snapshot;
 use super::state::RunState;
@@ -412,7 +412,9 @@ pub enum Waited {
 
 /// Blocks until there is a message for `role` in `run` that `wait` has not delivered yet,
 /// delivers the oldest such one and marks it read; or until the run ends or `timeout` passes.
-/// `warned` is called once if no supervisor is running while it waits.
+/// It wakes when the supervisor writes the journal; `poll` is how often it looks where no
+/// event tells (a run on a network file system). `warned` is called once if no supervisor is
+/// running while it waits.
 pub fn wait(
     run: &RunDir,
     role: &str,
@@ -420,23 +422,23 @@ pub fn wait(
     poll: Duration,
     warned: impl FnMut(&str),
 ) -> Result<Waited, RunError> {
-    let never = AtomicBool::new(false);
-    let waited = wait_unless(run, role, timeout, poll, warned, &never)?;
+    let waited = wait_unless(run, role, timeout, poll, warned, &Cancel::new())?;
     Ok(waited.unwrap_or(Waited::TimedOut))
 }
 
-/// [`wait`], given up as soon as `cancelled` is set: then `None`, and nothing is marked read.
-/// The flag is looked at before each look at the journal, so a wait ends within `poll` of it.
+/// [`wait`], given up as soon as `cancel` is cancelled: then `None`, and nothing is marked read.
 pub fn wait_unless(
     run: &RunDir,
     role: &str,
     timeout: Option<Duration>,
     poll: Duration,
     mut warned: impl FnMut(&str),
-    cancelled: &AtomicBool,
+    cancel: &Cancel,
 ) -> Result<Option<Waited>, RunError> {
     check_role(run, role)?;
     let started = Instant::now();
+    // Watched before the first read, so that no entry written after it goes unseen.
+    let mut changes = Changes::new(run, poll);
     // The role's messages so far, from the run's saved state and the journal after it.
     let (mut known, ended, offset, _) = super::saved::messages(run)?;
     known.retain(|m| m.to.iter().any(|r| r == role));
@@ -444,18 +446,20 @@ pub fn wait_unless(
     let mut warned_once = false;
     let mut last_check = Instant::now();
     loop {
-        if cancelled.load(Ordering::SeqCst) {
+        if cancel.is_cancelled() {
             return Ok(None);
         }
         let seen = read_mark(run, role);
+        // What was read already is never delivered again.
+        known.retain(|m| m.seq > seen);
         known.extend(
             journal
                 .read()?
                 .iter()
                 .filter_map(message_of)
-                .filter(|m| m.to.iter().any(|r| r == role)),
+                .filter(|m| m.seq > seen && m.to.iter().any(|r| r == role)),
         );
-        if let Some(entry) = known.iter().find(|m| m.seq > seen).cloned() {
+        if let Some(entry) = known.first().cloned() {
             if let Some(delivered) = take(run, role, &entry)? {
                 return Ok(Some(Waited::Message(Box::new(delivered))));
             }
@@ -465,19 +469,29 @@ pub fn wait_unless(
         if let Some(state) = journal.ended() {
             return Ok(Some(Waited::Ended(state.to_owned())));
         }
-        if timeout.is_some_and(|t| started.elapsed() >= t) {
+        let deadline = timeout.map(|t| started + t);
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Some(Waited::TimedOut));
         }
-        if !warned_once && last_check.elapsed() >= Duration::from_secs(1) {
-            last_check = Instant::now();
-            if run.supervisor().is_none() {
-                warned_once = true;
-                warned(&run.id);
+        // Until it is known that no supervisor runs, it is asked once a second.
+        let mut until = deadline;
+        if !warned_once {
+            if last_check.elapsed() >= SUPERVISOR_CHECK {
+                last_check = Instant::now();
+                if run.supervisor().is_none() {
+                    warned_once = true;
+                    warned(&run.id);
+                }
             }
+            let check = last_check + SUPERVISOR_CHECK;
+            until = Some(until.map_or(check, |u| u.min(check)));
         }
-        std::thread::sleep(poll);
+        changes.wait(until, cancel);
     }
 }
+
+/// How often a wait asks whether a supervisor runs, until it finds none.
+const SUPERVISOR_CHECK: Duration = Duration::from_secs(1);
 
 /// Holds the lock on `role`'s read mark in `run` while it lives.
 fn lock_mark(run: &RunDir, role: &str) -> Result<Flock<std::fs::File>, RunError> {

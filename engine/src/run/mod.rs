@@ -15,6 +15,7 @@
 pub mod client;
 pub mod describe;
 mod files;
+pub mod follow;
 mod hook;
 pub mod job;
 mod launcher;
