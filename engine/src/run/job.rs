@@ -46,11 +46,34 @@ pub struct Identity {
 impl Identity {
     /// The identity of the running process `pid`, if there is one.
     pub fn of(pid: u32) -> Option<Identity> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        Identity::read(pid).ok().flatten()
+    }
+
+    /// The identity of `pid` from one read of `/proc/PID/stat`: `None` when the file is there
+    /// but does not parse, an error when it cannot be read.
+    fn read(pid: u32) -> std::io::Result<Option<Identity>> {
+        use std::io::Read;
+        // One read: the line is a few hundred bytes (the command name is at most 16), and
+        // reading to the end in growing pieces took six.
+        let mut file = std::fs::File::open(format!("/proc/{pid}/stat"))?;
+        let mut buffer = [0u8; 1024];
+        let read = loop {
+            match file.read(&mut buffer) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                read => break read?,
+            }
+        };
+        let mut bytes = buffer[..read].to_vec();
+        if read == buffer.len() {
+            file.read_to_end(&mut bytes)?;
+        }
+        let stat = String::from_utf8_lossy(&bytes);
         // The command name (field 2) is in parentheses and may hold spaces or parentheses.
-        let after_name = &stat[stat.rfind(')')? + 1..];
-        let start_time = after_name.split_whitespace().nth(19)?.parse().ok()?;
-        Some(Identity { pid, start_time })
+        let start_time = stat
+            .rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().nth(19))
+            .and_then(|field| field.parse().ok());
+        Ok(start_time.map(|start_time| Identity { pid, start_time }))
     }
 
     /// Whether `pid` still names the process this identity was taken from.
@@ -62,9 +85,9 @@ impl Identity {
     /// process, or one with another start time. A `/proc` that cannot be read just now (a
     /// loaded machine) says nothing, and is not taken for an end.
     pub fn is_gone(&self) -> bool {
-        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+        match Identity::read(self.pid) {
             Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            Ok(_) => Identity::of(self.pid).is_some_and(|now| now != *self),
+            Ok(now) => now.is_some_and(|now| now != *self),
         }
     }
 

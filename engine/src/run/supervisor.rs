@@ -89,9 +89,6 @@ impl Options {
 /// How often the job's artifacts are looked at (and always when the job ends).
 const ARTIFACTS_EVERY: Duration = Duration::from_millis(100);
 
-/// How often the observer is shown the run as it is (a status line).
-const IDLE_EVERY: Duration = Duration::from_secs(1);
-
 /// What a source of the loop tells the handler.
 enum Happened {
     /// An input read from the logs (with the line an incident was read at).
@@ -124,7 +121,6 @@ pub struct Supervisor<'o> {
     options: Options,
     observer: &'o mut dyn Observer,
     last_checkpoint: Instant,
-    last_idle: Instant,
     /// Whether the current quiet spell was reported as `silence`.
     silence_reported: bool,
     /// The deadline the last tick was for.
@@ -147,6 +143,8 @@ pub struct Supervisor<'o> {
     journaled: u64,
     /// What the current turn looks at.
     woke: Woke,
+    /// The buffer the logs are read into.
+    chunk: Vec<u8>,
 }
 
 impl<'o> Supervisor<'o> {
@@ -264,7 +262,6 @@ impl<'o> Supervisor<'o> {
             options,
             observer,
             last_checkpoint: now,
-            last_idle: now,
             silence_reported: false,
             ticked: None,
             artifacts_seen: now,
@@ -275,6 +272,7 @@ impl<'o> Supervisor<'o> {
             wake_said: String::new(),
             journaled: 0,
             woke: Woke::all(),
+            chunk: Vec::with_capacity(CHUNK + 64),
         })
     }
 
@@ -306,6 +304,9 @@ impl<'o> Supervisor<'o> {
     pub fn run(mut self) -> Result<Finish, RunError> {
         use std::sync::atomic::Ordering;
         loop {
+            // The look at everything, once a second: the status line is shown then, so that it
+            // costs no wake of its own.
+            let looked_at_all = self.woke.all;
             let busy = self.turn()?;
             if self.state.finished() && !self.job.stopping() {
                 return self.end();
@@ -320,8 +321,7 @@ impl<'o> Supervisor<'o> {
                 let job = self.state.job_running().map(|job| job.job.pid);
                 return Ok(Finish::Interrupted { job });
             }
-            if self.last_idle.elapsed() >= IDLE_EVERY || self.wake_said.is_empty() {
-                self.last_idle = Instant::now();
+            if looked_at_all || self.wake_said.is_empty() {
                 self.say_wake();
                 self.observer.idle(&self.state);
             }
@@ -348,33 +348,39 @@ impl<'o> Supervisor<'o> {
 
     /// When the loop must look again though nothing happens: the earliest of the machine's
     /// next timer, the quiet that completes a log's incident, the silence watchdog, the
-    /// artifacts' next look, the checkpoint, the status line, and the poll interval while a
-    /// log is polled or a stop is under way.
+    /// artifacts' next look, and the poll interval while a log is polled or a stop is under
+    /// way. The checkpoint and the status line have none: they wait for the look at everything,
+    /// at most a [`SAFETY_TICK`](super::wake::SAFETY_TICK) away.
     fn next_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
-        let mut due: Vec<Instant> = Vec::new();
+        let mut due: Option<Instant> = None;
+        let mut at = |when: Instant| due = Some(due.map_or(when, |d| d.min(when)));
         if self.waker.polling() || self.job.stopping() {
-            due.push(now + self.options.poll);
+            at(now + self.options.poll);
         }
-        due.extend(self.job.next_poll());
-        if let Some(at) = self.state.machine().next_deadline(self.state.instance()) {
+        if let Some(poll) = self.job.next_poll() {
+            at(poll);
+        }
+        if let Some(timer) = self.state.machine().next_deadline(self.state.instance()) {
             // A deadline ticked already waits for the machine to move on.
-            if self.ticked != Some(at) {
-                due.push(now + (at - Utc::now()).to_std().unwrap_or_default());
+            if self.ticked != Some(timer) {
+                at(now + (timer - Utc::now()).to_std().unwrap_or_default());
             }
         }
         for (index, source) in self.sources.iter().enumerate() {
-            due.extend(self.settle_wait(index).map(|wait| source.last_data + wait));
+            if let Some(wait) = self.settle_wait(index) {
+                at(source.last_data + wait);
+            }
         }
         if let Some(limit) = self.silence_limit() {
-            due.extend(self.last_data().map(|t| t + limit));
+            if let Some(last) = self.last_data() {
+                at(last + limit);
+            }
         }
         if !self.state.instance().job.artifacts.is_empty() {
-            due.push(self.artifacts_seen + ARTIFACTS_EVERY);
+            at(self.artifacts_seen + ARTIFACTS_EVERY);
         }
-        due.push(self.last_checkpoint + self.options.checkpoint_every);
-        due.push(self.last_idle + IDLE_EVERY);
-        due.into_iter().min()
+        due
     }
 
     /// One turn of the loop: each source in turn says what happened, and the handler takes it
@@ -663,7 +669,8 @@ impl<'o> Supervisor<'o> {
     fn read_logs(&mut self, happened: &mut Vec<Happened>, only: u64) -> (bool, bool) {
         let mut busy = false;
         let mut more = false;
-        let mut chunk = Vec::with_capacity(CHUNK + 64);
+        // Kept from turn to turn: most turns read a line or two.
+        let mut chunk = std::mem::take(&mut self.chunk);
         let mut fed = Vec::new();
         for index in 0..self.sources.len() {
             if only & Woke::log_bit(index) == 0 {
@@ -709,6 +716,7 @@ impl<'o> Supervisor<'o> {
             }
         }
         happened.extend(fed.into_iter().map(Happened::Read));
+        self.chunk = chunk;
         (busy, more)
     }
 
