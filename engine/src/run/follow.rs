@@ -17,6 +17,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::store::RunDir;
+use super::wake::EventBuffer;
 
 /// A way to end a wait from another thread: [`Cancel::cancel`] sets a flag and wakes the
 /// [`Changes::wait`] it was given to.
@@ -63,6 +64,7 @@ pub struct Changes {
     /// The journal's name in the run's folder.
     journal: OsString,
     poll: Duration,
+    events: EventBuffer,
 }
 
 impl Changes {
@@ -89,6 +91,7 @@ impl Changes {
             inotify,
             journal,
             poll,
+            events: EventBuffer::default(),
         }
     }
 
@@ -151,21 +154,20 @@ impl Changes {
             return true;
         };
         let (mut written, mut gone) = (false, false);
-        while let Ok(events) = inotify.read_events() {
-            if events.is_empty() {
-                break;
-            }
-            for event in events {
+        loop {
+            let mut any = false;
+            for event in self.events.read(inotify) {
+                any = true;
                 gone |= event.mask.intersects(
                     AddWatchFlags::IN_IGNORED
                         | AddWatchFlags::IN_DELETE_SELF
                         | AddWatchFlags::IN_MOVE_SELF,
                 );
                 written |= event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW)
-                    || event
-                        .name
-                        .as_deref()
-                        .is_some_and(|name| *name == *self.journal);
+                    || event.name == self.journal.as_encoded_bytes();
+            }
+            if !any {
+                break;
             }
         }
         if gone {

@@ -102,6 +102,7 @@ pub struct Waker {
     /// The waiter watched, and its pidfd.
     waiter: Option<(Identity, Option<OwnedFd>)>,
     last_all: Instant,
+    events: EventBuffer,
 }
 
 const LOG_EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
@@ -166,6 +167,7 @@ impl Waker {
             no_inotify,
             waiter: None,
             last_all: Instant::now(),
+            events: EventBuffer::default(),
         };
         waker.arm();
         waker
@@ -309,61 +311,115 @@ impl Waker {
             return;
         };
         let mut lost = false;
+        let mut gone_watches = Vec::new();
         // One read: what is left keeps the descriptor ready, for the next wait, so a folder
         // written without pause (by the job, say) does not keep the loop here.
-        for _ in 0..1 {
-            let Ok(events) = inotify.read_events() else {
-                break;
-            };
-            if events.is_empty() {
-                break;
+        for event in self.events.read(inotify) {
+            if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+                *woke = Woke::all();
+                continue;
             }
-            for event in events {
-                if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
-                    *woke = Woke::all();
-                    continue;
-                }
-                let name = event.name.as_deref().map_or(&[][..], |n| n.as_bytes());
-                let gone = event.mask.intersects(
-                    AddWatchFlags::IN_IGNORED
-                        | AddWatchFlags::IN_DELETE_SELF
-                        | AddWatchFlags::IN_MOVE_SELF,
-                );
-                for watch in self.watches.iter_mut().filter(|w| w.wd == Some(event.wd)) {
-                    if gone {
-                        // The folder is gone or was moved: watched again where its path is.
-                        watch.wd = None;
-                        lost = true;
-                    }
-                    let wanted = gone
-                        || match &watch.kind {
-                            Kind::Log(_) => watch
-                                .name
-                                .as_ref()
-                                .is_none_or(|n| name.starts_with(n.as_bytes())),
-                            // The waiter's files; not the journal or the supervisor's own log,
-                            // which the supervisor writes itself.
-                            Kind::Launches => name.starts_with(b"launch-"),
-                            // Requests, not the supervisor's answers or files being written.
-                            Kind::Requests => {
-                                !name.starts_with(b".") && !name.ends_with(b".reply.json")
-                            }
-                        };
-                    match watch.kind {
-                        Kind::Log(index) if wanted => woke.logs |= Woke::log_bit(index),
-                        Kind::Log(_) => {}
-                        Kind::Launches => woke.job |= wanted,
-                        Kind::Requests => woke.requests |= wanted,
-                    }
-                }
+            let name = event.name;
+            let gone = event.mask.intersects(
+                AddWatchFlags::IN_IGNORED
+                    | AddWatchFlags::IN_DELETE_SELF
+                    | AddWatchFlags::IN_MOVE_SELF,
+            );
+            for watch in self
+                .watches
+                .iter_mut()
+                .filter(|w| w.wd.is_some_and(|wd| wd.as_raw() == event.wd))
+            {
                 if gone {
-                    let _ = inotify.rm_watch(event.wd);
+                    // The folder is gone or was moved: watched again where its path is.
+                    if let Some(wd) = watch.wd.take() {
+                        gone_watches.push(wd);
+                    }
+                    lost = true;
+                }
+                let wanted = gone
+                    || match &watch.kind {
+                        Kind::Log(_) => watch
+                            .name
+                            .as_ref()
+                            .is_none_or(|n| name.starts_with(n.as_bytes())),
+                        // The waiter's files; not the journal or the supervisor's own log,
+                        // which the supervisor writes itself.
+                        Kind::Launches => name.starts_with(b"launch-"),
+                        // Requests, not the supervisor's answers or files being written.
+                        Kind::Requests => {
+                            !name.starts_with(b".") && !name.ends_with(b".reply.json")
+                        }
+                    };
+                match watch.kind {
+                    Kind::Log(index) if wanted => woke.logs |= Woke::log_bit(index),
+                    Kind::Log(_) => {}
+                    Kind::Launches => woke.job |= wanted,
+                    Kind::Requests => woke.requests |= wanted,
                 }
             }
+        }
+        for wd in gone_watches {
+            let _ = inotify.rm_watch(wd);
         }
         if lost {
             self.arm();
         }
+    }
+}
+
+/// The events waiting on an inotify descriptor, read into a buffer kept from one read to the
+/// next. (nix's `read_events` clears a new 4 KiB buffer and allocates a name for each event at
+/// every read: a quarter of the instructions a followed line cost the supervisor.)
+pub(super) struct EventBuffer {
+    bytes: Box<[u8]>,
+}
+
+impl std::fmt::Debug for EventBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventBuffer")
+    }
+}
+
+impl Default for EventBuffer {
+    fn default() -> EventBuffer {
+        // Room for many events, and at least one with the longest name (NAME_MAX).
+        EventBuffer {
+            bytes: vec![0; 4096].into_boxed_slice(),
+        }
+    }
+}
+
+/// One inotify event, its name borrowed from the buffer (empty for the watched folder itself).
+pub(super) struct RawEvent<'a> {
+    pub wd: i32,
+    pub mask: AddWatchFlags,
+    pub name: &'a [u8],
+}
+
+/// The size of `struct inotify_event` before its name: wd, mask, cookie, len.
+const EVENT_HEADER: usize = std::mem::size_of::<nix::libc::inotify_event>();
+
+impl EventBuffer {
+    /// The events one read of `inotify` takes (none when it has none waiting, or fails).
+    pub fn read<'a>(&'a mut self, inotify: &Inotify) -> impl Iterator<Item = RawEvent<'a>> + 'a {
+        let read = nix::unistd::read(inotify.as_fd(), &mut self.bytes).unwrap_or(0);
+        let mut rest = &self.bytes[..read];
+        std::iter::from_fn(move || {
+            let header = rest.get(..EVENT_HEADER)?;
+            let field =
+                |at: usize| u32::from_ne_bytes(header[at..at + 4].try_into().expect("four bytes"));
+            let len = field(12) as usize;
+            let name = rest.get(EVENT_HEADER..EVENT_HEADER + len)?;
+            rest = &rest[EVENT_HEADER + len..];
+            // The name is padded with NULs to an alignment.
+            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            Some(RawEvent {
+                wd: field(0) as i32,
+                mask: AddWatchFlags::from_bits_retain(field(4)),
+                name: &name[..end],
+            })
+        })
     }
 }
 
@@ -525,6 +581,37 @@ mod tests {
         // The pidfd's wake, not the safety tick's look at everything.
         assert!(woke.job && woke != Woke::all(), "{woke:?}");
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn the_event_buffer_reads_each_event_of_a_read_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).unwrap();
+        let wd = inotify
+            .add_watch(dir.path(), AddWatchFlags::IN_CLOSE_WRITE)
+            .unwrap();
+        // Names of every length up to the longest a file may have, each padded differently.
+        let names: Vec<String> = (1..=255)
+            .step_by(7)
+            .map(|n| "é".repeat(n / 2) + &"x".repeat(n % 2))
+            .collect();
+        for name in &names {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let mut buffer = EventBuffer::default();
+        let mut seen = Vec::new();
+        loop {
+            let before = seen.len();
+            for event in buffer.read(&inotify) {
+                assert_eq!(event.wd, wd.as_raw());
+                assert!(event.mask.contains(AddWatchFlags::IN_CLOSE_WRITE));
+                seen.push(String::from_utf8(event.name.to_vec()).unwrap());
+            }
+            if seen.len() == before {
+                break;
+            }
+        }
+        assert_eq!(seen, names);
     }
 
     #[test]
