@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 
 use super::job::Identity;
@@ -103,7 +103,14 @@ pub struct Waker {
     waiter: Option<(Identity, Option<OwnedFd>)>,
     last_all: Instant,
     events: EventBuffer,
+    /// What the wait sleeps on: inotify, and the waiter's pidfd while there is one. Made once,
+    /// so that a wait does not hand the kernel its descriptors again each time, as poll(2) does.
+    epoll: Option<Epoll>,
 }
+
+/// The epoll data of the inotify descriptor and of the waiter's pidfd.
+const INOTIFY: u64 = 0;
+const WAITER: u64 = 1;
 
 const LOG_EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
     .union(AddWatchFlags::IN_CREATE)
@@ -160,7 +167,12 @@ impl Waker {
                 wd: None,
             });
         }
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).ok();
+        if let (Some(epoll), Some(inotify)) = (&epoll, &inotify) {
+            let _ = epoll.add(inotify, EpollEvent::new(EpollFlags::EPOLLIN, INOTIFY));
+        }
         let mut waker = Waker {
+            epoll,
             inotify,
             watches,
             polled,
@@ -242,7 +254,17 @@ impl Waker {
         if self.waiter.as_ref().map(|(w, _)| *w) == waiter {
             return;
         }
-        self.waiter = waiter.map(|waiter| (waiter, pidfd(waiter)));
+        // The pidfd of the waiter before, if any, leaves the epoll set as it is closed.
+        self.waiter = waiter.map(|waiter| {
+            let fd = pidfd(waiter).filter(|fd| {
+                self.epoll.as_ref().is_some_and(|epoll| {
+                    epoll
+                        .add(fd, EpollEvent::new(EpollFlags::EPOLLIN, WAITER))
+                        .is_ok()
+                })
+            });
+            (waiter, fd)
+        });
     }
 
     /// Waits until something happens or `until`, and says what happened.
@@ -256,34 +278,28 @@ impl Waker {
         }
         // At most a SAFETY_TICK: it fits.
         let timeout = (until - now).as_millis().saturating_add(1) as u16;
-        let mut fds = Vec::with_capacity(2);
-        if let Some(inotify) = &self.inotify {
-            fds.push(PollFd::new(inotify.as_fd(), PollFlags::POLLIN));
-        }
-        let pidfd = self.waiter.as_ref().and_then(|(_, fd)| fd.as_ref());
-        if let Some(fd) = pidfd {
-            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-        }
-        let ready = nix::poll::poll(&mut fds, PollTimeout::from(timeout));
-        let waiter_ended = pidfd.is_some()
-            && fds
-                .last()
-                .and_then(PollFd::revents)
-                .is_some_and(|r| !r.is_empty());
-        drop(fds);
+        let mut ready = [EpollEvent::empty(); 2];
+        let Some(epoll) = &self.epoll else {
+            // Nothing to wait on (no descriptor could be had): the deadline, then a look.
+            std::thread::sleep(until - now);
+            return self.deadline_reached();
+        };
+        let ready = match epoll.wait(&mut ready, EpollTimeout::from(timeout)) {
+            Ok(n) => &ready[..n],
+            // A signal (SIGTERM, say): the caller looks at its flag.
+            Err(Errno::EINTR) => return Woke::default(),
+            Err(_) => &ready[..0],
+        };
         let mut woke = Woke::default();
-        if waiter_ended {
-            // Readable for good: it is looked at no more.
+        if ready.iter().any(|event| event.data() == WAITER) {
+            // Readable for good: it is looked at no more (closed, it leaves the epoll set).
             if let Some((_, fd)) = &mut self.waiter {
                 *fd = None;
             }
             woke.job = true;
         }
-        match ready {
-            // A signal (SIGTERM, say): the caller looks at its flag.
-            Err(Errno::EINTR) => return Woke::default(),
-            Ok(0) if Instant::now() >= until => return self.deadline_reached(),
-            _ => {}
+        if ready.is_empty() && Instant::now() >= until {
+            return self.deadline_reached();
         }
         self.read_events(&mut woke);
         woke
