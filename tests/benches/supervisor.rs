@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -157,7 +157,7 @@ impl Drop for Bench {
     }
 }
 
-fn message(run: &RunDir, seq: u64) -> std::path::PathBuf {
+fn message(run: &RunDir, seq: u64) -> PathBuf {
     run.messages()
         .join(format!("{seq:04}-watcher-to-operator-text.md"))
 }
@@ -461,29 +461,7 @@ fn many_runs(runs: usize, span: Duration) {
         "many runs: {runs} started in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let logs: Vec<std::fs::File> = benches.iter().map(Bench::log).collect();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut logs = logs;
-            let mut step = 0u64;
-            let gap = Duration::from_millis(100) / logs.len() as u32;
-            let mut next = Instant::now();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                step += 1;
-                for log in &mut logs {
-                    // One write a line: two writers of one log interleave whole lines only.
-                    let line = format!("step={step} loss=0.{step:04} lr=0.001 grad_norm=1.25\n");
-                    log.write_all(line.as_bytes()).unwrap();
-                    next += gap;
-                    if let Some(pause) = next.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(pause);
-                    }
-                }
-            }
-        })
-    };
+    let (stop, writer) = progress_writer(benches.iter().map(Bench::log).collect());
     std::thread::sleep(Duration::from_secs(2));
     let cpu = |pids: &mut dyn Iterator<Item = u32>| pids.map(cpu_of).sum::<f64>();
     let before = (
@@ -556,6 +534,79 @@ fn many_runs(runs: usize, span: Duration) {
         mib(pss.1),
     );
     drop(benches);
+    // The anchor, right after: a `tail -F` of each of as many logs under the same writer,
+    // which wakes for each line as a supervisor does and does nothing with it. (Not alongside
+    // the runs: each holds an inotify instance, and a user has 128 by default.)
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<PathBuf> = (0..runs)
+        .map(|i| dir.path().join(format!("{i}.log")))
+        .collect();
+    let logs = paths
+        .iter()
+        .map(|path| std::fs::File::create(path).unwrap())
+        .collect();
+    let mut tails: Vec<std::process::Child> = paths
+        .iter()
+        .map(|path| {
+            Command::new("tail")
+                .args(["-n0", "-F"])
+                .arg(path)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let (stop, writer) = progress_writer(logs);
+    std::thread::sleep(Duration::from_secs(2));
+    let pids: Vec<u32> = tails.iter().map(std::process::Child::id).collect();
+    let before = cpu(&mut pids.iter().copied());
+    let measuring = Instant::now();
+    std::thread::sleep(span);
+    let share = (cpu(&mut pids.iter().copied()) - before) / measuring.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    // Started here, stopped by their PIDs.
+    for tail in &mut tails {
+        tail.kill().unwrap();
+        tail.wait().unwrap();
+    }
+    println!(
+        "  the same writer, `tail -n0 -F` of each of {runs} logs instead: {:.1}% of a core",
+        share * 100.0
+    );
+}
+
+/// A thread writing a progress line to each of `logs` in turn, each every 100 ms, until the
+/// flag returned is set.
+fn progress_writer(
+    logs: Vec<std::fs::File>,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut logs = logs;
+            let mut step = 0u64;
+            let gap = Duration::from_millis(100) / logs.len() as u32;
+            let mut next = Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                step += 1;
+                for log in &mut logs {
+                    // One write a line: two writers of one log interleave whole lines only.
+                    let line = format!("step={step} loss=0.{step:04} lr=0.001 grad_norm=1.25\n");
+                    log.write_all(line.as_bytes()).unwrap();
+                    next += gap;
+                    if let Some(pause) = next.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(pause);
+                    }
+                }
+            }
+        })
+    };
+    (stop, writer)
 }
 
 fn main() {

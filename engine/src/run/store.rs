@@ -497,6 +497,8 @@ pub struct Store {
     /// The journal's length: every byte of it is a whole entry this store or one before it
     /// wrote.
     len: u64,
+    /// Whether entries were written since the last sync.
+    unsynced: bool,
     /// Holds an open-file-description lock on the whole file, released when it is closed.
     _lock: File,
 }
@@ -564,6 +566,7 @@ impl Store {
             run,
             journal,
             len,
+            unsynced: false,
             _lock: lock,
         })
     }
@@ -583,8 +586,18 @@ impl Store {
         self.append_all(std::slice::from_ref(entry))
     }
 
-    /// Appends `entries` to the journal in one write and syncs them to disk before returning.
+    /// Appends `entries` to the journal in one write and syncs them to disk before returning,
+    /// with any written before them unsynced.
     pub fn append_all(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
+        self.append_unsynced(entries)?;
+        self.sync()
+    }
+
+    /// Appends `entries` to the journal in one write, to be synced by the next
+    /// [`Store::append_all`] or [`Store::sync`]: for entries nothing outside the journal follows
+    /// from. A reader sees them at once; a crash of the machine before the sync may lose them,
+    /// never a later entry without them.
+    pub fn append_unsynced(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
         let mut lines = String::new();
         for entry in entries {
             lines.push_str(&serde_json::to_string(entry).expect("journal entries serialize"));
@@ -595,7 +608,18 @@ impl Store {
             .write_all(lines.as_bytes())
             .map_err(io(&path))?;
         self.len += lines.len() as u64;
-        self.journal.sync_data().map_err(io(&path))
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Syncs what was appended unsynced, if anything was.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.unsynced {
+            let path = self.run.journal();
+            self.journal.sync_data().map_err(io(&path))?;
+            self.unsynced = false;
+        }
+        Ok(())
     }
 
     /// Writes `message` to its file (atomically: a reader never sees half a message) and

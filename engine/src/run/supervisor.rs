@@ -341,6 +341,8 @@ impl<'o> Supervisor<'o> {
                 .filter(|job| job.slurm_job.is_none())
                 .map(|job| job.waiter);
             self.waker.watch_waiter(waiter);
+            // Nothing is left unsynced while the supervisor sleeps.
+            self.store.sync()?;
             let until = self.next_deadline();
             self.woke = self.waker.wait(until);
         }
@@ -834,6 +836,7 @@ impl<'o> Supervisor<'o> {
     ) -> Result<Absorbed, RunError> {
         // The machine is pure: its outcome is known before anything is written, and the input
         // and outcome go to disk together, before any of it is acted on.
+        let answered = request.is_some();
         let entry = Entry::Input {
             at: Utc::now(),
             input: Box::new(input),
@@ -846,7 +849,21 @@ impl<'o> Supervisor<'o> {
             &self.state.instance().state,
         )));
         self.journaled += 1;
-        self.store.append_all(&[entry, outcome.clone()])?;
+        // An input that moved the machine nowhere and asks for no check (the metrics before an
+        // incident, say) acts on nothing outside the journal: it is synced with the entry after
+        // it, or at the end of the turn, one sync where there were two.
+        let acts = answered
+            || match &absorbed {
+                Absorbed::Stepped(outcome) => {
+                    !outcome.transitions.is_empty() || !outcome.checks.is_empty()
+                }
+                Absorbed::Failed(..) | Absorbed::Recorded => true,
+            };
+        if acts {
+            self.store.append_all(&[entry, outcome.clone()])?;
+        } else {
+            self.store.append_unsynced(&[entry, outcome.clone()])?;
+        }
         self.state.absorb(&outcome)?;
         if let (Some(answered), Entry::Outcome(summary)) = (&mut self.answered, &outcome) {
             answered.push((**summary).clone());
