@@ -1,7 +1,8 @@
 //! The run store: a directory per run, `.warden/runs/<id>/` by default.
 //!
 //! `journal.jsonl` is the truth: every input of the run is appended and synced to disk before it
-//! is acted on, so replaying the journal gives the run's state after any crash. Beside it,
+//! is acted on (one nothing acts on, with the next), so replaying the journal gives the run's
+//! state after any crash. Beside it,
 //! `messages/` holds each rendered message as `NNNN-<from>-to-<to>-<template>.md`, written
 //! atomically, and `lock` is held by the one supervisor of the run: a second one refuses.
 
