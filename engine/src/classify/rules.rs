@@ -470,24 +470,30 @@ impl Rules {
     /// The first metric rule that holds for `record`, its names read from the record, then from
     /// the run's `vars`, with what it read of the record (for an `each` rule: the key it held
     /// for).
-    pub(super) fn match_metric(&self, record: &Record, vars: &Record) -> Option<MetricMatch> {
+    /// `vars_bits` are the vars' [`Rules::names_bits`].
+    pub(super) fn match_metric(
+        &self,
+        record: &Record,
+        vars: &Record,
+        vars_bits: u64,
+    ) -> Option<MetricMatch> {
         let mut context = None;
         // The names rules read that are there, as bits: most rules cannot hold without a key
         // the record lacks, and are not asked.
-        let there = self.names_bits(record) | self.names_bits(vars);
+        let there = self.names_bits(record) | vars_bits;
         for rule in &self.metrics {
             if rule.needed.is_some_and(|needed| needed & !there != 0) {
                 continue;
             }
             if let Some(each) = &rule.each {
-                for (key, value) in record.iter().filter(|(k, _)| each.is_match(k)) {
+                for (key, value) in record.lazy_iter().filter(|(k, _)| each.is_match(k)) {
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
                         Some(answer) => answer,
                         None => {
                             let one: Record = [
                                 ("key", MetricValue::Text(key.to_owned())),
-                                ("value", value.clone()),
+                                ("value", value.get().clone()),
                             ]
                             .into_iter()
                             .collect();
@@ -497,7 +503,7 @@ impl Rules {
                     if holds {
                         return Some(MetricMatch {
                             class: (rule.category, rule.severity),
-                            read: vec![(key.to_owned(), value.clone())],
+                            read: vec![(key.to_owned(), value.get().clone())],
                         });
                     }
                 }
@@ -517,10 +523,10 @@ impl Rules {
     }
 
     /// The bits of the names rules read that `record` has (a name past the 64th has none).
-    fn names_bits(&self, record: &Record) -> u64 {
+    pub(super) fn names_bits(&self, record: &Record) -> u64 {
         record
-            .iter()
-            .filter_map(|(k, _)| self.name_bits.iter().position(|n| n == k))
+            .keys()
+            .filter_map(|k| self.name_bits.iter().position(|n| n == k))
             .fold(0, |bits, at| bits | 1 << at)
     }
 
@@ -646,11 +652,15 @@ impl Glob {
             .filter(|inner| !inner.is_empty() && !inner.iter().any(|&c| c == b'*' || c == b'?'))
         {
             let first = inner[0];
-            return text.len() >= inner.len()
-                && (0..=text.len() - inner.len()).any(|at| {
-                    text[at].to_ascii_lowercase() == first
-                        && text[at..at + inner.len()].eq_ignore_ascii_case(inner)
-                });
+            if text.len() < inner.len() {
+                return false;
+            }
+            // Keys are short: a loop over where the text may start, its first byte compared
+            // first, is faster than a vectorized search set up for each key.
+            return (0..=text.len() - inner.len()).any(|at| {
+                text[at].to_ascii_lowercase() == first
+                    && text[at + 1..at + inner.len()].eq_ignore_ascii_case(&inner[1..])
+            });
         }
         let (mut p, mut t) = (0, 0);
         // The last `*` seen, and where in the text it was tried from.
