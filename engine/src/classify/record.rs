@@ -241,7 +241,7 @@ fn number(value: &MetricValue) -> Option<f64> {
 }
 
 /// One of 64 bits for `key`: two keys of different bits differ.
-fn key_bit(key: &str) -> u64 {
+pub(super) fn key_bit(key: &str) -> u64 {
     let bytes = key.as_bytes();
     let (first, last) = (
         bytes.first().copied().unwrap_or(0),

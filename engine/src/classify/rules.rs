@@ -123,6 +123,8 @@ pub struct Rules {
     metric_names: BTreeSet<String>,
     /// The first 64 of them, in order: a rule's `needed` bits are their positions here.
     name_bits: Vec<String>,
+    /// The [`record::key_bit`]s of those: a key without one of them is none of them.
+    names_filter: u64,
     /// What reads metrics out of lines that are not records: the keys rules name, and the
     /// keys `each` rules' globs match.
     pub(super) extract: super::extract::Extractor,
@@ -302,6 +304,10 @@ impl Rules {
             any_report,
             metrics,
             name_bits: metric_names.iter().take(64).cloned().collect(),
+            names_filter: metric_names
+                .iter()
+                .take(64)
+                .fold(0, |bits, name| bits | record::key_bit(name)),
             metric_names,
             extract,
             candidates,
@@ -524,8 +530,10 @@ impl Rules {
 
     /// The bits of the names rules read that `record` has (a name past the 64th has none).
     pub(super) fn names_bits(&self, record: &Record) -> u64 {
+        // Most keys are no rule's: told so by one bit of their length and letters.
         record
             .keys()
+            .filter(|k| self.names_filter & record::key_bit(k) != 0)
             .filter_map(|k| self.name_bits.iter().position(|n| n == k))
             .fold(0, |bits, at| bits | 1 << at)
     }
