@@ -565,7 +565,7 @@ pub fn parse(line: &str) -> Option<Record> {
     if trimmed.starts_with('{') {
         return parse_json(trimmed);
     }
-    if trimmed.contains('=') {
+    if memchr::memchr(b'=', trimmed.as_bytes()).is_some() {
         return parse_key_values(trimmed);
     }
     None
@@ -800,17 +800,32 @@ fn value_end(rest: &str) -> usize {
     rest.len()
 }
 
+/// `text` without the whitespace it starts with, as [`str::trim_start`] strips it: its ASCII
+/// whitespace byte by byte, the rest by the standard library.
+fn trim_start(text: &str) -> &str {
+    let ascii = text
+        .bytes()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+        .unwrap_or(text.len());
+    let rest = &text[ascii..];
+    if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+        rest.trim_start()
+    } else {
+        rest
+    }
+}
+
 /// `key=value key="quoted value" ...`: a record only when every token is such a pair.
 fn parse_key_values(text: &str) -> Option<Record> {
     let mut record = Record::with_capacity(8);
     let mut seen = 0;
     let mut rest = text;
     loop {
-        rest = rest.trim_start();
+        rest = trim_start(rest);
         if rest.is_empty() {
             break;
         }
-        let eq = rest.find('=')?;
+        let eq = memchr::memchr(b'=', rest.as_bytes())?;
         let key = &rest[..eq];
         if key.is_empty()
             || !key
@@ -823,7 +838,7 @@ fn parse_key_values(text: &str) -> Option<Record> {
         // Held inline, as the key is: no allocation for a short value, and no number read
         // until the value is.
         if let Some(quoted) = rest.strip_prefix('"') {
-            let end = quoted.find('"')?;
+            let end = memchr::memchr(b'"', quoted.as_bytes())?;
             record.push_raw(&mut seen, key, &quoted[..end], Raw::Text);
             rest = &quoted[end + 1..];
         } else {

@@ -663,6 +663,22 @@ impl Glob {
             if text.len() < inner.len() {
                 return false;
             }
+            if inner.len() >= 4 && inner.iter().all(u8::is_ascii_lowercase) {
+                // A byte `| 0x20` is a lowercase letter only when it is that letter in either
+                // case: four bytes at a time, each start compared as one word.
+                let word = |at: usize| {
+                    u32::from_le_bytes([text[at], text[at + 1], text[at + 2], text[at + 3]])
+                        | 0x2020_2020
+                };
+                let head = u32::from_le_bytes([inner[0], inner[1], inner[2], inner[3]]);
+                return (0..=text.len() - inner.len()).any(|at| {
+                    word(at) == head
+                        && text[at + 4..at + inner.len()]
+                            .iter()
+                            .zip(&inner[4..])
+                            .all(|(t, i)| t | 0x20 == *i)
+                });
+            }
             // Keys are short: a loop over where the text may start, its first byte compared
             // first, is faster than a vectorized search set up for each key.
             return (0..=text.len() - inner.len()).any(|at| {
