@@ -201,6 +201,8 @@ pub struct Classifier {
     vars: Arc<Record>,
     /// The names rules read that the vars have, as [`Rules::names_bits`] counts them.
     vars_bits: u64,
+    /// Which `each` rules match the keys read last.
+    globs: rules::KeyMemo,
     exception_line: Regex,
     /// An exception's `Type: message` anywhere in a line that reports an error in words.
     typed_message: Regex,
@@ -296,6 +298,7 @@ impl Classifier {
             rules,
             vars: Arc::default(),
             vars_bits: 0,
+            globs: rules::KeyMemo::default(),
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
             typed_message: Regex::new(
@@ -680,7 +683,10 @@ impl Classifier {
 
     /// A metric record read from `line`: an incident when a metric rule holds for it.
     fn metric(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        if let Some(found) = self.rules.match_metric(&record, &self.vars, self.vars_bits) {
+        if let Some(found) =
+            self.rules
+                .match_metric(&record, &self.vars, self.vars_bits, &mut self.globs)
+        {
             let incident = self.metric_incident(&found, record.clone(), line, None, at);
             self.report(incident, out);
         }
@@ -693,7 +699,10 @@ impl Classifier {
     /// A row of the table being read: its first incident of a class is reported, the others
     /// counted on it.
     fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        if let Some(found) = self.rules.match_metric(&record, &self.vars, self.vars_bits) {
+        if let Some(found) =
+            self.rules
+                .match_metric(&record, &self.vars, self.vars_bits, &mut self.globs)
+        {
             let class = found.class.0;
             let table = self.table.as_ref().expect("a table is being read");
             let earlier = table.reported.iter().find(|(c, _)| *c == class);

@@ -242,6 +242,11 @@ fn number(value: &MetricValue) -> Option<f64> {
 
 /// One of 64 bits for `key`: two keys of different bits differ.
 pub(super) fn key_bit(key: &str) -> u64 {
+    1 << key_slot(key)
+}
+
+/// One of 64 slots for `key`, by its length, first and last byte.
+pub(super) fn key_slot(key: &str) -> usize {
     let bytes = key.as_bytes();
     let (first, last) = (
         bytes.first().copied().unwrap_or(0),
@@ -251,7 +256,7 @@ pub(super) fn key_bit(key: &str) -> u64 {
         .wrapping_mul(31)
         .wrapping_add(u32::from(first).wrapping_mul(7))
         .wrapping_add(u32::from(last));
-    1 << (mix % 64)
+    (mix % 64) as usize
 }
 
 /// A value of a record not read yet: [`LazyValue::get`] reads it.

@@ -482,17 +482,26 @@ impl Rules {
         record: &Record,
         vars: &Record,
         vars_bits: u64,
+        memo: &mut KeyMemo,
     ) -> Option<MetricMatch> {
         let mut context = None;
         // The names rules read that are there, as bits: most rules cannot hold without a key
         // the record lacks, and are not asked.
         let there = self.names_bits(record) | vars_bits;
+        let mut each_rule = 0;
         for rule in &self.metrics {
+            // The rule's bit in the memo's, counted over every `each` rule in order.
+            let bit = 1u64.checked_shl(each_rule).unwrap_or(0);
+            each_rule += u32::from(rule.each.is_some());
             if rule.needed.is_some_and(|needed| needed & !there != 0) {
                 continue;
             }
             if let Some(each) = &rule.each {
-                for (key, value) in record.lazy_iter().filter(|(k, _)| each.is_match(k)) {
+                let mut matches = |key: &str| match bit {
+                    0 => each.is_match(key),
+                    bit => memo.globs(key, || self.globs_matching(key)) & bit != 0,
+                };
+                for (key, value) in record.lazy_iter().filter(|(k, _)| matches(k)) {
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
                         Some(answer) => answer,
@@ -526,6 +535,17 @@ impl Rules {
             }
         }
         None
+    }
+
+    /// Which of the first 64 `each` rules' globs match `key`, as bits in their order.
+    fn globs_matching(&self, key: &str) -> u64 {
+        self.metrics
+            .iter()
+            .filter_map(|m| m.each.as_ref())
+            .take(64)
+            .enumerate()
+            .filter(|(_, glob)| glob.is_match(key))
+            .fold(0, |bits, (at, _)| bits | 1 << at)
     }
 
     /// The bits of the names rules read that `record` has (a name past the 64th has none).
@@ -579,6 +599,30 @@ fn needed_bits(rule: &MetricRule, names: &BTreeSet<String>) -> Option<u64> {
         let at = names.iter().position(|n| n == name)?;
         (at < 64).then_some(bits | 1 << at)
     })
+}
+
+/// Which `each` rules' globs match the keys a classifier read last, so that a key written on
+/// every line is matched once: a key's slot is its [`record::key_slot`], and holds the last key
+/// of that slot with its bits of [`Rules::globs_matching`].
+#[derive(Clone, Default)]
+pub(super) struct KeyMemo(Vec<Option<(compact_str::CompactString, u64)>>);
+
+impl KeyMemo {
+    /// The bits of `key`, from `matching` when they are not kept.
+    fn globs(&mut self, key: &str, matching: impl FnOnce() -> u64) -> u64 {
+        if self.0.is_empty() {
+            self.0 = vec![None; 64];
+        }
+        let slot = &mut self.0[record::key_slot(key)];
+        match slot {
+            Some((kept, bits)) if kept == key => *bits,
+            _ => {
+                let bits = matching();
+                *slot = Some((key.into(), bits));
+                bits
+            }
+        }
+    }
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.
@@ -662,22 +706,6 @@ impl Glob {
             let first = inner[0];
             if text.len() < inner.len() {
                 return false;
-            }
-            if inner.len() >= 4 && inner.iter().all(u8::is_ascii_lowercase) {
-                // A byte `| 0x20` is a lowercase letter only when it is that letter in either
-                // case: four bytes at a time, each start compared as one word.
-                let word = |at: usize| {
-                    u32::from_le_bytes([text[at], text[at + 1], text[at + 2], text[at + 3]])
-                        | 0x2020_2020
-                };
-                let head = u32::from_le_bytes([inner[0], inner[1], inner[2], inner[3]]);
-                return (0..=text.len() - inner.len()).any(|at| {
-                    word(at) == head
-                        && text[at + 4..at + inner.len()]
-                            .iter()
-                            .zip(&inner[4..])
-                            .all(|(t, i)| t | 0x20 == *i)
-                });
             }
             // Keys are short: a loop over where the text may start, its first byte compared
             // first, is faster than a vectorized search set up for each key.
