@@ -282,4 +282,21 @@ mod glob_tests {
         assert!(!Glob::new("a*b*c").is_match("aXbYbZ"));
         assert_eq!(Glob::new("*val_loss?").literal(), "val_loss");
     }
+
+    proptest::proptest! {
+        /// `*text*` is asked as a search for the text, a word at a time when the text is of
+        /// lowercase letters: the answer is that of the key's lowercase holding it.
+        #[test]
+        fn a_search_for_a_glob_s_text_is_the_key_holding_it(
+            inner in "(loss|lo|lossy|l|[a-z]{4,7}|[a-z_]{1,6})",
+            key in "[a-zA-Z_ loSsLOé@`,lL0-9]{0,14}",
+        ) {
+            let holds = key.to_ascii_lowercase().contains(inner.as_str());
+            proptest::prop_assert_eq!(Glob::new(&format!("*{inner}*")).is_match(&key), holds);
+            proptest::prop_assert_eq!(
+                Glob::new(&format!("*{}*", inner.to_ascii_uppercase())).is_match(&key),
+                holds
+            );
+        }
+    }
 }

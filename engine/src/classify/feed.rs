@@ -196,10 +196,12 @@ impl Feed {
         if source != 0 || line <= self.cadence_through {
             return;
         }
-        let at = match record.get(&cadence.key) {
-            Some(super::MetricValue::Int(seconds)) => *seconds as f64,
-            Some(super::MetricValue::Float(seconds)) if seconds.is_finite() => *seconds,
-            _ => return,
+        // Its value read as a number, not kept read: a later entry replaces it in the facts.
+        let Some(at) = record
+            .lazy_get(&cadence.key)
+            .and_then(|v| v.finite_number())
+        else {
+            return;
         };
         let spacing = &mut self.facts.spacing;
         spacing.records += 1;

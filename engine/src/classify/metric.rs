@@ -12,7 +12,7 @@ use minijinja::machinery::ast::{BinOpKind, Expr, UnaryOpKind};
 use minijinja::machinery::parse_expr;
 use minijinja::value::{Value, ValueKind};
 
-use super::record::{MetricValue, Record};
+use super::record::{read_raw, LazyValue, MetricValue, Raw, Record, Token};
 
 /// A compiled metric rule.
 #[derive(Debug, Clone)]
@@ -137,22 +137,32 @@ struct Names<'r> {
     record: &'r Record,
     vars: &'r Record,
     /// For an `each` rule: the key it is evaluated for, and its value.
-    each: Option<(&'r str, &'r MetricValue)>,
+    each: Option<(&'r str, LazyValue<'r>)>,
 }
 
 impl<'r> Names<'r> {
-    fn get(self, name: &str) -> Option<Val<'r>> {
+    fn lookup(self, name: &str) -> Option<Result<Val<'r>, LazyValue<'r>>> {
         if let Some((key, value)) = self.each {
             match name {
-                "key" => return Some(Val::Text(key)),
-                "value" => return Some(Val::of(value)),
+                "key" => return Some(Ok(Val::Text(key))),
+                "value" => return Some(Err(value)),
                 _ => {}
             }
         }
         self.record
-            .get(name)
-            .or_else(|| self.vars.get(name))
-            .map(Val::of)
+            .lazy_get(name)
+            .or_else(|| self.vars.lazy_get(name))
+            .map(Err)
+    }
+
+    fn get(self, name: &str) -> Option<Val<'r>> {
+        self.lookup(name)
+            .map(|found| found.unwrap_or_else(Val::lazy))
+    }
+
+    /// The text of `name`'s value, when it was not read yet.
+    fn raw(self, name: &str) -> Option<(&'r str, Raw)> {
+        self.lookup(name)?.err()?.raw()
     }
 }
 
@@ -166,6 +176,37 @@ impl<'r> Val<'r> {
             MetricValue::Null => Val::Null,
         }
     }
+
+    /// A value of a record as [`Val::of`] sees it once read, its text read here without
+    /// keeping what it reads (a rule reads a value of a record once).
+    fn lazy(value: LazyValue<'r>) -> Val<'r> {
+        match value.raw() {
+            None => Val::of(value.get()),
+            Some((raw, Raw::Text)) => Val::Text(raw),
+            Some((raw, Raw::Token)) => match Token::of(raw) {
+                Token::Int(i) => Val::Number(i as f64),
+                Token::Float(f) => Val::Number(f),
+                Token::Bool(b) => Val::Bool(b),
+                Token::Text(text) => Val::Text(text),
+            },
+            Some((raw, Raw::JsonNumber)) => match read_raw(raw, Raw::JsonNumber) {
+                MetricValue::Int(i) => Val::Number(i as f64),
+                MetricValue::Float(f) => Val::Number(f),
+                _ => Val::Null,
+            },
+        }
+    }
+}
+
+/// Whether the number or text that `raw` of `kind` reads as is neither NaN nor infinite, told
+/// from its text: of digits, points and signs only, and too short to overflow, it reads as a
+/// finite number, or (not a number at all) as text.
+fn finite_or_text(raw: &str, kind: Raw) -> bool {
+    kind != Raw::Text
+        && raw.len() <= 300
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'))
 }
 
 /// Names the rule cannot hold without: when one of them is neither in the record nor in the
@@ -241,7 +282,7 @@ pub(crate) fn holds(node: &Node, record: &Record, vars: &Record) -> Option<bool>
 pub(crate) fn holds_each(
     node: &Node,
     key: &str,
-    value: &MetricValue,
+    value: LazyValue<'_>,
     vars: &Record,
 ) -> Option<bool> {
     let record = &EMPTY;
@@ -283,6 +324,13 @@ fn eval<'r>(node: &'r Node, names: Names<'r>) -> Result<Val<'r>, Stop> {
         Node::Null => Val::Null,
         Node::Not(inner) => Val::Bool(!truthy(eval(inner, names)?)),
         Node::Neg(inner) => Val::Number(-number(eval(inner, names)?).ok_or(Stop::Template)?),
+        // `value is nan` of a value written `0.25` is false, without reading it as a number.
+        Node::Test(Test::Nan | Test::Infinite, inner)
+            if matches!(&**inner, Node::Key(key)
+                if names.raw(key).is_some_and(|(raw, kind)| finite_or_text(raw, kind))) =>
+        {
+            Val::Bool(false)
+        }
         Node::Test(test, inner) => {
             // A test reads an undefined name without error: it is simply not a number.
             let value = match eval(inner, names) {

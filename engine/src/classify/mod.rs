@@ -199,6 +199,10 @@ pub struct Classifier {
     /// The run's vars that metric rules read, converted once: a name no rule reads is left out,
     /// so that looking up a key the record lacks costs little.
     vars: Arc<Record>,
+    /// The names rules read that the vars have, as [`Rules::names_bits`] counts them.
+    vars_bits: u64,
+    /// Which `each` rules match the keys read last.
+    globs: rules::KeyMemo,
     exception_line: Regex,
     /// An exception's `Type: message` anywhere in a line that reports an error in words.
     typed_message: Regex,
@@ -293,6 +297,8 @@ impl Classifier {
         Classifier {
             rules,
             vars: Arc::default(),
+            vars_bits: 0,
+            globs: rules::KeyMemo::default(),
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
             typed_message: Regex::new(
@@ -332,6 +338,7 @@ impl Classifier {
     ) -> Classifier {
         let rules = &self.rules;
         self.vars = Arc::new(vars.filter(|(k, _)| rules.metric_reads(k)).collect());
+        self.vars_bits = self.rules.names_bits(&self.vars);
         self
     }
 
@@ -380,10 +387,17 @@ impl Classifier {
         let rules = Arc::clone(&self.rules);
         let mut start = 0;
         while start < block.len() {
+            // A line that holds a `=` or a `{`, two of the literals, is one the search would
+            // stop at: told so by memchr, as most lines of a metric-heavy log are.
+            let record_like = || {
+                let line = &block[start..];
+                let end = memchr::memchr2(b'\n', b'\r', line).unwrap_or(line.len());
+                memchr::memchr2(b'=', b'{', &line[..end]).is_some()
+            };
             if let Some(candidates) = rules
                 .candidates
                 .as_ref()
-                .filter(|_| self.waits_for_nothing())
+                .filter(|_| self.waits_for_nothing() && !record_like())
             {
                 let next = candidates
                     .find(&block[start..])
@@ -669,7 +683,10 @@ impl Classifier {
 
     /// A metric record read from `line`: an incident when a metric rule holds for it.
     fn metric(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        if let Some(found) = self.rules.match_metric(&record, &self.vars) {
+        if let Some(found) =
+            self.rules
+                .match_metric(&record, &self.vars, self.vars_bits, &mut self.globs)
+        {
             let incident = self.metric_incident(&found, record.clone(), line, None, at);
             self.report(incident, out);
         }
@@ -682,7 +699,10 @@ impl Classifier {
     /// A row of the table being read: its first incident of a class is reported, the others
     /// counted on it.
     fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        if let Some(found) = self.rules.match_metric(&record, &self.vars) {
+        if let Some(found) =
+            self.rules
+                .match_metric(&record, &self.vars, self.vars_bits, &mut self.globs)
+        {
             let class = found.class.0;
             let table = self.table.as_ref().expect("a table is being read");
             let earlier = table.reported.iter().find(|(c, _)| *c == class);
@@ -1045,10 +1065,12 @@ fn root_cause(raised: &[Exception]) -> usize {
 fn error_level_message(record: &Record) -> Option<&str> {
     const LEVELS: [&str; 4] = ["level", "levelname", "severity", "lvl"];
     // One pass over the record (most have no level at all): the first of LEVELS it has.
+    // Keys first: no value is read of a record without a level.
     let level = record
-        .iter()
-        .filter_map(|(k, v)| match v {
-            MetricValue::Text(level) => Some((LEVELS.iter().position(|l| *l == k)?, level)),
+        .lazy_iter()
+        .filter_map(|(k, v)| Some((LEVELS.iter().position(|l| *l == k)?, v)))
+        .filter_map(|(rank, v)| match v.get() {
+            MetricValue::Text(level) => Some((rank, level)),
             _ => None,
         })
         .min_by_key(|(rank, _)| *rank)

@@ -27,8 +27,86 @@ pub enum MetricValue {
 /// A handful of pairs in a vector: a training log writes millions of these, and building and
 /// searching a tree of them cost more than reading the JSON. Keys are unique; a key given
 /// again replaces its value, as the latest metric is what counts.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Record(Vec<(CompactString, MetricValue)>);
+///
+/// A value read from a log is kept as its text and made a [`MetricValue`] the first time it is
+/// read ([`Record::get`], [`Record::iter`]): most records of a training log are only merged
+/// into the run's latest metrics, and most of their values are never read before a later
+/// record replaces them. The value is the one an eager reading would have given.
+#[derive(Clone, Default)]
+pub struct Record(Vec<(CompactString, Slot)>);
+
+/// A value of a record: read already, or its text, read when it is first asked for.
+#[derive(Clone)]
+enum Slot {
+    Read(MetricValue),
+    Lazy {
+        /// The text of the value, as the line wrote it (without quotes).
+        raw: CompactString,
+        kind: Raw,
+        value: std::sync::OnceLock<MetricValue>,
+    },
+}
+
+/// How a value's text reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Raw {
+    /// A bare `key=value` token ([`MetricValue::from_token`]).
+    Token,
+    /// A JSON number that `flat_json` found well formed, without an exponent and of a size
+    /// that cannot overflow: an integer of up to 18 digits, or a finite float.
+    JsonNumber,
+    /// Text, as it is (a JSON string without escapes, a quoted `key="value"`).
+    Text,
+}
+
+impl Slot {
+    fn raw(raw: &str, kind: Raw) -> Slot {
+        Slot::Lazy {
+            raw: CompactString::from(raw),
+            kind,
+            value: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn value(&self) -> &MetricValue {
+        match self {
+            Slot::Read(value) => value,
+            Slot::Lazy { raw, kind, value } => value.get_or_init(|| read_raw(raw, *kind)),
+        }
+    }
+}
+
+/// The value the text `raw` of `kind` reads as.
+pub(super) fn read_raw(raw: &str, kind: Raw) -> MetricValue {
+    match kind {
+        Raw::Token => MetricValue::from_token(raw),
+        Raw::JsonNumber => {
+            let integer = !raw.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+            match integer.then(|| raw.parse::<i64>().ok()).flatten() {
+                Some(int) => MetricValue::Int(int),
+                None => MetricValue::Float(raw.parse().unwrap_or(f64::NAN)),
+            }
+        }
+        Raw::Text => MetricValue::Text(raw.to_owned()),
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Record) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+    }
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pairs: Vec<(&str, &MetricValue)> = self.iter().collect();
+        f.debug_tuple("Record").field(&pairs).finish()
+    }
+}
 
 impl Record {
     /// An empty record.
@@ -41,35 +119,105 @@ impl Record {
         Record(Vec::new())
     }
 
+    /// An empty record with room for `capacity` keys.
+    pub(super) fn with_capacity(capacity: usize) -> Record {
+        Record(Vec::with_capacity(capacity))
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&MetricValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.value())
     }
 
     /// Whether `key` has a value.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.0.iter().any(|(k, _)| k == key)
     }
 
     /// Sets `key` to `value`, replacing the value it had.
     pub fn insert(&mut self, key: impl Into<CompactString>, value: MetricValue) {
-        let key = key.into();
+        self.put(key.into(), Slot::Read(value));
+    }
+
+    fn put(&mut self, key: CompactString, slot: Slot) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => *old = value,
-            None => self.0.push((key, value)),
+            Some((_, old)) => *old = slot,
+            None => self.0.push((key, slot)),
         }
     }
 
-    /// Takes the values of `other`, which replace those of the same keys.
+    /// Takes the values of `other`, which replace those of the same keys, unread as they are.
     pub fn extend(&mut self, other: Record) {
-        for (key, value) in other.0 {
-            self.insert(key, value);
+        // Records of one kind of line write their keys in the same order: each key is looked
+        // for first just after where the last one was.
+        let mut guess = 0;
+        for (key, slot) in other.0 {
+            if let Some((k, old)) = self.0.get_mut(guess) {
+                if *k == key {
+                    *old = slot;
+                    guess += 1;
+                    continue;
+                }
+            }
+            match self.0.iter().position(|(k, _)| *k == key) {
+                Some(at) => {
+                    self.0[at].1 = slot;
+                    guess = at + 1;
+                }
+                None => {
+                    self.0.push((key, slot));
+                    guess = self.0.len();
+                }
+            }
         }
     }
 
     /// The keys and values, in the order they were first written.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &MetricValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (k.as_str(), v.value()))
+    }
+
+    /// The keys, in the order they were first written, none of their values read.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// The value of `key`, not read yet.
+    pub(super) fn lazy_get(&self, key: &str) -> Option<LazyValue<'_>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| LazyValue(v))
+    }
+
+    /// Sets `key`, which a parser read among `seen` (the bits of [`key_bit`] of the keys it
+    /// read before), to the text `raw` of `kind`: a key whose bit was not seen is new, and
+    /// is not looked for.
+    pub(super) fn push_raw(&mut self, seen: &mut u64, key: &str, raw: &str, kind: Raw) {
+        self.push_slot(seen, key, Slot::raw(raw, kind));
+    }
+
+    /// Sets `key`, read among `seen` as [`Record::push_raw`] reads it, to `value`.
+    fn push_read(&mut self, seen: &mut u64, key: &str, value: MetricValue) {
+        self.push_slot(seen, key, Slot::Read(value));
+    }
+
+    fn push_slot(&mut self, seen: &mut u64, key: &str, slot: Slot) {
+        let bit = key_bit(key);
+        if *seen & bit == 0 {
+            *seen |= bit;
+            self.0.push((CompactString::from(key), slot));
+        } else {
+            self.put(CompactString::from(key), slot);
+        }
+    }
+
+    /// The keys with their values read only when asked for.
+    pub(super) fn lazy_iter(&self) -> impl Iterator<Item = (&str, LazyValue<'_>)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), LazyValue(v)))
     }
 
     /// How many keys.
@@ -80,6 +228,69 @@ impl Record {
     /// Whether it has no keys.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A whole number, or any other finite number, as a float.
+fn number(value: &MetricValue) -> Option<f64> {
+    match value {
+        MetricValue::Int(int) => Some(*int as f64),
+        MetricValue::Float(float) if float.is_finite() => Some(*float),
+        _ => None,
+    }
+}
+
+/// One of 64 bits for `key`: two keys of different bits differ.
+pub(super) fn key_bit(key: &str) -> u64 {
+    1 << key_slot(key)
+}
+
+/// One of 64 slots for `key`, by its length, first and last byte.
+pub(super) fn key_slot(key: &str) -> usize {
+    let bytes = key.as_bytes();
+    let (first, last) = (
+        bytes.first().copied().unwrap_or(0),
+        bytes.last().copied().unwrap_or(0),
+    );
+    let mix = (bytes.len() as u32)
+        .wrapping_mul(31)
+        .wrapping_add(u32::from(first).wrapping_mul(7))
+        .wrapping_add(u32::from(last));
+    (mix % 64) as usize
+}
+
+/// A value of a record not read yet: [`LazyValue::get`] reads it.
+#[derive(Clone, Copy)]
+pub(super) struct LazyValue<'r>(&'r Slot);
+
+impl<'r> LazyValue<'r> {
+    /// The value.
+    pub(super) fn get(self) -> &'r MetricValue {
+        self.0.value()
+    }
+
+    /// The value when it is a whole number, or any other finite number, as a float; read
+    /// without keeping what was read.
+    pub(super) fn finite_number(self) -> Option<f64> {
+        let value = match self.raw() {
+            None => return number(self.get()),
+            Some((_, Raw::Text)) => return None,
+            Some((raw, Raw::Token)) => match Token::of(raw) {
+                Token::Int(int) => MetricValue::Int(int),
+                Token::Float(float) => MetricValue::Float(float),
+                Token::Bool(_) | Token::Text(_) => return None,
+            },
+            Some((raw, kind)) => read_raw(raw, kind),
+        };
+        number(&value)
+    }
+
+    /// The text it was written as and how that reads, when it was not read yet.
+    pub(super) fn raw(self) -> Option<(&'r str, Raw)> {
+        match self.0 {
+            Slot::Lazy { raw, kind, value } if value.get().is_none() => Some((raw.as_str(), *kind)),
+            _ => None,
+        }
     }
 }
 
@@ -106,7 +317,7 @@ impl Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
+        for (key, value) in self.iter() {
             map.serialize_entry(key, value)?;
         }
         map.end()
@@ -130,7 +341,7 @@ impl<'de> serde::de::Visitor<'de> for RecordVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
-        let mut record = Record(Vec::with_capacity(map.size_hint().unwrap_or(8)));
+        let mut record = Record::with_capacity(map.size_hint().unwrap_or(8));
         // Keys are short: held inline, they cost no allocation each.
         while let Some((key, value)) = map.next_entry::<CompactString, MetricValue>()? {
             record.insert(key, value);
@@ -305,23 +516,44 @@ mod float {
 impl MetricValue {
     /// A bare `key=value` token: a number when it reads as one, else text.
     fn from_token(token: &str) -> MetricValue {
+        match Token::of(token) {
+            Token::Int(int) => MetricValue::Int(int),
+            Token::Float(float) => MetricValue::Float(float),
+            Token::Bool(b) => MetricValue::Bool(b),
+            Token::Text(text) => MetricValue::Text(text.to_owned()),
+        }
+    }
+}
+
+/// What a bare `key=value` token reads as, its text borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Token<'t> {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(&'t str),
+}
+
+impl<'t> Token<'t> {
+    /// A number when it reads as one, else text.
+    pub(super) fn of(token: &'t str) -> Token<'t> {
         if let Ok(int) = token.parse::<i64>() {
-            return MetricValue::Int(int);
+            return Token::Int(int);
         }
         match token {
-            "true" | "True" => return MetricValue::Bool(true),
-            "false" | "False" => return MetricValue::Bool(false),
-            "nan" | "NaN" => return MetricValue::Float(f64::NAN),
-            "inf" | "Infinity" => return MetricValue::Float(f64::INFINITY),
-            "-inf" | "-Infinity" => return MetricValue::Float(f64::NEG_INFINITY),
+            "true" | "True" => return Token::Bool(true),
+            "false" | "False" => return Token::Bool(false),
+            "nan" | "NaN" => return Token::Float(f64::NAN),
+            "inf" | "Infinity" => return Token::Float(f64::INFINITY),
+            "-inf" | "-Infinity" => return Token::Float(f64::NEG_INFINITY),
             _ => {}
         }
         let numeric = token
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
         match token.parse::<f64>() {
-            Ok(float) if numeric => MetricValue::Float(float),
-            _ => MetricValue::Text(token.to_owned()),
+            Ok(float) if numeric => Token::Float(float),
+            _ => Token::Text(token),
         }
     }
 }
@@ -338,7 +570,7 @@ pub fn parse(line: &str) -> Option<Record> {
     if trimmed.starts_with('{') {
         return parse_json(trimmed);
     }
-    if trimmed.contains('=') {
+    if memchr::memchr(b'=', trimmed.as_bytes()).is_some() {
         return parse_key_values(trimmed);
     }
     None
@@ -375,7 +607,8 @@ fn flat_json(text: &str) -> Option<Record> {
     if bytes.first() != Some(&b'{') {
         return None;
     }
-    let mut record = Record(Vec::with_capacity(8));
+    let mut record = Record::with_capacity(8);
+    let mut seen = 0;
     skip_space(&mut at);
     if bytes.get(at) == Some(&b'}') {
         at += 1;
@@ -391,14 +624,30 @@ fn flat_json(text: &str) -> Option<Record> {
             }
             at += 1;
             skip_space(&mut at);
-            let value = match bytes.get(at)? {
+            match bytes.get(at)? {
                 b'"' => match json_string(text, &mut at)? {
-                    "NaN" => MetricValue::Float(f64::NAN),
-                    "Infinity" => MetricValue::Float(f64::INFINITY),
-                    "-Infinity" => MetricValue::Float(f64::NEG_INFINITY),
-                    other => MetricValue::Text(other.to_owned()),
+                    "NaN" => record.push_read(&mut seen, key, MetricValue::Float(f64::NAN)),
+                    "Infinity" => {
+                        record.push_read(&mut seen, key, MetricValue::Float(f64::INFINITY))
+                    }
+                    "-Infinity" => {
+                        record.push_read(&mut seen, key, MetricValue::Float(f64::NEG_INFINITY))
+                    }
+                    other => record.push_raw(&mut seen, key, other, Raw::Text),
                 },
-                b'-' | b'0'..=b'9' => json_number(text, &mut at)?,
+                b'-' | b'0'..=b'9' => {
+                    let start = at;
+                    if json_number(text, &mut at)? {
+                        record.push_raw(&mut seen, key, &text[start..at], Raw::JsonNumber);
+                    } else {
+                        let value = read_raw(&text[start..at], Raw::JsonNumber);
+                        // Out of range is an error to serde_json, not an infinity.
+                        if !matches!(value, MetricValue::Float(f) if f.is_finite()) {
+                            return None;
+                        }
+                        record.push_read(&mut seen, key, value);
+                    }
+                }
                 _ => {
                     let rest = &text[at..];
                     let (value, len) = if rest.starts_with("true") {
@@ -411,10 +660,9 @@ fn flat_json(text: &str) -> Option<Record> {
                         return None;
                     };
                     at += len;
-                    value
+                    record.push_read(&mut seen, key, value);
                 }
-            };
-            record.insert(key, value);
+            }
             skip_space(&mut at);
             match bytes.get(at)? {
                 b',' => {
@@ -447,9 +695,13 @@ fn json_string<'t>(text: &'t str, at: &mut usize) -> Option<&'t str> {
     Some(&text[start..start + len])
 }
 
-/// The JSON number at `at`, as `serde_json` reads it: a whole number (of up to 18 digits, not
-/// `-0`) an integer, any other a float, correctly rounded as both read it; `at` moves past it.
-fn json_number(text: &str, at: &mut usize) -> Option<MetricValue> {
+/// Moves `at` past the JSON number there, as `serde_json` reads it: a whole number (of up to
+/// 18 digits, not `-0`) an integer, any other a float, correctly rounded as both read it.
+/// `None` when it is not one `serde_json` reads the same way (then it is the one to read the
+/// line); else whether it can be read later: without an exponent, a number of this size is
+/// never out of range, and [`read_raw`] reads it as `serde_json` does. A number with an
+/// exponent is read at once, as it may be out of range (an error to `serde_json`).
+fn json_number(text: &str, at: &mut usize) -> Option<bool> {
     let bytes = text.as_bytes();
     let start = *at;
     let mut end = start + usize::from(bytes[start] == b'-');
@@ -473,6 +725,7 @@ fn json_number(text: &str, at: &mut usize) -> Option<MetricValue> {
         }
         integer = false;
     }
+    let mut exponent = false;
     if matches!(bytes.get(end), Some(b'e' | b'E')) {
         end += 1;
         if matches!(bytes.get(end), Some(b'+' | b'-')) {
@@ -482,18 +735,14 @@ fn json_number(text: &str, at: &mut usize) -> Option<MetricValue> {
             return None;
         }
         integer = false;
+        exponent = true;
     }
     let number = &text[start..end];
     *at = end;
-    if integer {
-        if whole_digits > 18 || number == "-0" {
-            return None;
-        }
-        return number.parse().ok().map(MetricValue::Int);
+    if integer && (whole_digits > 18 || number == "-0") {
+        return None;
     }
-    // Out of range is an error to serde_json, not an infinity.
-    let float: f64 = number.parse().ok()?;
-    float.is_finite().then_some(MetricValue::Float(float))
+    Some(!exponent && whole_digits <= 300)
 }
 
 /// Replaces the bare tokens NaN, Infinity and -Infinity outside strings by marker strings.
@@ -556,16 +805,32 @@ fn value_end(rest: &str) -> usize {
     rest.len()
 }
 
+/// `text` without the whitespace it starts with, as [`str::trim_start`] strips it: its ASCII
+/// whitespace byte by byte, the rest by the standard library.
+fn trim_start(text: &str) -> &str {
+    let ascii = text
+        .bytes()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+        .unwrap_or(text.len());
+    let rest = &text[ascii..];
+    if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+        rest.trim_start()
+    } else {
+        rest
+    }
+}
+
 /// `key=value key="quoted value" ...`: a record only when every token is such a pair.
 fn parse_key_values(text: &str) -> Option<Record> {
-    let mut record = Record(Vec::with_capacity(8));
+    let mut record = Record::with_capacity(8);
+    let mut seen = 0;
     let mut rest = text;
     loop {
-        rest = rest.trim_start();
+        rest = trim_start(rest);
         if rest.is_empty() {
             break;
         }
-        let eq = rest.find('=')?;
+        let eq = memchr::memchr(b'=', rest.as_bytes())?;
         let key = &rest[..eq];
         if key.is_empty()
             || !key
@@ -575,19 +840,17 @@ fn parse_key_values(text: &str) -> Option<Record> {
             return None;
         }
         rest = &rest[eq + 1..];
-        let value = if let Some(quoted) = rest.strip_prefix('"') {
-            let end = quoted.find('"')?;
-            let value = MetricValue::Text(quoted[..end].to_owned());
+        // Held inline, as the key is: no allocation for a short value, and no number read
+        // until the value is.
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = memchr::memchr(b'"', quoted.as_bytes())?;
+            record.push_raw(&mut seen, key, &quoted[..end], Raw::Text);
             rest = &quoted[end + 1..];
-            value
         } else {
             let end = value_end(rest);
-            let value = MetricValue::from_token(&rest[..end]);
+            record.push_raw(&mut seen, key, &rest[..end], Raw::Token);
             rest = &rest[end..];
-            value
-        };
-        // Held inline: no allocation for a key.
-        record.insert(key, value);
+        }
     }
     (!record.is_empty()).then_some(record)
 }
@@ -766,5 +1029,83 @@ mod tests {
     fn records_serialize_non_finite_numbers_as_python_does() {
         let r = parse(r#"{"loss": NaN}"#).unwrap();
         assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"loss":"NaN"}"#);
+    }
+
+    /// A `key=value` token: numbers of every shape, Python's words, text, quoted text.
+    fn token() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "-?[0-9]{1,20}",
+            "[-+]?[0-9]{0,4}\\.?[0-9]{0,6}([eE][-+]?[0-9]{1,3})?",
+            "(nan|NaN|inf|-inf|Infinity|-Infinity|true|False|[a-z.-]{1,6})",
+            "\"[a-z =0-9.]{0,8}\"",
+            "1[0-9]{300,320}\\.5",
+        ]
+    }
+
+    /// What a record read eagerly holds: every value read as the line is, a key given again
+    /// replacing its value where it was first written.
+    fn eagerly(pairs: &[(String, String)]) -> Record {
+        let mut record = Record::new();
+        for (key, value) in pairs {
+            let value = match value.strip_prefix('"') {
+                Some(quoted) => MetricValue::Text(quoted.trim_end_matches('"').to_owned()),
+                None => MetricValue::from_token(value),
+            };
+            record.insert(key.as_str(), value);
+        }
+        record
+    }
+
+    /// `record` with every value read.
+    fn read(record: &Record) -> Record {
+        let read = record.clone();
+        read.iter().for_each(drop);
+        read
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_lazy_record_holds_what_an_eager_reading_gives(
+            pairs in proptest::collection::vec(("(loss|lr|step|a|b|val_loss|x_loss_y)", token()), 1..8),
+            rule in proptest::sample::select(vec![
+                "value is nan or value is infinite",
+                "value is finite",
+                "loss > 0.5 or step == 3",
+                "lr is nan",
+                "loss is infinite and a is defined",
+                "b == 'x' or a < b",
+            ]),
+        ) {
+            let line = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let lazy = parse(&line).expect("a record");
+            let eager = eagerly(&pairs);
+            let vars = Record::new();
+            let node = super::super::metric::compile(rule).expect("a native rule");
+            // A rule reads the record unread as a rule reads it read.
+            proptest::prop_assert_eq!(
+                super::super::metric::holds(&node, &lazy, &vars),
+                super::super::metric::holds(&node, &eager, &vars),
+                "{}: {}", line, rule
+            );
+            for ((key, value), (_, read_value)) in lazy.lazy_iter().zip(read(&eager).lazy_iter()) {
+                proptest::prop_assert_eq!(
+                    super::super::metric::holds_each(&node, key, value, &vars),
+                    super::super::metric::holds_each(&node, key, read_value, &vars),
+                    "{}: {} for {}", line, rule, key
+                );
+                proptest::prop_assert_eq!(value.finite_number(), number(read_value.get()));
+            }
+            // Merged into the latest values, unread, they are what they would have been read.
+            let mut latest = parse("step=1 loss=2 extra=x").expect("a record");
+            latest.extend(lazy.clone());
+            let mut latest_eager = eagerly(&[("step".into(), "1".into()), ("loss".into(), "2".into()), ("extra".into(), "x".into())]);
+            latest_eager.extend(eager.clone());
+            proptest::prop_assert!(same(&Some(latest), &Some(latest_eager)), "{}", line);
+            proptest::prop_assert!(same(&Some(lazy), &Some(eager)), "{}", line);
+        }
     }
 }

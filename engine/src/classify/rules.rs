@@ -123,6 +123,8 @@ pub struct Rules {
     metric_names: BTreeSet<String>,
     /// The first 64 of them, in order: a rule's `needed` bits are their positions here.
     name_bits: Vec<String>,
+    /// The [`record::key_bit`]s of those: a key without one of them is none of them.
+    names_filter: u64,
     /// What reads metrics out of lines that are not records: the keys rules name, and the
     /// keys `each` rules' globs match.
     pub(super) extract: super::extract::Extractor,
@@ -302,6 +304,10 @@ impl Rules {
             any_report,
             metrics,
             name_bits: metric_names.iter().take(64).cloned().collect(),
+            names_filter: metric_names
+                .iter()
+                .take(64)
+                .fold(0, |bits, name| bits | record::key_bit(name)),
             metric_names,
             extract,
             candidates,
@@ -470,24 +476,39 @@ impl Rules {
     /// The first metric rule that holds for `record`, its names read from the record, then from
     /// the run's `vars`, with what it read of the record (for an `each` rule: the key it held
     /// for).
-    pub(super) fn match_metric(&self, record: &Record, vars: &Record) -> Option<MetricMatch> {
+    /// `vars_bits` are the vars' [`Rules::names_bits`].
+    pub(super) fn match_metric(
+        &self,
+        record: &Record,
+        vars: &Record,
+        vars_bits: u64,
+        memo: &mut KeyMemo,
+    ) -> Option<MetricMatch> {
         let mut context = None;
         // The names rules read that are there, as bits: most rules cannot hold without a key
         // the record lacks, and are not asked.
-        let there = self.names_bits(record) | self.names_bits(vars);
+        let there = self.names_bits(record) | vars_bits;
+        let mut each_rule = 0;
         for rule in &self.metrics {
+            // The rule's bit in the memo's, counted over every `each` rule in order.
+            let bit = 1u64.checked_shl(each_rule).unwrap_or(0);
+            each_rule += u32::from(rule.each.is_some());
             if rule.needed.is_some_and(|needed| needed & !there != 0) {
                 continue;
             }
             if let Some(each) = &rule.each {
-                for (key, value) in record.iter().filter(|(k, _)| each.is_match(k)) {
+                let mut matches = |key: &str| match bit {
+                    0 => each.is_match(key),
+                    bit => memo.globs(key, || self.globs_matching(key)) & bit != 0,
+                };
+                for (key, value) in record.lazy_iter().filter(|(k, _)| matches(k)) {
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
                         Some(answer) => answer,
                         None => {
                             let one: Record = [
                                 ("key", MetricValue::Text(key.to_owned())),
-                                ("value", value.clone()),
+                                ("value", value.get().clone()),
                             ]
                             .into_iter()
                             .collect();
@@ -497,7 +518,7 @@ impl Rules {
                     if holds {
                         return Some(MetricMatch {
                             class: (rule.category, rule.severity),
-                            read: vec![(key.to_owned(), value.clone())],
+                            read: vec![(key.to_owned(), value.get().clone())],
                         });
                     }
                 }
@@ -516,11 +537,24 @@ impl Rules {
         None
     }
 
-    /// The bits of the names rules read that `record` has (a name past the 64th has none).
-    fn names_bits(&self, record: &Record) -> u64 {
-        record
+    /// Which of the first 64 `each` rules' globs match `key`, as bits in their order.
+    fn globs_matching(&self, key: &str) -> u64 {
+        self.metrics
             .iter()
-            .filter_map(|(k, _)| self.name_bits.iter().position(|n| n == k))
+            .filter_map(|m| m.each.as_ref())
+            .take(64)
+            .enumerate()
+            .filter(|(_, glob)| glob.is_match(key))
+            .fold(0, |bits, (at, _)| bits | 1 << at)
+    }
+
+    /// The bits of the names rules read that `record` has (a name past the 64th has none).
+    pub(super) fn names_bits(&self, record: &Record) -> u64 {
+        // Most keys are no rule's: told so by one bit of their length and letters.
+        record
+            .keys()
+            .filter(|k| self.names_filter & record::key_bit(k) != 0)
+            .filter_map(|k| self.name_bits.iter().position(|n| n == k))
             .fold(0, |bits, at| bits | 1 << at)
     }
 
@@ -565,6 +599,30 @@ fn needed_bits(rule: &MetricRule, names: &BTreeSet<String>) -> Option<u64> {
         let at = names.iter().position(|n| n == name)?;
         (at < 64).then_some(bits | 1 << at)
     })
+}
+
+/// Which `each` rules' globs match the keys a classifier read last, so that a key written on
+/// every line is matched once: a key's slot is its [`record::key_slot`], and holds the last key
+/// of that slot with its bits of [`Rules::globs_matching`].
+#[derive(Clone, Default)]
+pub(super) struct KeyMemo(Vec<Option<(compact_str::CompactString, u64)>>);
+
+impl KeyMemo {
+    /// The bits of `key`, from `matching` when they are not kept.
+    fn globs(&mut self, key: &str, matching: impl FnOnce() -> u64) -> u64 {
+        if self.0.is_empty() {
+            self.0 = vec![None; 64];
+        }
+        let slot = &mut self.0[record::key_slot(key)];
+        match slot {
+            Some((kept, bits)) if kept == key => *bits,
+            _ => {
+                let bits = matching();
+                *slot = Some((key.into(), bits));
+                bits
+            }
+        }
+    }
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.
@@ -646,11 +704,15 @@ impl Glob {
             .filter(|inner| !inner.is_empty() && !inner.iter().any(|&c| c == b'*' || c == b'?'))
         {
             let first = inner[0];
-            return text.len() >= inner.len()
-                && (0..=text.len() - inner.len()).any(|at| {
-                    text[at].to_ascii_lowercase() == first
-                        && text[at..at + inner.len()].eq_ignore_ascii_case(inner)
-                });
+            if text.len() < inner.len() {
+                return false;
+            }
+            // Keys are short: a loop over where the text may start, its first byte compared
+            // first, is faster than a vectorized search set up for each key.
+            return (0..=text.len() - inner.len()).any(|at| {
+                text[at].to_ascii_lowercase() == first
+                    && text[at + 1..at + inner.len()].eq_ignore_ascii_case(&inner[1..])
+            });
         }
         let (mut p, mut t) = (0, 0);
         // The last `*` seen, and where in the text it was tried from.

@@ -1198,3 +1198,53 @@ mod passing_over {
         assert!(out.is_empty());
     }
 }
+
+mod each_rules_remember_keys {
+    use super::super::record;
+    use super::super::rules::KeyMemo;
+    use super::*;
+
+    fn classifier() -> Classifier {
+        let text = "protocol: p\ncategories:\n  - { id: a, owner: r, severity: warning, match: [{ metric: \"value > 1\", each: \"*loss*\" }] }\n  - { id: b, owner: r, severity: warning, match: [{ metric: \"step > 5\" }, { metric: \"value < 0\", each: \"*acc?\" }, { metric: \"value == 7\", each: \"l*\" }] }\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions: [{ from: a, to: b, on: incident }]\n";
+        let protocol = crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+        Classifier::new(&protocol).unwrap()
+    }
+
+    proptest::proptest! {
+        /// What the memo of keys gives is what matching every key's globs anew gives.
+        #[test]
+        fn a_remembered_key_matches_the_globs_it_matched(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    (
+                        // Keys of one length, first and last letter share a slot.
+                        "(loss|lxss|lass|val_loss|acc1|accx|step|l|lr|LOSS|xacc9)",
+                        "(-1|0|2|7|x)",
+                    ),
+                    1..6,
+                ),
+                1..20,
+            ),
+        ) {
+            let classifier = classifier();
+            let rules = &classifier.rules;
+            let mut memo = KeyMemo::default();
+            for pairs in &lines {
+                let line = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let record = record::parse(&line).expect("a record");
+                let vars = Record::new();
+                let remembered = rules.match_metric(&record, &vars, 0, &mut memo);
+                let anew = rules.match_metric(&record, &vars, 0, &mut KeyMemo::default());
+                proptest::prop_assert_eq!(
+                    remembered.map(|m| (m.class.0, m.read)),
+                    anew.map(|m| (m.class.0, m.read)),
+                    "{}", line
+                );
+            }
+        }
+    }
+}
