@@ -161,6 +161,15 @@ impl LineIndex {
         &line_text[offset..]
     }
 
+    /// The byte offset in `text` of 1-based `line` and `column` (in characters), clamped to the
+    /// line's end; the text's end past its last line.
+    pub fn offset(&self, text: &str, line: u32, column: u32) -> usize {
+        let Some(&start) = self.starts.get((line as usize).wrapping_sub(1)) else {
+            return text.len();
+        };
+        start + (self.line(text, line).len() - self.from_column(text, line, column).len())
+    }
+
     /// How many lines the text has.
     pub fn count(&self) -> u32 {
         u32::try_from(self.starts.len()).unwrap_or(u32::MAX)

@@ -16,7 +16,7 @@ mod sections;
 mod states;
 mod values;
 
-use marked_yaml::Node;
+use crate::protocol::tree::Node;
 
 use super::model::*;
 use crate::codes::Code;
@@ -48,7 +48,7 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
 ];
 
 /// Decodes a whole protocol document.
-pub(crate) fn protocol(d: &mut Decoder, root: &Node) -> Option<ProtocolParts> {
+pub(crate) fn protocol(d: &mut Decoder, root: Node<'_>) -> Option<ProtocolParts> {
     let at = Span::start_of_file();
     let f = d.fields(root, at, "a protocol", TOP_LEVEL)?;
     let id = f.req::<Spanned<String>>(d, "protocol");
