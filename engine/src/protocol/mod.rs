@@ -54,13 +54,21 @@ pub fn load(path: &Path) -> Result<Protocol, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &bytes)
+    // The bytes are dropped once they are the protocol's text, before it is decoded.
+    let text = text(path, &bytes)?;
+    drop(bytes);
+    parse_text(path, text)
 }
 
 /// Parses protocol `bytes` read from `path`.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
-    let text: Arc<str> = match std::str::from_utf8(bytes) {
-        Ok(text) => Arc::from(text),
+    parse_text(path, text(path, bytes)?)
+}
+
+/// The text of protocol `bytes`; bytes that are not UTF-8 are P001.
+fn text(path: &Path, bytes: &[u8]) -> Result<Arc<str>, LoadError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Arc::from(text)),
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
             let line = valid.matches('\n').count() + 1;
@@ -76,12 +84,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
                 ),
             )
             .with_help("protocol files are UTF-8; re-save the file as UTF-8");
-            return Err(LoadError::Invalid {
+            Err(LoadError::Invalid {
                 source_text: Some(Arc::from(String::from_utf8_lossy(bytes).as_ref())),
                 diagnostics: vec![diagnostic],
-            });
+            })
         }
-    };
+    }
+}
+
+/// Parses a protocol's `text`, read from `path`.
+fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
     let invalid = |diagnostics: Vec<Diagnostic>| LoadError::Invalid {
         source_text: Some(text.clone()),
         diagnostics,
