@@ -59,15 +59,10 @@ impl<T: Decode> Decode for Spanned<T> {
 impl<T: Decode> Decode for Vec<T> {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         match node.value() {
-            Value::Sequence(items) => Some(
-                items
-                    .iter()
-                    .filter_map(|item| {
-                        let span = d.span_of(item);
-                        T::decode(d, item, span)
-                    })
-                    .collect(),
-            ),
+            Value::Sequence(items) => Some(exact(items.iter().filter_map(|item| {
+                let span = d.span_of(item);
+                T::decode(d, item, span)
+            }))),
             _ => {
                 d.error(
                     Code::P003,
@@ -87,6 +82,15 @@ impl<T: Decode> Decode for OneOrMany<T> {
             _ => T::decode(d, node, at).map(|one| OneOrMany(vec![one])),
         }
     }
+}
+
+/// The items of a list, in a vector of their number: the items of a protocol are many, and
+/// most lists short, so room for more would add up.
+fn exact<T>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut vec = Vec::with_capacity(items.size_hint().1.unwrap_or(0));
+    vec.extend(items);
+    vec.shrink_to_fit();
+    vec
 }
 
 /// Ids of roles, states, events, vars, fields and categories: usable as template names.
@@ -233,15 +237,12 @@ impl Decode for serde_json::Value {
                     serde_json::Value::String(text.to_owned())
                 }
             }
-            Value::Sequence(items) => serde_json::Value::Array(
-                items
-                    .iter()
-                    .filter_map(|item| {
-                        let span = d.span_of(item);
-                        serde_json::Value::decode(d, item, span)
-                    })
-                    .collect(),
-            ),
+            Value::Sequence(items) => {
+                serde_json::Value::Array(exact(items.iter().filter_map(|item| {
+                    let span = d.span_of(item);
+                    serde_json::Value::decode(d, item, span)
+                })))
+            }
             Value::Mapping(map) => serde_json::Value::Object(
                 map.iter()
                     .filter_map(|(k, v)| {
