@@ -1,4 +1,4 @@
-//! The reading of marked nodes in general: a decoder that keeps every diagnostic with its place,
+//! The reading of YAML nodes in general: a decoder that keeps every diagnostic with its place,
 //! the spans of scalars as written, and a mapping's keys read by name.
 //!
 //! Every section of a protocol decodes itself through these, so an unknown key, a missing key or
@@ -220,7 +220,7 @@ impl<'n> Fields<'n> {
     }
 }
 
-/// A type read from a marked YAML node.
+/// A type read from a YAML node of the protocol's tree.
 pub(crate) trait Decode: Sized {
     /// Reads `node`, written at `at`; reports problems to `d` and returns `None` when unusable.
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self>;

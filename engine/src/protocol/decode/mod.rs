@@ -2,7 +2,8 @@
 //!
 //! serde stops at the first error and loses positions inside "one or many" values; a linter must
 //! report every malformed node at its own line and column. So each model type decodes itself from
-//! a marked node, pushing a diagnostic for each problem and carrying on with the rest.
+//! a node of the loader's tree (`super::tree`), pushing a diagnostic for each problem and
+//! carrying on with the rest.
 //!
 //! The decoding is split by what is read: `fields` holds the decoder and the reading of any
 //! mapping, `values` the scalars, lists and maps every section is made of, and `sections`,
