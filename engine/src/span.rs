@@ -241,6 +241,18 @@ mod tests {
     }
 
     #[test]
+    fn offset_turns_a_line_and_column_in_characters_into_bytes() {
+        let text = "ab: c\r\né: ✅ x\ny\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.offset(text, 1, 5), 4);
+        assert_eq!(&text[index.offset(text, 2, 6)..], "x\ny\n");
+        assert_eq!(&text[index.offset(text, 3, 1)..], "y\n");
+        assert_eq!(index.offset(text, 2, 99), text.find("\ny").unwrap());
+        assert_eq!(index.offset(text, 9, 1), text.len());
+        assert_eq!(index.offset(text, 0, 1), text.len());
+    }
+
+    #[test]
     fn byte_range_past_the_end_is_empty_not_a_panic() {
         let text = "a\n";
         let index = LineIndex::new(text);
