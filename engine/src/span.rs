@@ -161,6 +161,15 @@ impl LineIndex {
         &line_text[offset..]
     }
 
+    /// The byte offset in `text` of 1-based `line` and `column` (in characters), clamped to the
+    /// line's end; the text's end past its last line.
+    pub fn offset(&self, text: &str, line: u32, column: u32) -> usize {
+        let Some(&start) = self.starts.get((line as usize).wrapping_sub(1)) else {
+            return text.len();
+        };
+        start + (self.line(text, line).len() - self.from_column(text, line, column).len())
+    }
+
     /// How many lines the text has.
     pub fn count(&self) -> u32 {
         u32::try_from(self.starts.len()).unwrap_or(u32::MAX)
@@ -229,6 +238,18 @@ mod tests {
         assert_eq!(index.from_column(text, 2, 10), "ok");
         assert_eq!(index.from_column(text, 2, 99), "");
         assert_eq!(index.from_column(text, 9, 1), "");
+    }
+
+    #[test]
+    fn offset_turns_a_line_and_column_in_characters_into_bytes() {
+        let text = "ab: c\r\né: ✅ x\ny\n";
+        let index = LineIndex::new(text);
+        assert_eq!(index.offset(text, 1, 5), 4);
+        assert_eq!(&text[index.offset(text, 2, 6)..], "x\ny\n");
+        assert_eq!(&text[index.offset(text, 3, 1)..], "y\n");
+        assert_eq!(index.offset(text, 2, 99), text.find("\ny").unwrap());
+        assert_eq!(index.offset(text, 9, 1), text.len());
+        assert_eq!(index.offset(text, 0, 1), text.len());
     }
 
     #[test]

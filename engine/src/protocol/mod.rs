@@ -6,18 +6,18 @@
 
 mod decode;
 mod model;
+mod tree;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use marked_yaml::{LoadError as YamlError, LoaderOptions};
-
 pub use model::*;
 
 use crate::codes::Code;
 use crate::diagnostic::{self, Diagnostic};
-use crate::span::Span;
+use crate::span::{LineIndex, Span};
+use tree::{Place, Tree, TreeError};
 
 pub(crate) use decode::is_id;
 
@@ -54,13 +54,21 @@ pub fn load(path: &Path) -> Result<Protocol, LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &bytes)
+    // The bytes are dropped once they are the protocol's text, before it is decoded.
+    let text = text(path, &bytes)?;
+    drop(bytes);
+    parse_text(path, text)
 }
 
 /// Parses protocol `bytes` read from `path`.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
-    let text: Arc<str> = match std::str::from_utf8(bytes) {
-        Ok(text) => Arc::from(text),
+    parse_text(path, text(path, bytes)?)
+}
+
+/// The text of protocol `bytes`; bytes that are not UTF-8 are P001.
+fn text(path: &Path, bytes: &[u8]) -> Result<Arc<str>, LoadError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Arc::from(text)),
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
             let line = valid.matches('\n').count() + 1;
@@ -76,12 +84,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
                 ),
             )
             .with_help("protocol files are UTF-8; re-save the file as UTF-8");
-            return Err(LoadError::Invalid {
+            Err(LoadError::Invalid {
                 source_text: Some(Arc::from(String::from_utf8_lossy(bytes).as_ref())),
                 diagnostics: vec![diagnostic],
-            });
+            })
         }
-    };
+    }
+}
+
+/// Parses a protocol's `text`, read from `path`.
+fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
     let invalid = |diagnostics: Vec<Diagnostic>| LoadError::Invalid {
         source_text: Some(text.clone()),
         diagnostics,
@@ -113,13 +125,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
         return Err(invalid(vec![diagnostic]));
     }
 
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let root = marked_yaml::parse_yaml_with_options(0, &*text, options)
-        .map_err(|error| invalid(vec![yaml_error(path, error)]))?;
+    let lines = LineIndex::new(&text);
+    let tree =
+        Tree::parse(&text, &lines).map_err(|error| invalid(vec![yaml_error(path, error)]))?;
 
-    let mut decoder = decode::Decoder::new(path, &text);
-    let parts = decode::protocol(&mut decoder, &root);
+    let mut decoder = decode::Decoder::new(path, &text, &lines);
+    let parts = decode::protocol(&mut decoder, tree.root());
     let mut diagnostics = decoder.diagnostics;
+    drop(tree);
     match parts {
         Some(parts) if diagnostics.is_empty() => Ok(Protocol {
             path: path.to_path_buf(),
@@ -169,57 +182,49 @@ fn second_document(text: &str) -> Option<Span> {
     None
 }
 
-fn yaml_error(path: &Path, error: YamlError) -> Diagnostic {
-    let at =
-        |marker: &marked_yaml::Marker| Span::new(to_u32(marker.line()), to_u32(marker.column()), 1);
+fn yaml_error(path: &Path, error: TreeError) -> Diagnostic {
+    let at = |place: Place| Span::new(place.line, place.column, 1);
     match error {
-        YamlError::TopLevelMustBeMapping(m) | YamlError::TopLevelMustBeSequence(m) => {
-            Diagnostic::new(
-                Code::P001,
-                path,
-                at(&m),
-                "a protocol file must be a YAML mapping",
-            )
-            .with_help("start with `protocol: NAME`")
-        }
-        YamlError::UnexpectedAnchor(m) => Diagnostic::new(
+        TreeError::NotAMapping(p) => Diagnostic::new(
             Code::P001,
             path,
-            at(&m),
+            at(p),
+            "a protocol file must be a YAML mapping",
+        )
+        .with_help("start with `protocol: NAME`"),
+        TreeError::Anchor(p) => Diagnostic::new(
+            Code::P001,
+            path,
+            at(p),
             "YAML anchors and aliases are not supported in protocol files",
         )
         .with_help("write the value out where it is used"),
-        YamlError::MappingKeyMustBeScalar(m) => Diagnostic::new(
+        TreeError::KeyNotScalar(p) => Diagnostic::new(
             Code::P001,
             path,
-            at(&m),
+            at(p),
             "a mapping key must be a plain string",
         ),
-        YamlError::UnexpectedTag(m) => Diagnostic::new(
+        TreeError::Tag(p) => Diagnostic::new(
             Code::P001,
             path,
-            at(&m),
+            at(p),
             "YAML tags (`!name`) are not supported in protocol files",
         ),
-        YamlError::ScanError(m, scan) => Diagnostic::new(
+        TreeError::Syntax(p, info) => Diagnostic::new(
             Code::P001,
             path,
-            at(&m),
-            format!("YAML syntax error: {}", scan.info()),
+            at(p),
+            format!("YAML syntax error: {info}"),
         ),
-        YamlError::DuplicateKey(inner) => {
-            let first = inner.prev_key.span().start().map_or(0, |m| m.line());
-            let key = inner.key.as_str();
-            let marker = inner.key.span().start().copied();
-            let span = marker.map_or(Span::start_of_file(), |m| {
-                Span::new(
-                    to_u32(m.line()),
-                    to_u32(m.column()),
-                    to_u32(key.chars().count()),
-                )
-            });
+        TreeError::Duplicate {
+            key,
+            at: p,
+            first_line,
+        } => {
+            let span = Span::new(p.line, p.column, to_u32(key.chars().count()));
             Diagnostic::new(Code::P004, path, span, format!("duplicate key `{key}`"))
-                .with_help(format!("`{key}` is first defined on line {first}"))
+                .with_help(format!("`{key}` is first defined on line {first_line}"))
         }
     }
 }

@@ -784,18 +784,22 @@ impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
     }
 }
 
-/// A YAML mapping from ids to values, in file order, indexed by id.
+/// A YAML mapping from ids to values, in file order, indexed by id once it has more than a few
+/// (most mappings of a protocol have one or two entries, which are compared one by one).
 #[derive(Debug, Clone)]
 pub struct Map<T> {
     entries: Vec<(Spanned<String>, T)>,
-    index: HashMap<String, usize>,
+    index: Option<Box<HashMap<String, usize>>>,
 }
+
+/// How many entries a map compares one by one before it is indexed.
+const UNINDEXED: usize = 8;
 
 impl<T> Default for Map<T> {
     fn default() -> Self {
         Map {
             entries: Vec::new(),
-            index: HashMap::default(),
+            index: None,
         }
     }
 }
@@ -803,18 +807,38 @@ impl<T> Default for Map<T> {
 impl<T> FromIterator<(Spanned<String>, T)> for Map<T> {
     /// Collects entries; of two with one key, the first is kept (the loader reports the second).
     fn from_iter<I: IntoIterator<Item = (Spanned<String>, T)>>(entries: I) -> Self {
-        let mut map = Map::default();
+        let entries = entries.into_iter();
+        let mut map = Map {
+            entries: Vec::with_capacity(entries.size_hint().0),
+            index: None,
+        };
         for (key, value) in entries {
-            if !map.index.contains_key(key.as_str()) {
-                map.index.insert(key.value.clone(), map.entries.len());
-                map.entries.push((key, value));
+            if map.position(key.as_str()).is_some() {
+                continue;
             }
+            if map.index.is_none() && map.entries.len() == UNINDEXED {
+                let index = map.entries.iter().enumerate();
+                let index = index.map(|(i, (k, _))| (k.value.clone(), i)).collect();
+                map.index = Some(Box::new(index));
+            }
+            if let Some(index) = &mut map.index {
+                index.insert(key.value.clone(), map.entries.len());
+            }
+            map.entries.push((key, value));
         }
+        map.entries.shrink_to_fit();
         map
     }
 }
 
 impl<T> Map<T> {
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| k.as_str() == key),
+        }
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&T> {
         self.entry(key).map(|(_, v)| v)
@@ -822,13 +846,13 @@ impl<T> Map<T> {
 
     /// The entry of `key`, with the key's place.
     pub fn entry(&self, key: &str) -> Option<(&Spanned<String>, &T)> {
-        let (k, v) = &self.entries[*self.index.get(key)?];
+        let (k, v) = &self.entries[self.position(key)?];
         Some((k, v))
     }
 
     /// Whether `key` is present.
     pub fn contains(&self, key: &str) -> bool {
-        self.index.contains_key(key)
+        self.position(key).is_some()
     }
 
     /// The keys, in file order.
@@ -996,7 +1020,7 @@ pub fn normalize(path: &std::path::Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, Map, Span, Spanned, UNINDEXED};
     use std::path::Path;
 
     #[test]
@@ -1009,5 +1033,24 @@ mod tests {
         assert_eq!(normalize(Path::new("../t")), Path::new("../t"));
         assert_eq!(normalize(Path::new("/x/../y")), Path::new("/y"));
         assert_eq!(normalize(Path::new("a/..")), Path::new("."));
+    }
+
+    #[test]
+    fn a_map_finds_its_keys_small_or_indexed_and_keeps_the_first_of_two() {
+        for size in [3, UNINDEXED, UNINDEXED + 1, 40] {
+            let entries = (0..size)
+                .map(|i| (format!("k{i}"), i))
+                .chain([("k1".to_owned(), 99)])
+                .map(|(k, v)| (Spanned::new(k, Span::start_of_file()), v));
+            let map: Map<usize> = entries.collect();
+            assert_eq!(map.len(), size, "{size}");
+            assert_eq!(map.get("k1"), Some(&1), "{size}");
+            assert_eq!(map.get(&format!("k{}", size - 1)), Some(&(size - 1)));
+            assert!(!map.contains("k999"));
+            assert_eq!(map.index.is_some(), size > UNINDEXED, "{size}");
+            let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+            assert_eq!(keys.len(), size);
+            assert_eq!(keys[0], "k0");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! A rule matches exactly one kind of input (a traceback, a line or a metric); that is checked
 //! here, where the rule's keys are read, so the error points at the rule.
 
-use marked_yaml::Node;
+use crate::protocol::tree::Node;
 
 use super::fields::{Decode, Decoder};
 use crate::codes::Code;
@@ -12,7 +12,7 @@ use crate::protocol::model::*;
 use crate::span::Span;
 
 impl Decode for Category {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(
             node,
             at,
@@ -48,7 +48,7 @@ impl Decode for Category {
 }
 
 impl Decode for Rule {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(
             node,
             at,
@@ -155,7 +155,7 @@ impl Decode for Rule {
 }
 
 impl Decode for Uncategorized {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(
             node,
             at,

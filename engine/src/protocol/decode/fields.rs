@@ -1,4 +1,4 @@
-//! The reading of marked nodes in general: a decoder that keeps every diagnostic with its place,
+//! The reading of YAML nodes in general: a decoder that keeps every diagnostic with its place,
 //! the spans of scalars as written, and a mapping's keys read by name.
 //!
 //! Every section of a protocol decodes itself through these, so an unknown key, a missing key or
@@ -6,11 +6,9 @@
 
 use std::path::Path;
 
-use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
-use marked_yaml::Node;
-
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::protocol::tree::{Mapping, Node, Scalar, Value};
 use crate::span::{LineIndex, Span};
 use crate::suggest;
 
@@ -18,16 +16,16 @@ use crate::suggest;
 pub(crate) struct Decoder<'s> {
     path: &'s Path,
     text: &'s str,
-    lines: LineIndex,
+    lines: &'s LineIndex,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 impl<'s> Decoder<'s> {
-    pub(crate) fn new(path: &'s Path, text: &'s str) -> Self {
+    pub(crate) fn new(path: &'s Path, text: &'s str, lines: &'s LineIndex) -> Self {
         Decoder {
             path,
             text,
-            lines: LineIndex::new(text),
+            lines,
             diagnostics: Vec::new(),
         }
     }
@@ -48,39 +46,9 @@ impl<'s> Decoder<'s> {
         self.diagnostics.push(diagnostic);
     }
 
-    fn start(&self, node: &Node) -> (u32, u32) {
-        node.span().start().map_or((1, 1), |m| {
-            (
-                u32::try_from(m.line()).unwrap_or(u32::MAX),
-                u32::try_from(m.column()).unwrap_or(u32::MAX),
-            )
-        })
-    }
-
-    /// Whether a scalar was written in quotes (so `""` is a string, not a null).
-    pub(super) fn is_quoted(&self, node: &MarkedScalarNode) -> bool {
-        let (line, column) = self.scalar_start(node);
-        matches!(
-            self.lines
-                .from_column(self.text, line, column)
-                .chars()
-                .next(),
-            Some('"' | '\'')
-        )
-    }
-
-    fn scalar_start(&self, node: &MarkedScalarNode) -> (u32, u32) {
-        node.span().start().map_or((1, 1), |m| {
-            (
-                u32::try_from(m.line()).unwrap_or(u32::MAX),
-                u32::try_from(m.column()).unwrap_or(u32::MAX),
-            )
-        })
-    }
-
     /// The span of a scalar as written: through its closing quote, or the plain text's first line.
-    pub(crate) fn scalar_span(&self, node: &MarkedScalarNode) -> Span {
-        let (line, column) = self.scalar_start(node);
+    pub(crate) fn scalar_span(&self, node: Scalar<'_>) -> Span {
+        let (line, column) = (node.node().line(), node.node().column());
         let rest = self.lines.from_column(self.text, line, column);
         let len = match rest.chars().next() {
             Some(quote @ ('"' | '\'')) => quoted_len(rest, quote),
@@ -100,11 +68,11 @@ impl<'s> Decoder<'s> {
     /// The span of any node. A container is marked on its first line: a flow mapping or
     /// sequence through its closing bracket when that is on the same line, else (and for a
     /// block container) through the end of that line's text, before any comment.
-    pub(crate) fn span_of(&self, node: &Node) -> Span {
-        match node {
-            Node::Scalar(scalar) => self.scalar_span(scalar),
+    pub(crate) fn span_of(&self, node: Node<'_>) -> Span {
+        match node.value() {
+            Value::Scalar(scalar) => self.scalar_span(scalar),
             _ => {
-                let (line, column) = self.start(node);
+                let (line, column) = (node.line(), node.column());
                 let rest = self.lines.from_column(self.text, line, column);
                 let len = u32::try_from(container_len(rest)).unwrap_or(1);
                 Span::new(line, column, len)
@@ -113,10 +81,10 @@ impl<'s> Decoder<'s> {
     }
 
     /// Whether `node` is an empty value (`key:` with nothing, `~` or `null`).
-    pub(super) fn is_null(&self, node: &Node) -> bool {
-        match node {
-            Node::Scalar(s) => {
-                matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL") && !self.is_quoted(s)
+    pub(super) fn is_null(&self, node: Node<'_>) -> bool {
+        match node.value() {
+            Value::Scalar(s) => {
+                matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL") && !s.is_quoted()
             }
             _ => false,
         }
@@ -125,13 +93,13 @@ impl<'s> Decoder<'s> {
     /// Opens a mapping node as a set of known keys; reports every key not in `known`.
     pub(crate) fn fields<'n>(
         &mut self,
-        node: &'n Node,
+        node: Node<'n>,
         at: Span,
         what: &'static str,
         known: &'static [&'static str],
     ) -> Option<Fields<'n>> {
-        let map = match node {
-            Node::Mapping(map) => Some(map),
+        let map = match node.value() {
+            Value::Mapping(map) => Some(map),
             _ if self.is_null(node) => None,
             _ => {
                 self.error(
@@ -177,11 +145,11 @@ fn quoted_len(rest: &str, quote: char) -> usize {
     count
 }
 
-pub(super) fn describe(node: &Node) -> String {
-    match node {
-        Node::Scalar(s) => format!("`{}`", truncate(s.as_str())),
-        Node::Mapping(_) => "a mapping".into(),
-        Node::Sequence(_) => "a list".into(),
+pub(super) fn describe(node: Node<'_>) -> String {
+    match node.value() {
+        Value::Scalar(s) => format!("`{}`", truncate(s.as_str())),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Sequence(_) => "a list".into(),
     }
 }
 
@@ -195,7 +163,7 @@ pub(super) fn truncate(text: &str) -> String {
 
 /// The keys of one mapping, read by name.
 pub(crate) struct Fields<'n> {
-    map: Option<&'n MarkedMappingNode>,
+    map: Option<Mapping<'n>>,
     at: Span,
     what: &'static str,
 }
@@ -206,7 +174,7 @@ impl<'n> Fields<'n> {
         self.at
     }
 
-    fn lookup(&self, d: &Decoder, key: &str) -> Option<(&'n Node, Span)> {
+    fn lookup(&self, d: &Decoder, key: &str) -> Option<(Node<'n>, Span)> {
         let (_, v) = self.map?.iter().find(|(k, _)| k.as_str() == key)?;
         if d.is_null(v) {
             return None;
@@ -252,10 +220,10 @@ impl<'n> Fields<'n> {
     }
 }
 
-/// A type read from a marked YAML node.
+/// A type read from a YAML node of the protocol's tree.
 pub(crate) trait Decode: Sized {
     /// Reads `node`, written at `at`; reports problems to `d` and returns `None` when unusable.
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self>;
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self>;
 }
 
 #[cfg(test)]

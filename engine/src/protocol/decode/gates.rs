@@ -4,7 +4,7 @@
 //! one kind belong to it alone; both are checked here, where the keys are read, so the error
 //! points at the key.
 
-use marked_yaml::Node;
+use crate::protocol::tree::Node;
 
 use super::fields::{Decode, Decoder};
 use crate::codes::Code;
@@ -54,7 +54,7 @@ const REFINING: &[(&str, &str)] = &[
 ];
 
 impl Decode for Gate {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "a gate", KEYS)?;
         let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| f.has(d, k)).collect();
         let kind = match kinds.as_slice() {
@@ -127,7 +127,7 @@ impl Decode for Gate {
 }
 
 impl Decode for BoundsDef {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "bounds", &["min", "max", "above", "below"])?;
         Some(BoundsDef {
             span: at,
@@ -140,13 +140,13 @@ impl Decode for BoundsDef {
 }
 
 impl Decode for Bound {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         Spanned::<String>::decode(d, node, at).map(Bound)
     }
 }
 
 impl Decode for Cadence {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "`cadence`", &["min", "max", "key"])?;
         let cadence = Cadence {
             span: at,

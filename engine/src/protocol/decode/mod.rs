@@ -2,7 +2,8 @@
 //!
 //! serde stops at the first error and loses positions inside "one or many" values; a linter must
 //! report every malformed node at its own line and column. So each model type decodes itself from
-//! a marked node, pushing a diagnostic for each problem and carrying on with the rest.
+//! a node of the loader's tree (`super::tree`), pushing a diagnostic for each problem and
+//! carrying on with the rest.
 //!
 //! The decoding is split by what is read: `fields` holds the decoder and the reading of any
 //! mapping, `values` the scalars, lists and maps every section is made of, and `sections`,
@@ -16,7 +17,7 @@ mod sections;
 mod states;
 mod values;
 
-use marked_yaml::Node;
+use crate::protocol::tree::Node;
 
 use super::model::*;
 use crate::codes::Code;
@@ -48,7 +49,7 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
 ];
 
 /// Decodes a whole protocol document.
-pub(crate) fn protocol(d: &mut Decoder, root: &Node) -> Option<ProtocolParts> {
+pub(crate) fn protocol(d: &mut Decoder, root: Node<'_>) -> Option<ProtocolParts> {
     let at = Span::start_of_file();
     let f = d.fields(root, at, "a protocol", TOP_LEVEL)?;
     let id = f.req::<Spanned<String>>(d, "protocol");

@@ -1,14 +1,14 @@
 //! The sections of a protocol about who takes part and what runs: roles, channels, vars, the
 //! job (with its resume) and the events roles send (with their fields).
 
-use marked_yaml::Node;
+use crate::protocol::tree::Node;
 
 use super::fields::{Decode, Decoder};
 use crate::protocol::model::*;
 use crate::span::{Span, Spanned};
 
 impl Decode for Role {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let Some(f) = d.fields(node, at, "a role", &["title", "doc"]) else {
             return Some(Role::default());
         };
@@ -20,7 +20,7 @@ impl Decode for Role {
 }
 
 impl Decode for Channel {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "a channel", &["from", "to", "in"])?;
         let from = f.req(d, "from");
         let to = f.req(d, "to");
@@ -35,7 +35,7 @@ impl Decode for Channel {
 }
 
 impl Decode for Var {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(
             node,
             at,
@@ -56,7 +56,7 @@ impl Decode for Var {
 }
 
 impl Decode for Job {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(
             node,
             at,
@@ -98,7 +98,7 @@ impl Decode for Job {
 }
 
 impl Decode for SlurmJob {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "`slurm`", &["args", "poll"])?;
         let args = f.or_default(d, "args");
         let poll = f.opt(d, "poll");
@@ -111,7 +111,7 @@ impl Decode for SlurmJob {
 }
 
 impl Decode for Resume {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "`resume`", &["when_exists", "args"])?;
         let when_exists = f.req(d, "when_exists");
         let args = f.or_default(d, "args");
@@ -123,7 +123,7 @@ impl Decode for Resume {
 }
 
 impl Decode for EventDef {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "an event", &["from", "fields", "doc"])?;
         let from = f.req(d, "from");
         let fields = f.or_default(d, "fields");
@@ -137,7 +137,7 @@ impl Decode for EventDef {
 }
 
 impl Decode for FieldDef {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "an event field", &["type", "required", "doc"])?;
         let ty = f.req(d, "type");
         let required = f.or_default(d, "required");

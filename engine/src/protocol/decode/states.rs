@@ -4,7 +4,7 @@
 //! A timer needs exactly one of `every` and `after`, and a message exactly one of `template` and
 //! `text`; both are checked here, where the keys are read.
 
-use marked_yaml::Node;
+use crate::protocol::tree::{Node, Value};
 
 use super::fields::{Decode, Decoder};
 use crate::codes::Code;
@@ -12,8 +12,8 @@ use crate::protocol::model::*;
 use crate::span::{Span, Spanned};
 
 impl Decode for From {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
-        if let Node::Scalar(s) = node {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
+        if let Value::Scalar(s) = node.value() {
             if s.as_str() == "*" {
                 return Some(From::Any(at));
             }
@@ -23,7 +23,7 @@ impl Decode for From {
 }
 
 impl Decode for State {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let Some(f) = d.fields(node, at, "a state", &["initial", "final", "outcome", "doc"]) else {
             return Some(State::default());
         };
@@ -47,7 +47,7 @@ impl Decode for State {
 }
 
 impl Decode for Timer {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "a timer", &["event", "every", "after", "while"])?;
         let event = f.req(d, "event");
         let every: Option<Spanned<String>> = f.opt(d, "every");
@@ -73,7 +73,7 @@ impl Decode for Timer {
 }
 
 impl Decode for Transition {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(
             node,
             at,
@@ -109,7 +109,7 @@ impl Decode for Transition {
 }
 
 impl Decode for Send {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "a message", &["from", "to", "template", "text"])?;
         let from = f.req(d, "from");
         let to = f.req(d, "to");

@@ -5,7 +5,7 @@
 //! They are the leaves every section is built of, kept apart from the sections so that each
 //! kind of value is read, and its errors worded, in one place.
 
-use marked_yaml::Node;
+use crate::protocol::tree::{Node, Value};
 
 use super::fields::{describe, truncate, Decode, Decoder};
 use crate::codes::Code;
@@ -13,9 +13,9 @@ use crate::protocol::model::*;
 use crate::span::{Span, Spanned};
 use crate::suggest;
 
-fn scalar<'n>(d: &mut Decoder, node: &'n Node, at: Span, expected: &str) -> Option<&'n str> {
-    match node {
-        Node::Scalar(s) => Some(s.as_str()),
+fn scalar<'n>(d: &mut Decoder, node: Node<'n>, at: Span, expected: &str) -> Option<&'n str> {
+    match node.value() {
+        Value::Scalar(s) => Some(s.as_str()),
         _ => {
             d.error(
                 Code::P003,
@@ -28,13 +28,13 @@ fn scalar<'n>(d: &mut Decoder, node: &'n Node, at: Span, expected: &str) -> Opti
 }
 
 impl Decode for String {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         scalar(d, node, at, "a string").map(str::to_owned)
     }
 }
 
 impl Decode for bool {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         match scalar(d, node, at, "true or false")? {
             "true" => Some(true),
             "false" => Some(false),
@@ -51,23 +51,18 @@ impl Decode for bool {
 }
 
 impl<T: Decode> Decode for Spanned<T> {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         T::decode(d, node, at).map(|value| Spanned::new(value, at))
     }
 }
 
 impl<T: Decode> Decode for Vec<T> {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
-        match node {
-            Node::Sequence(items) => Some(
-                items
-                    .iter()
-                    .filter_map(|item| {
-                        let span = d.span_of(item);
-                        T::decode(d, item, span)
-                    })
-                    .collect(),
-            ),
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
+        match node.value() {
+            Value::Sequence(items) => Some(exact(items.iter().filter_map(|item| {
+                let span = d.span_of(item);
+                T::decode(d, item, span)
+            }))),
             _ => {
                 d.error(
                     Code::P003,
@@ -81,12 +76,21 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 impl<T: Decode> Decode for OneOrMany<T> {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
-        match node {
-            Node::Sequence(_) => Vec::decode(d, node, at).map(OneOrMany),
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
+        match node.value() {
+            Value::Sequence(_) => Vec::decode(d, node, at).map(OneOrMany),
             _ => T::decode(d, node, at).map(|one| OneOrMany(vec![one])),
         }
     }
+}
+
+/// The items of a list, in a vector of their number: the items of a protocol are many, and
+/// most lists short, so room for more would add up.
+fn exact<T>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut vec = Vec::with_capacity(items.size_hint().1.unwrap_or(0));
+    vec.extend(items);
+    vec.shrink_to_fit();
+    vec
 }
 
 /// Ids of roles, states, events, vars, fields and categories: usable as template names.
@@ -97,23 +101,23 @@ pub(crate) fn is_id(text: &str) -> bool {
 }
 
 impl<T: Decode> Decode for Map<T> {
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         map(d, node, at, true)
     }
 }
 
 impl Decode for Columns {
     // Column names are the table's, whatever they are (`hdi_3%`, `Unnamed: 0`).
-    fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         map(d, node, at, false).map(Columns)
     }
 }
 
 /// A mapping of keys to `T`s; with `ids`, every key must be an id.
-fn map<T: Decode>(d: &mut Decoder, node: &Node, at: Span, ids: bool) -> Option<Map<T>> {
+fn map<T: Decode>(d: &mut Decoder, node: Node<'_>, at: Span, ids: bool) -> Option<Map<T>> {
     {
-        let map = match node {
-            Node::Mapping(map) => map,
+        let map = match node.value() {
+            Value::Mapping(map) => map,
             _ => {
                 d.error(
                     Code::P003,
@@ -152,7 +156,7 @@ fn map<T: Decode>(d: &mut Decoder, node: &Node, at: Span, ids: bool) -> Option<M
 macro_rules! keyword_enum {
     ($ty:ty, $what:literal, { $($word:literal => $variant:expr,)* }) => {
         impl Decode for $ty {
-            fn decode(d: &mut Decoder, node: &Node, at: Span) -> Option<Self> {
+            fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
                 const WORDS: &[&str] = &[$($word,)*];
                 let text = scalar(d, node, at, $what)?;
                 match text {
@@ -211,11 +215,11 @@ keyword_enum!(Effect, "an effect", {
 
 impl Decode for serde_json::Value {
     // Any YAML value is a JSON value, so this never reports and needs no place.
-    fn decode(d: &mut Decoder, node: &Node, _at: Span) -> Option<Self> {
-        Some(match node {
-            Node::Scalar(s) => {
+    fn decode(d: &mut Decoder, node: Node<'_>, _at: Span) -> Option<Self> {
+        Some(match node.value() {
+            Value::Scalar(s) => {
                 let text = s.as_str();
-                if d.is_quoted(s) {
+                if s.is_quoted() {
                     serde_json::Value::String(text.to_owned())
                 } else if d.is_null(node) {
                     serde_json::Value::Null
@@ -233,16 +237,13 @@ impl Decode for serde_json::Value {
                     serde_json::Value::String(text.to_owned())
                 }
             }
-            Node::Sequence(items) => serde_json::Value::Array(
-                items
-                    .iter()
-                    .filter_map(|item| {
-                        let span = d.span_of(item);
-                        serde_json::Value::decode(d, item, span)
-                    })
-                    .collect(),
-            ),
-            Node::Mapping(map) => serde_json::Value::Object(
+            Value::Sequence(items) => {
+                serde_json::Value::Array(exact(items.iter().filter_map(|item| {
+                    let span = d.span_of(item);
+                    serde_json::Value::decode(d, item, span)
+                })))
+            }
+            Value::Mapping(map) => serde_json::Value::Object(
                 map.iter()
                     .filter_map(|(k, v)| {
                         let span = d.span_of(v);
