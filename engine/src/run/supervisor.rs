@@ -1079,6 +1079,8 @@ impl<'o> Supervisor<'o> {
                 })?;
             }
         }
+        // The state saved, and what an interrupted supervisor leaves, cover only synced entries.
+        self.store.sync()?;
         self.save_state(false);
         Ok(())
     }
