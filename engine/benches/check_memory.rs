@@ -1,5 +1,5 @@
 //! `warden check`'s memory and time as a whole process of the release binary, on the generated
-//! protocols of `check.rs` with 10,000 and 50,000 states (goal: <= 2 KiB of peak RSS per state,
+//! protocols of `common::generated` with 10,000 and 50,000 states (goal: <= 2 KiB of peak RSS per state,
 //! time linear in the states). Peak RSS and elapsed time are `/usr/bin/time`'s, the least of
 //! three runs.
 //!

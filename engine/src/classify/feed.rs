@@ -139,6 +139,20 @@ struct Facts {
     dirty: bool,
 }
 
+impl Facts {
+    /// Keeps `line` as the job's last line, unless it is blank; says whether it was kept.
+    fn keep_last_line(&mut self, line: &[u8]) -> bool {
+        if !line.iter().any(|b| !b.is_ascii_whitespace()) {
+            return false;
+        }
+        let kept = line.len().min(LAST_LINE_BYTES);
+        self.last_line.clear();
+        self.last_line.extend_from_slice(&line[..kept]);
+        self.dirty = true;
+        true
+    }
+}
+
 impl Feed {
     /// A feed of `sources` logs (the job's, then the `follow` files), classified by `rules`
     /// (a [`Machine`](crate::machine::Machine)'s), whose metric rules read `vars`: the run's as
@@ -295,7 +309,11 @@ impl Feed {
                 let mut end = read - 1;
                 loop {
                     let begin = memchr::memrchr2(b'\n', b'\r', &lines[..end]).map_or(0, |e| e + 1);
-                    if self.last_line(&lines[begin..end]) || begin == 0 {
+                    if self
+                        .facts
+                        .keep_last_line(&lines[begin..end.min(begin + MAX_LINE_BYTES)])
+                        || begin == 0
+                    {
                         break;
                     }
                     end = begin - 1;
@@ -305,19 +323,6 @@ impl Feed {
             self.take(source, findings, out);
         }
         whole
-    }
-
-    /// Keeps `line` as the job's last line, unless it is blank; says whether it was kept.
-    fn last_line(&mut self, line: &[u8]) -> bool {
-        let line = &line[..line.len().min(MAX_LINE_BYTES)];
-        if !line.iter().any(|b| !b.is_ascii_whitespace()) {
-            return false;
-        }
-        let kept = line.len().min(LAST_LINE_BYTES);
-        self.facts.last_line.clear();
-        self.facts.last_line.extend_from_slice(&line[..kept]);
-        self.facts.dirty = true;
-        true
     }
 
     /// `source` was truncated or replaced (rotated): a partial line was the old file's last.
@@ -448,12 +453,7 @@ impl Feed {
                 let line = String::from_utf8_lossy(&s.partial);
                 echo(line.strip_suffix('\r').unwrap_or(&line));
             }
-            if s.partial.iter().any(|b| !b.is_ascii_whitespace()) {
-                let kept = s.partial.len().min(LAST_LINE_BYTES);
-                self.facts.last_line.clear();
-                self.facts.last_line.extend_from_slice(&s.partial[..kept]);
-                self.facts.dirty = true;
-            }
+            self.facts.keep_last_line(&s.partial);
         }
         let s = &mut self.sources[source];
         s.partial.clear();

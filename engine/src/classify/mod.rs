@@ -387,12 +387,13 @@ impl Classifier {
         let rules = Arc::clone(&self.rules);
         let mut start = 0;
         while start < block.len() {
+            // The end of the line that starts here, if it has one yet.
+            let mut end = memchr::memchr2(b'\n', b'\r', &block[start..]);
             // A line that holds a `=` or a `{`, two of the literals, is one the search would
             // stop at: told so by memchr, as most lines of a metric-heavy log are.
             let record_like = || {
-                let line = &block[start..];
-                let end = memchr::memchr2(b'\n', b'\r', line).unwrap_or(line.len());
-                memchr::memchr2(b'=', b'{', &line[..end]).is_some()
+                let line = &block[start..start + end.unwrap_or(block.len() - start)];
+                memchr::memchr2(b'=', b'{', line).is_some()
             };
             if let Some(candidates) = rules
                 .candidates
@@ -415,8 +416,12 @@ impl Classifier {
                     // A line read on its own left something waiting.
                     continue;
                 }
+                // Passed over up to the line that holds a literal, whose end is further on.
+                if read > 0 {
+                    end = memchr::memchr2(b'\n', b'\r', &block[start..]);
+                }
             }
-            let Some(end) = memchr::memchr2(b'\n', b'\r', &block[start..]) else {
+            let Some(end) = end else {
                 break;
             };
             let open = block[start + end] == b'\r';
@@ -433,7 +438,7 @@ impl Classifier {
     /// No traceback, incident or table is being read: a line that holds nothing a rule reads
     /// is only context.
     fn waits_for_nothing(&self) -> bool {
-        self.traceback.is_none() && self.pending.is_empty() && self.table.is_none()
+        self.is_idle() && self.table.is_none()
     }
 
     /// One whole line of a block, ended by `\r` when `open`.
