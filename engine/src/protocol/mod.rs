@@ -110,7 +110,8 @@ fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
         return Err(invalid(vec![diagnostic]));
     }
 
-    // Deep nesting would overflow the loader's stack: refused before it builds anything.
+    // Deep nesting would overflow the decoder's stack, which recurses: refused before the tree
+    // is built.
     if let Err(deep) = crate::nesting::check(&text) {
         let diagnostic = Diagnostic::new(
             Code::P001,

@@ -123,12 +123,18 @@ impl<'s> Tree<'s> {
     }
 
     fn scalar_str(&self, raw: &Raw) -> &str {
-        let range = raw.start as usize..(raw.start + raw.len) as usize;
-        match raw.kind {
-            Kind::Text { .. } => &self.text[range],
-            Kind::Owned { .. } => &self.strings[range],
-            Kind::Sequence | Kind::Mapping => "",
-        }
+        scalar_text(self.text, &self.strings, raw)
+    }
+}
+
+/// The text of scalar `raw`: a range of the file's `text`, or of the `strings` of the scalars
+/// the file does not write as they read; empty for a collection.
+fn scalar_text<'a>(text: &'a str, strings: &'a str, raw: &Raw) -> &'a str {
+    let range = raw.start as usize..(raw.start + raw.len) as usize;
+    match raw.kind {
+        Kind::Text { .. } => &text[range],
+        Kind::Owned { .. } => &strings[range],
+        Kind::Sequence | Kind::Mapping => "",
     }
 }
 
@@ -407,27 +413,14 @@ impl<'s, 'l> Builder<'s, 'l> {
             return Ok(());
         }
         let key = self.pending[self.pending.len() - 2];
-        let scalar = |raw: &Raw| -> String {
-            let range = raw.start as usize..(raw.start + raw.len) as usize;
-            match raw.kind {
-                Kind::Text { .. } => self.text[range].to_owned(),
-                _ => self.strings[range].to_owned(),
-            }
-        };
-        let text_of = |raw: &Raw| -> &str {
-            let range = raw.start as usize..(raw.start + raw.len) as usize;
-            match raw.kind {
-                Kind::Text { .. } => &self.text[range],
-                _ => &self.strings[range],
-            }
-        };
+        let text_of = |raw: &Raw| scalar_text(self.text, &self.strings, raw);
         let name = text_of(&key);
         let entries = children / 2;
         let first_line = if let Some(keys) = &mut top.keys {
             match keys.get(name) {
                 Some(&line) => Some(line),
                 None => {
-                    keys.insert(scalar(&key), key.line);
+                    keys.insert(name.to_owned(), key.line);
                     None
                 }
             }
@@ -442,9 +435,9 @@ impl<'s, 'l> Builder<'s, 'l> {
                 let mut keys: HashMap<String, u32> = earlier
                     .iter()
                     .step_by(2)
-                    .map(|k| (scalar(k), k.line))
+                    .map(|k| (text_of(k).to_owned(), k.line))
                     .collect();
-                keys.insert(scalar(&key), key.line);
+                keys.insert(name.to_owned(), key.line);
                 top.keys = Some(keys);
             }
             found
