@@ -150,7 +150,7 @@ fn files(dir: &Path) -> Files {
                 folders.push(path);
             } else {
                 let name = path.strip_prefix(dir).unwrap().display().to_string();
-                if name != "supervisor.log" {
+                if !supervisors_own(&name) {
                     found.push((name, std::fs::read(&path).unwrap_or_default()));
                 }
             }
@@ -158,6 +158,19 @@ fn files(dir: &Path) -> Files {
     }
     found.sort();
     Files(found)
+}
+
+/// Whether a run's file is one the supervisor rewrites on its own clock (its log, and how it
+/// wakes, which changes when a watched folder appears), or such a file being written: none of
+/// them is a client's doing.
+fn supervisors_own(name: &str) -> bool {
+    const OWN: [&str; 2] = ["supervisor.log", "supervisor.wake"];
+    let written = name
+        .strip_prefix('.')
+        .and_then(|rest| rest.strip_suffix(".partial"))
+        .and_then(|rest| rest.rsplit_once('.'))
+        .map(|(target, _pid)| target);
+    OWN.contains(&name) || written.is_some_and(|target| OWN.contains(&target))
 }
 
 /// A folder's files, compared in full and shown by name and size.
