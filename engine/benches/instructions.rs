@@ -11,7 +11,10 @@
 //! - `classify-json`: JSON progress lines, with the metric rules; an iteration is a line;
 //! - `classify-plain`: plain progress lines, metric rules removed; an iteration is a line;
 //! - `classify-heavy`: a metric-heavy log (`key=value`, JSON and `INFO` lines), with the metric
-//!   rules; an iteration is a line.
+//!   rules; an iteration is a line;
+//! - `feed-heavy`: the same log on a run's path, as `tests/benches/scan.rs` reads it: through a
+//!   [`Feed`] with a run's vars and cadence, its records merged into the facts and timed, the
+//!   facts taken after every chunk; an iteration is a line.
 //!
 //! An iteration is the body of the divan benchmark it copies, except that the time passed to
 //! the machine is parsed once in the setup, not once per iteration. The setup does not depend
@@ -30,12 +33,12 @@ use common::{
     incident, json_line, log, metric_heavy_line, now, one_guard, phase5b, phase5b_watching,
     plain_line, without_metric_rules,
 };
-use warden::classify::Classifier;
-use warden::machine::Input;
+use warden::classify::{Classifier, Feed};
+use warden::machine::{Input, Machine};
 use warden::protocol::Protocol;
 
 const USAGE: &str =
-    "usage: instructions WHAT N (WHAT: step, render, incident, classify-json, classify-plain, classify-heavy)";
+    "usage: instructions WHAT N (WHAT: step, render, incident, classify-json, classify-plain, classify-heavy, feed-heavy)";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         "classify-json" => classify(&phase5b(), &first_lines(json_line), n),
         "classify-plain" => classify(&without_metric_rules(), &first_lines(plain_line), n),
         "classify-heavy" => classify(&phase5b(), &first_lines(metric_heavy_line), n),
+        "feed-heavy" => feed(&first_lines(metric_heavy_line), n),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -157,6 +161,36 @@ fn classify(protocol: &Protocol, log: &[u8], n: usize) {
     }
     classifier.flush(at, true, &mut out);
     black_box(found + out.len());
+}
+
+/// `n` lines of `log` read on a run's path: through a [`Feed`] of Phase 5B with the vars and
+/// cadence of a run of model 1, 64 KiB at a time, the facts taken after each chunk as a
+/// supervisor takes them every turn; past the end of `log`, from its start again.
+fn feed(log: &[u8], n: usize) {
+    let protocol = phase5b();
+    let (templates, _) = warden::protocol::load_templates(&protocol);
+    let machine = Machine::new(protocol, &templates).unwrap();
+    let vars = std::collections::BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
+    let started = machine.start("bench", &vars, now()).unwrap();
+    let mut feed = Feed::new(machine.rules(), &started.instance.vars, 1);
+    feed.set_cadence(machine.cadence(&started.instance));
+    let ends: Vec<usize> = line_ends(log);
+    let at = DateTime::<Utc>::UNIX_EPOCH;
+    let mut fed = Vec::new();
+    let mut inputs = 0;
+    let mut left = n;
+    while left > 0 {
+        let lines = left.min(ends.len());
+        for chunk in log[..ends[lines - 1]].chunks(64 * 1024) {
+            feed.read(0, black_box(chunk), at, &mut fed, None);
+            feed.facts(&mut fed);
+            inputs += fed.len();
+            fed.clear();
+        }
+        left -= lines;
+    }
+    feed.end(0, at, &mut fed, None);
+    black_box(inputs + fed.len());
 }
 
 /// The offset just past each newline of `log`.

@@ -3,7 +3,8 @@
 # steady measure on a machine whose timings move by a third between runs (docs/benchmarks.md).
 #
 # Usage: bash engine/benches/instructions.sh [WHAT...]
-#   WHAT: step render incident classify-json classify-plain classify-heavy (default: all)
+#   WHAT: step render incident classify-json classify-plain classify-heavy feed-heavy
+#   (default: all)
 #
 # Each WHAT is run for N iterations and for 0, and (total(N) - total(0)) / N is printed: the
 # setup, the same in both runs, cancels out.
@@ -28,7 +29,7 @@ iterations() {
     case "$1" in
         step) echo 20000 ;;
         render | incident) echo 2000 ;;
-        classify-json | classify-plain | classify-heavy) echo 50000 ;;
+        classify-json | classify-plain | classify-heavy | feed-heavy) echo 50000 ;;
         *) echo "error: unknown benchmark $1" >&2; return 2 ;;
     esac
 }
@@ -46,7 +47,7 @@ collected() {
 
 whats=("$@")
 if [[ ${#whats[@]} -eq 0 ]]; then
-    whats=(step render incident classify-json classify-plain classify-heavy)
+    whats=(step render incident classify-json classify-plain classify-heavy feed-heavy)
 fi
 
 for what in "${whats[@]}"; do

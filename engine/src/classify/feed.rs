@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Classifier, Finding, Record, Rules, MAX_LINE_BYTES};
+use super::{Classifier, Finding, Record, Rules, Stamp, MAX_LINE_BYTES};
 use crate::machine::Input;
 
 /// How much of the log's last line the facts keep.
@@ -181,6 +181,9 @@ impl Feed {
 
     /// Times the job's progress entries against `cadence` (the run's `job.cadence`).
     pub fn set_cadence(&mut self, cadence: Option<CadenceSpec>) {
+        // The job's own log: a followed file's entries would interleave with it.
+        let key = cadence.as_ref().map(|c| c.key.as_str());
+        self.sources[0].classifier.set_stamp(key);
         self.cadence = cadence;
     }
 
@@ -203,20 +206,13 @@ impl Feed {
         }
     }
 
-    /// Counts the gap before a progress entry of the job's log (line `line`).
-    fn space(&mut self, source: usize, line: u64, record: &Record) {
+    /// Counts the gap before a progress entry of the job's log, stamped as `stamp` says.
+    fn space(&mut self, stamp: Stamp) {
         let Some(cadence) = &self.cadence else { return };
-        // The job's own log: a followed file's entries would interleave with it.
-        if source != 0 || line <= self.cadence_through {
+        let Stamp { line_number, at } = stamp;
+        if line_number <= self.cadence_through {
             return;
         }
-        // Its value read as a number, not kept read: a later entry replaces it in the facts.
-        let Some(at) = record
-            .lazy_get(&cadence.key)
-            .and_then(|v| v.finite_number())
-        else {
-            return;
-        };
         let spacing = &mut self.facts.spacing;
         spacing.records += 1;
         if let Some(last) = self.last_entry {
@@ -233,7 +229,7 @@ impl Feed {
             }
         }
         self.last_entry = Some(at);
-        spacing.last = Some((line, at));
+        spacing.last = Some((line_number, at));
         self.facts.dirty = true;
     }
 
@@ -464,11 +460,11 @@ impl Feed {
     fn take(&mut self, source: usize, findings: Vec<Finding>, out: &mut Vec<Fed>) {
         for finding in findings {
             match finding {
-                Finding::Metric {
-                    record,
-                    line_number,
-                } => {
-                    self.space(source, line_number, &record);
+                Finding::Metric { record, stamps, .. } => {
+                    // Only the job's log is stamped (`set_cadence`).
+                    for stamp in stamps {
+                        self.space(stamp);
+                    }
                     self.facts.record.extend(record);
                     self.facts.dirty = true;
                 }

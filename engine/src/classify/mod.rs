@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -160,13 +161,26 @@ pub enum Finding {
         /// This time.
         last_seen: DateTime<Utc>,
     },
-    /// A metric record.
+    /// The metric records of one or more lines read one after the other, with nothing else
+    /// found between them, merged: a key's value is the last one written.
     Metric {
-        /// Its line number.
+        /// The line number of the last of them.
         line_number: u64,
-        /// Its keys and values.
+        /// Their keys and values.
         record: Record,
+        /// The value of the classifier's stamp key ([`Classifier::set_stamp`]) in each of
+        /// them that has it as a number, in the order read.
+        stamps: Vec<Stamp>,
     },
+}
+
+/// A metric record's time: the number its stamp key holds, and its line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// The line number.
+    pub line_number: u64,
+    /// The value.
+    pub at: f64,
 }
 
 /// Why a protocol's rules cannot be compiled (`warden check` reports these first).
@@ -203,6 +217,10 @@ pub struct Classifier {
     vars_bits: u64,
     /// Which `each` rules match the keys read last.
     globs: rules::KeyMemo,
+    /// The record of the last line that was one, kept for its room: the next is read into it.
+    scratch: Record,
+    /// The key whose value stamps each record ([`Finding::Metric`]'s `stamps`).
+    stamp: Option<CompactString>,
     exception_line: Regex,
     /// An exception's `Type: message` anywhere in a line that reports an error in words.
     typed_message: Regex,
@@ -299,6 +317,8 @@ impl Classifier {
             vars: Arc::default(),
             vars_bits: 0,
             globs: rules::KeyMemo::default(),
+            scratch: Record::new(),
+            stamp: None,
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
             typed_message: Regex::new(
@@ -340,6 +360,13 @@ impl Classifier {
         self.vars = Arc::new(vars.filter(|(k, _)| rules.metric_reads(k)).collect());
         self.vars_bits = self.rules.names_bits(&self.vars);
         self
+    }
+
+    /// Gives the value of `key` in each metric record as its stamp ([`Finding::Metric`]),
+    /// when it is a number: the time a progress entry says it was written, for the cadence
+    /// of a log. `None`: no stamps.
+    pub fn set_stamp(&mut self, key: Option<&str>) {
+        self.stamp = key.map(CompactString::from);
     }
 
     /// The number of lines read so far (a line a `\r` left open counts).
@@ -638,15 +665,14 @@ impl Classifier {
                 None => self.table = None,
             }
         }
-        if let Some(record) = looks_like_record(line)
-            .then(|| record::parse(line))
-            .flatten()
-        {
+        if looks_like_record(line) && record::parse_into(line, &mut self.scratch) {
+            let record = std::mem::take(&mut self.scratch);
             if let Some(message) = error_level_message(&record) {
                 let message = message.to_owned();
                 self.error_report(&message, line, at, out);
             }
-            self.metric(record, line, at, out);
+            self.metric(&record, line, at, out);
+            self.scratch = record;
             self.remember(line);
             return;
         }
@@ -680,24 +706,50 @@ impl Classifier {
                     reported: Vec::new(),
                 });
             } else if let Some(record) = self.rules.extract.pairs(line) {
-                self.metric(record, line, at, out);
+                self.metric(&record, line, at, out);
             }
         }
         self.remember(line);
     }
 
     /// A metric record read from `line`: an incident when a metric rule holds for it.
-    fn metric(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+    fn metric(&mut self, record: &Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         if let Some(found) =
             self.rules
-                .match_metric(&record, &self.vars, self.vars_bits, &mut self.globs)
+                .match_metric(record, &self.vars, self.vars_bits, &mut self.globs)
         {
             let incident = self.metric_incident(&found, record.clone(), line, None, at);
             self.report(incident, out);
         }
+        self.merge(record, out);
+    }
+
+    /// Gives `record`, read from the current line, as a [`Finding::Metric`]: merged into the
+    /// last finding when that is one (a training log's records follow one another, and only
+    /// their latest values are kept), else a new one.
+    fn merge(&self, record: &Record, out: &mut Vec<Finding>) {
+        let stamp = self.stamp.as_ref().and_then(|key| {
+            let at = record.lazy_get(key)?.finite_number()?;
+            Some(Stamp {
+                line_number: self.line_number,
+                at,
+            })
+        });
+        if let Some(Finding::Metric {
+            line_number,
+            record: merged,
+            stamps,
+        }) = out.last_mut()
+        {
+            merged.extend_from(record);
+            *line_number = self.line_number;
+            stamps.extend(stamp);
+            return;
+        }
         out.push(Finding::Metric {
             line_number: self.line_number,
-            record,
+            record: record.clone(),
+            stamps: stamp.into_iter().collect(),
         });
     }
 
@@ -727,10 +779,7 @@ impl Classifier {
                 }
             }
         }
-        out.push(Finding::Metric {
-            line_number: self.line_number,
-            record,
-        });
+        self.merge(&record, out);
     }
 
     fn metric_incident(

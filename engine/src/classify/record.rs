@@ -68,6 +68,38 @@ impl Slot {
         }
     }
 
+    /// Makes this the text `text` of `kind`, unread, in the storage it has.
+    fn set_raw(&mut self, text: &str, new_kind: Raw) {
+        match self {
+            Slot::Lazy { raw, kind, value } => {
+                raw.clear();
+                raw.push_str(text);
+                *kind = new_kind;
+                value.take();
+            }
+            Slot::Read(_) => *self = Slot::raw(text, new_kind),
+        }
+    }
+
+    /// Makes this a copy of `other`, in the storage it has.
+    fn copy_from(&mut self, other: &Slot) {
+        match (&mut *self, other) {
+            (
+                Slot::Lazy { raw, kind, value },
+                Slot::Lazy {
+                    raw: text,
+                    kind: new_kind,
+                    value: read,
+                },
+            ) if read.get().is_none() => {
+                raw.clone_from(text);
+                *kind = *new_kind;
+                value.take();
+            }
+            _ => *self = other.clone(),
+        }
+    }
+
     fn value(&self) -> &MetricValue {
         match self {
             Slot::Read(value) => value,
@@ -175,6 +207,28 @@ impl Record {
         }
     }
 
+    /// Takes the values of `other` as [`Record::extend`] does, copied into the room this
+    /// record has: merging the records of a log into one allocates only for a new key (or a
+    /// value too long to be held inline).
+    pub(super) fn extend_from(&mut self, other: &Record) {
+        let mut guess = 0;
+        for (key, slot) in &other.0 {
+            let at = match self.0.get(guess) {
+                Some((k, _)) if k == key => guess,
+                _ => match self.0.iter().position(|(k, _)| k == key) {
+                    Some(at) => at,
+                    None => {
+                        self.0.push((key.clone(), slot.clone()));
+                        guess = self.0.len();
+                        continue;
+                    }
+                },
+            };
+            self.0[at].1.copy_from(slot);
+            guess = at + 1;
+        }
+    }
+
     /// The keys and values, in the order they were first written.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &MetricValue)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.value()))
@@ -193,28 +247,6 @@ impl Record {
             .map(|(_, v)| LazyValue(v))
     }
 
-    /// Sets `key`, which a parser read among `seen` (the bits of [`key_bit`] of the keys it
-    /// read before), to the text `raw` of `kind`: a key whose bit was not seen is new, and
-    /// is not looked for.
-    pub(super) fn push_raw(&mut self, seen: &mut u64, key: &str, raw: &str, kind: Raw) {
-        self.push_slot(seen, key, Slot::raw(raw, kind));
-    }
-
-    /// Sets `key`, read among `seen` as [`Record::push_raw`] reads it, to `value`.
-    fn push_read(&mut self, seen: &mut u64, key: &str, value: MetricValue) {
-        self.push_slot(seen, key, Slot::Read(value));
-    }
-
-    fn push_slot(&mut self, seen: &mut u64, key: &str, slot: Slot) {
-        let bit = key_bit(key);
-        if *seen & bit == 0 {
-            *seen |= bit;
-            self.0.push((CompactString::from(key), slot));
-        } else {
-            self.put(CompactString::from(key), slot);
-        }
-    }
-
     /// The keys with their values read only when asked for.
     pub(super) fn lazy_iter(&self) -> impl Iterator<Item = (&str, LazyValue<'_>)> {
         self.0.iter().map(|(k, v)| (k.as_str(), LazyValue(v)))
@@ -228,6 +260,84 @@ impl Record {
     /// Whether it has no keys.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Writes a record read from a line into the room a record had, pair by pair: the keys of a
+/// log's records recur, in the same order, so a key already in its place is kept (no copy of
+/// it is made) and its value's text is written into the storage the last value had.
+pub(super) struct Fill<'r> {
+    record: &'r mut Record,
+    /// The pairs written so far.
+    written: usize,
+    /// The bits of [`key_bit`] of the keys written: a key whose bit is not there is new, and
+    /// is not looked for among them.
+    seen: u64,
+}
+
+impl<'r> Fill<'r> {
+    /// Starts writing over `record`.
+    pub(super) fn new(record: &'r mut Record) -> Fill<'r> {
+        Fill {
+            record,
+            written: 0,
+            seen: 0,
+        }
+    }
+
+    /// Sets `key` to the text `raw` of `kind`, replacing the value it was given earlier on
+    /// the line.
+    pub(super) fn raw(&mut self, key: &str, raw: &str, kind: Raw) {
+        if let Some(slot) = self.slot(key) {
+            slot.set_raw(raw, kind);
+        } else {
+            self.place(key, Slot::raw(raw, kind));
+        }
+    }
+
+    /// Sets `key` to `value`, as [`Fill::raw`] does.
+    pub(super) fn read(&mut self, key: &str, value: MetricValue) {
+        if let Some(slot) = self.slot(key) {
+            *slot = Slot::Read(value);
+        } else {
+            self.place(key, Slot::Read(value));
+        }
+    }
+
+    /// The slot of `key`: the one it was given earlier on the line, or the next one when the
+    /// record had `key` there; `None` when `key` is to be placed.
+    fn slot(&mut self, key: &str) -> Option<&mut Slot> {
+        let bit = key_bit(key);
+        let pairs = &mut self.record.0;
+        if self.seen & bit != 0 {
+            if let Some(at) = pairs[..self.written].iter().position(|(k, _)| k == key) {
+                return Some(&mut pairs[at].1);
+            }
+        }
+        self.seen |= bit;
+        match pairs.get_mut(self.written) {
+            Some((k, slot)) if k == key => {
+                self.written += 1;
+                Some(slot)
+            }
+            _ => None,
+        }
+    }
+
+    /// Places the new `key` next, with `slot`.
+    fn place(&mut self, key: &str, slot: Slot) {
+        let pair = (CompactString::from(key), slot);
+        match self.record.0.get_mut(self.written) {
+            Some(old) => *old = pair,
+            None => self.record.0.push(pair),
+        }
+        self.written += 1;
+    }
+
+    /// Ends the record: the pairs past those written are dropped. Whether it has any.
+    pub(super) fn finish(self) -> bool {
+        self.record.0.truncate(self.written);
+        self.written > 0
     }
 }
 
@@ -566,34 +676,43 @@ const NEG_INFINITY: &str = "\u{0}-Infinity";
 
 /// Reads `line` as a metric record, if it is one.
 pub fn parse(line: &str) -> Option<Record> {
-    let trimmed = line.trim();
-    if trimmed.starts_with('{') {
-        return parse_json(trimmed);
-    }
-    if memchr::memchr(b'=', trimmed.as_bytes()).is_some() {
-        return parse_key_values(trimmed);
-    }
-    None
+    let mut record = Record::new();
+    parse_into(line, &mut record).then_some(record)
 }
 
-fn parse_json(text: &str) -> Option<Record> {
-    if let Some(record) = flat_json(text) {
-        return Some(record);
+/// Reads `line` as a metric record into `record`, in the room it has (see [`Fill`]); whether
+/// it is one. When it is not, what `record` holds is not a record of anything.
+pub(super) fn parse_into(line: &str, record: &mut Record) -> bool {
+    let trimmed = line.trim();
+    if trimmed.starts_with('{') {
+        return parse_json(trimmed, record);
     }
-    match serde_json::from_str(text) {
+    if memchr::memchr(b'=', trimmed.as_bytes()).is_some() {
+        return parse_key_values(trimmed, record).is_some();
+    }
+    false
+}
+
+fn parse_json(text: &str, into: &mut Record) -> bool {
+    if flat_json(text, into).is_some() {
+        return true;
+    }
+    let read = match serde_json::from_str(text) {
         Ok(record) => Some(record),
         Err(_) if text.contains("NaN") || text.contains("Infinity") => {
             serde_json::from_str(&python_tokens_to_markers(text)).ok()
         }
         Err(_) => None,
-    }
+    };
+    read.map(|record| *into = record).is_some()
 }
 
 /// A flat JSON object of plain values, as progress lines write them, read by hand: the record
 /// `serde_json` reads from it, in a fifth of the time. `None` for anything else (a nested value,
 /// an escape, a control character, Python's bare `NaN`, an integer too long to be sure of, a
 /// number out of range), which `serde_json` reads then, so the answer is always its answer.
-fn flat_json(text: &str) -> Option<Record> {
+/// The record is written into `into`.
+fn flat_json(text: &str, into: &mut Record) -> Option<()> {
     let bytes = text.as_bytes();
     let mut at = 1;
     let skip_space = |at: &mut usize| {
@@ -607,8 +726,7 @@ fn flat_json(text: &str) -> Option<Record> {
     if bytes.first() != Some(&b'{') {
         return None;
     }
-    let mut record = Record::with_capacity(8);
-    let mut seen = 0;
+    let mut record = Fill::new(into);
     skip_space(&mut at);
     if bytes.get(at) == Some(&b'}') {
         at += 1;
@@ -626,26 +744,22 @@ fn flat_json(text: &str) -> Option<Record> {
             skip_space(&mut at);
             match bytes.get(at)? {
                 b'"' => match json_string(text, &mut at)? {
-                    "NaN" => record.push_read(&mut seen, key, MetricValue::Float(f64::NAN)),
-                    "Infinity" => {
-                        record.push_read(&mut seen, key, MetricValue::Float(f64::INFINITY))
-                    }
-                    "-Infinity" => {
-                        record.push_read(&mut seen, key, MetricValue::Float(f64::NEG_INFINITY))
-                    }
-                    other => record.push_raw(&mut seen, key, other, Raw::Text),
+                    "NaN" => record.read(key, MetricValue::Float(f64::NAN)),
+                    "Infinity" => record.read(key, MetricValue::Float(f64::INFINITY)),
+                    "-Infinity" => record.read(key, MetricValue::Float(f64::NEG_INFINITY)),
+                    other => record.raw(key, other, Raw::Text),
                 },
                 b'-' | b'0'..=b'9' => {
                     let start = at;
                     if json_number(text, &mut at)? {
-                        record.push_raw(&mut seen, key, &text[start..at], Raw::JsonNumber);
+                        record.raw(key, &text[start..at], Raw::JsonNumber);
                     } else {
                         let value = read_raw(&text[start..at], Raw::JsonNumber);
                         // Out of range is an error to serde_json, not an infinity.
                         if !matches!(value, MetricValue::Float(f) if f.is_finite()) {
                             return None;
                         }
-                        record.push_read(&mut seen, key, value);
+                        record.read(key, value);
                     }
                 }
                 _ => {
@@ -660,7 +774,7 @@ fn flat_json(text: &str) -> Option<Record> {
                         return None;
                     };
                     at += len;
-                    record.push_read(&mut seen, key, value);
+                    record.read(key, value);
                 }
             }
             skip_space(&mut at);
@@ -678,7 +792,9 @@ fn flat_json(text: &str) -> Option<Record> {
         }
     }
     skip_space(&mut at);
-    (at == bytes.len()).then_some(record)
+    (at == bytes.len()).then(|| {
+        record.finish();
+    })
 }
 
 /// The JSON string at `at` (its opening quote) when it has no escape and no control
@@ -821,9 +937,8 @@ fn trim_start(text: &str) -> &str {
 }
 
 /// `key=value key="quoted value" ...`: a record only when every token is such a pair.
-fn parse_key_values(text: &str) -> Option<Record> {
-    let mut record = Record::with_capacity(8);
-    let mut seen = 0;
+fn parse_key_values(text: &str, into: &mut Record) -> Option<()> {
+    let mut record = Fill::new(into);
     let mut rest = text;
     loop {
         rest = trim_start(rest);
@@ -844,15 +959,15 @@ fn parse_key_values(text: &str) -> Option<Record> {
         // until the value is.
         if let Some(quoted) = rest.strip_prefix('"') {
             let end = memchr::memchr(b'"', quoted.as_bytes())?;
-            record.push_raw(&mut seen, key, &quoted[..end], Raw::Text);
+            record.raw(key, &quoted[..end], Raw::Text);
             rest = &quoted[end + 1..];
         } else {
             let end = value_end(rest);
-            record.push_raw(&mut seen, key, &rest[..end], Raw::Token);
+            record.raw(key, &rest[..end], Raw::Token);
             rest = &rest[end..];
         }
     }
-    (!record.is_empty()).then_some(record)
+    record.finish().then_some(())
 }
 
 #[cfg(test)]
@@ -955,6 +1070,16 @@ mod tests {
             })
         };
         show(a) == show(b)
+    }
+
+    fn parse_json(text: &str) -> Option<Record> {
+        let mut record = Record::new();
+        super::parse_json(text, &mut record).then_some(record)
+    }
+
+    fn flat_json(text: &str) -> Option<Record> {
+        let mut record = Record::new();
+        super::flat_json(text, &mut record).map(|()| record)
     }
 
     #[test]
@@ -1099,6 +1224,63 @@ mod tests {
             latest_eager.extend(eager.clone());
             proptest::prop_assert!(same(&Some(latest), &Some(latest_eager)), "{}", line);
             proptest::prop_assert!(same(&Some(lazy), &Some(eager)), "{}", line);
+        }
+    }
+    /// A line of pairs of some keys, as `key=value` or as JSON, some of them read.
+    fn line() -> impl proptest::strategy::Strategy<Value = (String, Vec<String>)> {
+        use proptest::strategy::Strategy;
+        (
+            proptest::collection::vec(
+                (
+                    "(loss|lr|step|a|b|a_much_longer_key_name_than_inline)",
+                    token(),
+                ),
+                0..6,
+            ),
+            proptest::bool::ANY,
+            proptest::collection::vec("(loss|lr|step|a|b)", 0..3),
+        )
+            .prop_map(|(pairs, json, read)| {
+                let line = if json {
+                    let body: Vec<String> = pairs
+                        .iter()
+                        .map(|(k, v)| match v.strip_prefix('"') {
+                            Some(_) => format!("\"{k}\": {v}"),
+                            None => format!("\"{k}\": \"{v}\""),
+                        })
+                        .collect();
+                    format!("{{{}}}", body.join(", "))
+                } else {
+                    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    body.join(" ")
+                };
+                (line, read)
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_record_written_over_another_is_the_one_read_afresh(
+            lines in proptest::collection::vec(line(), 1..8),
+        ) {
+            let mut reused = Record::new();
+            let mut merged = Record::new();
+            let mut merged_fresh = Record::new();
+            for (line, read) in &lines {
+                let fresh = parse(line);
+                let is = parse_into(line, &mut reused);
+                proptest::prop_assert_eq!(is, fresh.is_some(), "{}", line);
+                if let Some(fresh) = fresh {
+                    proptest::prop_assert!(same(&Some(reused.clone()), &Some(fresh.clone())), "{}", line);
+                    // Values read before the record is merged are merged read.
+                    for key in read {
+                        let _ = reused.get(key);
+                    }
+                    merged.extend_from(&reused);
+                    merged_fresh.extend(fresh);
+                    proptest::prop_assert!(same(&Some(merged.clone()), &Some(merged_fresh.clone())), "{}", line);
+                }
+            }
         }
     }
 }

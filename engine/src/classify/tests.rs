@@ -343,11 +343,28 @@ fn python_json_nan_and_infinity_trip_the_metric_rule() {
     };
     assert!(loss(found[0]).is_nan());
     assert_eq!(loss(found[1]), f64::INFINITY);
-    let records = findings
+    // The records read one after the other are given merged, the latest values of their
+    // keys; the incidents waited for the lines after theirs.
+    let kinds: Vec<String> = findings
         .iter()
-        .filter(|f| matches!(f, Finding::Metric { .. }))
-        .count();
-    assert_eq!(records, 4);
+        .map(|f| match f {
+            Finding::Metric {
+                line_number,
+                record,
+                ..
+            } => format!("records to line {line_number}, epoch {:?}", record["epoch"]),
+            Finding::Incident(i) => format!("incident at line {}", i.line_number),
+            Finding::Repeated { .. } => "repeated".to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "records to line 4, epoch Int(3)",
+            "incident at line 3",
+            "incident at line 4"
+        ]
+    );
 }
 
 #[test]
