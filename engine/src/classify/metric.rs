@@ -12,7 +12,7 @@ use minijinja::machinery::ast::{BinOpKind, Expr, UnaryOpKind};
 use minijinja::machinery::parse_expr;
 use minijinja::value::{Value, ValueKind};
 
-use super::record::{read_raw, LazyValue, MetricValue, Raw, Record, Token};
+use super::record::{read_raw, LazyValue, MetricValue, Raw, Record, RecordRef, Token, ValueRef};
 
 /// A compiled metric rule.
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ enum Stop {
 /// What a rule's names are looked up in: the record's keys, then the run's vars.
 #[derive(Clone, Copy)]
 struct Names<'r> {
-    record: &'r Record,
+    record: RecordRef<'r>,
     vars: &'r Record,
     /// For an `each` rule: the key it is evaluated for, and its value.
     each: Option<(&'r str, LazyValue<'r>)>,
@@ -180,16 +180,16 @@ impl<'r> Val<'r> {
     /// A value of a record as [`Val::of`] sees it once read, its text read here without
     /// keeping what it reads (a rule reads a value of a record once).
     fn lazy(value: LazyValue<'r>) -> Val<'r> {
-        match value.raw() {
-            None => Val::of(value.get()),
-            Some((raw, Raw::Text)) => Val::Text(raw),
-            Some((raw, Raw::Token)) => match Token::of(raw) {
+        match value.now() {
+            ValueRef::Read(value) => Val::of(value),
+            ValueRef::Raw(raw, Raw::Text) => Val::Text(raw),
+            ValueRef::Raw(raw, Raw::Token) => match Token::of(raw) {
                 Token::Int(i) => Val::Number(i as f64),
                 Token::Float(f) => Val::Number(f),
                 Token::Bool(b) => Val::Bool(b),
                 Token::Text(text) => Val::Text(text),
             },
-            Some((raw, Raw::JsonNumber)) => match read_raw(raw, Raw::JsonNumber) {
+            ValueRef::Raw(raw, Raw::JsonNumber) => match read_raw(raw, Raw::JsonNumber) {
                 MetricValue::Int(i) => Val::Number(i as f64),
                 MetricValue::Float(f) => Val::Number(f),
                 _ => Val::Null,
@@ -266,7 +266,7 @@ fn stops(node: &Node) -> Vec<&str> {
 
 /// Whether the rule holds for `record`, its other names read from `vars`: `Some` answer, or
 /// `None` when the template must decide.
-pub(crate) fn holds(node: &Node, record: &Record, vars: &Record) -> Option<bool> {
+pub(crate) fn holds(node: &Node, record: RecordRef<'_>, vars: &Record) -> Option<bool> {
     answer(eval(
         node,
         Names {
@@ -285,7 +285,7 @@ pub(crate) fn holds_each(
     value: LazyValue<'_>,
     vars: &Record,
 ) -> Option<bool> {
-    let record = &EMPTY;
+    let record = EMPTY.view();
     answer(eval(
         node,
         Names {

@@ -17,6 +17,7 @@
 mod extract;
 mod feed;
 mod gate;
+mod latest;
 mod metric;
 mod record;
 mod rules;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use feed::{CadenceSpec, Fed, Feed, LogLine, Spacing, LAST_LINE_BYTES};
 pub use record::{to_value as record_value, MetricValue, Record};
+use record::{RecordRef, Scanned};
 pub(crate) use rules::add_metric_templates;
 pub use rules::Rules;
 
@@ -161,8 +163,9 @@ pub enum Finding {
         /// This time.
         last_seen: DateTime<Utc>,
     },
-    /// The metric records of one or more lines read one after the other, with nothing else
-    /// found between them, merged: a key's value is the last one written.
+    /// The metric records read since the last finding, merged (a key where it was first
+    /// written, with the last value written): given before any other finding, and at the end
+    /// of every read, so that what follows sees the records before it.
     Metric {
         /// The line number of the last of them.
         line_number: u64,
@@ -217,8 +220,11 @@ pub struct Classifier {
     vars_bits: u64,
     /// Which `each` rules match the keys read last.
     globs: rules::KeyMemo,
-    /// The record of the last line that was one, kept for its room: the next is read into it.
-    scratch: Record,
+    /// The pairs of the last line that was a record, kept for their room: the next line's
+    /// are read into it.
+    pairs: record::Pairs,
+    /// The records read since they were last given ([`Finding::Metric`]).
+    latest: latest::Latest,
     /// The key whose value stamps each record ([`Finding::Metric`]'s `stamps`).
     stamp: Option<CompactString>,
     exception_line: Regex,
@@ -317,7 +323,8 @@ impl Classifier {
             vars: Arc::default(),
             vars_bits: 0,
             globs: rules::KeyMemo::default(),
-            scratch: Record::new(),
+            pairs: record::Pairs::default(),
+            latest: latest::Latest::default(),
             stamp: None,
             exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
                 .expect("valid regex"),
@@ -358,7 +365,7 @@ impl Classifier {
     ) -> Classifier {
         let rules = &self.rules;
         self.vars = Arc::new(vars.filter(|(k, _)| rules.metric_reads(k)).collect());
-        self.vars_bits = self.rules.names_bits(&self.vars);
+        self.vars_bits = self.rules.names_bits(self.vars.view());
         self
     }
 
@@ -459,6 +466,7 @@ impl Classifier {
                 break;
             }
         }
+        self.give_records(out);
         start
     }
 
@@ -471,11 +479,11 @@ impl Classifier {
     /// One whole line of a block, ended by `\r` when `open`.
     fn push_line(&mut self, line: &[u8], open: bool, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         if open {
-            self.push_open(line, 0, at, out);
+            self.segment(line, 0, true, at, out);
         } else if line.is_empty() && self.open_line {
             self.end_open_line();
         } else {
-            self.push_cut(line, 0, at, out);
+            self.segment(line, 0, false, at, out);
         }
     }
 
@@ -558,6 +566,7 @@ impl Classifier {
     /// bytes followed it. For readers that do not hold a whole over-long line in memory.
     pub fn push_cut(&mut self, head: &[u8], cut: usize, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         self.segment(head, cut, false, at, out);
+        self.give_records(out);
     }
 
     /// Reads one line that ended at a `\r`: a progress bar's redraw, or the first half of a
@@ -570,6 +579,7 @@ impl Classifier {
         out: &mut Vec<Finding>,
     ) {
         self.segment(head, cut, true, at, out);
+        self.give_records(out);
     }
 
     /// The `\n` of a `\r\n`: the line the `\r` ended is over.
@@ -635,6 +645,7 @@ impl Classifier {
             self.table = None;
         }
         self.emit_complete(out, true);
+        self.give_records(out);
     }
 
     fn outside(&mut self, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
@@ -665,16 +676,27 @@ impl Classifier {
                 None => self.table = None,
             }
         }
-        if looks_like_record(line) && record::parse_into(line, &mut self.scratch) {
-            let record = std::mem::take(&mut self.scratch);
-            if let Some(message) = error_level_message(&record) {
-                let message = message.to_owned();
-                self.error_report(&message, line, at, out);
+        if looks_like_record(line) {
+            let mut pairs = std::mem::take(&mut self.pairs);
+            let found = match record::scan(line, &mut pairs) {
+                Scanned::No => false,
+                Scanned::InPlace => {
+                    self.record_line(RecordRef::Line(pairs.of(line)), line, at, out);
+                    let keys = pairs.of(line).keys();
+                    self.latest.add_line(line, keys, self.line_number);
+                    true
+                }
+                Scanned::Kept(record) => {
+                    self.record_line(record.view(), line, at, out);
+                    self.latest.add_record(record, self.line_number);
+                    true
+                }
+            };
+            self.pairs = pairs;
+            if found {
+                self.remember(line);
+                return;
             }
-            self.metric(&record, line, at, out);
-            self.scratch = record;
-            self.remember(line);
-            return;
         }
         // Most lines are neither reports nor hold a metric: one literal search each says so.
         let reports = self.rules.may_report(line);
@@ -706,50 +728,70 @@ impl Classifier {
                     reported: Vec::new(),
                 });
             } else if let Some(record) = self.rules.extract.pairs(line) {
-                self.metric(&record, line, at, out);
+                self.metric(record.view(), line, at, out);
+                self.latest.add_record(record, self.line_number);
             }
         }
         self.remember(line);
     }
 
-    /// A metric record read from `line`: an incident when a metric rule holds for it.
-    fn metric(&mut self, record: &Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+    /// `line`, which is the metric record `record`: an error report when its level says so,
+    /// and a metric.
+    fn record_line(
+        &mut self,
+        record: RecordRef<'_>,
+        line: &str,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
+        if let Some(message) = error_level_message(record) {
+            let message = message.to_owned();
+            self.error_report(&message, line, at, out);
+        }
+        self.metric(record, line, at, out);
+    }
+
+    /// A metric record read from `line`: an incident when a metric rule holds for it. Its
+    /// stamp is kept; the caller keeps its values.
+    fn metric(
+        &mut self,
+        record: RecordRef<'_>,
+        line: &str,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
         if let Some(found) =
             self.rules
                 .match_metric(record, &self.vars, self.vars_bits, &mut self.globs)
         {
-            let incident = self.metric_incident(&found, record.clone(), line, None, at);
+            let incident = self.metric_incident(&found, record.to_record(), line, None, at);
             self.report(incident, out);
         }
-        self.merge(record, out);
+        self.stamp(record);
     }
 
-    /// Gives `record`, read from the current line, as a [`Finding::Metric`]: merged into the
-    /// last finding when that is one (a training log's records follow one another, and only
-    /// their latest values are kept), else a new one.
-    fn merge(&self, record: &Record, out: &mut Vec<Finding>) {
-        let stamp = self.stamp.as_ref().and_then(|key| {
-            let at = record.lazy_get(key)?.finite_number()?;
-            Some(Stamp {
+    /// Keeps the stamp of `record`, read from the current line, when it has one.
+    fn stamp(&mut self, record: RecordRef<'_>) {
+        let Some(key) = &self.stamp else { return };
+        if let Some(at) = record.lazy_get(key).and_then(|v| v.finite_number()) {
+            self.latest.add_stamp(Stamp {
                 line_number: self.line_number,
                 at,
-            })
-        });
-        if let Some(Finding::Metric {
-            line_number,
-            record: merged,
-            stamps,
-        }) = out.last_mut()
-        {
-            merged.extend_from(record);
-            *line_number = self.line_number;
-            stamps.extend(stamp);
+            });
+        }
+    }
+
+    /// Gives the records read since they were last given, merged, as one [`Finding::Metric`]:
+    /// before anything else is given, and at the end of every read.
+    fn give_records(&mut self, out: &mut Vec<Finding>) {
+        if self.latest.is_empty() {
             return;
         }
+        let (record, line_number, stamps) = self.latest.take();
         out.push(Finding::Metric {
-            line_number: self.line_number,
-            record: record.clone(),
-            stamps: stamp.into_iter().collect(),
+            line_number,
+            record,
+            stamps,
         });
     }
 
@@ -758,7 +800,7 @@ impl Classifier {
     fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         if let Some(found) =
             self.rules
-                .match_metric(&record, &self.vars, self.vars_bits, &mut self.globs)
+                .match_metric(record.view(), &self.vars, self.vars_bits, &mut self.globs)
         {
             let class = found.class.0;
             let table = self.table.as_ref().expect("a table is being read");
@@ -779,7 +821,8 @@ impl Classifier {
                 }
             }
         }
-        self.merge(&record, out);
+        self.stamp(record.view());
+        self.latest.add_record(record, self.line_number);
     }
 
     fn metric_incident(
@@ -1033,11 +1076,13 @@ impl Classifier {
     fn repeat(&mut self, key: IncidentKey, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         if let Some((_, count)) = self.reported.get_mut(&key) {
             *count += 1;
+            let count = *count;
+            self.give_records(out);
             out.push(Finding::Repeated {
                 category: key.category,
                 exception: key.exception,
                 message: key.message,
-                count: *count,
+                count,
                 last_seen: at,
             });
         }
@@ -1049,6 +1094,7 @@ impl Classifier {
             if all || self.pending[index].after.len() >= CONTEXT_LINES {
                 let mut incident = self.pending.remove(index);
                 incident.after.truncate(CONTEXT_LINES);
+                self.give_records(out);
                 out.push(Finding::Incident(Box::new(incident)));
             } else {
                 index += 1;
@@ -1116,19 +1162,16 @@ fn root_cause(raised: &[Exception]) -> usize {
 
 /// The message of a structured line whose level says it is an error (`level=ERROR`,
 /// `{"levelname": "CRITICAL", ...}`).
-fn error_level_message(record: &Record) -> Option<&str> {
+fn error_level_message(record: RecordRef<'_>) -> Option<&str> {
     const LEVELS: [&str; 4] = ["level", "levelname", "severity", "lvl"];
     // One pass over the record (most have no level at all): the first of LEVELS it has.
     // Keys first: no value is read of a record without a level.
     let level = record
         .lazy_iter()
         .filter_map(|(k, v)| Some((LEVELS.iter().position(|l| *l == k)?, v)))
-        .filter_map(|(rank, v)| match v.get() {
-            MetricValue::Text(level) => Some((rank, level)),
-            _ => None,
-        })
+        .filter_map(|(rank, v)| Some((rank, v.text()?)))
         .min_by_key(|(rank, _)| *rank)
-        .map(|(_, level)| level.as_str())?;
+        .map(|(_, level)| level)?;
     if !["error", "critical", "fatal"]
         .iter()
         .any(|l| level.eq_ignore_ascii_case(l))
@@ -1137,11 +1180,9 @@ fn error_level_message(record: &Record) -> Option<&str> {
     }
     ["message", "msg", "error", "err", "exception", "event"]
         .iter()
-        .find_map(|k| match record.get(k) {
-            Some(MetricValue::Text(message)) if !message.trim().is_empty() => {
-                Some(message.as_str())
-            }
-            _ => None,
+        .find_map(|k| {
+            let message = record.lazy_get(k)?.text()?;
+            (!message.trim().is_empty()).then_some(message)
         })
 }
 

@@ -37,7 +37,7 @@ pub struct Record(Vec<(CompactString, Slot)>);
 
 /// A value of a record: read already, or its text, read when it is first asked for.
 #[derive(Clone)]
-enum Slot {
+pub(super) enum Slot {
     Read(MetricValue),
     Lazy {
         /// The text of the value, as the line wrote it (without quotes).
@@ -65,38 +65,6 @@ impl Slot {
             raw: CompactString::from(raw),
             kind,
             value: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Makes this the text `text` of `kind`, unread, in the storage it has.
-    fn set_raw(&mut self, text: &str, new_kind: Raw) {
-        match self {
-            Slot::Lazy { raw, kind, value } => {
-                raw.clear();
-                raw.push_str(text);
-                *kind = new_kind;
-                value.take();
-            }
-            Slot::Read(_) => *self = Slot::raw(text, new_kind),
-        }
-    }
-
-    /// Makes this a copy of `other`, in the storage it has.
-    fn copy_from(&mut self, other: &Slot) {
-        match (&mut *self, other) {
-            (
-                Slot::Lazy { raw, kind, value },
-                Slot::Lazy {
-                    raw: text,
-                    kind: new_kind,
-                    value: read,
-                },
-            ) if read.get().is_none() => {
-                raw.clone_from(text);
-                *kind = *new_kind;
-                value.take();
-            }
-            _ => *self = other.clone(),
         }
     }
 
@@ -207,28 +175,6 @@ impl Record {
         }
     }
 
-    /// Takes the values of `other` as [`Record::extend`] does, copied into the room this
-    /// record has: merging the records of a log into one allocates only for a new key (or a
-    /// value too long to be held inline).
-    pub(super) fn extend_from(&mut self, other: &Record) {
-        let mut guess = 0;
-        for (key, slot) in &other.0 {
-            let at = match self.0.get(guess) {
-                Some((k, _)) if k == key => guess,
-                _ => match self.0.iter().position(|(k, _)| k == key) {
-                    Some(at) => at,
-                    None => {
-                        self.0.push((key.clone(), slot.clone()));
-                        guess = self.0.len();
-                        continue;
-                    }
-                },
-            };
-            self.0[at].1.copy_from(slot);
-            guess = at + 1;
-        }
-    }
-
     /// The keys and values, in the order they were first written.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &MetricValue)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.value()))
@@ -239,17 +185,17 @@ impl Record {
         self.0.iter().map(|(k, _)| k.as_str())
     }
 
+    /// The record as the rules read it.
+    pub(super) fn view(&self) -> RecordRef<'_> {
+        RecordRef::Kept(self)
+    }
+
     /// The value of `key`, not read yet.
     pub(super) fn lazy_get(&self, key: &str) -> Option<LazyValue<'_>> {
         self.0
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| LazyValue(v))
-    }
-
-    /// The keys with their values read only when asked for.
-    pub(super) fn lazy_iter(&self) -> impl Iterator<Item = (&str, LazyValue<'_>)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), LazyValue(v)))
+            .map(|(_, v)| LazyValue::Slot(v))
     }
 
     /// How many keys.
@@ -260,84 +206,6 @@ impl Record {
     /// Whether it has no keys.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-}
-
-/// Writes a record read from a line into the room a record had, pair by pair: the keys of a
-/// log's records recur, in the same order, so a key already in its place is kept (no copy of
-/// it is made) and its value's text is written into the storage the last value had.
-pub(super) struct Fill<'r> {
-    record: &'r mut Record,
-    /// The pairs written so far.
-    written: usize,
-    /// The bits of [`key_bit`] of the keys written: a key whose bit is not there is new, and
-    /// is not looked for among them.
-    seen: u64,
-}
-
-impl<'r> Fill<'r> {
-    /// Starts writing over `record`.
-    pub(super) fn new(record: &'r mut Record) -> Fill<'r> {
-        Fill {
-            record,
-            written: 0,
-            seen: 0,
-        }
-    }
-
-    /// Sets `key` to the text `raw` of `kind`, replacing the value it was given earlier on
-    /// the line.
-    pub(super) fn raw(&mut self, key: &str, raw: &str, kind: Raw) {
-        if let Some(slot) = self.slot(key) {
-            slot.set_raw(raw, kind);
-        } else {
-            self.place(key, Slot::raw(raw, kind));
-        }
-    }
-
-    /// Sets `key` to `value`, as [`Fill::raw`] does.
-    pub(super) fn read(&mut self, key: &str, value: MetricValue) {
-        if let Some(slot) = self.slot(key) {
-            *slot = Slot::Read(value);
-        } else {
-            self.place(key, Slot::Read(value));
-        }
-    }
-
-    /// The slot of `key`: the one it was given earlier on the line, or the next one when the
-    /// record had `key` there; `None` when `key` is to be placed.
-    fn slot(&mut self, key: &str) -> Option<&mut Slot> {
-        let bit = key_bit(key);
-        let pairs = &mut self.record.0;
-        if self.seen & bit != 0 {
-            if let Some(at) = pairs[..self.written].iter().position(|(k, _)| k == key) {
-                return Some(&mut pairs[at].1);
-            }
-        }
-        self.seen |= bit;
-        match pairs.get_mut(self.written) {
-            Some((k, slot)) if k == key => {
-                self.written += 1;
-                Some(slot)
-            }
-            _ => None,
-        }
-    }
-
-    /// Places the new `key` next, with `slot`.
-    fn place(&mut self, key: &str, slot: Slot) {
-        let pair = (CompactString::from(key), slot);
-        match self.record.0.get_mut(self.written) {
-            Some(old) => *old = pair,
-            None => self.record.0.push(pair),
-        }
-        self.written += 1;
-    }
-
-    /// Ends the record: the pairs past those written are dropped. Whether it has any.
-    pub(super) fn finish(self) -> bool {
-        self.record.0.truncate(self.written);
-        self.written > 0
     }
 }
 
@@ -369,38 +237,265 @@ pub(super) fn key_slot(key: &str) -> usize {
     (mix % 64) as usize
 }
 
-/// A value of a record not read yet: [`LazyValue::get`] reads it.
+/// A value of a record, not read yet, or read already: [`LazyValue::read`] reads it.
 #[derive(Clone, Copy)]
-pub(super) struct LazyValue<'r>(&'r Slot);
+pub(super) enum LazyValue<'r> {
+    /// A value of a [`Record`].
+    Slot(&'r Slot),
+    /// A value of a [`LineRecord`]: its text, or what it read as already.
+    Line(&'r str, &'r Value),
+}
+
+/// What a value is now: its text and how that reads, or a value read.
+#[derive(Clone, Copy)]
+pub(super) enum ValueRef<'r> {
+    /// Its text, not read yet.
+    Raw(&'r str, Raw),
+    /// Read.
+    Read(&'r MetricValue),
+}
 
 impl<'r> LazyValue<'r> {
-    /// The value.
-    pub(super) fn get(self) -> &'r MetricValue {
-        self.0.value()
+    /// What it is now.
+    pub(super) fn now(self) -> ValueRef<'r> {
+        match self {
+            LazyValue::Slot(Slot::Lazy { raw, kind, value }) => match value.get() {
+                Some(read) => ValueRef::Read(read),
+                None => ValueRef::Raw(raw.as_str(), *kind),
+            },
+            LazyValue::Slot(Slot::Read(value)) | LazyValue::Line(_, Value::Read(value)) => {
+                ValueRef::Read(value)
+            }
+            LazyValue::Line(line, Value::Raw { start, len, kind }) => {
+                ValueRef::Raw(&line[*start as usize..(*start + *len) as usize], *kind)
+            }
+        }
+    }
+
+    /// The value: that of a record's slot kept read there, any other read for the asking.
+    pub(super) fn read(self) -> std::borrow::Cow<'r, MetricValue> {
+        use std::borrow::Cow;
+        match self {
+            LazyValue::Slot(slot) => Cow::Borrowed(slot.value()),
+            LazyValue::Line(..) => match self.now() {
+                ValueRef::Read(value) => Cow::Borrowed(value),
+                ValueRef::Raw(raw, kind) => Cow::Owned(read_raw(raw, kind)),
+            },
+        }
     }
 
     /// The value when it is a whole number, or any other finite number, as a float; read
     /// without keeping what was read.
     pub(super) fn finite_number(self) -> Option<f64> {
-        let value = match self.raw() {
-            None => return number(self.get()),
-            Some((_, Raw::Text)) => return None,
-            Some((raw, Raw::Token)) => match Token::of(raw) {
+        let value = match self.now() {
+            ValueRef::Read(value) => return number(value),
+            ValueRef::Raw(_, Raw::Text) => return None,
+            ValueRef::Raw(raw, Raw::Token) => match Token::of(raw) {
                 Token::Int(int) => MetricValue::Int(int),
                 Token::Float(float) => MetricValue::Float(float),
                 Token::Bool(_) | Token::Text(_) => return None,
             },
-            Some((raw, kind)) => read_raw(raw, kind),
+            ValueRef::Raw(raw, kind) => read_raw(raw, kind),
         };
         number(&value)
     }
 
     /// The text it was written as and how that reads, when it was not read yet.
     pub(super) fn raw(self) -> Option<(&'r str, Raw)> {
-        match self.0 {
-            Slot::Lazy { raw, kind, value } if value.get().is_none() => Some((raw.as_str(), *kind)),
-            _ => None,
+        match self.now() {
+            ValueRef::Raw(raw, kind) => Some((raw, kind)),
+            ValueRef::Read(_) => None,
         }
+    }
+
+    /// The value when it is text, without reading a number.
+    pub(super) fn text(self) -> Option<&'r str> {
+        match self.now() {
+            ValueRef::Read(MetricValue::Text(text)) => Some(text),
+            ValueRef::Raw(text, Raw::Text) => Some(text),
+            ValueRef::Raw(raw, Raw::Token) => match Token::of(raw) {
+                Token::Text(text) => Some(text),
+                _ => None,
+            },
+            ValueRef::Read(_) | ValueRef::Raw(_, Raw::JsonNumber) => None,
+        }
+    }
+}
+
+/// A value of a line's record: where its text is in the line, or what it read as already
+/// (Python's `NaN` and infinities, `true`, `false`, `null`, a number with an exponent).
+#[derive(Clone, Debug)]
+pub(super) enum Value {
+    Raw { start: u32, len: u32, kind: Raw },
+    Read(MetricValue),
+}
+
+/// A pair of a line's record: where its key is in the line, and its value.
+#[derive(Clone, Debug)]
+pub(super) struct Pair {
+    key_start: u32,
+    key_len: u32,
+    value: Value,
+}
+
+/// The pairs of the record a line is, where they are in it: what the rules read of every
+/// record of a log, at no more cost than finding them (no key or value is copied). A
+/// [`Record`] is made of it only for what is kept ([`LineRecord::to_record`]).
+#[derive(Clone, Default)]
+pub(super) struct Pairs {
+    pairs: Vec<Pair>,
+    /// The bits of [`key_bit`] of the keys written: a key whose bit is not there is new, and
+    /// is not looked for among them.
+    seen: u64,
+}
+
+impl Pairs {
+    /// Sets `key`, a part of `line`, to `value`, replacing the value it was given earlier on
+    /// the line (in the place it was given).
+    fn set(&mut self, line: &str, key: &str, value: Value) {
+        let bit = key_bit(key);
+        if self.seen & bit != 0 {
+            let earlier = self
+                .pairs
+                .iter_mut()
+                .find(|p| &line[p.key_start as usize..(p.key_start + p.key_len) as usize] == key);
+            if let Some(pair) = earlier {
+                pair.value = value;
+                return;
+            }
+        }
+        self.seen |= bit;
+        self.pairs.push(Pair {
+            key_start: offset(line, key),
+            key_len: key.len() as u32,
+            value,
+        });
+    }
+
+    /// Sets `key` to the text `raw` of `kind`, both parts of `line`.
+    fn raw(&mut self, line: &str, key: &str, raw: &str, kind: Raw) {
+        let value = Value::Raw {
+            start: offset(line, raw),
+            len: raw.len() as u32,
+            kind,
+        };
+        self.set(line, key, value);
+    }
+
+    /// Sets `key`, a part of `line`, to `value`.
+    fn read(&mut self, line: &str, key: &str, value: MetricValue) {
+        self.set(line, key, Value::Read(value));
+    }
+
+    fn clear(&mut self) {
+        self.pairs.clear();
+        self.seen = 0;
+    }
+}
+
+/// Where `part`, a part of `text`, starts in it.
+fn offset(text: &str, part: &str) -> u32 {
+    let at = part.as_ptr() as usize - text.as_ptr() as usize;
+    debug_assert!(at + part.len() <= text.len(), "a part of the text");
+    at as u32
+}
+
+/// A line's record, read in place: the line and its [`Pairs`].
+#[derive(Clone, Copy)]
+pub(super) struct LineRecord<'l> {
+    line: &'l str,
+    pairs: &'l [Pair],
+}
+
+impl<'l> LineRecord<'l> {
+    fn key(self, pair: &'l Pair) -> &'l str {
+        &self.line[pair.key_start as usize..(pair.key_start + pair.key_len) as usize]
+    }
+
+    /// The record, made to be kept.
+    pub(super) fn to_record(self) -> Record {
+        let mut record = Record::with_capacity(self.pairs.len());
+        for pair in self.pairs {
+            let slot = match LazyValue::Line(self.line, &pair.value).now() {
+                ValueRef::Raw(raw, kind) => Slot::raw(raw, kind),
+                ValueRef::Read(value) => Slot::Read(value.clone()),
+            };
+            // The keys of a line's pairs are unique.
+            record.0.push((CompactString::from(self.key(pair)), slot));
+        }
+        record
+    }
+
+    /// The keys, in the order they were written.
+    pub(super) fn keys(self) -> impl Iterator<Item = &'l str> {
+        self.pairs.iter().map(move |p| self.key(p))
+    }
+}
+
+/// The keys of a record with their values read only when asked for ([`RecordRef::lazy_iter`]).
+pub(super) enum LazyPairs<'r> {
+    Kept(std::slice::Iter<'r, (CompactString, Slot)>),
+    Line(&'r str, std::slice::Iter<'r, Pair>),
+}
+
+impl<'r> Iterator for LazyPairs<'r> {
+    type Item = (&'r str, LazyValue<'r>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            LazyPairs::Kept(pairs) => pairs.next().map(|(k, v)| (k.as_str(), LazyValue::Slot(v))),
+            LazyPairs::Line(line, pairs) => pairs.next().map(|p| {
+                let key = &line[p.key_start as usize..(p.key_start + p.key_len) as usize];
+                (key, LazyValue::Line(line, &p.value))
+            }),
+        }
+    }
+}
+
+/// A record as the rules read it: one kept, or a line's read in place.
+#[derive(Clone, Copy)]
+pub(super) enum RecordRef<'r> {
+    Kept(&'r Record),
+    Line(LineRecord<'r>),
+}
+
+impl<'r> RecordRef<'r> {
+    /// The value of `key`, not read yet.
+    pub(super) fn lazy_get(self, key: &str) -> Option<LazyValue<'r>> {
+        match self {
+            RecordRef::Kept(record) => record.lazy_get(key),
+            RecordRef::Line(line) => line
+                .pairs
+                .iter()
+                .find(|p| line.key(p) == key)
+                .map(|p| LazyValue::Line(line.line, &p.value)),
+        }
+    }
+
+    /// The keys with their values read only when asked for, in the order written.
+    pub(super) fn lazy_iter(self) -> LazyPairs<'r> {
+        match self {
+            RecordRef::Kept(record) => LazyPairs::Kept(record.0.iter()),
+            RecordRef::Line(line) => LazyPairs::Line(line.line, line.pairs.iter()),
+        }
+    }
+
+    /// The keys, in the order written.
+    pub(super) fn keys(self) -> impl Iterator<Item = &'r str> {
+        self.lazy_iter().map(|(k, _)| k)
+    }
+
+    /// The record, made to be kept.
+    pub(super) fn to_record(self) -> Record {
+        match self {
+            RecordRef::Kept(record) => record.clone(),
+            RecordRef::Line(line) => line.to_record(),
+        }
+    }
+
+    /// The value of `key`.
+    pub(super) fn get(self, key: &str) -> Option<std::borrow::Cow<'r, MetricValue>> {
+        self.lazy_get(key).map(LazyValue::read)
     }
 }
 
@@ -676,43 +771,66 @@ const NEG_INFINITY: &str = "\u{0}-Infinity";
 
 /// Reads `line` as a metric record, if it is one.
 pub fn parse(line: &str) -> Option<Record> {
-    let mut record = Record::new();
-    parse_into(line, &mut record).then_some(record)
+    let mut pairs = Pairs::default();
+    match scan(line, &mut pairs) {
+        Scanned::No => None,
+        Scanned::InPlace => Some(pairs.of(line).to_record()),
+        Scanned::Kept(record) => Some(record),
+    }
 }
 
-/// Reads `line` as a metric record into `record`, in the room it has (see [`Fill`]); whether
-/// it is one. When it is not, what `record` holds is not a record of anything.
-pub(super) fn parse_into(line: &str, record: &mut Record) -> bool {
+/// What a line is as a metric record ([`scan`]).
+pub(super) enum Scanned {
+    /// None.
+    No,
+    /// One, its pairs in the [`Pairs`] given: [`Pairs::of`] the line reads it.
+    InPlace,
+    /// One read by `serde_json` (a nested value, an escape, ...).
+    Kept(Record),
+}
+
+/// Reads `line` as a metric record: a flat JSON object or a line of `key=value` pairs is read
+/// in place, into `pairs` (what they held before is gone).
+pub(super) fn scan(line: &str, pairs: &mut Pairs) -> Scanned {
+    pairs.clear();
     let trimmed = line.trim();
     if trimmed.starts_with('{') {
-        return parse_json(trimmed, record);
+        if flat_json(line, trimmed, pairs).is_some() {
+            return Scanned::InPlace;
+        }
+        return match serde_json::from_str(trimmed) {
+            Ok(record) => Scanned::Kept(record),
+            Err(_) if trimmed.contains("NaN") || trimmed.contains("Infinity") => {
+                serde_json::from_str(&python_tokens_to_markers(trimmed))
+                    .map_or(Scanned::No, Scanned::Kept)
+            }
+            Err(_) => Scanned::No,
+        };
     }
-    if memchr::memchr(b'=', trimmed.as_bytes()).is_some() {
-        return parse_key_values(trimmed, record).is_some();
+    if memchr::memchr(b'=', trimmed.as_bytes()).is_some()
+        && parse_key_values(line, trimmed, pairs).is_some()
+    {
+        return Scanned::InPlace;
     }
-    false
+    Scanned::No
 }
 
-fn parse_json(text: &str, into: &mut Record) -> bool {
-    if flat_json(text, into).is_some() {
-        return true;
-    }
-    let read = match serde_json::from_str(text) {
-        Ok(record) => Some(record),
-        Err(_) if text.contains("NaN") || text.contains("Infinity") => {
-            serde_json::from_str(&python_tokens_to_markers(text)).ok()
+impl Pairs {
+    /// The record of `line`, which these pairs were read from.
+    pub(super) fn of<'l>(&'l self, line: &'l str) -> LineRecord<'l> {
+        LineRecord {
+            line,
+            pairs: &self.pairs,
         }
-        Err(_) => None,
-    };
-    read.map(|record| *into = record).is_some()
+    }
 }
 
 /// A flat JSON object of plain values, as progress lines write them, read by hand: the record
 /// `serde_json` reads from it, in a fifth of the time. `None` for anything else (a nested value,
 /// an escape, a control character, Python's bare `NaN`, an integer too long to be sure of, a
 /// number out of range), which `serde_json` reads then, so the answer is always its answer.
-/// The record is written into `into`.
-fn flat_json(text: &str, into: &mut Record) -> Option<()> {
+/// `text` is a part of `line`, whose pairs are written into `pairs`.
+fn flat_json(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
     let bytes = text.as_bytes();
     let mut at = 1;
     let skip_space = |at: &mut usize| {
@@ -726,7 +844,6 @@ fn flat_json(text: &str, into: &mut Record) -> Option<()> {
     if bytes.first() != Some(&b'{') {
         return None;
     }
-    let mut record = Fill::new(into);
     skip_space(&mut at);
     if bytes.get(at) == Some(&b'}') {
         at += 1;
@@ -744,22 +861,22 @@ fn flat_json(text: &str, into: &mut Record) -> Option<()> {
             skip_space(&mut at);
             match bytes.get(at)? {
                 b'"' => match json_string(text, &mut at)? {
-                    "NaN" => record.read(key, MetricValue::Float(f64::NAN)),
-                    "Infinity" => record.read(key, MetricValue::Float(f64::INFINITY)),
-                    "-Infinity" => record.read(key, MetricValue::Float(f64::NEG_INFINITY)),
-                    other => record.raw(key, other, Raw::Text),
+                    "NaN" => pairs.read(line, key, MetricValue::Float(f64::NAN)),
+                    "Infinity" => pairs.read(line, key, MetricValue::Float(f64::INFINITY)),
+                    "-Infinity" => pairs.read(line, key, MetricValue::Float(f64::NEG_INFINITY)),
+                    other => pairs.raw(line, key, other, Raw::Text),
                 },
                 b'-' | b'0'..=b'9' => {
                     let start = at;
                     if json_number(text, &mut at)? {
-                        record.raw(key, &text[start..at], Raw::JsonNumber);
+                        pairs.raw(line, key, &text[start..at], Raw::JsonNumber);
                     } else {
                         let value = read_raw(&text[start..at], Raw::JsonNumber);
                         // Out of range is an error to serde_json, not an infinity.
                         if !matches!(value, MetricValue::Float(f) if f.is_finite()) {
                             return None;
                         }
-                        record.read(key, value);
+                        pairs.read(line, key, value);
                     }
                 }
                 _ => {
@@ -774,7 +891,7 @@ fn flat_json(text: &str, into: &mut Record) -> Option<()> {
                         return None;
                     };
                     at += len;
-                    record.read(key, value);
+                    pairs.read(line, key, value);
                 }
             }
             skip_space(&mut at);
@@ -792,9 +909,7 @@ fn flat_json(text: &str, into: &mut Record) -> Option<()> {
         }
     }
     skip_space(&mut at);
-    (at == bytes.len()).then(|| {
-        record.finish();
-    })
+    (at == bytes.len()).then_some(())
 }
 
 /// The JSON string at `at` (its opening quote) when it has no escape and no control
@@ -936,9 +1051,9 @@ fn trim_start(text: &str) -> &str {
     }
 }
 
-/// `key=value key="quoted value" ...`: a record only when every token is such a pair.
-fn parse_key_values(text: &str, into: &mut Record) -> Option<()> {
-    let mut record = Fill::new(into);
+/// `key=value key="quoted value" ...`: a record only when every token is such a pair. `text`
+/// is a part of `line`, whose pairs are written into `pairs`.
+fn parse_key_values(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
     let mut rest = text;
     loop {
         rest = trim_start(rest);
@@ -959,15 +1074,15 @@ fn parse_key_values(text: &str, into: &mut Record) -> Option<()> {
         // until the value is.
         if let Some(quoted) = rest.strip_prefix('"') {
             let end = memchr::memchr(b'"', quoted.as_bytes())?;
-            record.raw(key, &quoted[..end], Raw::Text);
+            pairs.raw(line, key, &quoted[..end], Raw::Text);
             rest = &quoted[end + 1..];
         } else {
             let end = value_end(rest);
-            record.raw(key, &rest[..end], Raw::Token);
+            pairs.raw(line, key, &rest[..end], Raw::Token);
             rest = &rest[end..];
         }
     }
-    record.finish().then_some(())
+    (!pairs.pairs.is_empty()).then_some(())
 }
 
 #[cfg(test)]
@@ -1073,13 +1188,12 @@ mod tests {
     }
 
     fn parse_json(text: &str) -> Option<Record> {
-        let mut record = Record::new();
-        super::parse_json(text, &mut record).then_some(record)
+        parse(text)
     }
 
     fn flat_json(text: &str) -> Option<Record> {
-        let mut record = Record::new();
-        super::flat_json(text, &mut record).map(|()| record)
+        let mut pairs = Pairs::default();
+        super::flat_json(text, text, &mut pairs).map(|()| pairs.of(text).to_record())
     }
 
     #[test]
@@ -1205,17 +1319,17 @@ mod tests {
             let node = super::super::metric::compile(rule).expect("a native rule");
             // A rule reads the record unread as a rule reads it read.
             proptest::prop_assert_eq!(
-                super::super::metric::holds(&node, &lazy, &vars),
-                super::super::metric::holds(&node, &eager, &vars),
+                super::super::metric::holds(&node, lazy.view(), &vars),
+                super::super::metric::holds(&node, eager.view(), &vars),
                 "{}: {}", line, rule
             );
-            for ((key, value), (_, read_value)) in lazy.lazy_iter().zip(eager.lazy_iter()) {
+            for ((key, value), (_, read_value)) in lazy.view().lazy_iter().zip(eager.view().lazy_iter()) {
                 proptest::prop_assert_eq!(
                     super::super::metric::holds_each(&node, key, value, &vars),
                     super::super::metric::holds_each(&node, key, read_value, &vars),
                     "{}: {} for {}", line, rule, key
                 );
-                proptest::prop_assert_eq!(value.finite_number(), number(read_value.get()));
+                proptest::prop_assert_eq!(value.finite_number(), number(&read_value.read()));
             }
             // Merged into the latest values, unread, they are what they would have been read.
             let mut latest = parse("step=1 loss=2 extra=x").expect("a record");
@@ -1226,8 +1340,8 @@ mod tests {
             proptest::prop_assert!(same(&Some(lazy), &Some(eager)), "{}", line);
         }
     }
-    /// A line of pairs of some keys, as `key=value` or as JSON, some of them read.
-    fn line() -> impl proptest::strategy::Strategy<Value = (String, Vec<String>)> {
+    /// A line of pairs of some keys, as `key=value` or as JSON, and the record it is.
+    fn line() -> impl proptest::strategy::Strategy<Value = (String, Option<Record>)> {
         use proptest::strategy::Strategy;
         (
             proptest::collection::vec(
@@ -1238,48 +1352,75 @@ mod tests {
                 0..6,
             ),
             proptest::bool::ANY,
-            proptest::collection::vec("(loss|lr|step|a|b)", 0..3),
         )
-            .prop_map(|(pairs, json, read)| {
-                let line = if json {
+            .prop_map(|(pairs, json)| {
+                if json {
                     let body: Vec<String> = pairs
                         .iter()
-                        .map(|(k, v)| match v.strip_prefix('"') {
-                            Some(_) => format!("\"{k}\": {v}"),
-                            None => format!("\"{k}\": \"{v}\""),
+                        .map(|(k, v)| {
+                            let number = serde_json::from_str::<serde_json::Value>(v)
+                                .is_ok_and(|v| v.is_number());
+                            if number || v.starts_with('"') {
+                                format!("\"{k}\": {v}")
+                            } else {
+                                format!("\"{k}\": \"{v}\"")
+                            }
                         })
                         .collect();
-                    format!("{{{}}}", body.join(", "))
+                    let line = format!("{{{}}}", body.join(", "));
+                    let record = by_serde(&line);
+                    (line, record)
                 } else {
                     let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    body.join(" ")
-                };
-                (line, read)
+                    let record = (!pairs.is_empty()).then(|| eagerly(&pairs));
+                    (body.join(" "), record)
+                }
             })
     }
 
     proptest::proptest! {
         #[test]
-        fn a_record_written_over_another_is_the_one_read_afresh(
+        fn a_line_read_in_place_reads_as_its_record(
             lines in proptest::collection::vec(line(), 1..8),
+            rule in proptest::sample::select(vec![
+                "value is nan or value is infinite",
+                "loss > 0.5 or step == 3",
+                "lr is nan",
+                "a_much_longer_key_name_than_inline == 'x' or a < b",
+            ]),
         ) {
-            let mut reused = Record::new();
-            let mut merged = Record::new();
-            let mut merged_fresh = Record::new();
-            for (line, read) in &lines {
-                let fresh = parse(line);
-                let is = parse_into(line, &mut reused);
-                proptest::prop_assert_eq!(is, fresh.is_some(), "{}", line);
-                if let Some(fresh) = fresh {
-                    proptest::prop_assert!(same(&Some(reused.clone()), &Some(fresh.clone())), "{}", line);
-                    // Values read before the record is merged are merged read.
-                    for key in read {
-                        let _ = reused.get(key);
-                    }
-                    merged.extend_from(&reused);
-                    merged_fresh.extend(fresh);
-                    proptest::prop_assert!(same(&Some(merged.clone()), &Some(merged_fresh.clone())), "{}", line);
+            let node = super::super::metric::compile(rule).expect("a native rule");
+            let vars = Record::new();
+            // One `Pairs` for every line, as a classifier reads a log.
+            let mut pairs = Pairs::default();
+            for (line, record) in &lines {
+                let scanned = scan(line, &mut pairs);
+                let read = match scanned {
+                    Scanned::No => None,
+                    Scanned::InPlace => Some(pairs.of(line).to_record()),
+                    Scanned::Kept(ref record) => Some(record.clone()),
+                };
+                proptest::prop_assert!(same(&read, record), "{}: {:?} against {:?}", line, read, record);
+                let (Scanned::InPlace, Some(record)) = (scanned, record) else { continue };
+                let view = RecordRef::Line(pairs.of(line));
+                proptest::prop_assert_eq!(view.keys().collect::<Vec<_>>(), record.keys().collect::<Vec<_>>());
+                for (key, value) in record.view().lazy_iter() {
+                    let in_place = view.lazy_get(key).expect("the key is there");
+                    let of = |v: &MetricValue| same(&Some([(key, v.clone())].into_iter().collect()), &Some([(key, value.read().into_owned())].into_iter().collect()));
+                    proptest::prop_assert!(of(&in_place.read()), "{}: {}", line, key);
+                    proptest::prop_assert_eq!(in_place.finite_number().map(f64::to_bits), value.finite_number().map(f64::to_bits));
+                    proptest::prop_assert_eq!(in_place.text(), value.text());
+                    proptest::prop_assert_eq!(
+                        super::super::metric::holds_each(&node, key, in_place, &vars),
+                        super::super::metric::holds_each(&node, key, value, &vars),
+                        "{}: {} for {}", line, rule, key
+                    );
                 }
+                proptest::prop_assert_eq!(
+                    super::super::metric::holds(&node, view, &vars),
+                    super::super::metric::holds(&node, record.view(), &vars),
+                    "{}: {}", line, rule
+                );
             }
         }
     }

@@ -11,6 +11,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use minijinja::Environment;
 use regex::{Regex, RegexSet};
 
+use super::record::RecordRef;
 use super::{metric, record, ClassifyError, Incident, MetricValue, Record};
 use crate::protocol::{IncidentSeverity, Protocol};
 
@@ -479,7 +480,7 @@ impl Rules {
     /// `vars_bits` are the vars' [`Rules::names_bits`].
     pub(super) fn match_metric(
         &self,
-        record: &Record,
+        record: RecordRef<'_>,
         vars: &Record,
         vars_bits: u64,
         memo: &mut KeyMemo,
@@ -508,17 +509,17 @@ impl Rules {
                         None => {
                             let one: Record = [
                                 ("key", MetricValue::Text(key.to_owned())),
-                                ("value", value.get().clone()),
+                                ("value", value.read().into_owned()),
                             ]
                             .into_iter()
                             .collect();
-                            self.holds(rule, &one, vars, &mut None)
+                            self.holds(rule, one.view(), vars, &mut None)
                         }
                     };
                     if holds {
                         return Some(MetricMatch {
                             class: (rule.category, rule.severity),
-                            read: vec![(key.to_owned(), value.get().clone())],
+                            read: vec![(key.to_owned(), value.read().into_owned())],
                         });
                     }
                 }
@@ -526,7 +527,7 @@ impl Rules {
                 let read = rule
                     .keys
                     .iter()
-                    .filter_map(|k| record.get(k).map(|v| (k.clone(), v.clone())))
+                    .filter_map(|k| record.get(k).map(|v| (k.clone(), v.into_owned())))
                     .collect();
                 return Some(MetricMatch {
                     class: (rule.category, rule.severity),
@@ -549,7 +550,7 @@ impl Rules {
     }
 
     /// The bits of the names rules read that `record` has (a name past the 64th has none).
-    pub(super) fn names_bits(&self, record: &Record) -> u64 {
+    pub(super) fn names_bits(&self, record: RecordRef<'_>) -> u64 {
         // Most keys are no rule's: told so by one bit of their length and letters.
         record
             .keys()
@@ -561,7 +562,7 @@ impl Rules {
     fn holds(
         &self,
         rule: &MetricRule,
-        record: &Record,
+        record: RecordRef<'_>,
         vars: &Record,
         context: &mut Option<minijinja::Value>,
     ) -> bool {
@@ -572,11 +573,12 @@ impl Rules {
         {
             return answer;
         }
-        let known = |k: &String| record.contains_key(k) || vars.contains_key(k);
+        let known = |k: &String| record.lazy_get(k).is_some() || vars.contains_key(k);
         if !rule.keys.iter().all(known) {
             return false;
         }
-        let context = context.get_or_insert_with(|| record::to_value_over(record, vars));
+        let context =
+            context.get_or_insert_with(|| record::to_value_over(&record.to_record(), vars));
         self.env
             .get_template(&rule.template)
             .and_then(|t| t.render(context.clone()))

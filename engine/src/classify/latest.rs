@@ -1,0 +1,242 @@
+//! The latest values of a log's records, kept as lines until they are given.
+//!
+//! A training log writes a record on most of its lines, and most of its keys again on every
+//! one: only the latest value of a key is kept, so most values are replaced before anything
+//! reads them. Records are kept here as the last line of each shape (the keys a line writes,
+//! in their order): a later line of the same shape replaces all the values of the earlier,
+//! so only its text is kept, and records are made of the lines only when the values are
+//! given ([`Latest::take`]), a few per block of a log instead of one per line.
+
+use super::record::{self, Record};
+use super::Stamp;
+
+/// How many shapes are kept as lines; a line of another shape makes the oldest a record.
+const SHAPES: usize = 8;
+
+/// The records read since the last [`Latest::take`], merged.
+#[derive(Clone, Default)]
+pub(super) struct Latest {
+    /// The last line of each shape, its keys and its line number.
+    shapes: Vec<Shape>,
+    /// The records older than every line of `shapes` not given yet, merged.
+    older: Record,
+    /// How many records were added: each is known by its place in that count (a line
+    /// number does not tell them apart: a line a `\r` redraws is read again under its number).
+    added: u64,
+    /// The records up to this one are given.
+    given: u64,
+    /// The line number of the last record.
+    last_line: u64,
+    stamps: Vec<Stamp>,
+    /// The keys of the line being added, each followed by a `\0` (a key never holds one).
+    keys: Vec<u8>,
+    /// The shape the last line was of, looked at first.
+    hit: usize,
+}
+
+#[derive(Clone)]
+struct Shape {
+    keys: Vec<u8>,
+    line: String,
+    /// Which record its line is, in [`Latest::added`]'s count.
+    last: u64,
+    /// Which record the first line of the shape not given yet is: its keys come in the
+    /// merged record where they were first written.
+    first: u64,
+}
+
+impl Latest {
+    /// Adds the record `line` is (line `line_number`), whose keys are `keys`.
+    pub(super) fn add_line<'k>(
+        &mut self,
+        line: &str,
+        keys: impl Iterator<Item = &'k str>,
+        line_number: u64,
+    ) {
+        self.keys.clear();
+        for key in keys {
+            self.keys.extend_from_slice(key.as_bytes());
+            self.keys.push(0);
+        }
+        self.added += 1;
+        self.last_line = line_number;
+        let added = self.added;
+        let found = self
+            .shapes
+            .get(self.hit)
+            .filter(|s| s.keys == self.keys)
+            .map(|_| self.hit)
+            .or_else(|| self.shapes.iter().position(|s| s.keys == self.keys));
+        if let Some(at) = found {
+            let given = self.given;
+            let shape = &mut self.shapes[at];
+            shape.line.clear();
+            shape.line.push_str(line);
+            if shape.last <= given {
+                shape.first = added;
+            }
+            shape.last = added;
+            self.hit = at;
+            return;
+        }
+        let shape = Shape {
+            keys: self.keys.clone(),
+            line: line.to_owned(),
+            last: added,
+            first: added,
+        };
+        if self.shapes.len() < SHAPES {
+            self.shapes.push(shape);
+            self.hit = self.shapes.len() - 1;
+            return;
+        }
+        // A line of a new shape when every place is taken: what the shapes hold is made a
+        // record first, and the oldest gives its place.
+        self.make_older_before(added);
+        let oldest = (0..self.shapes.len())
+            .min_by_key(|&at| self.shapes[at].last)
+            .expect("shapes are kept");
+        self.shapes[oldest] = shape;
+        self.hit = oldest;
+    }
+
+    /// Adds `record`, read from line `line_number` (after every line added before it).
+    pub(super) fn add_record(&mut self, record: Record, line_number: u64) {
+        self.make_older();
+        self.older.extend(record);
+        self.added += 1;
+        self.given = self.added;
+        self.last_line = line_number;
+    }
+
+    /// Adds the stamp of the last record.
+    pub(super) fn add_stamp(&mut self, stamp: Stamp) {
+        self.stamps.push(stamp);
+    }
+
+    /// Whether nothing was added since the last [`Latest::take`].
+    pub(super) fn is_empty(&self) -> bool {
+        self.added == self.given && self.older.is_empty() && self.stamps.is_empty()
+    }
+
+    /// The records added since the last take, merged, the line number of the last of them,
+    /// and their stamps.
+    pub(super) fn take(&mut self) -> (Record, u64, Vec<Stamp>) {
+        self.make_older();
+        (
+            std::mem::take(&mut self.older),
+            self.last_line,
+            std::mem::take(&mut self.stamps),
+        )
+    }
+
+    /// Makes the lines not given yet records, merged into `older`.
+    fn make_older(&mut self) {
+        self.make_older_before(self.added + 1);
+    }
+
+    /// Makes the lines of the records before record `added` not given yet records, merged
+    /// into `older` as the records of every line would have been, one after the other: each
+    /// key where it was first written, with the last value written.
+    fn make_older_before(&mut self, added: u64) {
+        let given = self.given;
+        let mut lines: Vec<&Shape> = self
+            .shapes
+            .iter()
+            .filter(|s| s.last > given && s.last < added)
+            .collect();
+        // The keys in the order they were first written...
+        lines.sort_unstable_by_key(|s| s.first);
+        let by_first: Vec<u64> = lines.iter().map(|s| s.last).collect();
+        for shape in &lines {
+            self.older.extend(record_of(&shape.line));
+        }
+        // ... and their last values, when a later line of one shape wrote a key of another.
+        if !by_first.is_sorted() {
+            lines.sort_unstable_by_key(|s| s.last);
+            for shape in &lines {
+                self.older.extend(record_of(&shape.line));
+            }
+        }
+        self.given = self.given.max(added - 1);
+    }
+}
+
+/// The record `line` is: it was read as one when it was added.
+fn record_of(line: &str) -> Record {
+    record::parse(line).expect("a line added is a record")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What is done to a [`Latest`]: a line added, a record added, or the records taken.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Line(String),
+        Record(String),
+        Take,
+    }
+
+    /// A `key=value` line of some of a dozen keys (more shapes than are kept as lines).
+    fn line() -> impl Strategy<Value = String> {
+        proptest::collection::vec((0..12u8, 0..100u32), 1..5).prop_map(|pairs| {
+            let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("k{k}={v}")).collect();
+            pairs.join(" ")
+        })
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => line().prop_map(Step::Line),
+            1 => line().prop_map(Step::Record),
+            1 => Just(Step::Take),
+        ]
+    }
+
+    fn shown(record: &Record) -> Vec<String> {
+        record.iter().map(|(k, v)| format!("{k}={v:?}")).collect()
+    }
+
+    proptest! {
+        /// What is taken is the records added since the last take merged one after the
+        /// other, each key where it was first written with its last value.
+        #[test]
+        fn what_is_taken_is_every_record_merged_in_order(
+            steps in proptest::collection::vec(step(), 1..60),
+        ) {
+            let mut latest = Latest::default();
+            let mut expected = Record::new();
+            let mut line_number = 0;
+            for step in steps.into_iter().chain([Step::Take]) {
+                match step {
+                    Step::Line(line) => {
+                        line_number += 1;
+                        let record = record::parse(&line).unwrap();
+                        let keys: Vec<String> = record.keys().map(str::to_owned).collect();
+                        latest.add_line(&line, keys.iter().map(String::as_str), line_number);
+                        expected.extend(record);
+                    }
+                    Step::Record(line) => {
+                        line_number += 1;
+                        let record = record::parse(&line).unwrap();
+                        expected.extend(record.clone());
+                        latest.add_record(record, line_number);
+                    }
+                    Step::Take => {
+                        let empty = latest.is_empty();
+                        let (taken, last, _) = latest.take();
+                        prop_assert_eq!(empty, expected.is_empty());
+                        prop_assert_eq!(shown(&taken), shown(&expected));
+                        if !empty {
+                            prop_assert_eq!(last, line_number);
+                        }
+                        expected = Record::new();
+                    }
+                }
+            }
+        }
+    }
+}
