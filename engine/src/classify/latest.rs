@@ -10,13 +10,18 @@
 use super::record::{self, Record};
 use super::Stamp;
 
-/// How many shapes are kept as lines; a line of another shape makes the oldest a record.
+/// How many shapes are kept as lines. A line of another shape makes every line kept a record
+/// (merged into the older records), and takes the place of the one written longest ago.
 const SHAPES: usize = 8;
+
+/// The longest line kept as a line ([`Latest::add_line`]); a longer one is added as its record,
+/// so that what is kept of a log stays small.
+pub(super) const LINE_BYTES: usize = 4096;
 
 /// The records read since the last [`Latest::take`], merged.
 #[derive(Clone, Default)]
 pub(super) struct Latest {
-    /// The last line of each shape, its keys and its line number.
+    /// The last line of each shape, with the shape's keys.
     shapes: Vec<Shape>,
     /// The records older than every line of `shapes` not given yet, merged.
     older: Record,
@@ -27,6 +32,9 @@ pub(super) struct Latest {
     given: u64,
     /// The line number of the last record.
     last_line: u64,
+    /// Whether anything was added since the last take.
+    fresh: bool,
+    /// The stamps of the records added since the last take, in order.
     stamps: Vec<Stamp>,
     /// The keys of the line being added, each followed by a `\0` (a key never holds one).
     keys: Vec<u8>,
@@ -60,6 +68,7 @@ impl Latest {
         }
         self.added += 1;
         self.last_line = line_number;
+        self.fresh = true;
         let added = self.added;
         let found = self
             .shapes
@@ -90,9 +99,9 @@ impl Latest {
             self.hit = self.shapes.len() - 1;
             return;
         }
-        // A line of a new shape when every place is taken: what the shapes hold is made a
-        // record first, and the oldest gives its place.
-        self.make_older_before(added);
+        // A line of a new shape when every place is taken: the lines kept are made records
+        // first, and the one written longest ago gives its place.
+        self.give_lines(added - 1);
         let oldest = (0..self.shapes.len())
             .min_by_key(|&at| self.shapes[at].last)
             .expect("shapes are kept");
@@ -102,11 +111,12 @@ impl Latest {
 
     /// Adds `record`, read from line `line_number` (after every line added before it).
     pub(super) fn add_record(&mut self, record: Record, line_number: u64) {
-        self.make_older();
+        self.give_lines(self.added);
         self.older.extend(record);
         self.added += 1;
         self.given = self.added;
         self.last_line = line_number;
+        self.fresh = true;
     }
 
     /// Adds the stamp of the last record.
@@ -116,13 +126,14 @@ impl Latest {
 
     /// Whether nothing was added since the last [`Latest::take`].
     pub(super) fn is_empty(&self) -> bool {
-        self.added == self.given && self.older.is_empty() && self.stamps.is_empty()
+        !self.fresh
     }
 
     /// The records added since the last take, merged, the line number of the last of them,
     /// and their stamps.
     pub(super) fn take(&mut self) -> (Record, u64, Vec<Stamp>) {
-        self.make_older();
+        self.give_lines(self.added);
+        self.fresh = false;
         (
             std::mem::take(&mut self.older),
             self.last_line,
@@ -130,21 +141,13 @@ impl Latest {
         )
     }
 
-    /// Makes the lines not given yet records, merged into `older`.
-    fn make_older(&mut self) {
-        self.make_older_before(self.added + 1);
-    }
-
-    /// Makes the lines of the records before record `added` not given yet records, merged
-    /// into `older` as the records of every line would have been, one after the other: each
-    /// key where it was first written, with the last value written.
-    fn make_older_before(&mut self, added: u64) {
+    /// Makes the lines kept and not given yet records, merged into `older` as the records of
+    /// every line would have been, one after the other (each key where it was first written,
+    /// with the last value written); the records up to `through`, the last of them, are given.
+    fn give_lines(&mut self, through: u64) {
         let given = self.given;
-        let mut lines: Vec<&Shape> = self
-            .shapes
-            .iter()
-            .filter(|s| s.last > given && s.last < added)
-            .collect();
+        let mut lines: Vec<&Shape> = self.shapes.iter().filter(|s| s.last > given).collect();
+        debug_assert!(lines.iter().all(|s| s.last <= through));
         // The keys in the order they were first written...
         lines.sort_unstable_by_key(|s| s.first);
         let by_first: Vec<u64> = lines.iter().map(|s| s.last).collect();
@@ -158,7 +161,7 @@ impl Latest {
                 self.older.extend(record_of(&shape.line));
             }
         }
-        self.given = self.given.max(added - 1);
+        self.given = through;
     }
 }
 

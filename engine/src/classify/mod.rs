@@ -163,7 +163,7 @@ pub enum Finding {
         /// This time.
         last_seen: DateTime<Utc>,
     },
-    /// The metric records read since the last finding, merged (a key where it was first
+    /// The metric records read since the last `Metric` finding, merged (a key where it was first
     /// written, with the last value written): given before any other finding, and at the end
     /// of every read, so that what follows sees the records before it.
     Metric {
@@ -220,8 +220,8 @@ pub struct Classifier {
     vars_bits: u64,
     /// Which `each` rules match the keys read last.
     globs: rules::KeyMemo,
-    /// The pairs of the last line that was a record, kept for their room: the next line's
-    /// are read into it.
+    /// The pairs of the last line read as a record, kept for their room: the next line's are
+    /// read into it.
     pairs: record::Pairs,
     /// The records read since they were last given ([`Finding::Metric`]).
     latest: latest::Latest,
@@ -682,8 +682,14 @@ impl Classifier {
                 Scanned::No => false,
                 Scanned::InPlace => {
                     self.record_line(RecordRef::Line(pairs.of(line)), line, at, out);
-                    let keys = pairs.of(line).keys();
-                    self.latest.add_line(line, keys, self.line_number);
+                    // A long line is kept as its record, not as a line to read again.
+                    if line.len() <= latest::LINE_BYTES {
+                        let keys = pairs.of(line).keys();
+                        self.latest.add_line(line, keys, self.line_number);
+                    } else {
+                        let record = pairs.of(line).to_record();
+                        self.latest.add_record(record, self.line_number);
+                    }
                     true
                 }
                 Scanned::Kept(record) => {

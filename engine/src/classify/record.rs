@@ -388,6 +388,10 @@ impl Pairs {
     }
 
     fn clear(&mut self) {
+        // The room of a line of many pairs is not kept for every line after it.
+        if self.pairs.capacity() > 256 {
+            self.pairs = Vec::new();
+        }
         self.pairs.clear();
         self.seen = 0;
     }

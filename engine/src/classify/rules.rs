@@ -577,8 +577,10 @@ impl Rules {
         if !rule.keys.iter().all(known) {
             return false;
         }
-        let context =
-            context.get_or_insert_with(|| record::to_value_over(&record.to_record(), vars));
+        let context = context.get_or_insert_with(|| match record {
+            RecordRef::Kept(record) => record::to_value_over(record, vars),
+            RecordRef::Line(line) => record::to_value_over(&line.to_record(), vars),
+        });
         self.env
             .get_template(&rule.template)
             .and_then(|t| t.render(context.clone()))
