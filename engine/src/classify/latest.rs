@@ -12,7 +12,7 @@ use super::Stamp;
 
 /// How many shapes are kept as lines. A line of another shape makes every line kept a record
 /// (merged into the older records), and takes the place of the one written longest ago.
-const SHAPES: usize = 8;
+pub(super) const SHAPES: usize = 8;
 
 /// The longest line kept as a line ([`Latest::add_line`]); a longer one is added as its record,
 /// so that what is kept of a log stays small.
@@ -36,8 +36,6 @@ pub(super) struct Latest {
     fresh: bool,
     /// The stamps of the records added since the last take, in order.
     stamps: Vec<Stamp>,
-    /// The keys of the line being added, each followed by a `\0` (a key never holds one).
-    keys: Vec<u8>,
     /// The shape the last line was of, looked at first.
     hit: usize,
 }
@@ -54,18 +52,9 @@ struct Shape {
 }
 
 impl Latest {
-    /// Adds the record `line` is (line `line_number`), whose keys are `keys`.
-    pub(super) fn add_line<'k>(
-        &mut self,
-        line: &str,
-        keys: impl Iterator<Item = &'k str>,
-        line_number: u64,
-    ) {
-        self.keys.clear();
-        for key in keys {
-            self.keys.extend_from_slice(key.as_bytes());
-            self.keys.push(0);
-        }
+    /// Adds the record `line` is (line `line_number`), whose keys are `keys`, each followed by a
+    /// `\0` (a key never holds one).
+    pub(super) fn add_line(&mut self, line: &str, keys: &[u8], line_number: u64) {
         self.added += 1;
         self.last_line = line_number;
         self.fresh = true;
@@ -73,9 +62,9 @@ impl Latest {
         let found = self
             .shapes
             .get(self.hit)
-            .filter(|s| s.keys == self.keys)
+            .filter(|s| s.keys == keys)
             .map(|_| self.hit)
-            .or_else(|| self.shapes.iter().position(|s| s.keys == self.keys));
+            .or_else(|| self.shapes.iter().position(|s| s.keys == keys));
         if let Some(at) = found {
             let given = self.given;
             let shape = &mut self.shapes[at];
@@ -89,7 +78,7 @@ impl Latest {
             return;
         }
         let shape = Shape {
-            keys: self.keys.clone(),
+            keys: keys.to_vec(),
             line: line.to_owned(),
             last: added,
             first: added,
@@ -218,8 +207,8 @@ mod tests {
                     Step::Line(line) => {
                         line_number += 1;
                         let record = record::parse(&line).unwrap();
-                        let keys: Vec<String> = record.keys().map(str::to_owned).collect();
-                        latest.add_line(&line, keys.iter().map(String::as_str), line_number);
+                        let keys = record.keys().flat_map(|k| k.bytes().chain([0])).collect::<Vec<u8>>();
+                        latest.add_line(&line, &keys, line_number);
                         expected.extend(record);
                     }
                     Step::Record(line) => {

@@ -218,8 +218,15 @@ pub struct Classifier {
     vars: Arc<Record>,
     /// The names rules read that the vars have, as [`Rules::names_bits`] counts them.
     vars_bits: u64,
-    /// Which `each` rules match the keys read last.
-    globs: rules::KeyMemo,
+    /// What the rules make of the keys of the shapes of lines read last (the keys each followed
+    /// by a `\0`), up to [`latest::SHAPES`] of them: a log's progress lines write the same keys
+    /// in the same order, line after line.
+    key_facts: Vec<(Vec<u8>, rules::KeyFacts)>,
+    /// The shape of the last record line, looked at first; the place the next new one takes.
+    key_facts_hit: usize,
+    key_facts_next: usize,
+    /// The keys of the line being read, as `key_facts` holds them.
+    keys: Vec<u8>,
     /// The pairs of the last line read as a record, kept for their room: the next line's are
     /// read into it.
     pairs: record::Pairs,
@@ -322,7 +329,10 @@ impl Classifier {
             rules,
             vars: Arc::default(),
             vars_bits: 0,
-            globs: rules::KeyMemo::default(),
+            key_facts: Vec::new(),
+            key_facts_hit: 0,
+            key_facts_next: 0,
+            keys: Vec::new(),
             pairs: record::Pairs::default(),
             latest: latest::Latest::default(),
             stamp: None,
@@ -681,11 +691,19 @@ impl Classifier {
             let found = match record::scan(line, &mut pairs) {
                 Scanned::No => false,
                 Scanned::InPlace => {
-                    self.record_line(RecordRef::Line(pairs.of(line)), line, at, out);
+                    let record = RecordRef::Line(pairs.of(line));
+                    self.keys.clear();
+                    for key in pairs.of(line).keys() {
+                        self.keys.extend_from_slice(key.as_bytes());
+                        self.keys.push(0);
+                    }
+                    let shape = self.shape_facts(record);
+                    let facts = std::mem::take(&mut self.key_facts[shape].1);
+                    self.record_line(record, &facts, line, at, out);
+                    self.key_facts[shape].1 = facts;
                     // A long line is kept as its record, not as a line to read again.
                     if line.len() <= latest::LINE_BYTES {
-                        let keys = pairs.of(line).keys();
-                        self.latest.add_line(line, keys, self.line_number);
+                        self.latest.add_line(line, &self.keys, self.line_number);
                     } else {
                         let record = pairs.of(line).to_record();
                         self.latest.add_record(record, self.line_number);
@@ -693,7 +711,8 @@ impl Classifier {
                     true
                 }
                 Scanned::Kept(record) => {
-                    self.record_line(record.view(), line, at, out);
+                    let facts = self.rules.key_facts(record.view());
+                    self.record_line(record.view(), &facts, line, at, out);
                     self.latest.add_record(record, self.line_number);
                     true
                 }
@@ -734,7 +753,8 @@ impl Classifier {
                     reported: Vec::new(),
                 });
             } else if let Some(record) = self.rules.extract.pairs(line) {
-                self.metric(record.view(), line, at, out);
+                let facts = self.rules.key_facts(record.view());
+                self.metric(record.view(), &facts, line, at, out);
                 self.latest.add_record(record, self.line_number);
             }
         }
@@ -746,6 +766,7 @@ impl Classifier {
     fn record_line(
         &mut self,
         record: RecordRef<'_>,
+        facts: &rules::KeyFacts,
         line: &str,
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
@@ -754,7 +775,40 @@ impl Classifier {
             let message = message.to_owned();
             self.error_report(&message, line, at, out);
         }
-        self.metric(record, line, at, out);
+        self.metric(record, facts, line, at, out);
+    }
+
+    /// Where `key_facts` holds what the rules make of the keys of `record`, the line being read
+    /// (whose keys `keys` holds): made now when its shape is not there.
+    fn shape_facts(&mut self, record: RecordRef<'_>) -> usize {
+        let hit = self.key_facts_hit;
+        if self
+            .key_facts
+            .get(hit)
+            .is_some_and(|(keys, _)| *keys == self.keys)
+        {
+            return hit;
+        }
+        if let Some(at) = self
+            .key_facts
+            .iter()
+            .position(|(keys, _)| *keys == self.keys)
+        {
+            self.key_facts_hit = at;
+            return at;
+        }
+        let facts = (self.keys.clone(), self.rules.key_facts(record));
+        let at = if self.key_facts.len() < latest::SHAPES {
+            self.key_facts.push(facts);
+            self.key_facts.len() - 1
+        } else {
+            let at = self.key_facts_next;
+            self.key_facts[at] = facts;
+            self.key_facts_next = (at + 1) % latest::SHAPES;
+            at
+        };
+        self.key_facts_hit = at;
+        at
     }
 
     /// A metric record read from `line`: an incident when a metric rule holds for it. Its
@@ -762,13 +816,14 @@ impl Classifier {
     fn metric(
         &mut self,
         record: RecordRef<'_>,
+        facts: &rules::KeyFacts,
         line: &str,
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
-        if let Some(found) =
-            self.rules
-                .match_metric(record, &self.vars, self.vars_bits, &mut self.globs)
+        if let Some(found) = self
+            .rules
+            .match_metric(record, facts, &self.vars, self.vars_bits)
         {
             let incident = self.metric_incident(&found, record.to_record(), line, None, at);
             self.report(incident, out);
@@ -804,9 +859,10 @@ impl Classifier {
     /// A row of the table being read: its first incident of a class is reported, the others
     /// counted on it.
     fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+        let facts = self.rules.key_facts(record.view());
         if let Some(found) =
             self.rules
-                .match_metric(record.view(), &self.vars, self.vars_bits, &mut self.globs)
+                .match_metric(record.view(), &facts, &self.vars, self.vars_bits)
         {
             let class = found.class.0;
             let table = self.table.as_ref().expect("a table is being read");

@@ -477,32 +477,38 @@ impl Rules {
     /// The first metric rule that holds for `record`, its names read from the record, then from
     /// the run's `vars`, with what it read of the record (for an `each` rule: the key it held
     /// for).
-    /// `vars_bits` are the vars' [`Rules::names_bits`].
+    /// `facts` are [`Rules::key_facts`] of the record's keys; `vars_bits` the vars'
+    /// [`Rules::names_bits`].
     pub(super) fn match_metric(
         &self,
         record: RecordRef<'_>,
+        facts: &KeyFacts,
         vars: &Record,
         vars_bits: u64,
-        memo: &mut KeyMemo,
     ) -> Option<MetricMatch> {
         let mut context = None;
         // The names rules read that are there, as bits: most rules cannot hold without a key
         // the record lacks, and are not asked.
-        let there = self.names_bits(record) | vars_bits;
+        let there = facts.there | vars_bits;
         let mut each_rule = 0;
         for rule in &self.metrics {
-            // The rule's bit in the memo's, counted over every `each` rule in order.
+            // The rule's bit in the facts' globs, counted over every `each` rule in order.
             let bit = 1u64.checked_shl(each_rule).unwrap_or(0);
             each_rule += u32::from(rule.each.is_some());
             if rule.needed.is_some_and(|needed| needed & !there != 0) {
                 continue;
             }
             if let Some(each) = &rule.each {
-                let mut matches = |key: &str| match bit {
+                let matches = |at: usize, key: &str| match bit {
                     0 => each.is_match(key),
-                    bit => memo.globs(key, || self.globs_matching(key)) & bit != 0,
+                    bit => facts.globs[at] & bit != 0,
                 };
-                for (key, value) in record.lazy_iter().filter(|(k, _)| matches(k)) {
+                let matching = record
+                    .lazy_iter()
+                    .enumerate()
+                    .filter(|(at, (k, _))| matches(*at, k))
+                    .map(|(_, pair)| pair);
+                for (key, value) in matching {
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
                         Some(answer) => answer,
@@ -536,6 +542,14 @@ impl Rules {
             }
         }
         None
+    }
+
+    /// What the rules make of `record`'s keys.
+    pub(super) fn key_facts(&self, record: RecordRef<'_>) -> KeyFacts {
+        KeyFacts {
+            there: self.names_bits(record),
+            globs: record.keys().map(|k| self.globs_matching(k)).collect(),
+        }
     }
 
     /// Which of the first 64 `each` rules' globs match `key`, as bits in their order.
@@ -605,28 +619,15 @@ fn needed_bits(rule: &MetricRule, names: &BTreeSet<String>) -> Option<u64> {
     })
 }
 
-/// Which `each` rules' globs match the keys a classifier read last, so that a key written on
-/// every line is matched once: a key's slot is its [`record::key_slot`], and holds the last key
-/// of that slot with its bits of [`Rules::globs_matching`].
-#[derive(Clone, Default)]
-pub(super) struct KeyMemo(Vec<Option<(compact_str::CompactString, u64)>>);
-
-impl KeyMemo {
-    /// The bits of `key`, from `matching` when they are not kept.
-    fn globs(&mut self, key: &str, matching: impl FnOnce() -> u64) -> u64 {
-        if self.0.is_empty() {
-            self.0 = vec![None; 64];
-        }
-        let slot = &mut self.0[record::key_slot(key)];
-        match slot {
-            Some((kept, bits)) if kept == key => *bits,
-            _ => {
-                let bits = matching();
-                *slot = Some((key.into(), bits));
-                bits
-            }
-        }
-    }
+/// What the rules make of a record's keys, in their order ([`Rules::key_facts`]): the same for
+/// every record that writes those keys in that order, as the progress lines of a log do, so
+/// a classifier makes them once for each such shape of its lines.
+#[derive(Clone, Default, Debug, PartialEq)]
+pub(super) struct KeyFacts {
+    /// The names rules read that are among the keys, as [`Rules::names_bits`] counts them.
+    there: u64,
+    /// For each key, which of the first 64 `each` rules' globs match it, as bits in their order.
+    globs: Vec<u64>,
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.
