@@ -141,7 +141,7 @@ struct Names<'r> {
 }
 
 impl<'r> Names<'r> {
-    fn lookup(self, name: &str) -> Option<Result<Val<'r>, LazyValue<'r>>> {
+    fn lookup(&self, name: &str) -> Option<Result<Val<'r>, LazyValue<'r>>> {
         if let Some((key, value)) = self.each {
             match name {
                 "key" => return Some(Ok(Val::Text(key))),
@@ -155,13 +155,13 @@ impl<'r> Names<'r> {
             .map(Err)
     }
 
-    fn get(self, name: &str) -> Option<Val<'r>> {
+    fn get(&self, name: &str) -> Option<Val<'r>> {
         self.lookup(name)
             .map(|found| found.unwrap_or_else(Val::lazy))
     }
 
     /// The text of `name`'s value, when it was not read yet.
-    fn raw(self, name: &str) -> Option<(&'r str, Raw)> {
+    fn raw(&self, name: &str) -> Option<(&'r str, Raw)> {
         self.lookup(name)?.err()?.raw()
     }
 }
@@ -269,7 +269,7 @@ fn stops(node: &Node) -> Vec<&str> {
 pub(crate) fn holds(node: &Node, record: RecordRef<'_>, vars: &Record) -> Option<bool> {
     answer(eval(
         node,
-        Names {
+        &Names {
             record,
             vars,
             each: None,
@@ -288,7 +288,7 @@ pub(crate) fn holds_each(
     let record = EMPTY.view();
     answer(eval(
         node,
-        Names {
+        &Names {
             record,
             vars,
             each: Some((key, value)),
@@ -315,7 +315,7 @@ fn truthy(value: Val<'_>) -> bool {
     }
 }
 
-fn eval<'r>(node: &'r Node, names: Names<'r>) -> Result<Val<'r>, Stop> {
+fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
     Ok(match node {
         Node::Key(key) => names.get(key).ok_or(Stop::Undefined)?,
         Node::Number(n) => Val::Number(*n),
