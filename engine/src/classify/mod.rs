@@ -384,6 +384,10 @@ impl Classifier {
     /// of a log. `None`: no stamps.
     pub fn set_stamp(&mut self, key: Option<&str>) {
         self.stamp = key.map(CompactString::from);
+        // What was made of the shapes read says where the stamp key was.
+        self.key_facts.clear();
+        self.key_facts_hit = 0;
+        self.key_facts_next = 0;
     }
 
     /// The number of lines read so far (a line a `\r` left open counts).
@@ -711,7 +715,7 @@ impl Classifier {
                     true
                 }
                 Scanned::Kept(record) => {
-                    let facts = self.rules.key_facts(record.view());
+                    let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
                     self.record_line(record.view(), &facts, line, at, out);
                     self.latest.add_record(record, self.line_number);
                     true
@@ -753,7 +757,7 @@ impl Classifier {
                     reported: Vec::new(),
                 });
             } else if let Some(record) = self.rules.extract.pairs(line) {
-                let facts = self.rules.key_facts(record.view());
+                let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
                 self.metric(record.view(), &facts, line, at, out);
                 self.latest.add_record(record, self.line_number);
             }
@@ -797,7 +801,10 @@ impl Classifier {
             self.key_facts_hit = at;
             return at;
         }
-        let facts = (self.keys.clone(), self.rules.key_facts(record));
+        let facts = (
+            self.keys.clone(),
+            self.rules.key_facts(record, self.stamp.as_deref()),
+        );
         let at = if self.key_facts.len() < latest::SHAPES {
             self.key_facts.push(facts);
             self.key_facts.len() - 1
@@ -828,13 +835,14 @@ impl Classifier {
             let incident = self.metric_incident(&found, record.to_record(), line, None, at);
             self.report(incident, out);
         }
-        self.stamp(record);
+        self.stamp(record, facts);
     }
 
-    /// Keeps the stamp of `record`, read from the current line, when it has one.
-    fn stamp(&mut self, record: RecordRef<'_>) {
-        let Some(key) = &self.stamp else { return };
-        if let Some(at) = record.lazy_get(key).and_then(|v| v.finite_number()) {
+    /// Keeps the stamp of `record`, read from the current line, when it has one (`facts` say
+    /// where it is).
+    fn stamp(&mut self, record: RecordRef<'_>, facts: &rules::KeyFacts) {
+        let Some(key) = facts.stamp else { return };
+        if let Some(at) = record.value_at(key).finite_number() {
             self.latest.add_stamp(Stamp {
                 line_number: self.line_number,
                 at,
@@ -859,7 +867,7 @@ impl Classifier {
     /// A row of the table being read: its first incident of a class is reported, the others
     /// counted on it.
     fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        let facts = self.rules.key_facts(record.view());
+        let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
         if let Some(found) =
             self.rules
                 .match_metric(record.view(), &facts, &self.vars, self.vars_bits)
@@ -883,7 +891,7 @@ impl Classifier {
                 }
             }
         }
-        self.stamp(record.view());
+        self.stamp(record.view(), &facts);
         self.latest.add_record(record, self.line_number);
     }
 

@@ -476,6 +476,14 @@ impl<'r> RecordRef<'r> {
         }
     }
 
+    /// The value of the `at`th key, not read yet.
+    pub(super) fn value_at(self, at: usize) -> LazyValue<'r> {
+        match self {
+            RecordRef::Kept(record) => LazyValue::Slot(&record.0[at].1),
+            RecordRef::Line(line) => LazyValue::Line(line.line, &line.pairs[at].value),
+        }
+    }
+
     /// The keys with their values read only when asked for, in the order written.
     pub(super) fn lazy_iter(self) -> LazyPairs<'r> {
         match self {

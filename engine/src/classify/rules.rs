@@ -544,11 +544,12 @@ impl Rules {
         None
     }
 
-    /// What the rules make of `record`'s keys.
-    pub(super) fn key_facts(&self, record: RecordRef<'_>) -> KeyFacts {
+    /// What the rules make of `record`'s keys, and where among them `stamp` is.
+    pub(super) fn key_facts(&self, record: RecordRef<'_>, stamp: Option<&str>) -> KeyFacts {
         KeyFacts {
             there: self.names_bits(record),
             globs: record.keys().map(|k| self.globs_matching(k)).collect(),
+            stamp: stamp.and_then(|stamp| record.keys().position(|k| k == stamp)),
         }
     }
 
@@ -619,7 +620,8 @@ fn needed_bits(rule: &MetricRule, names: &BTreeSet<String>) -> Option<u64> {
     })
 }
 
-/// What the rules make of a record's keys, in their order ([`Rules::key_facts`]): the same for
+/// What the rules make of a record's keys, in their order, and where the stamp key is among
+/// them ([`Rules::key_facts`]): the same for
 /// every record that writes those keys in that order, as the progress lines of a log do, so
 /// a classifier makes them once for each such shape of its lines.
 #[derive(Clone, Default, Debug, PartialEq)]
@@ -628,6 +630,10 @@ pub(super) struct KeyFacts {
     there: u64,
     /// For each key, which of the first 64 `each` rules' globs match it, as bits in their order.
     globs: Vec<u64>,
+    /// Which key is the classifier's stamp key ([`Classifier::set_stamp`]).
+    ///
+    /// [`Classifier::set_stamp`]: super::Classifier::set_stamp
+    pub(super) stamp: Option<usize>,
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.

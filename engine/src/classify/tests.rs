@@ -1273,6 +1273,7 @@ mod each_rules_remember_shapes {
             ),
         ) {
             let mut classifier = classifier();
+            classifier.set_stamp(Some("step"));
             let rules = classifier.rules.clone();
             for pairs in &lines {
                 let line = pairs
@@ -1284,7 +1285,7 @@ mod each_rules_remember_shapes {
                 classifier.keys = record.keys().flat_map(|k| k.bytes().chain([0])).collect();
                 let shape = classifier.shape_facts(record.view());
                 let remembered = classifier.key_facts[shape].1.clone();
-                let anew = rules.key_facts(record.view());
+                let anew = rules.key_facts(record.view(), Some("step"));
                 proptest::prop_assert_eq!(&remembered, &anew, "{}", line);
                 let vars = Record::new();
                 let found = |facts| rules.match_metric(record.view(), facts, &vars, 0);
