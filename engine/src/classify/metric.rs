@@ -18,6 +18,10 @@ use super::record::{read_raw, LazyValue, MetricValue, Raw, Record, RecordRef, To
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     Key(String),
+    /// An `each` rule's `value`: the value of the key it is asked for.
+    Value,
+    /// An `each` rule's `key`: the key it is asked for.
+    KeyName,
     Number(f64),
     Text(String),
     Bool(bool),
@@ -64,6 +68,26 @@ enum Val<'r> {
 /// Compiles `source`, or `None` when it has a shape this evaluator does not cover.
 pub(crate) fn compile(source: &str) -> Option<Node> {
     node(&parse_expr(source).ok()?)
+}
+
+/// Compiles `source`, an `each` rule, as [`compile`] does: its `value` and `key` are the
+/// value and the key it is asked for ([`holds_each`]), known as such once, here, rather than
+/// looked up by name for every key of every record.
+pub(crate) fn compile_each(source: &str) -> Option<Node> {
+    fn each(node: Node) -> Node {
+        match node {
+            Node::Key(key) if key == "value" => Node::Value,
+            Node::Key(key) if key == "key" => Node::KeyName,
+            Node::Not(inner) => Node::Not(Box::new(each(*inner))),
+            Node::Neg(inner) => Node::Neg(Box::new(each(*inner))),
+            Node::Test(test, inner) => Node::Test(test, Box::new(each(*inner))),
+            Node::Binary(op, left, right) => {
+                Node::Binary(op, Box::new(each(*left)), Box::new(each(*right)))
+            }
+            other => other,
+        }
+    }
+    compile(source).map(each)
 }
 
 fn node(expr: &Expr<'_>) -> Option<Node> {
@@ -223,6 +247,7 @@ pub(crate) fn needed(node: &Node) -> Vec<&str> {
 fn needs(node: &Node) -> Vec<&str> {
     match node {
         Node::Key(key) => vec![key.as_str()],
+        Node::Value | Node::KeyName => Vec::new(),
         Node::Number(_) | Node::Text(_) | Node::Bool(_) | Node::Null => Vec::new(),
         Node::Not(inner) | Node::Neg(inner) => stops(inner),
         Node::Test(Test::Undefined, _) => Vec::new(),
@@ -252,6 +277,7 @@ fn needs(node: &Node) -> Vec<&str> {
 fn stops(node: &Node) -> Vec<&str> {
     match node {
         Node::Key(key) => vec![key.as_str()],
+        Node::Value | Node::KeyName => Vec::new(),
         Node::Number(_) | Node::Text(_) | Node::Bool(_) | Node::Null | Node::Test(..) => Vec::new(),
         Node::Not(inner) | Node::Neg(inner) => stops(inner),
         // The right side is not always evaluated.
@@ -318,6 +344,8 @@ fn truthy(value: Val<'_>) -> bool {
 fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
     Ok(match node {
         Node::Key(key) => names.get(key).ok_or(Stop::Undefined)?,
+        Node::Value => Val::lazy(names.each.ok_or(Stop::Undefined)?.1),
+        Node::KeyName => Val::Text(names.each.ok_or(Stop::Undefined)?.0),
         Node::Number(n) => Val::Number(*n),
         Node::Text(s) => Val::Text(s),
         Node::Bool(b) => Val::Bool(*b),
@@ -326,8 +354,12 @@ fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
         Node::Neg(inner) => Val::Number(-number(eval(inner, names)?).ok_or(Stop::Template)?),
         // `value is nan` of a value written `0.25` is false, without reading it as a number.
         Node::Test(Test::Nan | Test::Infinite, inner)
-            if matches!(&**inner, Node::Key(key)
-                if names.raw(key).is_some_and(|(raw, kind)| finite_or_text(raw, kind))) =>
+            if match &**inner {
+                Node::Key(key) => names.raw(key),
+                Node::Value => names.each.and_then(|(_, value)| value.raw()),
+                _ => None,
+            }
+            .is_some_and(|(raw, kind)| finite_or_text(raw, kind)) =>
         {
             Val::Bool(false)
         }

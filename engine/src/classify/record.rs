@@ -1335,9 +1335,17 @@ mod tests {
                 super::super::metric::holds(&node, eager.view(), &vars),
                 "{}: {}", line, rule
             );
+            // `compile_each` knows `value` and `key` as an `each` rule's once; read by name,
+            // they are the same.
+            let each = super::super::metric::compile_each(rule).expect("a native rule");
             for ((key, value), (_, read_value)) in lazy.view().lazy_iter().zip(eager.view().lazy_iter()) {
                 proptest::prop_assert_eq!(
-                    super::super::metric::holds_each(&node, key, value, &vars),
+                    super::super::metric::holds_each(&each, key, value, &vars),
+                    super::super::metric::holds_each(&each, key, read_value, &vars),
+                    "{}: {} for {}", line, rule, key
+                );
+                proptest::prop_assert_eq!(
+                    super::super::metric::holds_each(&each, key, read_value, &vars),
                     super::super::metric::holds_each(&node, key, read_value, &vars),
                     "{}: {} for {}", line, rule, key
                 );
@@ -1422,8 +1430,9 @@ mod tests {
                     proptest::prop_assert!(of(&in_place.read()), "{}: {}", line, key);
                     proptest::prop_assert_eq!(in_place.finite_number().map(f64::to_bits), value.finite_number().map(f64::to_bits));
                     proptest::prop_assert_eq!(in_place.text(), value.text());
+                    let each = super::super::metric::compile_each(rule).expect("a native rule");
                     proptest::prop_assert_eq!(
-                        super::super::metric::holds_each(&node, key, in_place, &vars),
+                        super::super::metric::holds_each(&each, key, in_place, &vars),
                         super::super::metric::holds_each(&node, key, value, &vars),
                         "{}: {} for {}", line, rule, key
                     );

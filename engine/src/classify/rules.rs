@@ -183,7 +183,10 @@ impl Rules {
                         source,
                     })?;
                 let each = rule.each.as_ref().map(|glob| Glob::new(glob));
-                let native = metric::compile(&metric.value);
+                let native = match each {
+                    Some(_) => metric::compile_each(&metric.value),
+                    None => metric::compile(&metric.value),
+                };
                 metrics.push(MetricRule {
                     category: index,
                     each,
