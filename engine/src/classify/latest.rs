@@ -147,12 +147,11 @@ impl Latest {
         debug_assert!(lines.iter().all(|s| s.last <= through));
         // The keys in the order they were first written...
         lines.sort_unstable_by_key(|s| s.first);
-        let by_first: Vec<u64> = lines.iter().map(|s| s.last).collect();
         for shape in &lines {
             self.older.extend(record_of(&shape.line));
         }
         // ... and their last values, when a later line of one shape wrote a key of another.
-        if !by_first.is_sorted() {
+        if !lines.is_sorted_by_key(|s| s.last) {
             lines.sort_unstable_by_key(|s| s.last);
             for shape in &lines {
                 self.older.extend(record_of(&shape.line));

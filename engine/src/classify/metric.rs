@@ -165,28 +165,19 @@ struct Names<'r> {
 }
 
 impl<'r> Names<'r> {
-    fn lookup(&self, name: &str) -> Option<Result<Val<'r>, LazyValue<'r>>> {
-        if let Some((key, value)) = self.each {
-            match name {
-                "key" => return Some(Ok(Val::Text(key))),
-                "value" => return Some(Err(value)),
-                _ => {}
-            }
-        }
+    fn lookup(&self, name: &str) -> Option<LazyValue<'r>> {
         self.record
             .lazy_get(name)
             .or_else(|| self.vars.lazy_get(name))
-            .map(Err)
     }
 
     fn get(&self, name: &str) -> Option<Val<'r>> {
-        self.lookup(name)
-            .map(|found| found.unwrap_or_else(Val::lazy))
+        self.lookup(name).map(Val::lazy)
     }
 
     /// The text of `name`'s value, when it was not read yet.
     fn raw(&self, name: &str) -> Option<(&'r str, Raw)> {
-        self.lookup(name)?.err()?.raw()
+        self.lookup(name)?.raw()
     }
 }
 
@@ -303,8 +294,8 @@ pub(crate) fn holds(node: &Node, record: RecordRef<'_>, vars: &Record) -> Option
     ))
 }
 
-/// Whether an `each` rule holds for the record's `key` and its `value`, its other names read
-/// from `vars`, as [`holds`].
+/// Whether an `each` rule, `node` as [`compile_each`] made it, holds for the record's `key` and
+/// its `value`, its other names read from `vars`, as [`holds`].
 pub(crate) fn holds_each(
     node: &Node,
     key: &str,

@@ -338,6 +338,13 @@ pub(super) struct Pair {
     value: Value,
 }
 
+impl Pair {
+    /// Its key, in `line`.
+    fn key<'l>(&self, line: &'l str) -> &'l str {
+        &line[self.key_start as usize..(self.key_start + self.key_len) as usize]
+    }
+}
+
 /// The pairs of the record a line is, where they are in it: what the rules read of every
 /// record of a log, at no more cost than finding them (no key or value is copied). A
 /// [`Record`] is made of it only for what is kept ([`LineRecord::to_record`]).
@@ -355,10 +362,7 @@ impl Pairs {
     fn set(&mut self, line: &str, key: &str, value: Value) {
         let bit = key_bit(key);
         if self.seen & bit != 0 {
-            let earlier = self
-                .pairs
-                .iter_mut()
-                .find(|p| &line[p.key_start as usize..(p.key_start + p.key_len) as usize] == key);
+            let earlier = self.pairs.iter_mut().find(|p| p.key(line) == key);
             if let Some(pair) = earlier {
                 pair.value = value;
                 return;
@@ -412,10 +416,6 @@ pub(super) struct LineRecord<'l> {
 }
 
 impl<'l> LineRecord<'l> {
-    fn key(self, pair: &'l Pair) -> &'l str {
-        &self.line[pair.key_start as usize..(pair.key_start + pair.key_len) as usize]
-    }
-
     /// The record, made to be kept.
     pub(super) fn to_record(self) -> Record {
         let mut record = Record::with_capacity(self.pairs.len());
@@ -425,14 +425,16 @@ impl<'l> LineRecord<'l> {
                 ValueRef::Read(value) => Slot::Read(value.clone()),
             };
             // The keys of a line's pairs are unique.
-            record.0.push((CompactString::from(self.key(pair)), slot));
+            record
+                .0
+                .push((CompactString::from(pair.key(self.line)), slot));
         }
         record
     }
 
     /// The keys, in the order they were written.
     pub(super) fn keys(self) -> impl Iterator<Item = &'l str> {
-        self.pairs.iter().map(move |p| self.key(p))
+        self.pairs.iter().map(move |p| p.key(self.line))
     }
 }
 
@@ -448,10 +450,9 @@ impl<'r> Iterator for LazyPairs<'r> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             LazyPairs::Kept(pairs) => pairs.next().map(|(k, v)| (k.as_str(), LazyValue::Slot(v))),
-            LazyPairs::Line(line, pairs) => pairs.next().map(|p| {
-                let key = &line[p.key_start as usize..(p.key_start + p.key_len) as usize];
-                (key, LazyValue::Line(line, &p.value))
-            }),
+            LazyPairs::Line(line, pairs) => pairs
+                .next()
+                .map(|p| (p.key(line), LazyValue::Line(line, &p.value))),
         }
     }
 }
@@ -471,7 +472,7 @@ impl<'r> RecordRef<'r> {
             RecordRef::Line(line) => line
                 .pairs
                 .iter()
-                .find(|p| line.key(p) == key)
+                .find(|p| p.key(line.line) == key)
                 .map(|p| LazyValue::Line(line.line, &p.value)),
         }
     }
@@ -1172,8 +1173,8 @@ mod tests {
         assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), r);
     }
 
-    /// What serde_json alone reads from `text`, as `parse_json` did before it read flat objects
-    /// by hand.
+    /// What serde_json alone reads from `text`, as [`scan`] reads a JSON line that is no flat
+    /// object.
     fn by_serde(text: &str) -> Option<Record> {
         match serde_json::from_str(text) {
             Ok(record) => Some(record),
@@ -1197,10 +1198,6 @@ mod tests {
             })
         };
         show(a) == show(b)
-    }
-
-    fn parse_json(text: &str) -> Option<Record> {
-        parse(text)
     }
 
     fn flat_json(text: &str) -> Option<Record> {
@@ -1230,9 +1227,9 @@ mod tests {
         ];
         for text in cases {
             assert!(
-                same(&parse_json(text), &by_serde(text)),
+                same(&parse(text), &by_serde(text)),
                 "{text}: {:?} against {:?}",
-                parse_json(text),
+                parse(text),
                 by_serde(text)
             );
         }
@@ -1270,8 +1267,8 @@ mod tests {
             let text = format!("{{{}}}{tail}", body.join(","));
             let text = text.trim();
             proptest::prop_assert!(
-                same(&parse_json(text), &by_serde(text)),
-                "{}: {:?} against {:?}", text, parse_json(text), by_serde(text)
+                same(&parse(text), &by_serde(text)),
+                "{}: {:?} against {:?}", text, parse(text), by_serde(text)
             );
         }
     }
@@ -1291,6 +1288,16 @@ mod tests {
             "\"[a-z =0-9.]{0,8}\"",
             "1[0-9]{300,320}\\.5",
         ]
+    }
+
+    /// The record an `each` rule is asked of, read by name: `key` and `value`.
+    fn key_and_value(key: &str, value: LazyValue<'_>) -> Record {
+        [
+            ("key", MetricValue::Text(key.to_owned())),
+            ("value", value.read().into_owned()),
+        ]
+        .into_iter()
+        .collect()
     }
 
     /// What a record read eagerly holds: every value read as the line is, a key given again
@@ -1335,8 +1342,7 @@ mod tests {
                 super::super::metric::holds(&node, eager.view(), &vars),
                 "{}: {}", line, rule
             );
-            // `compile_each` knows `value` and `key` as an `each` rule's once; read by name,
-            // they are the same.
+            // An `each` rule holds as the rule holds for a record of its `key` and `value`.
             let each = super::super::metric::compile_each(rule).expect("a native rule");
             for ((key, value), (_, read_value)) in lazy.view().lazy_iter().zip(eager.view().lazy_iter()) {
                 proptest::prop_assert_eq!(
@@ -1346,7 +1352,7 @@ mod tests {
                 );
                 proptest::prop_assert_eq!(
                     super::super::metric::holds_each(&each, key, read_value, &vars),
-                    super::super::metric::holds_each(&node, key, read_value, &vars),
+                    super::super::metric::holds(&node, key_and_value(key, read_value).view(), &vars),
                     "{}: {} for {}", line, rule, key
                 );
                 proptest::prop_assert_eq!(value.finite_number(), number(&read_value.read()));
@@ -1410,6 +1416,7 @@ mod tests {
             ]),
         ) {
             let node = super::super::metric::compile(rule).expect("a native rule");
+            let each = super::super::metric::compile_each(rule).expect("a native rule");
             let vars = Record::new();
             // One `Pairs` for every line, as a classifier reads a log.
             let mut pairs = Pairs::default();
@@ -1430,10 +1437,9 @@ mod tests {
                     proptest::prop_assert!(of(&in_place.read()), "{}: {}", line, key);
                     proptest::prop_assert_eq!(in_place.finite_number().map(f64::to_bits), value.finite_number().map(f64::to_bits));
                     proptest::prop_assert_eq!(in_place.text(), value.text());
-                    let each = super::super::metric::compile_each(rule).expect("a native rule");
                     proptest::prop_assert_eq!(
                         super::super::metric::holds_each(&each, key, in_place, &vars),
-                        super::super::metric::holds_each(&node, key, value, &vars),
+                        super::super::metric::holds_each(&each, key, value, &vars),
                         "{}: {} for {}", line, rule, key
                     );
                 }
