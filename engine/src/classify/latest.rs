@@ -8,20 +8,22 @@
 //! given ([`Latest::take`]), a few per block of a log instead of one per line.
 
 use super::record::{self, Record};
+use super::rules::KeyFacts;
 use super::Stamp;
 
 /// How many shapes are kept as lines. A line of another shape makes every line kept a record
 /// (merged into the older records), and takes the place of the one written longest ago.
-pub(super) const SHAPES: usize = 8;
+const SHAPES: usize = 8;
 
 /// The longest line kept as a line ([`Latest::add_line`]); a longer one is added as its record,
 /// so that what is kept of a log stays small.
 pub(super) const LINE_BYTES: usize = 4096;
 
-/// The records read since the last [`Latest::take`], merged.
+/// The records read since the last [`Latest::take`], merged, and what the rules make of the
+/// keys of each shape kept (made once for a shape, not for every line of it).
 #[derive(Clone, Default)]
 pub(super) struct Latest {
-    /// The last line of each shape, with the shape's keys.
+    /// The last line of each shape, with the shape's keys and what the rules make of them.
     shapes: Vec<Shape>,
     /// The records older than every line of `shapes` not given yet, merged.
     older: Record,
@@ -49,23 +51,59 @@ struct Shape {
     /// Which record the first line of the shape not given yet is: its keys come in the
     /// merged record where they were first written.
     first: u64,
+    /// What the rules make of its keys; taken while a line of the shape is read
+    /// ([`Latest::take_facts`]), or forgotten ([`Latest::forget_facts`]).
+    facts: Option<KeyFacts>,
 }
 
 impl Latest {
-    /// Adds the record `line` is (line `line_number`), whose keys are `keys`, each followed by a
-    /// `\0` (a key never holds one).
-    pub(super) fn add_line(&mut self, line: &str, keys: &[u8], line_number: u64) {
-        self.added += 1;
-        self.last_line = line_number;
-        self.fresh = true;
-        let added = self.added;
-        let found = self
+    /// Where the shape of `keys` (each followed by a `\0`: a key never holds one) is kept, if it
+    /// is; the shape of the last line is looked at first.
+    pub(super) fn find(&mut self, keys: &[u8]) -> Option<usize> {
+        let at = self
             .shapes
             .get(self.hit)
             .filter(|s| s.keys == keys)
             .map(|_| self.hit)
-            .or_else(|| self.shapes.iter().position(|s| s.keys == keys));
-        if let Some(at) = found {
+            .or_else(|| self.shapes.iter().position(|s| s.keys == keys))?;
+        self.hit = at;
+        Some(at)
+    }
+
+    /// What the rules make of the keys of the shape kept at `at`, taken to read a line of it
+    /// (it comes back with the line, [`Latest::add_line`], or [`Latest::put_facts`]).
+    pub(super) fn take_facts(&mut self, at: usize) -> Option<KeyFacts> {
+        self.shapes[at].facts.take()
+    }
+
+    /// Gives back what [`Latest::take_facts`] took.
+    pub(super) fn put_facts(&mut self, at: usize, facts: KeyFacts) {
+        self.shapes[at].facts = Some(facts);
+    }
+
+    /// Forgets what the rules made of the shapes' keys, which are made anew for their next
+    /// lines (the stamp key changed).
+    pub(super) fn forget_facts(&mut self) {
+        for shape in &mut self.shapes {
+            shape.facts = None;
+        }
+    }
+
+    /// Adds the record `line` is (line `line_number`), of the shape kept at `shape` as
+    /// [`Latest::find`] said, or of a new one of `keys`, whose keys the rules make `facts` of.
+    pub(super) fn add_line(
+        &mut self,
+        line: &str,
+        shape: Option<usize>,
+        keys: &[u8],
+        facts: KeyFacts,
+        line_number: u64,
+    ) {
+        self.added += 1;
+        self.last_line = line_number;
+        self.fresh = true;
+        let added = self.added;
+        if let Some(at) = shape {
             let given = self.given;
             let shape = &mut self.shapes[at];
             shape.line.clear();
@@ -74,7 +112,7 @@ impl Latest {
                 shape.first = added;
             }
             shape.last = added;
-            self.hit = at;
+            shape.facts = Some(facts);
             return;
         }
         let shape = Shape {
@@ -82,6 +120,7 @@ impl Latest {
             line: line.to_owned(),
             last: added,
             first: added,
+            facts: Some(facts),
         };
         if self.shapes.len() < SHAPES {
             self.shapes.push(shape);
@@ -215,7 +254,8 @@ mod tests {
                         line_number += 1;
                         let record = record::parse(&line).unwrap();
                         let keys = record.keys().flat_map(|k| k.bytes().chain([0])).collect::<Vec<u8>>();
-                        latest.add_line(&line, &keys, line_number);
+                        let shape = latest.find(&keys);
+                        latest.add_line(&line, shape, &keys, KeyFacts::default(), line_number);
                         expected.extend(record);
                     }
                     Step::Record(line) => {

@@ -218,14 +218,8 @@ pub struct Classifier {
     vars: Arc<Record>,
     /// The names rules read that the vars have, as [`Rules::names_bits`] counts them.
     vars_bits: u64,
-    /// What the rules make of the keys of the shapes of lines read last (the keys each followed
-    /// by a `\0`), up to [`latest::SHAPES`] of them: a log's progress lines write the same keys
-    /// in the same order, line after line.
-    key_facts: Vec<(Vec<u8>, rules::KeyFacts)>,
-    /// The shape of the last record line, looked at first; the place the next new one takes.
-    key_facts_hit: usize,
-    key_facts_next: usize,
-    /// The keys of the line being read, as `key_facts` holds them.
+    /// The keys of the line being read, each followed by a `\0`, as [`latest::Latest`] knows
+    /// a shape by.
     keys: Vec<u8>,
     /// The pairs of the last line read as a record, kept for their room: the next line's are
     /// read into it.
@@ -329,9 +323,6 @@ impl Classifier {
             rules,
             vars: Arc::default(),
             vars_bits: 0,
-            key_facts: Vec::new(),
-            key_facts_hit: 0,
-            key_facts_next: 0,
             keys: Vec::new(),
             pairs: record::Pairs::default(),
             latest: latest::Latest::default(),
@@ -385,9 +376,7 @@ impl Classifier {
     pub fn set_stamp(&mut self, key: Option<&str>) {
         self.stamp = key.map(CompactString::from);
         // What was made of the shapes read says where the stamp key was.
-        self.key_facts.clear();
-        self.key_facts_hit = 0;
-        self.key_facts_next = 0;
+        self.latest.forget_facts();
     }
 
     /// The number of lines read so far (a line a `\r` left open counts).
@@ -701,14 +690,20 @@ impl Classifier {
                         self.keys.extend_from_slice(key.as_bytes());
                         self.keys.push(0);
                     }
-                    let shape = self.shape_facts(record);
-                    let facts = std::mem::take(&mut self.key_facts[shape].1);
+                    // What the rules make of the keys: made once for a shape of lines.
+                    let shape = self.latest.find(&self.keys);
+                    let facts = shape
+                        .and_then(|at| self.latest.take_facts(at))
+                        .unwrap_or_else(|| self.rules.key_facts(record, self.stamp.as_deref()));
                     self.record_line(record, &facts, line, at, out);
-                    self.key_facts[shape].1 = facts;
                     // A long line is kept as its record, not as a line to read again.
                     if line.len() <= latest::LINE_BYTES {
-                        self.latest.add_line(line, &self.keys, self.line_number);
+                        self.latest
+                            .add_line(line, shape, &self.keys, facts, self.line_number);
                     } else {
+                        if let Some(at) = shape {
+                            self.latest.put_facts(at, facts);
+                        }
                         let record = pairs.of(line).to_record();
                         self.latest.add_record(record, self.line_number);
                     }
@@ -780,42 +775,6 @@ impl Classifier {
             self.error_report(&message, line, at, out);
         }
         self.metric(record, facts, line, at, out);
-    }
-
-    /// Where `key_facts` holds what the rules make of the keys of `record`, the line being read
-    /// (whose keys `keys` holds): made now when its shape is not there.
-    fn shape_facts(&mut self, record: RecordRef<'_>) -> usize {
-        let hit = self.key_facts_hit;
-        if self
-            .key_facts
-            .get(hit)
-            .is_some_and(|(keys, _)| *keys == self.keys)
-        {
-            return hit;
-        }
-        if let Some(at) = self
-            .key_facts
-            .iter()
-            .position(|(keys, _)| *keys == self.keys)
-        {
-            self.key_facts_hit = at;
-            return at;
-        }
-        let facts = (
-            self.keys.clone(),
-            self.rules.key_facts(record, self.stamp.as_deref()),
-        );
-        let at = if self.key_facts.len() < latest::SHAPES {
-            self.key_facts.push(facts);
-            self.key_facts.len() - 1
-        } else {
-            let at = self.key_facts_next;
-            self.key_facts[at] = facts;
-            self.key_facts_next = (at + 1) % latest::SHAPES;
-            at
-        };
-        self.key_facts_hit = at;
-        at
     }
 
     /// A metric record read from `line`: an incident when a metric rule holds for it. Its
