@@ -30,11 +30,11 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use common::{
-    incident, json_line, log, metric_heavy_line, now, one_guard, phase5b, phase5b_watching,
-    plain_line, without_metric_rules,
+    incident, json_line, log, metric_heavy_line, now, one_guard, phase5b, phase5b_started,
+    phase5b_watching, plain_line, without_metric_rules,
 };
 use warden::classify::{Classifier, Feed};
-use warden::machine::{Input, Machine};
+use warden::machine::Input;
 use warden::protocol::Protocol;
 
 const USAGE: &str =
@@ -167,11 +167,7 @@ fn classify(protocol: &Protocol, log: &[u8], n: usize) {
 /// cadence of a run of model 1, 64 KiB at a time, the facts taken after each chunk as a
 /// supervisor takes them every turn; past the end of `log`, from its start again.
 fn feed(log: &[u8], n: usize) {
-    let protocol = phase5b();
-    let (templates, _) = warden::protocol::load_templates(&protocol);
-    let machine = Machine::new(protocol, &templates).unwrap();
-    let vars = std::collections::BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let started = machine.start("bench", &vars, now()).unwrap();
+    let (machine, started) = phase5b_started();
     let mut feed = Feed::new(machine.rules(), &started.instance.vars, 1);
     feed.set_cadence(machine.cadence(&started.instance));
     let ends: Vec<usize> = line_ends(log);

@@ -27,7 +27,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use warden::classify::Feed;
 use warden::machine::Machine;
-use warden::protocol;
 use warden::run::tail::CHUNK;
 use warden_tests::{binary, root};
 
@@ -123,12 +122,7 @@ fn phase5b() -> (
     BTreeMap<String, minijinja::Value>,
     Option<warden::classify::CadenceSpec>,
 ) {
-    let protocol = protocol::load(&root().join("protocols/phase5b.yaml")).unwrap();
-    let (templates, _) = protocol::load_templates(&protocol);
-    let machine = Machine::new(protocol, &templates).unwrap();
-    let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
-    let at = common::now();
-    let started = machine.start("bench", &vars, at).unwrap();
+    let (machine, started) = common::phase5b_started();
     let cadence = machine.cadence(&started.instance);
     assert!(cadence.is_some(), "Phase 5B times its progress entries");
     let vars = (*started.instance.vars).clone();

@@ -83,13 +83,20 @@ pub fn without_metric_rules() -> Protocol {
     protocol
 }
 
-/// Phase 5B compiled, and a run of it watching a launched job.
-pub fn phase5b_watching() -> (Machine, Instance) {
+/// Phase 5B compiled with its templates, and a run of model 1 started: the machine, and what
+/// the start gave (the run's vars and cadence are its instance's).
+pub fn phase5b_started() -> (Machine, warden::machine::Outcome) {
     let protocol = phase5b();
     let (templates, _) = protocol::load_templates(&protocol);
     let machine = Machine::new(protocol, &templates).unwrap();
     let vars = BTreeMap::from([("model".to_owned(), serde_json::json!(1))]);
     let started = machine.start("bench", &vars, now()).unwrap();
+    (machine, started)
+}
+
+/// Phase 5B compiled, and a run of it watching a launched job.
+pub fn phase5b_watching() -> (Machine, Instance) {
+    let (machine, started) = phase5b_started();
     // The preflight gates pass, as the shell would find them.
     let results = started
         .checks
