@@ -55,6 +55,9 @@ pub(crate) enum Test {
     Finite,
     Defined,
     Undefined,
+    /// `x is nan or x is infinite`, as rules over losses write it: asked as one test, whose
+    /// value is read once (a text is neither, as it is not finite either).
+    NanOrInfinite,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,11 +126,9 @@ fn node(expr: &Expr<'_>) -> Option<Node> {
                 BinOpKind::Div => Op::Div,
                 _ => return None,
             };
-            Node::Binary(
-                op,
-                Box::new(node(&binary.left)?),
-                Box::new(node(&binary.right)?),
-            )
+            let (left, right) = (node(&binary.left)?, node(&binary.right)?);
+            nan_or_infinite(op, &left, &right)
+                .unwrap_or_else(|| Node::Binary(op, Box::new(left), Box::new(right)))
         }
         Expr::Test(test) if test.args.is_empty() => {
             let kind = match test.name {
@@ -142,6 +143,25 @@ fn node(expr: &Expr<'_>) -> Option<Node> {
         }
         _ => return None,
     })
+}
+
+/// `x is nan or x is infinite` (either way round) as one test of `x`, a name: the same answer,
+/// as a name that is not there makes both tests false and neither stops.
+fn nan_or_infinite(op: Op, left: &Node, right: &Node) -> Option<Node> {
+    let (Op::Or, Node::Test(first, x), Node::Test(second, y)) = (op, left, right) else {
+        return None;
+    };
+    let same = match (&**x, &**y) {
+        (Node::Key(x), Node::Key(y)) => x == y,
+        _ => false,
+    };
+    matches!(
+        (first, second),
+        (Test::Nan, Test::Infinite) | (Test::Infinite, Test::Nan)
+    )
+    .then_some(())
+    .filter(|()| same)
+    .map(|()| Node::Test(Test::NanOrInfinite, x.clone()))
 }
 
 /// Why evaluation stopped.
@@ -344,7 +364,7 @@ fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
         Node::Not(inner) => Val::Bool(!truthy(eval(inner, names)?)),
         Node::Neg(inner) => Val::Number(-number(eval(inner, names)?).ok_or(Stop::Template)?),
         // `value is nan` of a value written `0.25` is false, without reading it as a number.
-        Node::Test(Test::Nan | Test::Infinite, inner)
+        Node::Test(Test::Nan | Test::Infinite | Test::NanOrInfinite, inner)
             if match &**inner {
                 Node::Key(key) => names.raw(key),
                 Node::Value => names.each.and_then(|(_, value)| value.raw()),
@@ -368,6 +388,7 @@ fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
             Val::Bool(match test {
                 Test::Nan => number.is_some_and(f64::is_nan),
                 Test::Infinite => number.is_some_and(f64::is_infinite),
+                Test::NanOrInfinite => number.is_some_and(|n| !n.is_finite()),
                 Test::Finite => number.is_some_and(f64::is_finite),
                 Test::Defined => value.is_some(),
                 Test::Undefined => value.is_none(),

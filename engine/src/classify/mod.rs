@@ -770,7 +770,9 @@ impl Classifier {
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
-        if let Some(message) = error_level_message(record) {
+        // Most shapes have no level key: their records are no error reports.
+        let reported = facts.leveled.then(|| error_level_message(record)).flatten();
+        if let Some(message) = reported {
             let message = message.to_owned();
             self.error_report(&message, line, at, out);
         }
@@ -1191,8 +1193,10 @@ fn root_cause(raised: &[Exception]) -> usize {
 
 /// The message of a structured line whose level says it is an error (`level=ERROR`,
 /// `{"levelname": "CRITICAL", ...}`).
+/// The keys that name a structured line's level, the first one a record has being its level.
+const LEVELS: [&str; 4] = ["level", "levelname", "severity", "lvl"];
+
 fn error_level_message(record: RecordRef<'_>) -> Option<&str> {
-    const LEVELS: [&str; 4] = ["level", "levelname", "severity", "lvl"];
     // One pass over the record (most have no level at all): the first of LEVELS it has.
     // Keys first: no value is read of a record without a level.
     let level = record

@@ -477,6 +477,14 @@ impl<'r> RecordRef<'r> {
         }
     }
 
+    /// The `at`th key.
+    pub(super) fn key_at(self, at: usize) -> &'r str {
+        match self {
+            RecordRef::Kept(record) => &record.0[at].0,
+            RecordRef::Line(line) => line.pairs[at].key(line.line),
+        }
+    }
+
     /// The value of the `at`th key, not read yet.
     pub(super) fn value_at(self, at: usize) -> LazyValue<'r> {
         match self {

@@ -502,16 +502,14 @@ impl Rules {
                 continue;
             }
             if let Some(each) = &rule.each {
-                let matches = |at: usize, key: &str| match bit {
-                    0 => each.is_match(key),
-                    bit => facts.globs[at] & bit != 0,
-                };
-                let matching = record
+                // Past the 64th `each` rule the facts have no bit: the glob is asked.
+                let matching = (0..facts.globs.len())
+                    .filter(|&at| bit != 0 && facts.globs[at] & bit != 0)
+                    .map(|at| (record.key_at(at), record.value_at(at)));
+                let unbitted = record
                     .lazy_iter()
-                    .enumerate()
-                    .filter(|(at, (k, _))| matches(*at, k))
-                    .map(|(_, pair)| pair);
-                for (key, value) in matching {
+                    .filter(|(key, _)| bit == 0 && each.is_match(key));
+                for (key, value) in matching.chain(unbitted) {
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
                         Some(answer) => answer,
@@ -553,6 +551,7 @@ impl Rules {
             there: self.names_bits(record),
             globs: record.keys().map(|k| self.globs_matching(k)).collect(),
             stamp: stamp.and_then(|stamp| record.keys().position(|k| k == stamp)),
+            leveled: record.keys().any(|k| super::LEVELS.contains(&k)),
         }
     }
 
@@ -637,6 +636,9 @@ pub(super) struct KeyFacts {
     ///
     /// [`Classifier::set_stamp`]: super::Classifier::set_stamp
     pub(super) stamp: Option<usize>,
+    /// Whether a key names a level (`level`, `levelname`, ...), which may make the record an
+    /// error report: most shapes have none, and their records are not asked.
+    pub(super) leveled: bool,
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.

@@ -716,6 +716,9 @@ mod native_metric_rules {
     /// The rules the native evaluator must agree with minijinja on.
     const RULES: &[&str] = &[
         "loss is nan or loss is infinite",
+        "loss is infinite or loss is nan",
+        "loss is nan or auroc is infinite",
+        "(loss is nan or loss is infinite) == false",
         "auroc >= 1.0",
         "r_hat > 1.1",
         "train_loss == 0",
@@ -790,6 +793,27 @@ mod native_metric_rules {
             metric::compile("x | abs > 1").is_none(),
             "filters go to the template"
         );
+    }
+
+    #[test]
+    fn a_name_asked_for_nan_or_infinite_is_one_test() {
+        for rule in [
+            "loss is nan or loss is infinite",
+            "loss is infinite or loss is nan",
+        ] {
+            let node = metric::compile(rule).unwrap();
+            assert!(
+                matches!(node, metric::Node::Test(metric::Test::NanOrInfinite, _)),
+                "{rule}: {node:?}"
+            );
+        }
+        for rule in [
+            "loss is nan or auroc is infinite",
+            "loss is nan or loss is nan",
+        ] {
+            let node = metric::compile(rule).unwrap();
+            assert!(matches!(node, metric::Node::Binary(..)), "{rule}: {node:?}");
+        }
     }
 
     #[test]
