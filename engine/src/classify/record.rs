@@ -84,7 +84,9 @@ pub(super) fn read_raw(raw: &str, kind: Raw) -> MetricValue {
             let integer = !raw.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
             match integer.then(|| raw.parse::<i64>().ok()).flatten() {
                 Some(int) => MetricValue::Int(int),
-                None => MetricValue::Float(raw.parse().unwrap_or(f64::NAN)),
+                None => MetricValue::Float(
+                    decimal(raw).unwrap_or_else(|| raw.parse().unwrap_or(f64::NAN)),
+                ),
             }
         }
         Raw::Text => MetricValue::Text(raw.to_owned()),
@@ -763,6 +765,10 @@ pub(super) enum Token<'t> {
 impl<'t> Token<'t> {
     /// A number when it reads as one, else text.
     pub(super) fn of(token: &'t str) -> Token<'t> {
+        // Most values of a progress line are short decimals: `0.4113`, `3.5`.
+        if let Some(float) = decimal(token) {
+            return Token::Float(float);
+        }
         if let Ok(int) = token.parse::<i64>() {
             return Token::Int(int);
         }
@@ -782,6 +788,37 @@ impl<'t> Token<'t> {
             _ => Token::Text(token),
         }
     }
+}
+
+/// The float `text` reads as when it is a short decimal with a point (`-?D+.D+`, fewer than
+/// 16 digits in all): its digits as a whole number, exactly a float, divided by an exact power
+/// of ten, which one correctly rounded division makes the float nearest to it, as
+/// [`str::parse`] reads it. `None` for anything else, which [`str::parse`] is left to read.
+pub(super) fn decimal(text: &str) -> Option<f64> {
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let bytes = text.as_bytes();
+    let negative = bytes.first() == Some(&b'-');
+    let digits = &bytes[usize::from(negative)..];
+    // At most 15 digits: their number is below 2^53, so exactly a float.
+    if digits.len() > 16 {
+        return None;
+    }
+    let point = digits.iter().position(|&b| b == b'.')?;
+    let (whole, fraction) = (&digits[..point], &digits[point + 1..]);
+    if whole.is_empty() || fraction.is_empty() {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for &b in whole.iter().chain(fraction) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(b - b'0');
+    }
+    let value = mantissa as f64 / POWERS[fraction.len()];
+    Some(if negative { -value } else { value })
 }
 
 // Python's json module writes NaN, Infinity and -Infinity, which JSON does not allow; they are
@@ -1115,6 +1152,32 @@ mod tests {
             MetricValue::Float(f) => f,
             MetricValue::Int(i) => i as f64,
             ref other => panic!("{key} is {other:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        /// A short decimal reads as the standard library reads it, to the bit; anything else
+        /// is left to it.
+        #[test]
+        fn a_short_decimal_reads_as_the_standard_library_reads_it(
+            text in "-?[0-9]{1,9}\\.[0-9]{1,9}|-?[0-9]{0,3}\\.?[0-9]{0,3}[eE+x]?[0-9]{0,2}",
+        ) {
+            match decimal(&text) {
+                Some(float) => {
+                    let parsed: f64 = text.parse().unwrap();
+                    proptest::prop_assert_eq!(float.to_bits(), parsed.to_bits(), "{}", text);
+                }
+                None => proptest::prop_assert!(
+                    text.len() > 16 + usize::from(text.starts_with('-'))
+                        || !text.contains('.')
+                        || text.bytes().any(|b| matches!(b, b'e' | b'E' | b'+' | b'x'))
+                        || text.starts_with('.')
+                        || text.starts_with("-.")
+                        || text.ends_with('.'),
+                    "{} is a short decimal",
+                    text
+                ),
+            }
         }
     }
 

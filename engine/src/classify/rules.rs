@@ -506,9 +506,11 @@ impl Rules {
                 let matching = (0..facts.globs.len())
                     .filter(|&at| bit != 0 && facts.globs[at] & bit != 0)
                     .map(|at| (record.key_at(at), record.value_at(at)));
-                let unbitted = record
-                    .lazy_iter()
-                    .filter(|(key, _)| bit == 0 && each.is_match(key));
+                let unbitted = (bit == 0)
+                    .then(|| record.lazy_iter())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(key, _)| each.is_match(key));
                 for (key, value) in matching.chain(unbitted) {
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
