@@ -865,12 +865,16 @@ pub(super) fn scan(line: &str, pairs: &mut Pairs) -> Scanned {
             Err(_) => Scanned::No,
         };
     }
-    if memchr::memchr(b'=', trimmed.as_bytes()).is_some()
-        && parse_key_values(line, trimmed, pairs).is_some()
-    {
-        return Scanned::InPlace;
+    let read = if trimmed.is_ascii() {
+        ascii_key_values(line, trimmed, pairs)
+    } else {
+        memchr::memchr(b'=', trimmed.as_bytes())
+            .and_then(|_| parse_key_values(line, trimmed, pairs))
+    };
+    match read {
+        Some(()) => Scanned::InPlace,
+        None => Scanned::No,
     }
-    Scanned::No
 }
 
 impl Pairs {
@@ -1107,6 +1111,63 @@ fn trim_start(text: &str) -> &str {
     } else {
         rest
     }
+}
+
+/// What a byte is to a line of `key=value` pairs.
+const KEY: u8 = 1;
+const SPACE: u8 = 2;
+static BYTES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'/') {
+            table[b] = KEY;
+        }
+        // Unicode's whitespace among ASCII, as `str::trim` strips it.
+        if matches!(byte, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+            table[b] = SPACE;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// [`parse_key_values`] of an ASCII `text`, in one pass over its bytes: a key is read up to
+/// its `=`, a value up to the space after it, each byte looked at once.
+fn ascii_key_values(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
+    let bytes = text.as_bytes();
+    let class = |at: usize| bytes.get(at).map_or(0, |&b| BYTES[usize::from(b)]);
+    let mut at = 0;
+    loop {
+        while class(at) == SPACE {
+            at += 1;
+        }
+        if at == bytes.len() {
+            break;
+        }
+        let key_start = at;
+        while class(at) == KEY {
+            at += 1;
+        }
+        if at == key_start || bytes.get(at) != Some(&b'=') {
+            return None;
+        }
+        let key = &text[key_start..at];
+        at += 1;
+        if bytes.get(at) == Some(&b'"') {
+            let end = at + 1 + memchr::memchr(b'"', &bytes[at + 1..])?;
+            pairs.raw(line, key, &text[at + 1..end], Raw::Text);
+            at = end + 1;
+        } else {
+            let value_start = at;
+            while at < bytes.len() && class(at) != SPACE {
+                at += 1;
+            }
+            pairs.raw(line, key, &text[value_start..at], Raw::Token);
+        }
+    }
+    (!pairs.pairs.is_empty()).then_some(())
 }
 
 /// `key=value key="quoted value" ...`: a record only when every token is such a pair. `text`
@@ -1476,6 +1537,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The one-pass reader of ASCII lines finds the pairs the general one finds, and
+        /// refuses the lines it refuses.
+        #[test]
+        fn ascii_lines_of_pairs_read_as_the_general_reader_reads_them(
+            text in "[ \t\x0b]{0,2}([a-z_./-]{0,3}[= \t\x0b\"]{0,2}[a-z0-9.\"]{0,3}[ \t\x0c\r]{0,2}){0,5}",
+        ) {
+            let (mut fast, mut general) = (Pairs::default(), Pairs::default());
+            let read = ascii_key_values(&text, &text, &mut fast);
+            proptest::prop_assert_eq!(read, parse_key_values(&text, &text, &mut general), "{:?}", text);
+            if read.is_some() {
+                proptest::prop_assert_eq!(fast.of(&text).to_record(), general.of(&text).to_record(), "{:?}", text);
+            }
+        }
+
         #[test]
         fn a_line_read_in_place_reads_as_its_record(
             lines in proptest::collection::vec(line(), 1..8),
