@@ -673,9 +673,12 @@ fn candidates(
     if literals.iter().any(|l| !l.is_ascii() || l.is_empty()) {
         return None;
     }
+    // The match that ends first is on the first line that holds one (a literal with a line
+    // end in it can match no line): the standard semantics, which stop there, answer what is
+    // asked, without reading on for the leftmost match.
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
+        .match_kind(MatchKind::Standard)
         .build(&literals)
         .ok()
 }
