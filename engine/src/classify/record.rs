@@ -361,14 +361,12 @@ pub(super) struct Pairs {
 impl Pairs {
     /// Sets `key`, a part of `line`, to `value`, replacing the value it was given earlier on
     /// the line (in the place it was given).
+    #[inline(always)]
     fn set(&mut self, line: &str, key: &str, value: Value) {
         let bit = key_bit(key);
         if self.seen & bit != 0 {
-            let earlier = self.pairs.iter_mut().find(|p| p.key(line) == key);
-            if let Some(pair) = earlier {
-                pair.value = value;
-                return;
-            }
+            self.set_again(line, key, value);
+            return;
         }
         self.seen |= bit;
         self.pairs.push(Pair {
@@ -376,6 +374,20 @@ impl Pairs {
             key_len: key.len() as u32,
             value,
         });
+    }
+
+    /// [`Pairs::set`] of a key whose bit was seen: it may have been given before.
+    #[cold]
+    #[inline(never)]
+    fn set_again(&mut self, line: &str, key: &str, value: Value) {
+        match self.pairs.iter_mut().find(|p| p.key(line) == key) {
+            Some(pair) => pair.value = value,
+            None => self.pairs.push(Pair {
+                key_start: offset(line, key),
+                key_len: key.len() as u32,
+                value,
+            }),
+        }
     }
 
     /// Sets `key` to the text `raw` of `kind`, both parts of `line`.
