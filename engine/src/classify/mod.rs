@@ -422,6 +422,12 @@ impl Classifier {
     /// key may be written with other letters there).
     pub fn push_lines(&mut self, block: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
         let rules = Arc::clone(&self.rules);
+        // The block's text, validated once rather than line by line: as far as it is UTF-8
+        // (its last line may be cut inside a character).
+        let text = match std::str::from_utf8(block) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&block[..e.valid_up_to()]).unwrap_or_default(),
+        };
         let mut start = 0;
         while start < block.len() {
             // The end of the line that starts here, if it has one yet.
@@ -444,7 +450,7 @@ impl Classifier {
                 let line = memchr::memrchr2(b'\n', b'\r', &block[start..next])
                     .map_or(start, |end| start + end + 1);
                 let found = out.len();
-                let read = self.pass_over(&block[start..line], at, out);
+                let read = self.pass_over(&block[start..line], text.get(start..line), at, out);
                 start += read;
                 if reported(&out[found..]) {
                     break;
@@ -463,7 +469,8 @@ impl Classifier {
             };
             let open = block[start + end] == b'\r';
             let found = out.len();
-            self.push_line(&block[start..start + end], open, at, out);
+            let line = text.get(start..start + end);
+            self.push_line(&block[start..start + end], line, open, at, out);
             start += end + 1;
             if reported(&out[found..]) {
                 break;
@@ -479,14 +486,22 @@ impl Classifier {
         self.is_idle() && self.table.is_none()
     }
 
-    /// One whole line of a block, ended by `\r` when `open`.
-    fn push_line(&mut self, line: &[u8], open: bool, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+    /// One whole line of a block, ended by `\r` when `open`; `text` is the line when it is
+    /// known to be UTF-8.
+    fn push_line(
+        &mut self,
+        line: &[u8],
+        text: Option<&str>,
+        open: bool,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
         if open {
-            self.segment(line, 0, true, at, out);
+            self.segment(line, text, 0, true, at, out);
         } else if line.is_empty() && self.open_line {
             self.end_open_line();
         } else {
-            self.segment(line, 0, false, at, out);
+            self.segment(line, text, 0, false, at, out);
         }
     }
 
@@ -495,7 +510,13 @@ impl Classifier {
     /// as context. A line that is not ASCII, or is cut for its length (the mark of the cut is
     /// text), is read on its own; when that leaves something waiting, or reports, the lines
     /// after it are left to the caller. Returns how many bytes were read.
-    fn pass_over(&mut self, lines: &[u8], at: DateTime<Utc>, out: &mut Vec<Finding>) -> usize {
+    fn pass_over(
+        &mut self,
+        lines: &[u8],
+        text: Option<&str>,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) -> usize {
         let ascii = lines.is_ascii();
         // Where the last lines that are context start and end, not yet kept.
         let mut kept = Kept::default();
@@ -513,24 +534,28 @@ impl Classifier {
                 self.open_line = open;
                 kept.push(start, end);
             } else {
-                self.keep_context(lines, &mut kept);
+                self.keep_context(lines, text, &mut kept);
                 let found = out.len();
-                self.push_line(line, open, at, out);
+                self.push_line(line, None, open, at, out);
                 if reported(&out[found..]) || !self.waits_for_nothing() {
                     return end + 1;
                 }
             }
             start = end + 1;
         }
-        self.keep_context(lines, &mut kept);
+        self.keep_context(lines, text, &mut kept);
         start
     }
 
-    /// Keeps the ASCII lines of `lines` at `kept` as context, in order.
-    fn keep_context(&mut self, lines: &[u8], kept: &mut Kept) {
+    /// Keeps the ASCII lines of `lines` at `kept` as context, in order; `text` is `lines`
+    /// when it is known to be UTF-8.
+    fn keep_context(&mut self, lines: &[u8], text: Option<&str>, kept: &mut Kept) {
         for (start, end) in kept.take() {
             // ASCII: the line is its text.
-            let line = std::str::from_utf8(&lines[start..end]).unwrap_or_default();
+            let line = match text.and_then(|text| text.get(start..end)) {
+                Some(line) => line,
+                None => std::str::from_utf8(&lines[start..end]).unwrap_or_default(),
+            };
             self.remember(line);
         }
     }
@@ -568,7 +593,7 @@ impl Classifier {
     /// Reads one line that ended at `\n`, of which only the start, `head`, was kept: `cut` more
     /// bytes followed it. For readers that do not hold a whole over-long line in memory.
     pub fn push_cut(&mut self, head: &[u8], cut: usize, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        self.segment(head, cut, false, at, out);
+        self.segment(head, None, cut, false, at, out);
         self.give_records(out);
     }
 
@@ -581,7 +606,7 @@ impl Classifier {
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
-        self.segment(head, cut, true, at, out);
+        self.segment(head, None, cut, true, at, out);
         self.give_records(out);
     }
 
@@ -590,9 +615,12 @@ impl Classifier {
         self.open_line = false;
     }
 
+    /// One line, `head` (of which `cut` bytes were dropped), read as `text` when it is known
+    /// to be UTF-8.
     fn segment(
         &mut self,
         head: &[u8],
+        text: Option<&str>,
         cut: usize,
         open: bool,
         at: DateTime<Utc>,
@@ -602,7 +630,12 @@ impl Classifier {
             self.line_number += 1;
         }
         self.open_line = open;
-        let line = decode_line(head, cut);
+        let line = match text {
+            Some(text) if cut == 0 && text.len() <= MAX_LINE_BYTES => {
+                std::borrow::Cow::Borrowed(text.strip_suffix('\r').unwrap_or(text))
+            }
+            _ => decode_line(head, cut),
+        };
         let line = line.as_ref();
         // Every line is context for the incidents still collecting theirs.
         for incident in &mut self.pending {

@@ -1223,7 +1223,7 @@ mod passing_over {
         let mut out = Vec::new();
         let mut start = 0;
         for end in memchr::memchr2_iter(b'\n', b'\r', log) {
-            classifier.push_line(&log[start..end], log[end] == b'\r', t0(), &mut out);
+            classifier.push_line(&log[start..end], None, log[end] == b'\r', t0(), &mut out);
             start = end + 1;
         }
         classifier.flush(t0(), true, &mut out);
