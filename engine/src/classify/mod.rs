@@ -428,6 +428,9 @@ impl Classifier {
             Ok(text) => text,
             Err(e) => std::str::from_utf8(&block[..e.valid_up_to()]).unwrap_or_default(),
         };
+        // Where the next traceback header of the block starts, searched for once for many
+        // lines: `None` before the first search, `usize::MAX` when the block has no more.
+        let mut header: Option<usize> = None;
         let mut start = 0;
         while start < block.len() {
             // The end of the line that starts here, if it has one yet.
@@ -469,8 +472,22 @@ impl Classifier {
             };
             let open = block[start + end] == b'\r';
             let found = out.len();
-            let line = text.get(start..start + end);
-            self.push_line(&block[start..start + end], line, open, at, out);
+            let known = text.get(start..start + end).map(|line| {
+                let next = match header {
+                    Some(next) if next >= start => next,
+                    _ => self
+                        .header
+                        .find(&block[start..])
+                        .map_or(usize::MAX, |at| start + at),
+                };
+                header = Some(next);
+                Known {
+                    text: line,
+                    // A header holds no line end: one that starts on the line is on it.
+                    header: next < start + end,
+                }
+            });
+            self.push_line(&block[start..start + end], known, open, at, out);
             start += end + 1;
             if reported(&out[found..]) {
                 break;
@@ -486,22 +503,21 @@ impl Classifier {
         self.is_idle() && self.table.is_none()
     }
 
-    /// One whole line of a block, ended by `\r` when `open`; `text` is the line when it is
-    /// known to be UTF-8.
+    /// One whole line of a block, ended by `\r` when `open`, with what the block knows of it.
     fn push_line(
         &mut self,
         line: &[u8],
-        text: Option<&str>,
+        known: Option<Known<'_>>,
         open: bool,
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
         if open {
-            self.segment(line, text, 0, true, at, out);
+            self.segment(line, known, 0, true, at, out);
         } else if line.is_empty() && self.open_line {
             self.end_open_line();
         } else {
-            self.segment(line, text, 0, false, at, out);
+            self.segment(line, known, 0, false, at, out);
         }
     }
 
@@ -615,12 +631,11 @@ impl Classifier {
         self.open_line = false;
     }
 
-    /// One line, `head` (of which `cut` bytes were dropped), read as `text` when it is known
-    /// to be UTF-8.
+    /// One line, `head` (of which `cut` bytes were dropped), with what its block knows of it.
     fn segment(
         &mut self,
         head: &[u8],
-        text: Option<&str>,
+        known: Option<Known<'_>>,
         cut: usize,
         open: bool,
         at: DateTime<Utc>,
@@ -630,11 +645,12 @@ impl Classifier {
             self.line_number += 1;
         }
         self.open_line = open;
-        let line = match text {
-            Some(text) if cut == 0 && text.len() <= MAX_LINE_BYTES => {
-                std::borrow::Cow::Borrowed(text.strip_suffix('\r').unwrap_or(text))
-            }
-            _ => decode_line(head, cut),
+        let (line, header) = match known {
+            Some(Known { text, header }) if cut == 0 && text.len() <= MAX_LINE_BYTES => (
+                std::borrow::Cow::Borrowed(text.strip_suffix('\r').unwrap_or(text)),
+                Some(header),
+            ),
+            _ => (decode_line(head, cut), None),
         };
         let line = line.as_ref();
         // Every line is context for the incidents still collecting theirs.
@@ -659,7 +675,7 @@ impl Classifier {
                 }
             }
         }
-        self.outside(line, at, out);
+        self.outside(line, header, at, out);
         self.emit_complete(out, false);
     }
 
@@ -684,9 +700,17 @@ impl Classifier {
         self.give_records(out);
     }
 
-    fn outside(&mut self, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
+    /// A line read outside a traceback; `header` says whether it holds a traceback header,
+    /// when its block knows.
+    fn outside(
+        &mut self,
+        line: &str,
+        header: Option<bool>,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
         // Also where a progress bar left the line unfinished: `...loss=2.61]Traceback (most...`.
-        if self.header.find(line.as_bytes()).is_some() {
+        if header.unwrap_or_else(|| self.header.find(line.as_bytes()).is_some()) {
             self.table = None;
             self.withdraw_error_line();
             self.traceback = Some(Traceback {
@@ -1177,6 +1201,15 @@ impl Classifier {
         slot.push_str(line);
         self.recent.push_back(slot);
     }
+}
+
+/// What a block knows of one of its lines.
+#[derive(Clone, Copy)]
+struct Known<'b> {
+    /// The line, UTF-8.
+    text: &'b str,
+    /// Whether it holds a traceback header.
+    header: bool,
 }
 
 /// Whether `found` holds more than metric records: something to act on.
