@@ -992,7 +992,7 @@ fn json_string<'t>(text: &'t str, at: &mut usize) -> Option<&'t str> {
     let start = *at + 1;
     let len = text.as_bytes()[start..]
         .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        .position(|&b| BYTES[usize::from(b)] & STRING_END != 0)?;
     if text.as_bytes()[start + len] != b'"' {
         return None;
     }
@@ -1128,6 +1128,8 @@ fn trim_start(text: &str) -> &str {
 /// What a byte is to a line of `key=value` pairs.
 const KEY: u8 = 1;
 const SPACE: u8 = 2;
+/// What ends a JSON string read as it is written: its quote, an escape, a control character.
+const STRING_END: u8 = 4;
 static BYTES: [u8; 256] = {
     let mut table = [0; 256];
     let mut b = 0;
@@ -1139,6 +1141,9 @@ static BYTES: [u8; 256] = {
         // Unicode's whitespace among ASCII, as `str::trim` strips it.
         if matches!(byte, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
             table[b] = SPACE;
+        }
+        if byte == b'"' || byte == b'\\' || byte < 0x20 {
+            table[b] |= STRING_END;
         }
         b += 1;
     }
@@ -1152,14 +1157,14 @@ fn ascii_key_values(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
     let class = |at: usize| bytes.get(at).map_or(0, |&b| BYTES[usize::from(b)]);
     let mut at = 0;
     loop {
-        while class(at) == SPACE {
+        while class(at) & SPACE != 0 {
             at += 1;
         }
         if at == bytes.len() {
             break;
         }
         let key_start = at;
-        while class(at) == KEY {
+        while class(at) & KEY != 0 {
             at += 1;
         }
         if at == key_start || bytes.get(at) != Some(&b'=') {
@@ -1173,7 +1178,7 @@ fn ascii_key_values(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
             at = end + 1;
         } else {
             let value_start = at;
-            while at < bytes.len() && class(at) != SPACE {
+            while at < bytes.len() && class(at) & SPACE == 0 {
                 at += 1;
             }
             pairs.raw(line, key, &text[value_start..at], Raw::Token);
