@@ -55,8 +55,8 @@ pub(crate) enum Test {
     Finite,
     Defined,
     Undefined,
-    /// `x is nan or x is infinite`, as rules over losses write it: asked as one test, whose
-    /// value is read once (a text is neither, as it is not finite either).
+    /// `x is nan or x is infinite`, as rules over losses write it, asked as one test that
+    /// reads `x` once. It is not `not (x is finite)`: a text is none of the three.
     NanOrInfinite,
 }
 

@@ -1257,11 +1257,11 @@ fn root_cause(raised: &[Exception]) -> usize {
     root
 }
 
-/// The message of a structured line whose level says it is an error (`level=ERROR`,
-/// `{"levelname": "CRITICAL", ...}`).
 /// The keys that name a structured line's level, the first one a record has being its level.
 const LEVELS: [&str; 4] = ["level", "levelname", "severity", "lvl"];
 
+/// The message of a structured line whose level says it is an error (`level=ERROR`,
+/// `{"levelname": "CRITICAL", ...}`).
 fn error_level_message(record: RecordRef<'_>) -> Option<&str> {
     // One pass over the record (most have no level at all): the first of LEVELS it has.
     // Keys first: no value is read of a record without a level.

@@ -1125,11 +1125,14 @@ fn trim_start(text: &str) -> &str {
     }
 }
 
-/// What a byte is to a line of `key=value` pairs.
+/// What a byte is to the readers of records ([`BYTES`]): of a `key=value` pair's key, ...
 const KEY: u8 = 1;
+/// ... the space between pairs, ...
 const SPACE: u8 = 2;
-/// What ends a JSON string read as it is written: its quote, an escape, a control character.
+/// ... or what ends a JSON string read as it is written: its quote, an escape, a control
+/// character (as bits: a control character may be a space too).
 const STRING_END: u8 = 4;
+/// The class of each byte, looked up once a byte by the readers of records.
 static BYTES: [u8; 256] = {
     let mut table = [0; 256];
     let mut b = 0;
