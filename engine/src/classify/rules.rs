@@ -502,16 +502,17 @@ impl Rules {
                 continue;
             }
             if let Some(each) = &rule.each {
-                // Past the 64th `each` rule the facts have no bit: the glob is asked.
-                let matching = (0..facts.globs.len())
-                    .filter(|&at| bit != 0 && facts.globs[at] & bit != 0)
-                    .map(|at| (record.key_at(at), record.value_at(at)));
-                let unbitted = (bit == 0)
-                    .then(|| record.lazy_iter())
-                    .into_iter()
-                    .flatten()
-                    .filter(|(key, _)| each.is_match(key));
-                for (key, value) in matching.chain(unbitted) {
+                // The facts say which keys the glob matches; past the 64th `each` rule they
+                // have no bit for it, and the glob is asked.
+                for (at, &globs) in facts.globs.iter().enumerate() {
+                    if bit != 0 && globs & bit == 0 {
+                        continue;
+                    }
+                    let key = record.key_at(at);
+                    if bit == 0 && !each.is_match(key) {
+                        continue;
+                    }
+                    let value = record.value_at(at);
                     let native = rule.native.as_ref();
                     let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
                         Some(answer) => answer,
