@@ -177,7 +177,7 @@ impl Latest {
         let mut pending = self.shapes.iter().filter(|s| s.last > given);
         // Most often one shape was written since the last take (a block of progress lines,
         // or the one line a turn of a supervisor read).
-        if let (Some(only), None) = (pending.next(), pending.clone().next()) {
+        if let (Some(only), None) = (pending.next(), pending.next()) {
             self.older.extend(record_of(&only.line));
             self.given = through;
             return;

@@ -151,17 +151,12 @@ fn nan_or_infinite(op: Op, left: &Node, right: &Node) -> Option<Node> {
     let (Op::Or, Node::Test(first, x), Node::Test(second, y)) = (op, left, right) else {
         return None;
     };
-    let same = match (&**x, &**y) {
-        (Node::Key(x), Node::Key(y)) => x == y,
-        _ => false,
-    };
-    matches!(
+    let same = matches!((&**x, &**y), (Node::Key(x), Node::Key(y)) if x == y);
+    let both = matches!(
         (first, second),
         (Test::Nan, Test::Infinite) | (Test::Infinite, Test::Nan)
-    )
-    .then_some(())
-    .filter(|()| same)
-    .map(|()| Node::Test(Test::NanOrInfinite, x.clone()))
+    );
+    (same && both).then(|| Node::Test(Test::NanOrInfinite, x.clone()))
 }
 
 /// Why evaluation stopped.

@@ -369,11 +369,7 @@ impl Pairs {
             return;
         }
         self.seen |= bit;
-        self.pairs.push(Pair {
-            key_start: offset(line, key),
-            key_len: key.len() as u32,
-            value,
-        });
+        self.push(line, key, value);
     }
 
     /// [`Pairs::set`] of a key whose bit was seen: it may have been given before.
@@ -382,11 +378,25 @@ impl Pairs {
     fn set_again(&mut self, line: &str, key: &str, value: Value) {
         match self.pairs.iter_mut().find(|p| p.key(line) == key) {
             Some(pair) => pair.value = value,
-            None => self.pairs.push(Pair {
-                key_start: offset(line, key),
-                key_len: key.len() as u32,
-                value,
-            }),
+            None => self.push(line, key, value),
+        }
+    }
+
+    /// A new pair of `key`, a part of `line`.
+    #[inline(always)]
+    fn push(&mut self, line: &str, key: &str, value: Value) {
+        self.pairs.push(Pair {
+            key_start: offset(line, key),
+            key_len: key.len() as u32,
+            value,
+        });
+    }
+
+    /// The record of `line`, which these pairs were read from.
+    pub(super) fn of<'l>(&'l self, line: &'l str) -> LineRecord<'l> {
+        LineRecord {
+            line,
+            pairs: &self.pairs,
         }
     }
 
@@ -886,16 +896,6 @@ pub(super) fn scan(line: &str, pairs: &mut Pairs) -> Scanned {
     match read {
         Some(()) => Scanned::InPlace,
         None => Scanned::No,
-    }
-}
-
-impl Pairs {
-    /// The record of `line`, which these pairs were read from.
-    pub(super) fn of<'l>(&'l self, line: &'l str) -> LineRecord<'l> {
-        LineRecord {
-            line,
-            pairs: &self.pairs,
-        }
     }
 }
 
