@@ -56,9 +56,19 @@ struct Shape {
     facts: Option<KeyFacts>,
 }
 
+/// Writes a record's `keys` into `shape` (cleared first) as [`Latest`] knows a shape by: each
+/// followed by a `\0`, which a key never holds.
+pub(super) fn shape_of<'k>(keys: impl IntoIterator<Item = &'k str>, shape: &mut Vec<u8>) {
+    shape.clear();
+    for key in keys {
+        shape.extend_from_slice(key.as_bytes());
+        shape.push(0);
+    }
+}
+
 impl Latest {
-    /// Where the shape of `keys` (each followed by a `\0`: a key never holds one) is kept, if it
-    /// is; the shape of the last line is looked at first.
+    /// Where the shape of `keys` ([`shape_of`]) is kept, if it is; the shape of the last line
+    /// is looked at first.
     pub(super) fn find(&mut self, keys: &[u8]) -> Option<usize> {
         let at = self
             .shapes
@@ -253,7 +263,8 @@ mod tests {
                     Step::Line(line) => {
                         line_number += 1;
                         let record = record::parse(&line).unwrap();
-                        let keys = record.keys().flat_map(|k| k.bytes().chain([0])).collect::<Vec<u8>>();
+                        let mut keys = Vec::new();
+                        shape_of(record.keys(), &mut keys);
                         let shape = latest.find(&keys);
                         latest.add_line(&line, shape, &keys, KeyFacts::default(), line_number);
                         expected.extend(record);

@@ -218,8 +218,7 @@ pub struct Classifier {
     vars: Arc<Record>,
     /// The names rules read that the vars have, as [`Rules::names_bits`] counts them.
     vars_bits: u64,
-    /// The keys of the line being read, each followed by a `\0`, as [`latest::Latest`] knows
-    /// a shape by.
+    /// The shape of the line being read ([`latest::shape_of`]).
     keys: Vec<u8>,
     /// The pairs of the last line read as a record, kept for their room: the next line's are
     /// read into it.
@@ -742,11 +741,7 @@ impl Classifier {
                 Scanned::No => false,
                 Scanned::InPlace => {
                     let record = RecordRef::Line(pairs.of(line));
-                    self.keys.clear();
-                    for key in pairs.of(line).keys() {
-                        self.keys.extend_from_slice(key.as_bytes());
-                        self.keys.push(0);
-                    }
+                    latest::shape_of(pairs.of(line).keys(), &mut self.keys);
                     // What the rules make of the keys: made once for a shape of lines.
                     let shape = self.latest.find(&self.keys);
                     let facts = shape

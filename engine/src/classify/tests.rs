@@ -1305,7 +1305,8 @@ mod each_rules_remember_shapes {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let record = record::parse(&line).expect("a record");
-                let keys: Vec<u8> = record.keys().flat_map(|k| k.bytes().chain([0])).collect();
+                let mut keys = Vec::new();
+                super::super::latest::shape_of(record.keys(), &mut keys);
                 let anew = rules.key_facts(record.view(), Some("step"));
                 let at = classifier.latest.find(&keys);
                 if let Some(remembered) = at.and_then(|at| classifier.latest.take_facts(at)) {
