@@ -464,6 +464,21 @@ fn many_runs(runs: usize, span: Duration) {
     let (stop, writer) = progress_writer(benches.iter().map(Bench::log).collect());
     std::thread::sleep(Duration::from_secs(2));
     let cpu = |pids: &mut dyn Iterator<Item = u32>| pids.map(cpu_of).sum::<f64>();
+    // First the load alone: the progress lines, nothing else.
+    let before = (
+        cpu(&mut benches.iter().map(|b| b.supervisor)),
+        cpu(&mut waiters.iter().copied()),
+    );
+    let measuring = Instant::now();
+    std::thread::sleep(span);
+    let elapsed = measuring.elapsed().as_secs_f64();
+    let share = |cpu: f64, elapsed: f64| cpu / elapsed * 100.0;
+    println!(
+        "many runs: {runs} runs, a progress line each every 100 ms, over {elapsed:.1} s: supervisors {:.1}% of a core, waiters {:.1}%",
+        share(cpu(&mut benches.iter().map(|b| b.supervisor)) - before.0, elapsed),
+        share(cpu(&mut waiters.iter().copied()) - before.1, elapsed),
+    );
+    // Then the same, with errors written meanwhile to measure detection.
     let before = (
         cpu(&mut benches.iter().map(|b| b.supervisor)),
         cpu(&mut waiters.iter().copied()),
@@ -510,11 +525,12 @@ fn many_runs(runs: usize, span: Duration) {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     writer.join().unwrap();
     latencies.sort();
-    let share = |cpu: f64| cpu / elapsed * 100.0;
     println!(
-        "many runs: {runs} runs, a progress line each every 100 ms, over {elapsed:.1} s: supervisors {:.1}% of a core, waiters {:.1}%",
-        share(after.0 - before.0),
-        share(after.1 - before.1),
+        "  the same, {} errors written meanwhile ({:.0} a second): supervisors {:.1}% of a core, waiters {:.1}%",
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        share(after.0 - before.0, elapsed),
+        share(after.1 - before.1, elapsed),
     );
     println!(
         "  detection meanwhile ({} errors): p50 {}, p99 {}, max {}",
