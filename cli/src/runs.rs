@@ -228,6 +228,10 @@ impl Observer for Printer {
         self.terminal
     }
 
+    fn shows_status(&self) -> bool {
+        self.terminal
+    }
+
     fn notice(&mut self, notice: Notice<'_>) {
         let text = match notice {
             Notice::Line(line) => {

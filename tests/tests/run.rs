@@ -371,6 +371,38 @@ fn a_log_moved_away_and_created_again_is_read_where_the_job_writes() {
     assert_eq!(workspace.ended(&id), "done");
 }
 
+#[test]
+fn a_log_moved_into_another_folder_is_read_where_the_job_writes_within_seconds() {
+    let workspace = Workspace::new();
+    // No event of job.log's folder tells what the moved file gains: the supervisor looks at
+    // it once a second, not at its ten-second look at everything.
+    let id = workspace.start(
+        &[],
+        &[
+            "say:before the move",
+            "move-log:elsewhere",
+            // The move is seen before the line is written.
+            "sleep:1",
+            "until:go1",
+            "fatal:after the move",
+            "until:go2",
+            "exit:0",
+        ],
+    );
+    workspace.next_message(&id);
+    workspace.go("go1");
+    let output = workspace.warden(&["wait", &id, "--role", "operator", "--timeout", "5s"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let report = text(&output.stdout);
+    assert!(
+        report.contains("failure at line 2: FATAL: after the move"),
+        "{report}"
+    );
+    workspace.go("go2");
+    assert!(workspace.next_message(&id).contains("exited 0"));
+    assert_eq!(workspace.ended(&id), "done");
+}
+
 /// A process the test saw, killed by its PID (verified by its start time) if a failed test
 /// leaves it running.
 struct Survivor(warden::run::job::Identity);

@@ -87,6 +87,11 @@ pub trait Observer {
     fn notice(&mut self, notice: Notice<'_>);
     /// Nothing happened for a second; the run as it is now (for a status line).
     fn idle(&mut self, _state: &RunState) {}
+    /// Whether it shows a status line at [`Observer::idle`]: the supervisor then looks at
+    /// everything once a second even when nothing else asks it to.
+    fn shows_status(&self) -> bool {
+        false
+    }
     /// Whether it shows the job's log lines ([`Notice::Line`]); they are not made text for it
     /// otherwise.
     fn wants_lines(&self) -> bool {

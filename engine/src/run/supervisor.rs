@@ -7,8 +7,9 @@
 //! the loop sleeps in [`Waker::wait`] until a log, the mailbox or the waiter changes (inotify,
 //! a pidfd) or its next deadline comes (`Supervisor::next_deadline`: a timer, the quiet that
 //! completes an incident, the silence watchdog, the artifacts, the checkpoint), and at least
-//! once a second looks at everything; a log on a network file system, where inotify does not
-//! see other machines' writes, is read every [`Options::poll`] instead (see [`super::wake`]).
+//! every ten seconds looks at everything (once a second while some source has no event, or a
+//! status line is shown); a log on a network file system, where inotify does not see other
+//! machines' writes, is read every [`Options::poll`] instead (see [`super::wake`]).
 //! A turn reads the logs an event named, and the job's files and the mailbox only when an
 //! event says they changed. An error line is classified as soon as it is read; an incident
 //! still collecting context is reported once the log has been quiet for
@@ -33,7 +34,7 @@ use super::state::{Absorbed, Action, RunState};
 use super::store::{self as journal, Entry, LogLine, RunDir, Started, Store};
 use super::tail::{Event, Tail, CHUNK};
 use super::waiter::Identities;
-use super::wake::{Waker, Woke};
+use super::wake::{Waker, Woke, EVENTED_TICK, SAFETY_TICK};
 use super::RunError;
 use crate::classify::{Fed, Feed};
 use crate::machine::{Input, Outcome};
@@ -304,8 +305,8 @@ impl<'o> Supervisor<'o> {
     pub fn run(mut self) -> Result<Finish, RunError> {
         use std::sync::atomic::Ordering;
         loop {
-            // The look at everything, once a second: the status line is shown then, so that it
-            // costs no wake of its own.
+            // The look at everything (once a second while a status line is shown): the status
+            // line is shown then, so that it costs no wake of its own.
             let looked_at_all = self.woke.all;
             let busy = self.turn()?;
             if self.state.finished() && !self.job.stopping() {
@@ -341,6 +342,13 @@ impl<'o> Supervisor<'o> {
                 .filter(|job| job.slurm_job.is_none())
                 .map(|job| job.waiter);
             self.waker.watch_waiter(waiter);
+            // The look at everything is a safety net while every source has its event; it is
+            // what shows the status line, and what reads a log moved where no event tells.
+            let evented = self.waker.evented()
+                && !self.observer.shows_status()
+                && !self.sources.iter().any(|source| source.tail.away());
+            self.waker
+                .set_tick(if evented { EVENTED_TICK } else { SAFETY_TICK });
             // Nothing is left unsynced while the supervisor sleeps.
             self.store.sync()?;
             let until = self.next_deadline();
@@ -352,7 +360,7 @@ impl<'o> Supervisor<'o> {
     /// next timer, the quiet that completes a log's incident, the silence watchdog, the
     /// artifacts' next look, and the poll interval while a log is polled or a stop is under
     /// way. The checkpoint and the status line have none: they wait for the look at everything,
-    /// at most a [`SAFETY_TICK`](super::wake::SAFETY_TICK) away.
+    /// at most an [`EVENTED_TICK`] away (a [`SAFETY_TICK`] while a status line is shown).
     fn next_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
         let mut due: Option<Instant> = None;
@@ -397,6 +405,11 @@ impl<'o> Supervisor<'o> {
         // A polled log is read at every turn.
         let polled = if self.waker.polling() { u64::MAX } else { 0 };
         let (_, mut busy) = self.read_logs(&mut happened, woke.logs | polled);
+        for (index, source) in self.sources.iter_mut().enumerate() {
+            if woke.renamed & Woke::log_bit(index) != 0 {
+                source.tail.look_at_path();
+            }
+        }
         self.handle(&mut happened)?;
         if self.artifacts_seen.elapsed() >= ARTIFACTS_EVERY {
             self.watch_artifacts(&mut happened);

@@ -82,6 +82,9 @@ pub struct Tail {
     writer: Option<Writer>,
     /// Whether the path was seen to be another file than the writer's.
     parted: bool,
+    /// Whether, when last looked at ([`Tail::look_at_path`]), the path did not name the file
+    /// read: a file the job writes on where no event of the path's folder tells.
+    away: bool,
     /// What the reader should be told.
     warnings: Vec<String>,
 }
@@ -98,6 +101,7 @@ impl Tail {
             last: Vec::new(),
             writer: None,
             parted: false,
+            away: false,
             warnings: Vec::new(),
         }
     }
@@ -110,12 +114,27 @@ impl Tail {
     pub fn hold(&mut self, id: FileId, places: Vec<PathBuf>) {
         self.writer = Some(Writer { id, places });
         self.parted = false;
+        self.away = false;
     }
 
     /// The writer is done with its file (the job ended and all it wrote was read): once read
     /// to its end, the path is followed again.
     pub fn release(&mut self) {
         self.writer = None;
+    }
+
+    /// Looks whether the path still names the file read, after its folder said the name was
+    /// created, moved or deleted (one `stat`; the reads themselves look only when they find
+    /// nothing new). See [`Tail::away`].
+    pub fn look_at_path(&mut self) {
+        self.away = self.file.is_some() && self.path_id() != Some(self.id);
+    }
+
+    /// Whether the file read was, when last looked at, not the one the path names (moved into
+    /// another folder, say, while the job writes on to it): what it gains wakes nothing, and it
+    /// must be read at times.
+    pub fn away(&self) -> bool {
+        self.away
     }
 
     /// What the reader should be told (the path and the writer's file parted ways, say),
@@ -177,6 +196,7 @@ impl Tail {
         if self.writer.as_ref().is_some_and(|w| w.id == self.id) {
             if !self.parted && self.path_id().is_some_and(|at_path| at_path != self.id) {
                 self.parted = true;
+                self.away = true;
                 self.warnings.push(format!(
                     "{} is another file now (rotated?); the job still writes to the one it was: \
                      that one is read until the job ends, then {} again",
@@ -209,6 +229,9 @@ impl Tail {
                 self.offset = read as u64;
                 self.last.clear();
                 self.remember(&out[start..]);
+                // The writer's file found elsewhere, or the path's new file.
+                self.away =
+                    self.writer.as_ref().is_some_and(|w| w.id == id) && self.path_id() != Some(id);
                 Ok((Event::Rotated, read))
             }
             None => Ok((event, 0)),
@@ -451,6 +474,32 @@ mod tests {
             drain(&mut tail),
             (vec![Event::Rotated], b"old 3\nnew 1\n".to_vec())
         );
+    }
+
+    #[test]
+    fn a_file_read_where_its_path_no_longer_names_it_is_away_until_the_path_is_followed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.log");
+        append(&path, b"one\n");
+        let mut tail = Tail::new(&path, 0);
+        tail.hold(id_of(&path), vec![dir.path().to_path_buf()]);
+        drain(&mut tail);
+        tail.look_at_path();
+        assert!(!tail.away());
+        // Moved into another folder: the writer writes on to it there.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::rename(&path, elsewhere.join("job.log")).unwrap();
+        tail.look_at_path();
+        assert!(tail.away());
+        append(&elsewhere.join("job.log"), b"two\n");
+        assert_eq!(drain(&mut tail).1, b"two\n");
+        // Released, and a new file at the path: that one is followed, and is where it is.
+        tail.release();
+        append(&path, b"three\n");
+        let (events, read) = drain(&mut tail);
+        assert_eq!((events, read), (vec![Event::Rotated], b"three\n".to_vec()));
+        assert!(!tail.away());
     }
 
     #[test]

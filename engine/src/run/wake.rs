@@ -1,12 +1,14 @@
 //! How the supervisor waits: on the events of what it follows, not on a clock.
 //!
-//! One `poll(2)` waits on an inotify descriptor and, while a job runs, a pidfd of its waiter.
+//! One `epoll_wait(2)` waits on an inotify descriptor and, while a job runs, a pidfd of its waiter.
 //! inotify watches the folder of each log (a log that does not exist yet, is rotated or
 //! truncated is seen there, by its name), the run's folder (the waiter's `launch-N.*.json`
 //! files) and the mailbox; the pidfd says when the waiter, which outlives the job, has ended.
 //! The wait ends at the supervisor's next deadline (a timer, a log's quiet, the silence
-//! watchdog), and at [`SAFETY_TICK`] at the latest, a look at everything that also catches
-//! what no event tells (a log renamed into another folder while the job still writes it).
+//! watchdog), and at the safety tick at the latest: a look at everything that also catches
+//! what no event tells. While every source has its event ([`Waker::evented`]) that look is
+//! every [`EVENTED_TICK`]; while one has none (a log polled, a waiter with no pidfd, a log the
+//! job writes on in another folder, where it was moved), every [`SAFETY_TICK`].
 //!
 //! inotify sees only what this machine's kernel writes. On a network file system (NFS,
 //! SMB/CIFS, Lustre, GPFS, CephFS, 9p, FUSE...) a job on another node writes unseen, so a log
@@ -25,8 +27,14 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use super::job::Identity;
 use super::store::RunDir;
 
-/// The longest the supervisor waits without looking at everything.
+/// The longest the supervisor waits without looking at everything, while some source has no
+/// event of its own.
 pub const SAFETY_TICK: Duration = Duration::from_secs(1);
+
+/// The longest the supervisor waits without looking at everything while every source wakes it
+/// by an event: the look is then only a safety net, and at one a second it was most of what
+/// an idle run, or one whose job writes a line now and then, cost.
+pub const EVENTED_TICK: Duration = Duration::from_secs(10);
 
 /// The file where the supervisor says how it wakes, for `warden status`.
 pub fn wake_file(run: &RunDir) -> PathBuf {
@@ -65,6 +73,9 @@ struct Watch {
 pub struct Woke {
     /// The logs that changed, a bit for each (from the 64th on, one bit for all).
     pub logs: u64,
+    /// The logs whose name was created, moved or deleted in their folder (a rotation, say),
+    /// bits as in `logs`: where the file the path names may no longer be the one read.
+    pub renamed: u64,
     /// The waiter wrote a file or ended.
     pub job: bool,
     /// The mailbox changed.
@@ -83,6 +94,7 @@ impl Woke {
     pub fn all() -> Woke {
         Woke {
             logs: u64::MAX,
+            renamed: u64::MAX,
             job: true,
             requests: true,
             all: true,
@@ -102,6 +114,8 @@ pub struct Waker {
     /// The waiter watched, and its pidfd.
     waiter: Option<(Identity, Option<OwnedFd>)>,
     last_all: Instant,
+    /// How long after `last_all` the next look at everything is.
+    tick: Duration,
     events: EventBuffer,
     /// What the wait sleeps on: inotify, and the waiter's pidfd while there is one. Made once,
     /// so that a wait does not hand the kernel its descriptors again each time, as poll(2) does.
@@ -121,6 +135,12 @@ const LOG_EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
     .union(AddWatchFlags::IN_CLOSE_WRITE)
     .union(AddWatchFlags::IN_DELETE_SELF)
     .union(AddWatchFlags::IN_MOVE_SELF);
+
+/// The events of a log's folder that may part the log's path from the file read.
+const RENAMED: AddWatchFlags = AddWatchFlags::IN_CREATE
+    .union(AddWatchFlags::IN_MOVED_TO)
+    .union(AddWatchFlags::IN_MOVED_FROM)
+    .union(AddWatchFlags::IN_DELETE);
 
 const FILE_EVENTS: AddWatchFlags = AddWatchFlags::IN_MOVED_TO
     .union(AddWatchFlags::IN_CREATE)
@@ -179,6 +199,7 @@ impl Waker {
             no_inotify,
             waiter: None,
             last_all: Instant::now(),
+            tick: SAFETY_TICK,
             events: EventBuffer::default(),
         };
         waker.arm();
@@ -222,6 +243,22 @@ impl Waker {
     /// Whether some log is read by polling: the wait is then at most the poll interval.
     pub fn polling(&self) -> bool {
         self.polled.iter().any(Option::is_some)
+    }
+
+    /// Whether every source wakes the wait by an event of its own: each watched folder is
+    /// watched (no log is polled), and the waiter, while there is one, has its pidfd.
+    pub fn evented(&self) -> bool {
+        self.epoll.is_some()
+            && self.watches.iter().all(|w| w.wd.is_some())
+            && !self.polling()
+            && self.waiter.as_ref().is_none_or(|(_, fd)| fd.is_some())
+    }
+
+    /// Sets how long after the last look at everything the next one is: [`EVENTED_TICK`]
+    /// when the caller knows nothing goes unseen (see [`Waker::evented`]), else
+    /// [`SAFETY_TICK`].
+    pub fn set_tick(&mut self, tick: Duration) {
+        self.tick = tick;
     }
 
     /// How the supervisor wakes, in one line, for `warden status`.
@@ -270,13 +307,12 @@ impl Waker {
     /// Waits until something happens or `until`, and says what happened.
     pub fn wait(&mut self, until: Option<Instant>) -> Woke {
         let now = Instant::now();
-        let until = until.map_or(self.last_all + SAFETY_TICK, |until| {
-            until.min(self.last_all + SAFETY_TICK)
-        });
+        let look = self.last_all + self.tick;
+        let until = until.map_or(look, |until| until.min(look));
         if now >= until {
             return self.deadline_reached();
         }
-        // At most a SAFETY_TICK: it fits.
+        // At most a tick (seconds): it fits.
         let timeout = (until - now).as_millis().saturating_add(1) as u16;
         let mut ready = [EpollEvent::empty(); 2];
         let Some(epoll) = &self.epoll else {
@@ -308,7 +344,7 @@ impl Waker {
     /// The wait's end came with no event: a look at everything once the safety tick is due,
     /// else at what the caller's own deadline was for (which it knows).
     fn deadline_reached(&mut self) -> Woke {
-        if Instant::now() >= self.last_all + SAFETY_TICK {
+        if Instant::now() >= self.last_all + self.tick {
             self.everything()
         } else {
             Woke::default()
@@ -368,7 +404,12 @@ impl Waker {
                         }
                     };
                 match watch.kind {
-                    Kind::Log(index) if wanted => woke.logs |= Woke::log_bit(index),
+                    Kind::Log(index) if wanted => {
+                        woke.logs |= Woke::log_bit(index);
+                        if gone || event.mask.intersects(RENAMED) {
+                            woke.renamed |= Woke::log_bit(index);
+                        }
+                    }
                     Kind::Log(_) => {}
                     Kind::Launches => woke.job |= wanted,
                     Kind::Requests => woke.requests |= wanted,
@@ -499,6 +540,7 @@ fn pidfd(process: Identity) -> Option<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn run_dir(root: &Path) -> RunDir {
         let run = RunDir::new(root, "r");
@@ -529,15 +571,21 @@ mod tests {
         let started = Instant::now();
         let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
         assert!(woke.logs == 1 && !woke.requests && !woke.job, "{woke:?}");
+        assert_eq!(woke.renamed, 1, "created");
         assert!(started.elapsed() < Duration::from_secs(5));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(b"epoch 2\n")
+            .unwrap();
+        let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
+        assert_eq!((woke.logs, woke.renamed), (1, 0), "written, not renamed");
         // A rotation's name starts with the log's.
         std::fs::rename(&log, logs.path().join("train.log.1")).unwrap();
-        assert_eq!(
-            waker
-                .wait(Some(Instant::now() + Duration::from_secs(5)))
-                .logs,
-            1
-        );
+        let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
+        assert_eq!((woke.logs, woke.renamed), (1, 1));
+        assert!(waker.evented());
     }
 
     #[test]
@@ -565,14 +613,14 @@ mod tests {
         let dir = root.path().join("outputs");
         let log = dir.join("train.log");
         let mut waker = Waker::new(std::slice::from_ref(&log), &run);
-        assert!(waker.polling());
+        assert!(waker.polling() && !waker.evented());
         let said = waker.describe(std::slice::from_ref(&log), Duration::from_millis(10));
         assert!(said.contains("does not exist yet"), "{said}");
         std::fs::create_dir(&dir).unwrap();
         // The safety tick watches it again.
         waker.last_all = Instant::now() - SAFETY_TICK;
         assert_eq!(waker.wait(None), Woke::all());
-        assert!(!waker.polling());
+        assert!(!waker.polling() && waker.evented());
         std::fs::write(&log, "epoch 1\n").unwrap();
         assert_eq!(
             waker
@@ -593,10 +641,24 @@ mod tests {
             .unwrap();
         let identity = Identity::of(child.id()).unwrap();
         waker.watch_waiter(Some(identity));
+        assert!(waker.evented(), "the waiter has its pidfd");
         let woke = waker.wait(Some(Instant::now() + Duration::from_secs(5)));
         // The pidfd's wake, not the safety tick's look at everything.
         assert!(woke.job && woke != Woke::all(), "{woke:?}");
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn the_look_at_everything_comes_at_the_tick_set() {
+        let root = tempfile::tempdir().unwrap();
+        let run = run_dir(root.path());
+        let mut waker = Waker::new(&[run.dir.join("job.log")], &run);
+        waker.set_tick(EVENTED_TICK);
+        waker.last_all = Instant::now() - SAFETY_TICK;
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert_eq!(waker.wait(Some(soon)), Woke::default(), "not due yet");
+        waker.set_tick(SAFETY_TICK);
+        assert_eq!(waker.wait(Some(soon)), Woke::all());
     }
 
     #[test]
