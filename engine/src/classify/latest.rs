@@ -54,6 +54,9 @@ struct Shape {
     /// What the rules make of its keys; taken while a line of the shape is read
     /// ([`Latest::take_facts`]), or forgotten ([`Latest::forget_facts`]).
     facts: Option<KeyFacts>,
+    /// Whether its keys can be read as written in a line of `key=value` pairs
+    /// ([`record::key_values_of_shape`](super::record::key_values_of_shape)).
+    key_values: bool,
 }
 
 /// Writes a record's `keys` into `shape` (cleared first) as [`Latest`] knows a shape by: each
@@ -78,6 +81,13 @@ impl Latest {
             .or_else(|| self.shapes.iter().position(|s| s.keys == keys))?;
         self.hit = at;
         Some(at)
+    }
+
+    /// The shape of the last line, where it is kept and its keys, when a line of `key=value`
+    /// pairs can be of it.
+    pub(super) fn last_key_values(&self) -> Option<(usize, &[u8])> {
+        let shape = self.shapes.get(self.hit)?;
+        shape.key_values.then_some((self.hit, &shape.keys))
     }
 
     /// What the rules make of the keys of the shape kept at `at`, taken to read a line of it
@@ -125,12 +135,14 @@ impl Latest {
             shape.facts = Some(facts);
             return;
         }
+        let key_values = super::record::key_values_shape(keys);
         let shape = Shape {
             keys: keys.to_vec(),
             line: line.to_owned(),
             last: added,
             first: added,
             facts: Some(facts),
+            key_values,
         };
         if self.shapes.len() < SHAPES {
             self.shapes.push(shape);

@@ -699,6 +699,35 @@ impl Classifier {
         self.give_records(out);
     }
 
+    /// A record line read in place, into `pairs`, of the shape kept at `shape` if one is (else
+    /// of the keys in `self.keys`).
+    fn line_in_place(
+        &mut self,
+        line: &str,
+        pairs: &record::Pairs,
+        shape: Option<usize>,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) {
+        let record = RecordRef::Line(pairs.of(line));
+        // What the rules make of the keys: made once for a shape of lines.
+        let facts = shape
+            .and_then(|at| self.latest.take_facts(at))
+            .unwrap_or_else(|| self.rules.key_facts(record, self.stamp.as_deref()));
+        self.record_line(record, &facts, line, at, out);
+        // A long line is kept as its record, not as a line to read again.
+        if line.len() <= latest::LINE_BYTES {
+            self.latest
+                .add_line(line, shape, &self.keys, facts, self.line_number);
+        } else {
+            if let Some(at) = shape {
+                self.latest.put_facts(at, facts);
+            }
+            let record = pairs.of(line).to_record();
+            self.latest.add_record(record, self.line_number);
+        }
+    }
+
     /// A line read outside a traceback; `header` says whether it holds a traceback header,
     /// when its block knows.
     fn outside(
@@ -737,36 +766,31 @@ impl Classifier {
         }
         if looks_like_record(line) {
             let mut pairs = std::mem::take(&mut self.pairs);
-            let found = match record::scan(line, &mut pairs) {
-                Scanned::No => false,
-                Scanned::InPlace => {
-                    let record = RecordRef::Line(pairs.of(line));
-                    latest::shape_of(pairs.of(line).keys(), &mut self.keys);
-                    // What the rules make of the keys: made once for a shape of lines.
-                    let shape = self.latest.find(&self.keys);
-                    let facts = shape
-                        .and_then(|at| self.latest.take_facts(at))
-                        .unwrap_or_else(|| self.rules.key_facts(record, self.stamp.as_deref()));
-                    self.record_line(record, &facts, line, at, out);
-                    // A long line is kept as its record, not as a line to read again.
-                    if line.len() <= latest::LINE_BYTES {
-                        self.latest
-                            .add_line(line, shape, &self.keys, facts, self.line_number);
-                    } else {
-                        if let Some(at) = shape {
-                            self.latest.put_facts(at, facts);
-                        }
-                        let record = pairs.of(line).to_record();
-                        self.latest.add_record(record, self.line_number);
+            // Most progress lines are of the shape of the line before: read as that shape's,
+            // their keys are neither looked for nor written down again.
+            let known = self.latest.last_key_values().and_then(|(shape, keys)| {
+                record::key_values_of_shape(line, keys, &mut pairs).map(|()| shape)
+            });
+            let found = match known {
+                Some(shape) => {
+                    self.line_in_place(line, &pairs, Some(shape), at, out);
+                    true
+                }
+                None => match record::scan(line, &mut pairs) {
+                    Scanned::No => false,
+                    Scanned::InPlace => {
+                        latest::shape_of(pairs.of(line).keys(), &mut self.keys);
+                        let shape = self.latest.find(&self.keys);
+                        self.line_in_place(line, &pairs, shape, at, out);
+                        true
                     }
-                    true
-                }
-                Scanned::Kept(record) => {
-                    let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
-                    self.record_line(record.view(), &facts, line, at, out);
-                    self.latest.add_record(record, self.line_number);
-                    true
-                }
+                    Scanned::Kept(record) => {
+                        let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
+                        self.record_line(record.view(), &facts, line, at, out);
+                        self.latest.add_record(record, self.line_number);
+                        true
+                    }
+                },
             };
             self.pairs = pairs;
             if found {

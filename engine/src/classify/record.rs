@@ -1190,6 +1190,74 @@ fn ascii_key_values(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
     (!pairs.pairs.is_empty()).then_some(())
 }
 
+/// Whether a line of `key=value` pairs can be of the shape `keys` (as
+/// [`shape_of`](super::latest::shape_of) writes them), read by [`key_values_of_shape`]: each
+/// key is one [`ascii_key_values`] reads whole, not empty and of key bytes only (so that the
+/// first byte after it, a `=`, ends it).
+pub(super) fn key_values_shape(keys: &[u8]) -> bool {
+    keys.strip_suffix(&[0]).is_some_and(|keys| {
+        keys.split(|&b| b == 0)
+            .all(|key| !key.is_empty() && key.iter().all(|&b| BYTES[usize::from(b)] & KEY != 0))
+    })
+}
+
+/// [`scan`] of a line of `key=value` pairs written with the keys of a shape met before, in
+/// its order: `keys` as [`shape_of`](super::latest::shape_of) writes them, each of them
+/// distinct, and [`key_values_shape`] holds of them. Reads what [`scan`] would read, without looking for a
+/// key twice or writing the line's shape, or `None` when the line is not so written (another
+/// shape, a pair more or fewer, JSON, bytes that are not ASCII): [`scan`] reads it then.
+pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) -> Option<()> {
+    let text = line.trim();
+    let bytes = text.as_bytes();
+    // Most lines not of the shape are told by their first key (a JSON object, at its brace).
+    let first = keys.iter().position(|&b| b == 0)?;
+    if !bytes.starts_with(&keys[..first]) || bytes.get(first) != Some(&b'=') {
+        return None;
+    }
+    pairs.clear();
+    let class = |at: usize| bytes.get(at).map_or(0, |&b| BYTES[usize::from(b)]);
+    let mut at = 0;
+    let mut rest = keys;
+    // (Keys are short: a byte loop finds their ends in fewer instructions than memchr.)
+    while let Some(len) = rest.iter().position(|&b| b == 0) {
+        let key = &rest[..len];
+        rest = &rest[len + 1..];
+        while class(at) & SPACE != 0 {
+            at += 1;
+        }
+        let end = at + key.len();
+        if bytes.get(at..end) != Some(key) || bytes.get(end) != Some(&b'=') {
+            return None;
+        }
+        let key = &text[at..end];
+        at = end + 1;
+        let (start, len, kind) = if bytes.get(at) == Some(&b'"') {
+            let close = at + 1 + memchr::memchr(b'"', &bytes[at + 1..])?;
+            let value = (at + 1, close - at - 1, Raw::Text);
+            at = close + 1;
+            value
+        } else {
+            let start = at;
+            while at < bytes.len() && class(at) & SPACE == 0 {
+                at += 1;
+            }
+            (start, at - start, Raw::Token)
+        };
+        let value = Value::Raw {
+            start: offset(line, &text[start..]),
+            len: len as u32,
+            kind,
+        };
+        // The shape's keys are distinct: none is looked for among those before.
+        pairs.push(line, key, value);
+    }
+    while class(at) & SPACE != 0 {
+        at += 1;
+    }
+    // A line that is not ASCII is read by the general reader (a value may hold any byte).
+    (at == bytes.len() && text.is_ascii()).then_some(())
+}
+
 /// `key=value key="quoted value" ...`: a record only when every token is such a pair. `text`
 /// is a part of `line`, whose pairs are written into `pairs`.
 fn parse_key_values(line: &str, text: &str, pairs: &mut Pairs) -> Option<()> {
@@ -1556,7 +1624,59 @@ mod tests {
             })
     }
 
+    /// The shape of `line` as the classifier knows it, when [`scan`] reads it in place.
+    fn shape_in_place(line: &str) -> Option<Vec<u8>> {
+        let mut pairs = Pairs::default();
+        let mut keys = Vec::new();
+        matches!(scan(line, &mut pairs), Scanned::InPlace).then(|| {
+            super::super::latest::shape_of(pairs.of(line).keys(), &mut keys);
+            keys
+        })
+    }
+
+    /// Lines of pairs of a few short keys, so that two of them are often of one shape: quoted
+    /// values, values holding `=` or bytes that are not ASCII, a key given twice, spaces of
+    /// every kind, and some that are no record.
+    const SHAPED: &str =
+        "[ \t]{0,1}([ab_]{1,2}=(\"[a-z0-9 ]{0,2}\"|[a-z0-9.=\"é]{0,3})[ \t\x0b]{1,2}){1,4}";
+
     proptest::proptest! {
+        // Many cases: a later key that only starts with the shape's is a rare draw.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A line read as a shape's ([`key_values_of_shape`]) is one [`scan`] reads in place, of
+        /// that shape, to the same record; and a line written with a shape's keys in its order
+        /// is read so.
+        #[test]
+        fn a_line_read_as_a_shape_s_reads_as_scan_reads_it(
+            shape_line in SHAPED,
+            text in SHAPED,
+            values in proptest::collection::vec("[a-z0-9.]{0,3}|\"[a-z ]{0,2}\"", 4),
+        ) {
+            let Some(keys) = shape_in_place(&shape_line).filter(|k| key_values_shape(k)) else {
+                return Ok(());
+            };
+            let mut fast = Pairs::default();
+            if key_values_of_shape(&text, &keys, &mut fast).is_some() {
+                let mut general = Pairs::default();
+                proptest::prop_assert!(matches!(scan(&text, &mut general), Scanned::InPlace), "{:?}", text);
+                proptest::prop_assert_eq!(shape_in_place(&text), Some(keys.clone()), "{:?}", text);
+                proptest::prop_assert_eq!(fast.of(&text).to_record(), general.of(&text).to_record(), "{:?}", text);
+            }
+            let written: Vec<String> = keys
+                .split(|&b| b == 0)
+                .filter(|k| !k.is_empty())
+                .zip(&values)
+                .map(|(key, value)| format!("{}={value}", String::from_utf8_lossy(key)))
+                .collect();
+            let written = written.join(" ");
+            proptest::prop_assert!(key_values_of_shape(&written, &keys, &mut fast).is_some(), "{:?} of {:?}", written, keys);
+            proptest::prop_assert_eq!(shape_in_place(&written), Some(keys.clone()));
+        }
+    }
+
+    proptest::proptest! {
+
         /// The one-pass reader of ASCII lines finds the pairs the general one finds, and
         /// refuses the lines it refuses.
         #[test]
