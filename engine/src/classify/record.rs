@@ -1214,23 +1214,35 @@ pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) ->
     if !bytes.starts_with(&keys[..first]) || bytes.get(first) != Some(&b'=') {
         return None;
     }
+    // Tabs and other spaces, control bytes, and bytes that are not ASCII are rare in progress
+    // lines: a line with any is read by the general reader. In the others the one space is
+    // ' ', and a value ends at the next one, found eight bytes at a time.
+    if !printable_ascii(bytes) {
+        return None;
+    }
     pairs.clear();
-    let class = |at: usize| bytes.get(at).map_or(0, |&b| BYTES[usize::from(b)]);
+    let base = offset(line, text) as usize;
     let mut at = 0;
-    let mut rest = keys;
-    // (Keys are short: a byte loop finds their ends in fewer instructions than memchr.)
-    while let Some(len) = rest.iter().position(|&b| b == 0) {
-        let key = &rest[..len];
-        rest = &rest[len + 1..];
-        while class(at) & SPACE != 0 {
+    let mut k = 0;
+    while k < keys.len() {
+        while bytes.get(at) == Some(&b' ') {
             at += 1;
         }
-        let end = at + key.len();
-        if bytes.get(at..end) != Some(key) || bytes.get(end) != Some(&b'=') {
-            return None;
-        }
-        let key = &text[at..end];
-        at = end + 1;
+        let key_start = at;
+        let key_len = match short_key_at(keys, k, bytes, at) {
+            Some(Some(len)) => len,
+            Some(None) => return None,
+            None => {
+                let len = keys[k..].iter().position(|&b| b == 0)?;
+                let end = at + len;
+                if bytes.get(at..end) != Some(&keys[k..k + len]) || bytes.get(end) != Some(&b'=') {
+                    return None;
+                }
+                len
+            }
+        };
+        k += key_len + 1;
+        at += key_len + 1;
         let (start, len, kind) = if bytes.get(at) == Some(&b'"') {
             let close = at + 1 + memchr::memchr(b'"', &bytes[at + 1..])?;
             let value = (at + 1, close - at - 1, Raw::Text);
@@ -1238,24 +1250,89 @@ pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) ->
             value
         } else {
             let start = at;
-            while at < bytes.len() && class(at) & SPACE == 0 {
-                at += 1;
-            }
+            at = next_space(bytes, at);
             (start, at - start, Raw::Token)
         };
         let value = Value::Raw {
-            start: offset(line, &text[start..]),
+            start: (base + start) as u32,
             len: len as u32,
             kind,
         };
         // The shape's keys are distinct: none is looked for among those before.
-        pairs.push(line, key, value);
+        pairs.pairs.push(Pair {
+            key_start: (base + key_start) as u32,
+            key_len: key_len as u32,
+            value,
+        });
     }
-    while class(at) & SPACE != 0 {
+    while bytes.get(at) == Some(&b' ') {
         at += 1;
     }
-    // A line that is not ASCII is read by the general reader (a value may hold any byte).
-    (at == bytes.len() && text.is_ascii()).then_some(())
+    (at == bytes.len()).then_some(())
+}
+
+/// The key at `k` in `keys` (which ends at its `\0`) read at `at` in `bytes`, eight bytes at
+/// a time, when it is shorter than eight and both have eight bytes there: `Some(Some(len))`
+/// when `bytes` holds it there followed by `=`, `Some(None)` when not; `None` when it cannot
+/// be told so.
+fn short_key_at(keys: &[u8], k: usize, bytes: &[u8], at: usize) -> Option<Option<usize>> {
+    if k + 8 > keys.len() || at + 8 > bytes.len() {
+        return None;
+    }
+    let key = word(keys, k);
+    let ends = key.wrapping_sub(ONES) & !key & HIGH_BITS;
+    if ends == 0 {
+        return None;
+    }
+    // The lowest flagged byte is the first `\0` (see `next_space`); keys are not empty.
+    let len = (ends.trailing_zeros() / 8) as usize;
+    let line = word(bytes, at);
+    let same = (line ^ key) & ((1 << (8 * len)) - 1) == 0 && (line >> (8 * len)) as u8 == b'=';
+    Some(same.then_some(len))
+}
+
+/// A one in each byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Eight bytes of a text, as one number: the first byte the lowest.
+fn word(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// Each byte's high bit, in a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether every byte of `bytes` is printable ASCII or DEL (0x20 to 0x7f): no control byte,
+/// so no space but ' ', and nothing that is not ASCII.
+fn printable_ascii(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let mut flagged = 0;
+    for chunk in &mut words {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // The high bit of a byte that is not ASCII, or (less 0x20 with a borrow, as a byte
+        // below 0x20 makes it) of one that is below 0x20: a borrow into a byte comes only from
+        // a byte below it that is flagged itself, so the word is flagged exactly when one is.
+        flagged |= x | (x.wrapping_sub(0x2020_2020_2020_2020) & !x);
+    }
+    flagged & HIGH_BITS == 0 && words.remainder().iter().all(|&b| (0x20..0x80).contains(&b))
+}
+
+/// Where the first ' ' at or after `at` is in `bytes`, or its length: eight bytes at a time.
+fn next_space(bytes: &[u8], mut at: usize) -> usize {
+    while at + 8 <= bytes.len() {
+        let x = word(bytes, at) ^ 0x2020_2020_2020_2020;
+        // A byte that was ' ' is 0 now: its high bit is the lowest set here (a borrow sets the
+        // bits of bytes above a zero byte only, never below it).
+        let spaces = x.wrapping_sub(ONES) & !x & HIGH_BITS;
+        if spaces != 0 {
+            return at + (spaces.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + bytes[at..]
+        .iter()
+        .position(|&b| b == b' ')
+        .unwrap_or(bytes.len() - at)
 }
 
 /// `key=value key="quoted value" ...`: a record only when every token is such a pair. `text`
@@ -1634,11 +1711,53 @@ mod tests {
         })
     }
 
-    /// Lines of pairs of a few short keys, so that two of them are often of one shape: quoted
+    /// Lines of pairs of a few keys (shorter and longer than a word), so that two of them are often
+    /// of one shape: quoted
     /// values, values holding `=` or bytes that are not ASCII, a key given twice, spaces of
     /// every kind, and some that are no record.
     const SHAPED: &str =
-        "[ \t]{0,1}([ab_]{1,2}=(\"[a-z0-9 ]{0,2}\"|[a-z0-9.=\"é]{0,3})[ \t\x0b]{1,2}){1,4}";
+        "[ \t]{0,1}(([ab_]{1,2}|a_{3,7}b)=(\"[a-z0-9 ]{0,2}\"|[a-z0-9.=\"é]{0,3})[ \t\x0b]{1,2}){1,4}";
+
+    #[test]
+    fn a_key_that_only_starts_with_the_shape_s_is_another_shape() {
+        let shape = shape_in_place("step=1 a=2 loss=3 grad_norm=4 epoch=5").unwrap();
+        let mut pairs = Pairs::default();
+        let line = "step=6 a=7 loss=8 grad_norm=9 epoch=10";
+        assert!(key_values_of_shape(line, &shape, &mut pairs).is_some());
+        assert_eq!(pairs.of(line).to_record(), parse(line).unwrap());
+        for line in [
+            "step=6 ab=7 loss=8 grad_norm=9 epoch=10",
+            "step=6 a=7 lossy=8 grad_norm=9 epoch=10",
+            "step=6 a=7 loss=8 grad_norm2=9 epoch=10",
+            "step=6 a_=7 loss=8 grad_norm=9 epoch=10",
+            "step=6 a=7 loss=8 grad_norm=9 epoch=10 more=11",
+            "step=6 a=7 loss=8 grad_norm=9",
+        ] {
+            assert!(
+                key_values_of_shape(line, &shape, &mut pairs).is_none(),
+                "{line}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time searches answer as a byte loop does, wherever the bytes start
+        /// and end in a word.
+        #[test]
+        fn the_word_at_a_time_searches_answer_as_a_byte_loop(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b' ', b'a', b'=', b'\t', 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0x00, b'~']),
+                0..40,
+            ),
+            at in 0usize..40,
+        ) {
+            let printable = bytes.iter().all(|&b| (0x20..0x80).contains(&b));
+            proptest::prop_assert_eq!(printable_ascii(&bytes), printable, "{:?}", bytes);
+            let at = at.min(bytes.len());
+            let space = bytes[at..].iter().position(|&b| b == b' ').map_or(bytes.len(), |i| at + i);
+            proptest::prop_assert_eq!(next_space(&bytes, at), space, "{:?} from {}", bytes, at);
+        }
+    }
 
     proptest::proptest! {
         // Many cases: a later key that only starts with the shape's is a rare draw.
