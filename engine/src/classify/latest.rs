@@ -7,7 +7,7 @@
 //! so only its text is kept, and records are made of the lines only when the values are
 //! given ([`Latest::take`]), a few per block of a log instead of one per line.
 
-use super::record::{self, Record};
+use super::record::{self, Pairs, Record};
 use super::rules::KeyFacts;
 use super::Stamp;
 
@@ -40,6 +40,8 @@ pub(super) struct Latest {
     stamps: Vec<Stamp>,
     /// The shape the last line was of, looked at first.
     hit: usize,
+    /// The shape the last line of `key=value` pairs was of.
+    last_key_values: usize,
 }
 
 #[derive(Clone)]
@@ -83,11 +85,22 @@ impl Latest {
         Some(at)
     }
 
-    /// The shape of the last line, where it is kept and its keys, when a line of `key=value`
-    /// pairs can be of it.
-    pub(super) fn last_key_values(&self) -> Option<(usize, &[u8])> {
-        let shape = self.shapes.get(self.hit)?;
-        shape.key_values.then_some((self.hit, &shape.keys))
+    /// Reads `line` into `pairs` as a line of the shape the last line of `key=value` pairs was
+    /// of, when it is written with that shape's keys in its order
+    /// ([`record::key_values_of_shape`]); returns where that shape is kept. `None`: it is read
+    /// as any line is ([`record::scan`]). (JSON lines are read as any line is: a reader of
+    /// them against a shape's keys, tried, cost more than it saved.)
+    pub(super) fn read_as_shape(&mut self, line: &str, pairs: &mut Pairs) -> Option<usize> {
+        let at = self.last_key_values;
+        let shape = self.shapes.get(at).filter(|shape| shape.key_values)?;
+        record::key_values_of_shape(line, &shape.keys, pairs).map(|()| at)
+    }
+
+    /// Notes that the line just read, `line`, was of the shape kept at `at`.
+    fn note_form(&mut self, line: &str, at: usize) {
+        if !line.trim_start().starts_with('{') {
+            self.last_key_values = at;
+        }
     }
 
     /// What the rules make of the keys of the shape kept at `at`, taken to read a line of it
@@ -133,6 +146,7 @@ impl Latest {
             }
             shape.last = added;
             shape.facts = Some(facts);
+            self.note_form(line, at);
             return;
         }
         let key_values = super::record::key_values_shape(keys);
@@ -147,6 +161,7 @@ impl Latest {
         if self.shapes.len() < SHAPES {
             self.shapes.push(shape);
             self.hit = self.shapes.len() - 1;
+            self.note_form(line, self.hit);
             return;
         }
         // A line of a new shape when every place is taken: the lines kept are made records
@@ -157,6 +172,7 @@ impl Latest {
             .expect("shapes are kept");
         self.shapes[oldest] = shape;
         self.hit = oldest;
+        self.note_form(line, oldest);
     }
 
     /// Adds `record`, read from line `line_number` (after every line added before it).

@@ -766,12 +766,9 @@ impl Classifier {
         }
         if looks_like_record(line) {
             let mut pairs = std::mem::take(&mut self.pairs);
-            // Most progress lines are of the shape of the line before: read as that shape's,
-            // their keys are neither looked for nor written down again.
-            let known = self.latest.last_key_values().and_then(|(shape, keys)| {
-                record::key_values_of_shape(line, keys, &mut pairs).map(|()| shape)
-            });
-            let found = match known {
+            // Most progress lines are of the shape of the line of their form before: read as
+            // that shape's, their keys are neither looked for nor written down again.
+            let found = match self.latest.read_as_shape(line, &mut pairs) {
                 Some(shape) => {
                     self.line_in_place(line, &pairs, Some(shape), at, out);
                     true
