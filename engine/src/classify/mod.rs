@@ -232,6 +232,9 @@ pub struct Classifier {
     typed_message: Regex,
     /// The traceback header, searched for anywhere in every line.
     header: memchr::memmem::Finder<'static>,
+    /// The states the search for candidate lines made ([`rules::Candidates`]), made at its
+    /// first search.
+    candidate_cache: Option<regex_automata::hybrid::dfa::Cache>,
     warning_line: Regex,
     frame_line: Regex,
     line_number: u64,
@@ -333,6 +336,7 @@ impl Classifier {
             )
             .expect("valid regex"),
             header: memchr::memmem::Finder::new(TRACEBACK_HEADER.as_bytes()),
+            candidate_cache: None,
             warning_line: Regex::new(
                 r"^(.+?):(\d+): ([A-Za-z_][A-Za-z0-9_.]*(?:Warning|Error)): (.*)$",
             )
@@ -445,9 +449,13 @@ impl Classifier {
                 .as_ref()
                 .filter(|_| self.waits_for_nothing() && !record_like())
             {
+                let cache = self
+                    .candidate_cache
+                    .get_or_insert_with(|| candidates.cache());
+                // The end of the first literal: its last byte is on the line that holds it.
                 let next = candidates
-                    .find(&block[start..])
-                    .map_or(block.len(), |m| start + m.start());
+                    .first_end(cache, &block[start..])
+                    .map_or(block.len(), |end| start + end.saturating_sub(1));
                 // The start of the line that holds it; the lines before it are context.
                 let line = memchr::memrchr2(b'\n', b'\r', &block[start..next])
                     .map_or(start, |end| start + end + 1);
