@@ -10,7 +10,7 @@
 //! [`job`] knows processes only by PID and start time, and [`track`] finds every process of
 //! the job, those that left its group too: nothing else is ever signalled. A job on a Slurm
 //! cluster ([`slurm`]) is submitted, watched and cancelled through Slurm's own tools instead;
-//! the supervisor drives either kind through one [`launcher`].
+//! the supervisor drives either kind through one launcher (`launcher.rs`).
 
 pub mod client;
 pub mod describe;
