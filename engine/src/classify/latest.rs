@@ -57,7 +57,7 @@ struct Shape {
     /// ([`Latest::take_facts`]), or forgotten ([`Latest::forget_facts`]).
     facts: Option<KeyFacts>,
     /// Whether its keys can be read as written in a line of `key=value` pairs
-    /// ([`record::key_values_of_shape`](super::record::key_values_of_shape)).
+    /// ([`record::key_values_of_shape`]).
     key_values: bool,
 }
 
@@ -149,7 +149,7 @@ impl Latest {
             self.note_form(line, at);
             return;
         }
-        let key_values = super::record::key_values_shape(keys);
+        let key_values = record::key_values_shape(keys);
         let shape = Shape {
             keys: keys.to_vec(),
             line: line.to_owned(),
