@@ -88,9 +88,7 @@ pub(super) fn read_raw(raw: &str, kind: Raw) -> MetricValue {
             let integer = !raw.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
             match integer.then(|| raw.parse::<i64>().ok()).flatten() {
                 Some(int) => MetricValue::Int(int),
-                None => MetricValue::Float(
-                    decimal(raw).unwrap_or_else(|| raw.parse().unwrap_or(f64::NAN)),
-                ),
+                None => MetricValue::Float(raw.parse().unwrap_or(f64::NAN)),
             }
         }
         Raw::Text => MetricValue::Text(raw.to_owned()),
@@ -357,8 +355,9 @@ impl Pair {
 #[derive(Clone, Default)]
 pub(super) struct Pairs {
     pairs: Vec<Pair>,
-    /// The bits of [`key_bit`] of the keys written: a key whose bit is not there is new, and
-    /// is not looked for among them.
+    /// The bits of [`key_bit`] of the keys written by [`Pairs::set`]: a key whose bit is not
+    /// there is new, and is not looked for among them. (The pairs [`key_values_of_shape`]
+    /// writes leave it empty: a shape's keys are distinct, and nothing is set after them.)
     seen: u64,
 }
 
@@ -1210,9 +1209,10 @@ pub(super) fn key_values_shape(keys: &[u8]) -> bool {
 
 /// [`scan`] of a line of `key=value` pairs written with the keys of a shape met before, in
 /// its order: `keys` as [`shape_of`](super::latest::shape_of) writes them, each of them
-/// distinct, and [`key_values_shape`] holds of them. Reads what [`scan`] would read, without looking for a
-/// key twice or writing the line's shape, or `None` when the line is not so written (another
-/// shape, a pair more or fewer, JSON, bytes that are not ASCII): [`scan`] reads it then.
+/// distinct, and [`key_values_shape`] holds of them. Reads what [`scan`] would read, without
+/// looking for a key twice or writing the line's shape, or `None` when the line is not so
+/// written (another shape, a pair more or fewer, JSON, bytes that are not ASCII): [`scan`]
+/// reads it then.
 pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) -> Option<()> {
     let text = line.trim();
     let bytes = text.as_bytes();
@@ -1719,10 +1719,9 @@ mod tests {
         })
     }
 
-    /// Lines of pairs of a few keys (shorter and longer than a word), so that two of them are often
-    /// of one shape: quoted
-    /// values, values holding `=` or bytes that are not ASCII, a key given twice, spaces of
-    /// every kind, and some that are no record.
+    /// Lines of pairs of a few keys (shorter and longer than a word), so that two of them are
+    /// often of one shape: quoted values, values holding `=` or bytes that are not ASCII, a key
+    /// given twice, spaces of every kind, and some that are no record.
     const SHAPED: &str =
         "[ \t]{0,1}(([ab_]{1,2}|a_{3,7}b)=(\"[a-z0-9 ]{0,2}\"|[a-z0-9.=\"é]{0,3})[ \t\x0b]{1,2}){1,4}";
 
@@ -1803,7 +1802,6 @@ mod tests {
     }
 
     proptest::proptest! {
-
         /// The one-pass reader of ASCII lines finds the pairs the general one finds, and
         /// refuses the lines it refuses.
         #[test]
