@@ -359,16 +359,16 @@ impl<'o> Supervisor<'o> {
     /// When the loop must look again though nothing happens: the earliest of the machine's
     /// next timer, the quiet that completes a log's incident, the silence watchdog, the
     /// artifacts' next look, and the poll interval while a log is polled and the job runs, or
-    /// a stop is under way. The checkpoint and the status line have none: they wait for the look at everything,
-    /// at most an [`EVENTED_TICK`] away (a [`SAFETY_TICK`] while a status line is shown).
+    /// a stop is under way. The checkpoint and the status line have none: they wait for the
+    /// look at everything, at most an [`EVENTED_TICK`] away ([`SAFETY_TICK`] while some source
+    /// has no event or a status line is shown).
     fn next_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
         let mut due: Option<Instant> = None;
         let mut at = |when: Instant| due = Some(due.map_or(when, |d| d.min(when)));
         // A polled log gains lines only while the job runs: else the look at everything, once
         // a second (the wake is not evented), reads it.
-        let running = self.state.job_running().is_some() && !self.job.exited();
-        if (self.waker.polling() && running) || self.job.stopping() {
+        if (self.waker.polling() && self.job_runs()) || self.job.stopping() {
             at(now + self.options.poll);
         }
         if let Some(poll) = self.job.next_poll() {
@@ -660,8 +660,12 @@ impl<'o> Supervisor<'o> {
     /// The var `silence`, while a quiet spell of the running job is still to be reported.
     fn silence_limit(&self) -> Option<Duration> {
         let limit = self.state.machine().silence(self.state.instance())?;
-        let running = self.state.job_running().is_some() && !self.job.exited();
-        (running && !self.silence_reported).then_some(limit)
+        (self.job_runs() && !self.silence_reported).then_some(limit)
+    }
+
+    /// Whether a job runs: launched, and its end not seen yet.
+    fn job_runs(&self) -> bool {
+        self.state.job_running().is_some() && !self.job.exited()
     }
 
     /// When any log last gained something.

@@ -196,7 +196,6 @@ impl Tail {
         if self.writer.as_ref().is_some_and(|w| w.id == self.id) {
             if !self.parted && self.path_id().is_some_and(|at_path| at_path != self.id) {
                 self.parted = true;
-                self.away = true;
                 self.warnings.push(format!(
                     "{} is another file now (rotated?); the job still writes to the one it was: \
                      that one is read until the job ends, then {} again",
@@ -229,9 +228,6 @@ impl Tail {
                 self.offset = read as u64;
                 self.last.clear();
                 self.remember(&out[start..]);
-                // The writer's file found elsewhere, or the path's new file.
-                self.away =
-                    self.writer.as_ref().is_some_and(|w| w.id == id) && self.path_id() != Some(id);
                 Ok((Event::Rotated, read))
             }
             None => Ok((event, 0)),
@@ -499,6 +495,8 @@ mod tests {
         append(&path, b"three\n");
         let (events, read) = drain(&mut tail);
         assert_eq!((events, read), (vec![Event::Rotated], b"three\n".to_vec()));
+        // As the supervisor looks after reading a log whose name its folder said was created.
+        tail.look_at_path();
         assert!(!tail.away());
     }
 
