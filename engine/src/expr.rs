@@ -539,7 +539,7 @@ fn with_vars(
         };
         let typed = crate::machine::typed(var.ty.value, value)
             .map_err(|reason| format!("var `{}`: {reason}", name.as_str()))?;
-        names.insert(name.value.clone(), typed);
+        names.insert(name.to_string(), typed);
     }
     Ok(Value::from(names))
 }

@@ -37,4 +37,4 @@ mod suggest;
 
 pub use codes::{Code, Severity};
 pub use diagnostic::Diagnostic;
-pub use span::{Span, Spanned};
+pub use span::{Span, Spanned, Str};

@@ -3,8 +3,10 @@
 //! Every node of a protocol that a diagnostic can name carries the place it was read from, captured
 //! by the loader; nothing searches for a position after loading.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
+use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
@@ -44,7 +46,7 @@ impl Span {
 
 /// A value together with the place it was read from.
 ///
-/// Equality and hashing look at the value only, so a `Spanned<String>` compares like its string.
+/// Equality and hashing look at the value only, so a `Spanned<Str>` compares like its string.
 #[derive(Debug, Clone)]
 pub struct Spanned<T> {
     /// The value.
@@ -75,16 +77,117 @@ impl<T: PartialEq> PartialEq for Spanned<T> {
 
 impl<T: Eq> Eq for Spanned<T> {}
 
-impl PartialEq<str> for Spanned<String> {
+impl PartialEq<str> for Spanned<Str> {
     fn eq(&self, other: &str) -> bool {
-        self.value == other
+        *self.value == *other
     }
 }
 
-impl Spanned<String> {
+impl Spanned<Str> {
     /// The string value.
     pub fn as_str(&self) -> &str {
         &self.value
+    }
+}
+
+/// A string of a protocol: shared, so that the state ids, events, roles and guards that recur
+/// across a protocol's thousands of transitions are held once (the loader reads each distinct
+/// string into one allocation), and a copy costs a count, not an allocation.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Str(Arc<str>);
+
+impl Str {
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Str {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for Str {
+    fn from(text: &str) -> Str {
+        Str(text.into())
+    }
+}
+
+impl From<String> for Str {
+    fn from(text: String) -> Str {
+        Str(text.into())
+    }
+}
+
+impl From<Str> for String {
+    fn from(text: Str) -> String {
+        text.0.as_ref().to_owned()
+    }
+}
+
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for Str {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl serde::Serialize for Str {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl JsonSchema for Str {
+    fn inline_schema() -> bool {
+        String::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        String::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        String::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        String::json_schema(generator)
     }
 }
 

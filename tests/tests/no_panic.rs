@@ -147,11 +147,11 @@ mod machine_sequences {
         let events = machine().protocol().events.iter().map(|(name, def)| {
             (
                 name.value.clone(),
-                def.from.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+                def.from.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
             )
         });
         let sends: Vec<(String, String)> = events
-            .flat_map(|(event, senders)| senders.into_iter().map(move |s| (event.clone(), s)))
+            .flat_map(|(event, senders)| senders.into_iter().map(move |s| (event.to_string(), s)))
             .collect();
         prop_oneof![
             (1u32..99999, any::<bool>()).prop_map(|(pid, resumed)| Input::Launched {
@@ -198,7 +198,7 @@ mod machine_sequences {
                                 protocol::ValueType::List => serde_json::json!([text.clone()]),
                                 _ => serde_json::json!(text.clone()),
                             };
-                            fields.insert(name.value.clone(), value);
+                            fields.insert(name.to_string(), value);
                         }
                     }
                     Input::Send {

@@ -21,7 +21,7 @@ impl Scope {
     pub fn vars_only(protocol: &Protocol) -> Scope {
         let mut names = BTreeMap::new();
         for name in protocol.vars.keys() {
-            names.insert(name.value.clone(), Shape::Open);
+            names.insert(name.to_string(), Shape::Open);
         }
         names.insert("run".into(), Shape::record(RUN_FIELDS.iter().copied()));
         Scope { names }
@@ -33,7 +33,7 @@ impl Scope {
     pub fn base(protocol: &Protocol) -> Scope {
         let mut scope = Scope::vars_only(protocol);
         for set in protocol.transitions.iter().flat_map(|t| t.set.keys()) {
-            scope.names.insert(set.value.clone(), Shape::Open);
+            scope.names.insert(set.to_string(), Shape::Open);
         }
         let counters: BTreeSet<&str> = protocol
             .transitions

@@ -47,7 +47,7 @@ pub(crate) fn add_metric_templates(
 fn category_name(protocol: &Protocol, index: Option<usize>) -> String {
     index.map_or_else(
         || "uncategorized".to_owned(),
-        |i| protocol.categories[i].id.value.clone(),
+        |i| protocol.categories[i].id.to_string(),
     )
 }
 
@@ -146,10 +146,10 @@ impl Rules {
             .categories
             .iter()
             .map(|category| Category {
-                id: category.id.value.clone(),
-                owner: category.owner.value.clone(),
+                id: category.id.to_string(),
+                owner: category.owner.to_string(),
                 severity: category.severity.value,
-                action: category.action.as_ref().map(|a| a.value.clone()),
+                action: category.action.as_ref().map(|a| a.to_string()),
             })
             .collect();
         let mut tracebacks = Vec::new();
@@ -196,14 +196,15 @@ impl Rules {
                     severity,
                 });
             } else if rule.is_exit() {
-                let numbers =
-                    |list: &Option<crate::protocol::OneOrMany<crate::span::Spanned<String>>>,
-                     parse: fn(&str) -> Option<i32>| {
-                        list.iter()
-                            .flat_map(|l| l.iter())
-                            .filter_map(|v| parse(v))
-                            .collect()
-                    };
+                let numbers = |list: &Option<
+                    crate::protocol::OneOrMany<crate::span::Spanned<crate::span::Str>>,
+                >,
+                               parse: fn(&str) -> Option<i32>| {
+                    list.iter()
+                        .flat_map(|l| l.iter())
+                        .filter_map(|v| parse(v))
+                        .collect()
+                };
                 exits.push(ExitRule {
                     category: index,
                     signals: numbers(&rule.signal, crate::protocol::signal_number),
@@ -212,12 +213,12 @@ impl Rules {
                         .slurm_state
                         .iter()
                         .flat_map(|l| l.iter())
-                        .map(|s| s.value.clone())
+                        .map(|s| s.to_string())
                         .collect(),
                     severity,
                 });
             } else {
-                let compile = |pattern: &Option<crate::span::Spanned<String>>| {
+                let compile = |pattern: &Option<crate::span::Spanned<crate::span::Str>>| {
                     pattern.as_ref().map(|p| Regex::new(p)).transpose()
                 };
                 tracebacks.push(TracebackRule {
@@ -226,7 +227,7 @@ impl Rules {
                         .exception
                         .iter()
                         .flat_map(|e| e.iter())
-                        .map(|e| e.value.clone())
+                        .map(|e| e.to_string())
                         .collect(),
                     message: compile(&rule.message).map_err(regex_error)?,
                     traceback: compile(&rule.traceback).map_err(regex_error)?,
@@ -240,7 +241,7 @@ impl Rules {
         };
         let lines = RegexSet::new(&patterns).map_err(set_error)?;
         let any_line =
-            Regex::new(&alternation_of(patterns.iter().map(String::as_str))).map_err(set_error)?;
+            Regex::new(&alternation_of(patterns.iter().map(|p| p.as_str()))).map_err(set_error)?;
         let error_line_error = |source| ClassifyError::Regex {
             category: "(error_lines)".into(),
             source,
@@ -254,7 +255,7 @@ impl Rules {
         let any_report = super::gate::LiteralGate::new(
             patterns
                 .iter()
-                .map(String::as_str)
+                .map(|p| p.as_str())
                 .chain(protocol.error_lines.iter().map(|p| p.as_str())),
         );
         let metric_names: BTreeSet<String> = metrics
@@ -289,13 +290,13 @@ impl Rules {
                 id: "uncategorized".into(),
                 owner: uncategorized
                     .and_then(|u| u.owner.as_ref())
-                    .map_or_else(|| "director".to_owned(), |o| o.value.clone()),
+                    .map_or_else(|| "director".to_owned(), |o| o.to_string()),
                 severity: uncategorized
                     .and_then(|u| u.severity.as_ref())
                     .map_or(IncidentSeverity::Critical, |s| s.value),
                 action: uncategorized
                     .and_then(|u| u.action.as_ref())
-                    .map(|a| a.value.clone()),
+                    .map(|a| a.to_string()),
             },
             tracebacks,
             any_line,

@@ -18,6 +18,7 @@ use petgraph::Direction;
 pub use picture::{label, render, render_with, Format, Highlight, Options, Rankdir};
 
 use crate::protocol::Protocol;
+use crate::span::Str;
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -47,8 +48,8 @@ pub struct Edge {
 #[derive(Debug, Clone)]
 pub struct StateGraph {
     graph: DiGraph<StateNode, Edge>,
-    nodes: HashMap<String, NodeIndex>,
-    events: HashMap<String, EventId>,
+    nodes: HashMap<Str, NodeIndex>,
+    events: HashMap<Str, EventId>,
 }
 
 impl StateGraph {
@@ -59,7 +60,7 @@ impl StateGraph {
         for (id, state) in protocol.states.iter() {
             nodes.entry(id.value.clone()).or_insert_with(|| {
                 graph.add_node(StateNode {
-                    id: id.value.clone(),
+                    id: id.to_string(),
                     is_final: state.is_final,
                 })
             });

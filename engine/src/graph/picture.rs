@@ -89,7 +89,7 @@ pub fn label(transition: &Transition) -> String {
 fn label_parts(transition: &Transition, guards: bool) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(on) = &transition.on {
-        parts.push(on.value.clone());
+        parts.push(on.to_string());
     }
     if let Some(guard) = transition.guard.as_ref().filter(|_| guards) {
         let guard: String = guard.split_whitespace().collect::<Vec<_>>().join(" ");

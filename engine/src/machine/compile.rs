@@ -11,7 +11,7 @@ use minijinja::{Environment, Expression, Template};
 
 use super::{guard, CompileError};
 use crate::protocol::{Effect, Protocol, TemplateSource};
-use crate::span::Spanned;
+use crate::span::{Spanned, Str};
 
 /// What a template of the environment is. Its name in the environment is made from this, and
 /// is what minijinja's errors name.
@@ -248,10 +248,10 @@ pub(super) fn program(
                     send: k,
                 };
                 let what = format!("the message text on line {}", text.span.line);
-                add(key, text.value.clone(), what)?;
+                add(key, text.to_string(), what)?;
             } else if let Some(name) = &send.template {
                 if !templates.contains_key(name.as_str()) {
-                    return Err(CompileError::MissingTemplate(name.value.clone()));
+                    return Err(CompileError::MissingTemplate(name.to_string()));
                 }
             }
         }
@@ -259,13 +259,13 @@ pub(super) fn program(
     for (index, timer) in protocol.timers.iter().enumerate() {
         if let Some(duration) = timer.every.as_ref().or(timer.after.as_ref()) {
             let what = format!("the timer on line {}", timer.span.line);
-            add(Key::Timer(index), duration.value.clone(), what)?;
+            add(Key::Timer(index), duration.to_string(), what)?;
         }
     }
     if let Some(job) = &protocol.job {
-        let mut field = |field: JobField, text: &Spanned<String>| {
+        let mut field = |field: JobField, text: &Spanned<Str>| {
             let what = format!("`{}` on line {}", Key::Job(field), text.span.line);
-            add(Key::Job(field), text.value.clone(), what)
+            add(Key::Job(field), text.to_string(), what)
         };
         for (i, part) in job.command.iter().enumerate() {
             field(JobField::Command(i), part)?;
@@ -299,13 +299,13 @@ pub(super) fn program(
         }
     }
     for (index, (name, gate)) in protocol.gates.iter().enumerate() {
-        let mut part = |key: &'static str, i: usize, text: &Spanned<String>| {
+        let mut part = |key: &'static str, i: usize, text: &Spanned<Str>| {
             let what = format!(
                 "`{key}` of gate `{}` on line {}",
                 name.as_str(),
                 text.span.line
             );
-            add(Key::Gate(index, key, i), text.value.clone(), what)
+            add(Key::Gate(index, key, i), text.to_string(), what)
         };
         for (i, arg) in gate.command.iter().flat_map(|c| c.iter()).enumerate() {
             part("command", i, arg)?;
@@ -363,7 +363,7 @@ fn compiled<'env>(
         let mut set = Vec::with_capacity(transition.set.len());
         for (key, expression) in transition.set.iter() {
             let compiled = crate::expr::placeable(expression)
-                .and_then(|()| env.compile_expression_owned(expression.value.clone()))
+                .and_then(|()| env.compile_expression_owned(expression.to_string()))
                 .map_err(|source| CompileError::Template {
                     what: format!("`set: {}` on line {line}", key.as_str()),
                     source,
@@ -371,7 +371,7 @@ fn compiled<'env>(
             let mut reads: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
             reads.sort();
             set.push(Set {
-                key: key.value.clone(),
+                key: key.to_string(),
                 expression: compiled,
                 reads,
             });
@@ -383,7 +383,7 @@ fn compiled<'env>(
                     messages
                         .get(name.as_str())
                         .cloned()
-                        .ok_or_else(|| CompileError::MissingTemplate(name.value.clone()))?,
+                        .ok_or_else(|| CompileError::MissingTemplate(name.to_string()))?,
                     format!("`{}`", name.as_str()),
                 ),
                 None => (
@@ -395,22 +395,22 @@ fn compiled<'env>(
                 ),
             };
             send.push(Send {
-                from: message.from.value.clone(),
-                to: message.to.iter().map(|r| r.value.clone()).collect(),
-                template: message.template.as_ref().map(|t| t.value.clone()),
+                from: message.from.to_string(),
+                to: message.to.iter().map(|r| r.to_string()).collect(),
+                template: message.template.as_ref().map(|t| t.to_string()),
                 what,
                 body,
             });
         }
         transitions.push(CompiledTransition {
             line,
-            event: transition.on.as_ref().map(|on| on.value.clone()),
+            event: transition.on.as_ref().map(|on| on.to_string()),
             guard,
             set,
-            count: transition.count.iter().map(|c| c.value.clone()).collect(),
+            count: transition.count.iter().map(|c| c.to_string()).collect(),
             send,
             effects: transition.effects.iter().map(|e| e.value).collect(),
-            gates: transition.gates.iter().map(|g| g.value.clone()).collect(),
+            gates: transition.gates.iter().map(|g| g.to_string()).collect(),
         });
     }
     let timers = protocol
@@ -448,7 +448,7 @@ fn compiled<'env>(
                     .keys()
                     .enumerate()
                     .map(|(i, name)| {
-                        Ok((name.value.clone(), render(Key::Job(JobField::Artifact(i)))?))
+                        Ok((name.to_string(), render(Key::Job(JobField::Artifact(i)))?))
                     })
                     .collect::<Result<_, CompileError>>()?,
                 cadence: match &job.cadence {
@@ -467,7 +467,7 @@ fn compiled<'env>(
                         key: cadence
                             .key
                             .as_ref()
-                            .map_or_else(|| "timestamp".to_owned(), |k| k.value.clone()),
+                            .map_or_else(|| "timestamp".to_owned(), |k| k.to_string()),
                     }),
                     None => None,
                 },
@@ -512,7 +512,7 @@ fn compiled<'env>(
         };
         let check = if let Some(source) = &gate.expr {
             GateCheck::Expr {
-                source: source.value.clone(),
+                source: source.to_string(),
                 holds: Box::new(expr(what("expr"), source.as_str())?),
                 value: gate
                     .value
@@ -544,7 +544,7 @@ fn compiled<'env>(
         } else {
             let mut columns = Vec::with_capacity(gate.columns.len());
             for (column, def) in gate.columns.iter() {
-                columns.push((column.value.clone(), bounds(def)?));
+                columns.push((column.to_string(), bounds(def)?));
             }
             GateCheck::Table {
                 path: render(Key::Gate(index, "table", 0))?,
@@ -563,13 +563,13 @@ fn compiled<'env>(
             }
         };
         gates.insert(
-            name.value.clone(),
+            name.to_string(),
             CompiledGate {
                 line,
-                category: gate.category.value.clone(),
-                owner: gate.owner.as_ref().map(|o| o.value.clone()),
+                category: gate.category.to_string(),
+                owner: gate.owner.as_ref().map(|o| o.to_string()),
                 severity: gate.severity.as_ref().map(|s| s.value),
-                action: gate.action.as_ref().map(|a| a.value.clone()),
+                action: gate.action.as_ref().map(|a| a.to_string()),
                 check,
             },
         );

@@ -280,8 +280,8 @@ pub fn value_of(
             id: instance.run.id.clone(),
             started_at: instance.run.started_at,
             now,
-            protocol: protocol.id.value.clone(),
-            version: protocol.version.as_ref().map(|v| v.value.clone()),
+            protocol: protocol.id.to_string(),
+            version: protocol.version.as_ref().map(|v| v.to_string()),
         }),
         "state" => Value::from(instance.state.as_str()),
         "event" => {

@@ -85,7 +85,7 @@ impl Machine {
                 .find(|state| !protocol.states.contains(state.as_str()))
             {
                 return Err(CompileError::UnknownState {
-                    state: unknown.value.clone(),
+                    state: unknown.to_string(),
                     line: transition.span.line,
                 });
             }
@@ -97,7 +97,7 @@ impl Machine {
                 .find(|gate| !protocol.gates.contains(gate.as_str()))
             {
                 return Err(CompileError::UnknownGate {
-                    gate: gate.value.clone(),
+                    gate: gate.to_string(),
                     line: transition.span.line,
                 });
             }
@@ -108,7 +108,7 @@ impl Machine {
             .transitions
             .iter()
             .flat_map(|t| &t.count)
-            .map(|c| c.value.clone())
+            .map(|c| c.to_string())
             .collect();
         Ok(Machine {
             graph: StateGraph::new(&protocol),
@@ -213,18 +213,18 @@ impl Machine {
                 (Some(value), _) => value.clone(),
                 (None, Some(default)) => default.value.clone(),
                 (None, None) if var.required => {
-                    return Err(StartError::MissingVar(name.value.clone()))
+                    return Err(StartError::MissingVar(name.to_string()))
                 }
                 (None, None) => serde_json::Value::Null,
             };
             let value = send::typed(var.ty.value, &value).map_err(|reason| StartError::BadVar {
-                name: name.value.clone(),
+                name: name.to_string(),
                 reason,
             })?;
-            vars.insert(name.value.clone(), value);
+            vars.insert(name.to_string(), value);
         }
         for key in protocol.transitions.iter().flat_map(|t| t.set.keys()) {
-            vars.entry(key.value.clone()).or_insert(Value::from(()));
+            vars.entry(key.to_string()).or_insert(Value::from(()));
         }
         let initial = protocol
             .initial_state()
@@ -236,7 +236,7 @@ impl Machine {
                 id: run_id.to_owned(),
                 started_at: now,
             }),
-            state: initial.clone(),
+            state: initial.to_string(),
             vars: Arc::new(vars),
             counters: Arc::new(self.counters.iter().map(|c| (c.clone(), 0)).collect()),
             event: EventInfo {

@@ -54,7 +54,7 @@ pub(super) fn check(
             }
             None => Value::from(()),
         };
-        values.insert(name.value.clone(), value);
+        values.insert(name.to_string(), value);
     }
     Ok(values)
 }

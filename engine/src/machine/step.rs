@@ -470,7 +470,7 @@ impl<'m> Step<'m> {
                             })?;
                     timers.push(ActiveTimer {
                         timer: index,
-                        event: timer.event.value.clone(),
+                        event: timer.event.to_string(),
                         due: Some(due),
                         every: timer
                             .every

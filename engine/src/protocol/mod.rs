@@ -265,9 +265,9 @@ pub fn load_templates(protocol: &Protocol) -> (BTreeMap<String, TemplateSource>,
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {
                     templates.insert(
-                        name.value.clone(),
+                        name.to_string(),
                         TemplateSource {
-                            name: name.value.clone(),
+                            name: name.to_string(),
                             path,
                             text: Arc::from(text),
                         },
@@ -310,6 +310,29 @@ mod tests {
             }
             Err(other) => vec![other.to_string()],
         }
+    }
+
+    #[test]
+    fn a_string_the_protocol_repeats_is_held_once() {
+        let p = parse(
+            Path::new("p.yaml"),
+            b"protocol: p\nstates:\n  a: { initial: true }\n  b: { final: true }\n\
+              transitions:\n  - { from: a, on: go, to: b }\n  - { from: \"a\", on: 'go', to: b }\n",
+        )
+        .unwrap();
+        let held = |text: &str| text.as_ptr();
+        let (a, b) = (&p.transitions[0], &p.transitions[1]);
+        let state = p.states.keys().next().unwrap();
+        let from = |t: &Transition| match &t.from {
+            From::States(states) => held(&states[0]),
+            From::Any(_) => unreachable!(),
+        };
+        // Plain, double-quoted and single-quoted, as a key and as a value: one string.
+        assert_eq!(from(a), held(state));
+        assert_eq!(from(b), held(state));
+        assert_eq!(held(a.on.as_ref().unwrap()), held(b.on.as_ref().unwrap()));
+        assert_eq!(held(a.to.as_ref().unwrap()), held(b.to.as_ref().unwrap()));
+        assert_ne!(held(a.to.as_ref().unwrap()), held(state));
     }
 
     #[test]

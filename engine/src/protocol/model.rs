@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 /// A protocol: a workflow declared as a state machine.
 #[derive(Debug, Clone, JsonSchema)]
@@ -26,15 +26,15 @@ pub struct Protocol {
     pub source: Arc<str>,
     /// Protocol id: `[a-z][a-z0-9_-]*`.
     #[schemars(rename = "protocol", regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
-    pub id: Spanned<String>,
+    pub id: Spanned<Str>,
     /// Version of the protocol, such as "2.5.8".
-    pub version: Option<Spanned<String>>,
+    pub version: Option<Spanned<Str>>,
     /// One-line title.
-    pub title: Option<Spanned<String>>,
+    pub title: Option<Spanned<Str>>,
     /// What the protocol is for, in prose.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
     /// Folder of message templates, relative to this file; a template NAME is NAME.md.j2 there.
-    pub templates: Option<Spanned<String>>,
+    pub templates: Option<Spanned<Str>>,
     /// The roles that take part, by id.
     #[schemars(default)]
     pub roles: Map<Role>,
@@ -58,7 +58,7 @@ pub struct Protocol {
     /// `Model 3 Failed: ...`): each such line is an incident, its `message` capture (else the
     /// whole line) classified as an exception's message.
     #[schemars(default)]
-    pub error_lines: Vec<Spanned<String>>,
+    pub error_lines: Vec<Spanned<Str>>,
     /// The states, by id.
     #[schemars(default)]
     pub states: Map<State>,
@@ -78,9 +78,9 @@ pub struct Protocol {
 #[schemars(deny_unknown_fields)]
 pub struct Role {
     /// Display name.
-    pub title: Option<Spanned<String>>,
+    pub title: Option<Spanned<Str>>,
     /// What the role does.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 /// Permission for messages from some roles to others.
@@ -91,12 +91,12 @@ pub struct Channel {
     #[schemars(skip)]
     pub span: Span,
     /// Sending role or roles.
-    pub from: OneOrMany<Spanned<String>>,
+    pub from: OneOrMany<Spanned<Str>>,
     /// Receiving role or roles.
-    pub to: OneOrMany<Spanned<String>>,
+    pub to: OneOrMany<Spanned<Str>>,
     /// Only on transitions into or out of these states.
     #[schemars(rename = "in")]
-    pub in_states: Option<OneOrMany<Spanned<String>>>,
+    pub in_states: Option<OneOrMany<Spanned<Str>>>,
 }
 
 /// The type of a variable or an event field.
@@ -154,7 +154,7 @@ pub struct Var {
     /// The value when none is given.
     pub default: Option<Spanned<serde_json::Value>>,
     /// What it means.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 /// The supervised job.
@@ -166,21 +166,21 @@ pub struct Job {
     pub span: Span,
     /// Program and arguments, each a template over the vars (a single string is the program
     /// alone, not a shell command line).
-    pub command: OneOrMany<Spanned<String>>,
+    pub command: OneOrMany<Spanned<Str>>,
     /// The job's combined stdout and stderr, appended across restarts.
-    pub log: Spanned<String>,
+    pub log: Spanned<Str>,
     /// Further files the job writes, watched like the log.
     #[schemars(default)]
-    pub follow: Vec<Spanned<String>>,
+    pub follow: Vec<Spanned<Str>>,
     /// How to resume from a checkpoint.
     pub resume: Option<Resume>,
     /// Time between SIGTERM and SIGKILL when the job is stopped (default 30s).
-    pub stop_grace: Option<Spanned<String>>,
+    pub stop_grace: Option<Spanned<Str>>,
     /// Files the job writes (checkpoints, results) whose presence and changes the run tracks
     /// while the job runs: name → path, a template over the vars. Templates read them as
     /// `artifacts.NAME`.
     #[schemars(default)]
-    pub artifacts: Map<Spanned<String>>,
+    pub artifacts: Map<Spanned<Str>>,
     /// The spacing expected between the job's metric records; records closer or further apart
     /// are counted in `cadence`.
     pub cadence: Option<Cadence>,
@@ -238,9 +238,9 @@ pub struct SlurmJob {
     /// template over the vars. Warden sets `--parsable`, `--output`, `--error` and
     /// `--job-name` itself.
     #[schemars(default)]
-    pub args: Vec<Spanned<String>>,
+    pub args: Vec<Spanned<Str>>,
     /// How often the job's state is asked of Slurm (default 5s, at least 1s).
-    pub poll: Option<Spanned<String>>,
+    pub poll: Option<Spanned<Str>>,
 }
 
 /// The spacing expected between the job's metric records.
@@ -251,12 +251,12 @@ pub struct Cadence {
     #[schemars(skip)]
     pub span: Span,
     /// Records closer together than this are too close (a duration or a template of one).
-    pub min: Option<Spanned<String>>,
+    pub min: Option<Spanned<Str>>,
     /// Records further apart than this are too far (a duration or a template of one).
-    pub max: Option<Spanned<String>>,
+    pub max: Option<Spanned<Str>>,
     /// The record key holding a progress entry's time, in seconds since the Unix epoch
     /// (default `timestamp`); records without it are not progress entries and are not timed.
-    pub key: Option<Spanned<String>>,
+    pub key: Option<Spanned<Str>>,
 }
 
 /// When a `files` gate's files must have been modified after.
@@ -292,22 +292,22 @@ pub struct Gate {
     #[schemars(skip)]
     pub span: Span,
     /// An expression over the run that must hold, like a guard.
-    pub expr: Option<Spanned<String>>,
+    pub expr: Option<Spanned<Str>>,
     /// For `expr`: an expression whose value the result shows as what was measured.
-    pub value: Option<Spanned<String>>,
+    pub value: Option<Spanned<Str>>,
     /// For `expr`: the result's reason, a template rendered whether the gate passes or fails
     /// (default: the expression, and whether it holds).
-    pub reason: Option<Spanned<String>>,
+    pub reason: Option<Spanned<Str>>,
     /// A program and its arguments, each a template; exit code 0 passes. Run in the run's
     /// working directory, never through a shell unless `shell` is true.
-    pub command: Option<OneOrMany<Spanned<String>>>,
+    pub command: Option<OneOrMany<Spanned<Str>>>,
     /// Run `command`, one string, with `/bin/sh -c`.
     #[schemars(default)]
     pub shell: bool,
     /// How long `command` may run before it is stopped and the gate fails (default 10m).
-    pub timeout: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<Str>>,
     /// Files that must exist, each a template.
-    pub files: Option<OneOrMany<Spanned<String>>>,
+    pub files: Option<OneOrMany<Spanned<Str>>>,
     /// For `files`: each must hold at least one byte.
     #[schemars(default)]
     pub non_empty: bool,
@@ -315,10 +315,10 @@ pub struct Gate {
     /// last launched (`job`), or the gate was last checked (`last_check`).
     pub modified_after: Option<Spanned<Since>>,
     /// A CSV or TSV file (a template) whose values must be sane.
-    pub table: Option<Spanned<String>>,
+    pub table: Option<Spanned<Str>>,
     /// For `table`: the field delimiter, `","`, `"\t"`, `";"` or `"|"` (default: tab for `.tsv`
     /// and `.tab` files, else comma).
-    pub delimiter: Option<Spanned<String>>,
+    pub delimiter: Option<Spanned<Str>>,
     /// For `table`: bounds on the number of data rows (default: at least 1).
     pub rows: Option<BoundsDef>,
     /// For `table`: no NaN, infinite or empty value in a numeric column (default true).
@@ -331,15 +331,15 @@ pub struct Gate {
     #[schemars(default)]
     pub columns: Columns,
     /// The category of the incident a failure raises: its owner, severity and action.
-    pub category: Spanned<String>,
+    pub category: Spanned<Str>,
     /// The role that fixes a failure, instead of the category's owner.
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Str>>,
     /// The failure's severity, instead of the category's.
     pub severity: Option<Spanned<IncidentSeverity>>,
     /// The recommended first step on a failure, instead of the category's `action`.
-    pub action: Option<Spanned<String>>,
+    pub action: Option<Spanned<Str>>,
     /// What the gate checks, in words.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 impl Gate {
@@ -424,7 +424,7 @@ impl JsonSchema for Columns {
 
 /// A bound: a number, or an expression over the run (`rhat_converged`, `expected.hours * 2`).
 #[derive(Debug, Clone)]
-pub struct Bound(pub Spanned<String>);
+pub struct Bound(pub Spanned<Str>);
 
 impl JsonSchema for Bound {
     fn schema_name() -> Cow<'static, str> {
@@ -444,10 +444,10 @@ impl JsonSchema for Bound {
 #[schemars(deny_unknown_fields)]
 pub struct Resume {
     /// The checkpoint file; the job resumes when it exists.
-    pub when_exists: Spanned<String>,
+    pub when_exists: Spanned<Str>,
     /// Arguments appended to the command to resume.
     #[schemars(default)]
-    pub args: Vec<Spanned<String>>,
+    pub args: Vec<Spanned<Str>>,
 }
 
 /// An event that roles send.
@@ -455,12 +455,12 @@ pub struct Resume {
 #[schemars(deny_unknown_fields)]
 pub struct EventDef {
     /// The roles that may send it.
-    pub from: OneOrMany<Spanned<String>>,
+    pub from: OneOrMany<Spanned<Str>>,
     /// Its fields, by name.
     #[schemars(default)]
     pub fields: Map<FieldDef>,
     /// What it means.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 /// A field of a role-sent event.
@@ -474,7 +474,7 @@ pub struct FieldDef {
     #[schemars(default)]
     pub required: bool,
     /// What it means.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 /// How bad an incident is.
@@ -519,9 +519,9 @@ pub struct Category {
     #[schemars(skip)]
     pub span: Span,
     /// Category id.
-    pub id: Spanned<String>,
+    pub id: Spanned<Str>,
     /// The role that fixes incidents of this category.
-    pub owner: Spanned<String>,
+    pub owner: Spanned<Str>,
     /// How bad its incidents are.
     pub severity: Spanned<IncidentSeverity>,
     /// Rules; an incident matching any of them belongs to the category.
@@ -532,9 +532,9 @@ pub struct Category {
     #[schemars(default)]
     pub catch_all: Option<Spanned<bool>>,
     /// The recommended first step, shown in reports as `incident.action`.
-    pub action: Option<Spanned<String>>,
+    pub action: Option<Spanned<Str>>,
     /// What the category covers.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 impl Category {
@@ -552,28 +552,28 @@ pub struct Rule {
     #[schemars(skip)]
     pub span: Span,
     /// Final exception type(s) of a traceback; `KeyError` also matches `builtins.KeyError`.
-    pub exception: Option<OneOrMany<Spanned<String>>>,
+    pub exception: Option<OneOrMany<Spanned<Str>>>,
     /// Regular expression the exception message must match.
-    pub message: Option<Spanned<String>>,
+    pub message: Option<Spanned<Str>>,
     /// Regular expression some line of the traceback must match (a frame's file, say).
-    pub traceback: Option<Spanned<String>>,
+    pub traceback: Option<Spanned<Str>>,
     /// Regular expression matched against each line outside tracebacks.
-    pub line: Option<Spanned<String>>,
+    pub line: Option<Spanned<Str>>,
     /// Expression over the keys of a metric record (a JSON or key=value line).
-    pub metric: Option<Spanned<String>>,
+    pub metric: Option<Spanned<Str>>,
     /// With `metric`: a glob of record keys (`*loss*`); the expression is evaluated for each
     /// key it matches, as `key` and `value`.
-    pub each: Option<Spanned<String>>,
+    pub each: Option<Spanned<Str>>,
     /// Signals that ended the job (`KILL`, `SIGSEGV`, `9`); an exit code above 128 is read as
     /// 128 + the signal, as shells, containers and Slurm report it.
     #[schemars(default, schema_with = "names_or_numbers")]
-    pub signal: Option<OneOrMany<Spanned<String>>>,
+    pub signal: Option<OneOrMany<Spanned<Str>>>,
     /// Exit codes of the job.
     #[schemars(default, schema_with = "names_or_numbers")]
-    pub exit_code: Option<OneOrMany<Spanned<String>>>,
+    pub exit_code: Option<OneOrMany<Spanned<Str>>>,
     /// The states a Slurm job ended in (`PREEMPTED`, `NODE_FAIL`, `TIMEOUT`, `OUT_OF_MEMORY`,
     /// `BOOT_FAIL`, `DEADLINE`, `CANCELLED`, `FAILED`), with `launcher: slurm`.
-    pub slurm_state: Option<OneOrMany<Spanned<String>>>,
+    pub slurm_state: Option<OneOrMany<Spanned<Str>>>,
     /// Severity of what this rule matches, instead of the category's.
     pub severity: Option<Spanned<IncidentSeverity>>,
 }
@@ -588,11 +588,11 @@ pub struct Uncategorized {
     #[schemars(default, rename = "match")]
     pub rules: Vec<Rule>,
     /// The role told (default: director).
-    pub owner: Option<Spanned<String>>,
+    pub owner: Option<Spanned<Str>>,
     /// Severity (default: critical).
     pub severity: Option<Spanned<IncidentSeverity>>,
     /// The recommended first step.
-    pub action: Option<Spanned<String>>,
+    pub action: Option<Spanned<Str>>,
 }
 
 /// A state.
@@ -609,7 +609,7 @@ pub struct State {
     /// foreground `warden run` exit 1. Only on a final state.
     pub outcome: Option<Spanned<Outcome>>,
     /// What the state means.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 /// How a run ended, as its final state declares it.
@@ -643,14 +643,14 @@ pub struct Timer {
     #[schemars(skip)]
     pub span: Span,
     /// The event it fires.
-    pub event: Spanned<String>,
+    pub event: Spanned<Str>,
     /// Fires periodically from when it became active (a duration or a template of one).
-    pub every: Option<Spanned<String>>,
+    pub every: Option<Spanned<Str>>,
     /// Fires once, that long after it became active.
-    pub after: Option<Spanned<String>>,
+    pub after: Option<Spanned<Str>>,
     /// The states in which it is active.
     #[schemars(rename = "while")]
-    pub while_in: OneOrMany<Spanned<String>>,
+    pub while_in: OneOrMany<Spanned<Str>>,
 }
 
 /// The source of a transition.
@@ -659,7 +659,7 @@ pub enum From {
     /// `"*"`: any non-final state.
     Any(Span),
     /// One or more named states.
-    States(Vec<Spanned<String>>),
+    States(Vec<Spanned<Str>>),
 }
 
 impl JsonSchema for From {
@@ -709,18 +709,18 @@ pub struct Transition {
     pub from: From,
     /// Target state; none for a targetless transition, which stays in its source state (its
     /// effects and messages happen, its timers go on).
-    pub to: Option<Spanned<String>>,
+    pub to: Option<Spanned<Str>>,
     /// The event; none for an eventless transition, taken on entering `from`.
-    pub on: Option<Spanned<String>>,
+    pub on: Option<Spanned<Str>>,
     /// Guard: an expression that must hold.
     #[schemars(rename = "if")]
-    pub guard: Option<Spanned<String>>,
+    pub guard: Option<Spanned<Str>>,
     /// Variables to set, each to an expression evaluated before the transition.
     #[schemars(default)]
-    pub set: Map<Spanned<String>>,
+    pub set: Map<Spanned<Str>>,
     /// Counters to increment.
     #[schemars(default)]
-    pub count: Vec<Spanned<String>>,
+    pub count: Vec<Spanned<Str>>,
     /// Messages to render and send.
     #[schemars(default)]
     pub send: Vec<Send>,
@@ -730,9 +730,9 @@ pub struct Transition {
     /// Gates the transition requires: taken only when every one passes; when one fails, the
     /// transition is not taken and the failure is an `incident` in the current state.
     #[schemars(default)]
-    pub gates: Vec<Spanned<String>>,
+    pub gates: Vec<Spanned<Str>>,
     /// What the transition means.
-    pub doc: Option<Spanned<String>>,
+    pub doc: Option<Spanned<Str>>,
 }
 
 impl Transition {
@@ -752,13 +752,13 @@ pub struct Send {
     #[schemars(skip)]
     pub span: Span,
     /// Sending role.
-    pub from: Spanned<String>,
+    pub from: Spanned<Str>,
     /// Receiving role(s).
-    pub to: OneOrMany<Spanned<String>>,
+    pub to: OneOrMany<Spanned<Str>>,
     /// Template name: the file NAME.md.j2 in the templates folder.
-    pub template: Option<Spanned<String>>,
+    pub template: Option<Spanned<Str>>,
     /// An inline template, instead of `template`.
-    pub text: Option<Spanned<String>>,
+    pub text: Option<Spanned<Str>>,
 }
 
 /// One value, or a list of them, as YAML allows either.
@@ -788,8 +788,8 @@ impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
 /// (most mappings of a protocol have one or two entries, which are compared one by one).
 #[derive(Debug, Clone)]
 pub struct Map<T> {
-    entries: Vec<(Spanned<String>, T)>,
-    index: Option<Box<HashMap<String, usize>>>,
+    entries: Vec<(Spanned<Str>, T)>,
+    index: Option<Box<HashMap<Str, usize>>>,
 }
 
 /// How many entries a map compares one by one before it is indexed.
@@ -804,9 +804,9 @@ impl<T> Default for Map<T> {
     }
 }
 
-impl<T> FromIterator<(Spanned<String>, T)> for Map<T> {
+impl<T> FromIterator<(Spanned<Str>, T)> for Map<T> {
     /// Collects entries; of two with one key, the first is kept (the loader reports the second).
-    fn from_iter<I: IntoIterator<Item = (Spanned<String>, T)>>(entries: I) -> Self {
+    fn from_iter<I: IntoIterator<Item = (Spanned<Str>, T)>>(entries: I) -> Self {
         let entries = entries.into_iter();
         let mut map = Map {
             entries: Vec::with_capacity(entries.size_hint().0),
@@ -845,7 +845,7 @@ impl<T> Map<T> {
     }
 
     /// The entry of `key`, with the key's place.
-    pub fn entry(&self, key: &str) -> Option<(&Spanned<String>, &T)> {
+    pub fn entry(&self, key: &str) -> Option<(&Spanned<Str>, &T)> {
         let (k, v) = &self.entries[self.position(key)?];
         Some((k, v))
     }
@@ -856,12 +856,12 @@ impl<T> Map<T> {
     }
 
     /// The keys, in file order.
-    pub fn keys(&self) -> impl Iterator<Item = &Spanned<String>> {
+    pub fn keys(&self) -> impl Iterator<Item = &Spanned<Str>> {
         self.entries.iter().map(|(k, _)| k)
     }
 
     /// The entries, in file order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Spanned<String>, &T)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Spanned<Str>, &T)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
@@ -936,7 +936,7 @@ impl Protocol {
     }
 
     /// The id of the initial state, when there is exactly one.
-    pub fn initial_state(&self) -> Option<&Spanned<String>> {
+    pub fn initial_state(&self) -> Option<&Spanned<Str>> {
         let mut initial = self.states.iter().filter(|(_, s)| s.initial);
         match (initial.next(), initial.next()) {
             (Some((id, _)), None) => Some(id),
@@ -1041,7 +1041,12 @@ mod tests {
             let entries = (0..size)
                 .map(|i| (format!("k{i}"), i))
                 .chain([("k1".to_owned(), 99)])
-                .map(|(k, v)| (Spanned::new(k, Span::start_of_file()), v));
+                .map(|(k, v)| {
+                    (
+                        Spanned::new(crate::span::Str::from(k), Span::start_of_file()),
+                        v,
+                    )
+                });
             let map: Map<usize> = entries.collect();
             assert_eq!(map.len(), size, "{size}");
             assert_eq!(map.get("k1"), Some(&1), "{size}");

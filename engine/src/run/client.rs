@@ -255,14 +255,14 @@ pub fn status_of(state: &RunState, now: DateTime<Utc>) -> Status {
             .filter(|m| m.seq > seen && m.to.iter().any(|r| r == role.as_str()))
             .count();
         if count > 0 {
-            unread.insert(role.value.clone(), count);
+            unread.insert(role.to_string(), count);
         }
     }
     Status {
         id: state.run().id.clone(),
         protocol: match &protocol.version {
             Some(version) => format!("{} {}", protocol.id.value, version.value),
-            None => protocol.id.value.clone(),
+            None => protocol.id.to_string(),
         },
         state: instance.state.clone(),
         ended: state.ended().is_some(),

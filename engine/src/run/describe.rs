@@ -108,12 +108,14 @@ pub struct StateView {
     pub doc: Option<String>,
 }
 
-fn strings<'a>(values: impl IntoIterator<Item = &'a crate::span::Spanned<String>>) -> Vec<String> {
-    values.into_iter().map(|v| v.value.clone()).collect()
+fn strings<'a>(
+    values: impl IntoIterator<Item = &'a crate::span::Spanned<crate::span::Str>>,
+) -> Vec<String> {
+    values.into_iter().map(|v| v.to_string()).collect()
 }
 
-fn text(value: &Option<crate::span::Spanned<String>>) -> Option<String> {
-    value.as_ref().map(|v| v.value.clone())
+fn text(value: &Option<crate::span::Spanned<crate::span::Str>>) -> Option<String> {
+    value.as_ref().map(|v| v.to_string())
 }
 
 /// `run`'s protocol as its roles see it, with the run's state now.
@@ -127,14 +129,14 @@ pub fn describe(run: &RunDir) -> Result<Described, RunError> {
         .events
         .iter()
         .map(|(name, def)| EventView {
-            name: name.value.clone(),
+            name: name.to_string(),
             doc: text(&def.doc),
             from: strings(def.from.iter()),
             fields: def
                 .fields
                 .iter()
                 .map(|(field, f)| FieldView {
-                    name: field.value.clone(),
+                    name: field.to_string(),
                     ty: f.ty.value.as_str(),
                     required: f.required,
                     doc: text(&f.doc),
@@ -158,7 +160,7 @@ pub fn describe(run: &RunDir) -> Result<Described, RunError> {
     };
     Ok(Described {
         run: run.id.clone(),
-        protocol: protocol.id.value.clone(),
+        protocol: protocol.id.to_string(),
         version: text(&protocol.version),
         title: text(&protocol.title),
         doc: text(&protocol.doc),
@@ -169,7 +171,7 @@ pub fn describe(run: &RunDir) -> Result<Described, RunError> {
             .roles
             .iter()
             .map(|(id, role)| RoleView {
-                id: id.value.clone(),
+                id: id.to_string(),
                 title: text(&role.title),
                 doc: text(&role.doc),
                 sends: events
@@ -196,7 +198,7 @@ pub fn describe(run: &RunDir) -> Result<Described, RunError> {
             .states
             .iter()
             .map(|(name, s)| StateView {
-                name: name.value.clone(),
+                name: name.to_string(),
                 initial: s.initial,
                 is_final: s.is_final,
                 doc: text(&s.doc),
@@ -256,9 +258,9 @@ pub fn send_schema(protocols: &[&Protocol], role: Option<&str>) -> SendSchema {
             for (field, f) in def.fields.iter() {
                 let mut field_schema = field_schema(f.ty.value);
                 if let (Some(doc), Some(object)) = (&f.doc, field_schema.as_object_mut()) {
-                    object.insert("description".into(), Value::from(doc.value.clone()));
+                    object.insert("description".into(), Value::from(doc.to_string()));
                 }
-                properties.insert(field.value.clone(), field_schema);
+                properties.insert(field.to_string(), field_schema);
                 if f.required {
                     required.push(field.value.clone());
                 }

@@ -408,7 +408,7 @@ pub fn replay_partial(
     prepared: &Prepared,
 ) -> (Transcript, Result<(), ScenarioError>) {
     let mut transcript = Transcript {
-        protocol: prepared.protocol.id.value.clone(),
+        protocol: prepared.protocol.id.to_string(),
         steps: Vec::new(),
         state: String::new(),
         taken: BTreeSet::new(),

@@ -69,7 +69,7 @@ fn request_bytes() -> impl Strategy<Value = Vec<u8>> {
         .flat_map(|(name, def)| {
             def.from
                 .iter()
-                .map(move |r| (name.value.clone(), r.value.clone()))
+                .map(move |r| (name.to_string(), r.to_string()))
         })
         .collect();
     let field = prop_oneof![

@@ -23,7 +23,7 @@ use super::super::{Cx, Scope};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{Kind, Position};
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
@@ -86,7 +86,7 @@ fn gates(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let scope = cx.base_scope();
     for (name, gate) in cx.protocol.gates.iter() {
         let name = name.as_str();
-        let expression = |key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>| {
+        let expression = |key: &str, text: &Spanned<Str>, out: &mut Vec<Diagnostic>| {
             let what = format!("`{key}` of gate `{name}`");
             lint_in_protocol(cx, text, Kind::Expression, Some(scope), &what, out);
         };
@@ -131,7 +131,7 @@ pub(super) fn malformed_number(cx: &Cx, text: &str) -> bool {
 /// Lints an expression or template written inline in the protocol file.
 pub(super) fn lint_in_protocol(
     cx: &Cx,
-    text: &Spanned<String>,
+    text: &Spanned<Str>,
     kind: Kind,
     scope: Option<&Scope>,
     what: &str,

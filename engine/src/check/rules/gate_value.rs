@@ -32,7 +32,7 @@ use crate::diagnostic::Diagnostic;
 use crate::duration;
 use crate::expr::{DurationValue, Kind};
 use crate::protocol::{BoundsDef, ValueType};
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 const DURATION_HELP: &str = "write durations like 90s, 30m, 12h or 1h30m";
 
@@ -63,7 +63,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         }
     }
     if let Some(cadence) = p.job.as_ref().and_then(|j| j.cadence.as_ref()) {
-        let mut known = |key: &str, text: &Option<Spanned<String>>| {
+        let mut known = |key: &str, text: &Option<Spanned<Str>>| {
             let text = text.as_ref()?;
             match duration_of(cx, text) {
                 Ok(d) => d.map(|d| (d, text.span)),
@@ -118,7 +118,7 @@ impl Problem {
 
 /// A duration written as a literal or as `"{{ var }}"` (then the var's default, if it has one):
 /// `Ok(None)` when it is only known at run time.
-fn duration_of(cx: &Cx, text: &Spanned<String>) -> Result<Option<Duration>, Problem> {
+fn duration_of(cx: &Cx, text: &Spanned<Str>) -> Result<Option<Duration>, Problem> {
     if !(text.contains("{{") || text.contains("{%")) {
         return duration::parse(text).map(Some).map_err(|message| Problem {
             span: text.span,

@@ -18,7 +18,7 @@ use crate::diagnostic::Diagnostic;
 use crate::duration;
 use crate::expr::Kind;
 use crate::protocol::ValueType;
-use crate::span::Spanned;
+use crate::span::{Spanned, Str};
 use crate::suggest;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
@@ -62,7 +62,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_literal(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+fn check_literal(cx: &Cx, key: &str, text: &Spanned<Str>, out: &mut Vec<Diagnostic>) {
     match duration::parse(text) {
         Ok(d) if d < crate::machine::MIN_EVERY && key == "every" => out.push(
             cx.at(
@@ -81,7 +81,7 @@ fn check_literal(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagn
 }
 
 /// `"{{ var }}"`: the var must be a duration; its default, if any, must parse.
-fn check_templated(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Diagnostic>) {
+fn check_templated(cx: &Cx, key: &str, text: &Spanned<Str>, out: &mut Vec<Diagnostic>) {
     let inner = text
         .trim()
         .trim_start_matches("{{")
@@ -107,7 +107,7 @@ fn check_templated(cx: &Cx, key: &str, text: &Spanned<String>, out: &mut Vec<Dia
     if let Some(default) = var
         .default
         .as_ref()
-        .and_then(|d| d.as_str().map(|s| Spanned::new(s.to_owned(), d.span)))
+        .and_then(|d| d.as_str().map(|s| Spanned::new(Str::from(s), d.span)))
     {
         check_literal(cx, key, &default, out);
     }

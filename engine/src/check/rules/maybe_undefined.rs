@@ -29,7 +29,7 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{Kind, Position};
 use crate::protocol::{Protocol, Transition};
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 /// What is there on every path into a state: whether an incident has happened, and the names
 /// set.
@@ -155,7 +155,7 @@ impl<'p> Finder<'p> {
     }
 
     /// A guard, `set` expression or message text written in the protocol.
-    fn inline(&mut self, text: &'p Spanned<String>, kind: Kind, facts: &Facts<'_>, what: &str) {
+    fn inline(&mut self, text: &'p Spanned<Str>, kind: Kind, facts: &Facts<'_>, what: &str) {
         for read in self.unguarded(text, kind).iter() {
             if let Some(why) = risk(&read.path, facts, &self.set_names) {
                 let span = self.cx.in_expression(text.span, read.position);

@@ -20,7 +20,7 @@ use crate::context::RESERVED;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{Kind, NameUse};
 use crate::protocol::ValueType;
-use crate::span::Spanned;
+use crate::span::{Spanned, Str};
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     for_each_metric_rule(cx, |metric, names| {
@@ -84,7 +84,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
 /// Calls `f` with every metric rule of the protocol that parses and the names it reads (P031
 /// reports one that does not).
-pub(super) fn for_each_metric_rule(cx: &Cx, mut f: impl FnMut(&Spanned<String>, &[NameUse])) {
+pub(super) fn for_each_metric_rule(cx: &Cx, mut f: impl FnMut(&Spanned<Str>, &[NameUse])) {
     let rules = cx.protocol.rules().map(|(_, r)| r);
     for metric in rules.filter_map(|r| r.metric.as_ref()) {
         if let Ok(analysis) = &*cx.analyze(metric, Kind::Expression) {

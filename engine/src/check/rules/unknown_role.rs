@@ -11,13 +11,13 @@
 use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
-use crate::span::Spanned;
+use crate::span::{Spanned, Str};
 use crate::suggest;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
     let roles: Vec<&str> = p.roles.keys().map(|k| k.as_str()).collect();
-    let mut report = |role: &Spanned<String>| {
+    let mut report = |role: &Spanned<Str>| {
         if !p.roles.contains(role) {
             let help = suggest::did_you_mean(role, roles.iter().copied())
                 .or_else(|| Some(format!("declare `{}` under `roles`", role.as_str())));

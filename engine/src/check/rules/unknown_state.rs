@@ -12,12 +12,12 @@ use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::protocol::From;
-use crate::span::Spanned;
+use crate::span::{Spanned, Str};
 use crate::suggest;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let states: Vec<&str> = cx.protocol.states.keys().map(|k| k.as_str()).collect();
-    let mut report = |name: &Spanned<String>, role: &str| {
+    let mut report = |name: &Spanned<Str>, role: &str| {
         if !cx.protocol.states.contains(name) {
             let help = suggest::did_you_mean(name, states.iter().copied())
                 .or_else(|| Some(format!("declare `{}` under `states`", name.as_str())));

@@ -49,7 +49,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             if c.contains(char::is_whitespace) && !c.contains('\'') {
                 format!("'{}'", c.as_str())
             } else {
-                c.value.clone()
+                c.to_string()
             }
         });
         out.push(

@@ -4,12 +4,13 @@
 //! Every section of a protocol decodes itself through these, so an unknown key, a missing key or
 //! a node of the wrong kind is reported the same way, at its own line and column, wherever it is.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::protocol::tree::{Mapping, Node, Scalar, Value};
-use crate::span::{LineIndex, Span};
+use crate::span::{LineIndex, Span, Str};
 use crate::suggest;
 
 /// Reads nodes of one file, collecting diagnostics.
@@ -18,6 +19,8 @@ pub(crate) struct Decoder<'s> {
     text: &'s str,
     lines: &'s LineIndex,
     pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Every distinct string read so far, held once however often the protocol repeats it.
+    strings: HashSet<Str>,
 }
 
 impl<'s> Decoder<'s> {
@@ -27,7 +30,18 @@ impl<'s> Decoder<'s> {
             text,
             lines,
             diagnostics: Vec::new(),
+            strings: HashSet::new(),
         }
+    }
+
+    /// `text` as a protocol's string: the one read before, if the protocol had it already.
+    pub(crate) fn string(&mut self, text: &str) -> Str {
+        if let Some(known) = self.strings.get(text) {
+            return known.clone();
+        }
+        let new = Str::from(text);
+        self.strings.insert(new.clone());
+        new
     }
 
     pub(crate) fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {

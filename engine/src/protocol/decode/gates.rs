@@ -9,7 +9,7 @@ use crate::protocol::tree::Node;
 use super::fields::{Decode, Decoder};
 use crate::codes::Code;
 use crate::protocol::model::*;
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 /// The keys that say what a gate checks.
 const KINDS: &[&str] = &["expr", "command", "files", "table"];
@@ -141,7 +141,7 @@ impl Decode for BoundsDef {
 
 impl Decode for Bound {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
-        Spanned::<String>::decode(d, node, at).map(Bound)
+        Spanned::<Str>::decode(d, node, at).map(Bound)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::protocol::tree::Node;
 
 use super::model::*;
 use crate::codes::Code;
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 use fields::truncate;
 
 pub(crate) use fields::Decoder;
@@ -52,7 +52,7 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
 pub(crate) fn protocol(d: &mut Decoder, root: Node<'_>) -> Option<ProtocolParts> {
     let at = Span::start_of_file();
     let f = d.fields(root, at, "a protocol", TOP_LEVEL)?;
-    let id = f.req::<Spanned<String>>(d, "protocol");
+    let id = f.req::<Spanned<Str>>(d, "protocol");
     if let Some(id) = &id {
         if !is_protocol_id(id.as_str()) {
             d.error_with_help(
@@ -92,11 +92,11 @@ fn is_protocol_id(text: &str) -> bool {
 
 /// Everything of a protocol but its file and text.
 pub(crate) struct ProtocolParts {
-    pub id: Spanned<String>,
-    pub version: Option<Spanned<String>>,
-    pub title: Option<Spanned<String>>,
-    pub doc: Option<Spanned<String>>,
-    pub templates: Option<Spanned<String>>,
+    pub id: Spanned<Str>,
+    pub version: Option<Spanned<Str>>,
+    pub title: Option<Spanned<Str>>,
+    pub doc: Option<Spanned<Str>>,
+    pub templates: Option<Spanned<Str>>,
     pub roles: Map<Role>,
     pub channels: Vec<Channel>,
     pub vars: Map<Var>,
@@ -104,7 +104,7 @@ pub(crate) struct ProtocolParts {
     pub events: Map<EventDef>,
     pub categories: Vec<Category>,
     pub uncategorized: Option<Uncategorized>,
-    pub error_lines: Vec<Spanned<String>>,
+    pub error_lines: Vec<Spanned<Str>>,
     pub states: Map<State>,
     pub timers: Vec<Timer>,
     pub transitions: Vec<Transition>,

@@ -5,7 +5,7 @@ use crate::protocol::tree::Node;
 
 use super::fields::{Decode, Decoder};
 use crate::protocol::model::*;
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 impl Decode for Role {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
@@ -73,7 +73,7 @@ impl Decode for Job {
                 "slurm",
             ],
         )?;
-        let command = f.req::<OneOrMany<Spanned<String>>>(d, "command");
+        let command = f.req::<OneOrMany<Spanned<Str>>>(d, "command");
         let log = f.req(d, "log");
         let follow = f.or_default(d, "follow");
         let resume = f.opt(d, "resume");

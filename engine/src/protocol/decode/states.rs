@@ -9,7 +9,7 @@ use crate::protocol::tree::{Node, Value};
 use super::fields::{Decode, Decoder};
 use crate::codes::Code;
 use crate::protocol::model::*;
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 
 impl Decode for From {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
@@ -18,7 +18,7 @@ impl Decode for From {
                 return Some(From::Any(at));
             }
         }
-        OneOrMany::<Spanned<String>>::decode(d, node, at).map(|states| From::States(states.0))
+        OneOrMany::<Spanned<Str>>::decode(d, node, at).map(|states| From::States(states.0))
     }
 }
 
@@ -50,8 +50,8 @@ impl Decode for Timer {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let f = d.fields(node, at, "a timer", &["event", "every", "after", "while"])?;
         let event = f.req(d, "event");
-        let every: Option<Spanned<String>> = f.opt(d, "every");
-        let after: Option<Spanned<String>> = f.opt(d, "after");
+        let every: Option<Spanned<Str>> = f.opt(d, "every");
+        let after: Option<Spanned<Str>> = f.opt(d, "after");
         let while_in = f.req(d, "while");
         if every.is_some() == after.is_some() {
             d.error_with_help(
@@ -113,8 +113,8 @@ impl Decode for Send {
         let f = d.fields(node, at, "a message", &["from", "to", "template", "text"])?;
         let from = f.req(d, "from");
         let to = f.req(d, "to");
-        let template: Option<Spanned<String>> = f.opt(d, "template");
-        let text: Option<Spanned<String>> = f.opt(d, "text");
+        let template: Option<Spanned<Str>> = f.opt(d, "template");
+        let text: Option<Spanned<Str>> = f.opt(d, "text");
         if template.is_some() == text.is_some() {
             let span = f.key_span(d, "text").unwrap_or(at);
             d.error_with_help(

@@ -10,7 +10,7 @@ use crate::protocol::tree::{Node, Value};
 use super::fields::{describe, truncate, Decode, Decoder};
 use crate::codes::Code;
 use crate::protocol::model::*;
-use crate::span::{Span, Spanned};
+use crate::span::{Span, Spanned, Str};
 use crate::suggest;
 
 fn scalar<'n>(d: &mut Decoder, node: Node<'n>, at: Span, expected: &str) -> Option<&'n str> {
@@ -30,6 +30,13 @@ fn scalar<'n>(d: &mut Decoder, node: Node<'n>, at: Span, expected: &str) -> Opti
 impl Decode for String {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         scalar(d, node, at, "a string").map(str::to_owned)
+    }
+}
+
+impl Decode for Str {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
+        let text = scalar(d, node, at, "a string")?;
+        Some(d.string(text))
     }
 }
 
@@ -146,7 +153,8 @@ fn map<T: Decode>(d: &mut Decoder, node: Node<'_>, at: Span, ids: bool) -> Optio
                 d.span_of(value)
             };
             if let Some(value) = T::decode(d, value, span) {
-                entries.push((Spanned::new(key.as_str().to_owned(), key_span), value));
+                let key = d.string(key.as_str());
+                entries.push((Spanned::new(key, key_span), value));
             }
         }
         Some(entries.into_iter().collect())
