@@ -26,7 +26,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateNode {
     /// Its id.
-    pub id: String,
+    pub id: Str,
     /// Whether it ends the run.
     pub is_final: bool,
 }
@@ -60,7 +60,7 @@ impl StateGraph {
         for (id, state) in protocol.states.iter() {
             nodes.entry(id.value.clone()).or_insert_with(|| {
                 graph.add_node(StateNode {
-                    id: id.to_string(),
+                    id: id.value.clone(),
                     is_final: state.is_final,
                 })
             });
@@ -86,6 +86,9 @@ impl StateGraph {
                 }
             }
         }
+        // `from: "*"` adds an edge from every state: the edges can outnumber the transitions
+        // many times, and the room the graph grew to is given back.
+        graph.shrink_to_fit();
         StateGraph {
             graph,
             nodes,

@@ -53,7 +53,7 @@ impl Step<'_> {
         }
         self.instance.pending = Some(Arc::new(Pending {
             transition: chosen.transition,
-            target,
+            target: target.to_string(),
             checks: checks.clone(),
             incident,
             fields,

@@ -410,7 +410,7 @@ impl<'m> Step<'m> {
         self.instance.history.push_back(Arc::new(HistoryEntry {
             at: self.now,
             from: from.clone(),
-            to: to.clone(),
+            to: to.to_string(),
             event: transition.event.clone(),
             transition: Some(index),
             incident,
@@ -427,7 +427,7 @@ impl<'m> Step<'m> {
         self.outcome.transitions.push(Taken {
             transition: index,
             from: from.clone(),
-            to: to.clone(),
+            to: to.to_string(),
             event: transition.event.clone(),
             at: self.now,
             messages,

@@ -17,11 +17,14 @@
 //! - { from: degraded, on: incident, to: failed }   # P045: only the job moves `degraded` on
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use petgraph::graph::EdgeReference;
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
 
 use super::Cx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
+use crate::graph::Edge;
 use crate::protocol::{Effect, Transition};
 
 /// The events only a running job (or its supervisor watching it) gives.
@@ -46,34 +49,33 @@ fn carries_job(transition: &Transition) -> bool {
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
-    // Every edge once, by its source and by its target.
-    let mut edges: Vec<(&str, &str, usize)> = Vec::new();
-    for (index, transition) in p.transitions.iter().enumerate() {
-        edges.extend(
-            p.edges(transition)
-                .into_iter()
-                .map(|(from, to)| (from, to, index)),
-        );
-    }
-    let mut by_source: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
-    let mut by_target: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
-    for &(from, to, index) in &edges {
-        by_source.entry(from).or_default().push((to, index));
-        by_target.entry(to).or_default().push((from, index));
-    }
+    // The state graph's edges, walked forward and back: a protocol of thousands of states has
+    // tens of thousands of them, and no other index of them is made.
+    let graph = cx.graph.graph();
+    let transition = |edge: EdgeReference<'_, Edge>| {
+        let index = edge.weight().transition;
+        (index, &p.transitions[index])
+    };
 
-    // The states the job may run in, each with the transition that first carries it there.
-    let mut running: BTreeMap<&str, (usize, bool)> = BTreeMap::new();
-    for &(_, to, index) in &edges {
-        if p.transitions[index].starts_job() {
-            running.entry(to).or_insert((index, true));
+    // The states the job may run in, each with the transition that first carries it there
+    // and whether that transition launches it.
+    let mut running: Vec<Option<(usize, bool)>> = vec![None; graph.node_count()];
+    for edge in cx.graph.edges_in_file_order() {
+        let (index, t) = transition(edge);
+        if t.starts_job() {
+            running[edge.target().index()].get_or_insert((index, true));
         }
     }
-    let mut todo: Vec<&str> = running.keys().copied().collect();
+    let mut todo: Vec<_> = graph
+        .node_indices()
+        .filter(|n| running[n.index()].is_some())
+        .collect();
     while let Some(state) = todo.pop() {
-        for &(to, index) in by_source.get(state).into_iter().flatten() {
-            if carries_job(&p.transitions[index]) && !running.contains_key(to) {
-                running.insert(to, (index, false));
+        for edge in graph.edges_directed(state, Direction::Outgoing) {
+            let (index, t) = transition(edge);
+            let to = edge.target();
+            if carries_job(t) && running[to.index()].is_none() {
+                running[to.index()] = Some((index, false));
                 todo.push(to);
             }
         }
@@ -81,31 +83,39 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
 
     // The states a run with no job can still leave for a final state or a new launch, by
     // eventless transitions, timers and roles' events alone: back from such an edge.
-    let without_job = |index: usize| !on_any(&p.transitions[index], &JOB_EVENTS);
-    let mut moves_on: BTreeSet<&str> = edges
-        .iter()
-        .filter(|&&(_, to, index)| {
-            without_job(index) && (p.transitions[index].starts_job() || p.is_final(to))
-        })
-        .map(|&(from, _, _)| from)
+    let without_job = |t: &Transition| !on_any(t, &JOB_EVENTS);
+    let mut moves_on = vec![false; graph.node_count()];
+    for edge in graph.edge_references() {
+        let (_, t) = transition(edge);
+        if without_job(t) && (t.starts_job() || graph[edge.target()].is_final) {
+            moves_on[edge.source().index()] = true;
+        }
+    }
+    let mut todo: Vec<_> = graph
+        .node_indices()
+        .filter(|n| moves_on[n.index()])
         .collect();
-    let mut todo: Vec<&str> = moves_on.iter().copied().collect();
     while let Some(state) = todo.pop() {
-        for &(from, index) in by_target.get(state).into_iter().flatten() {
-            if without_job(index) && moves_on.insert(from) {
+        for edge in graph.edges_directed(state, Direction::Incoming) {
+            let from = edge.source();
+            if without_job(transition(edge).1) && !moves_on[from.index()] {
+                moves_on[from.index()] = true;
                 todo.push(from);
             }
         }
     }
 
     for (id, state) in p.states.iter() {
-        let Some(&(index, launched)) = running.get(id.as_str()) else {
+        let Some(node) = cx.graph.node(id) else {
+            continue;
+        };
+        let Some((index, launched)) = running[node.index()] else {
             continue;
         };
         if launched
             || state.is_final
             || cx.candidates(id, Some("exited")).next().is_some()
-            || moves_on.contains(id.as_str())
+            || moves_on[node.index()]
         {
             continue;
         }
