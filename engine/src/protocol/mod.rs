@@ -127,11 +127,17 @@ fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
     }
 
     let lines = LineIndex::new(&text);
-    let tree =
-        Tree::parse(&text, &lines).map_err(|error| invalid(vec![yaml_error(path, error)]))?;
-
     let mut decoder = decode::Decoder::new(path, &text, &lines);
-    let parts = decode::protocol(&mut decoder, tree.root());
+    // The transitions are decoded as the tree reads them, each once its nodes are read, so
+    // that their nodes, most of a large protocol's, are never all held at once.
+    let mut transitions = Vec::new();
+    let tree = Tree::parse_streaming(&text, &lines, "transitions", &mut |item| {
+        transitions.extend(decode::transition(&mut decoder, item));
+    })
+    .map_err(|error| invalid(vec![yaml_error(path, error)]))?;
+    transitions.shrink_to_fit();
+
+    let parts = decode::protocol(&mut decoder, tree.root(), transitions);
     let mut diagnostics = decoder.diagnostics;
     drop(tree);
     match parts {

@@ -6,6 +6,9 @@
 //! range of the array. Anchors, aliases and tags are refused, as are keys that are not scalars
 //! and keys given twice in one mapping; the first such problem is the one reported, unless the
 //! text does not parse at all, which is reported instead.
+//!
+//! One top-level list can be streamed: its items are handed over as each is read and then
+//! forgotten, so that a protocol's transitions, most of its nodes, are never all held at once.
 
 use std::collections::HashMap;
 
@@ -105,8 +108,25 @@ pub(crate) struct Mapping<'t>(Node<'t>);
 
 impl<'s> Tree<'s> {
     /// Reads the first document of `text`, whose lines `lines` indexes.
+    #[cfg(test)]
     pub(crate) fn parse(text: &'s str, lines: &LineIndex) -> Result<Tree<'s>, TreeError> {
-        Builder::new(text, lines).run()
+        Builder::new(text, lines, None).run()
+    }
+
+    /// Reads the first document of `text` as `parse` does, but hands each item of the list
+    /// under the top-level key `key` to `each` as soon as the item is read, and keeps none of
+    /// them: in the tree, that list is empty. A protocol's transitions are most of its nodes,
+    /// and are decoded one by one this way instead of all being held, as nodes, at once.
+    ///
+    /// The items are handed over while the rest of the file is not read yet: when the text
+    /// then turns out to be no tree, what `each` made of them is to be dropped.
+    pub(crate) fn parse_streaming(
+        text: &'s str,
+        lines: &LineIndex,
+        key: &str,
+        each: &mut dyn FnMut(Node<'_>),
+    ) -> Result<Tree<'s>, TreeError> {
+        Builder::new(text, lines, Some(Stream { key, each })).run()
     }
 
     /// The document's root, a mapping.
@@ -234,15 +254,26 @@ struct Open {
     /// A mapping's keys seen so far, with their lines, once it has more than a few (fewer are
     /// compared one by one).
     keys: Option<HashMap<String, u32>>,
+    /// For the streamed list: the lengths of the nodes and strings before its first item,
+    /// which each item's nodes and strings are cut back to once it is handed over.
+    streamed: Option<(usize, usize)>,
+}
+
+/// The list whose items are handed over as they are read, not kept.
+struct Stream<'k, 'f> {
+    /// The top-level key it is under.
+    key: &'k str,
+    each: &'f mut dyn FnMut(Node<'_>),
 }
 
 /// How many keys a mapping compares one by one before it indexes them.
 const LINEAR_KEYS: usize = 8;
 
-struct Builder<'s, 'l> {
+struct Builder<'s, 'l, 'k, 'f> {
     parser: Parser<std::str::Chars<'s>>,
     text: &'s str,
     lines: &'l LineIndex,
+    stream: Option<Stream<'k, 'f>>,
     /// Finished nodes, children before their parents.
     nodes: Vec<Raw>,
     /// Nodes whose parent is still open, the children of each open collection together.
@@ -251,12 +282,13 @@ struct Builder<'s, 'l> {
     strings: String,
 }
 
-impl<'s, 'l> Builder<'s, 'l> {
-    fn new(text: &'s str, lines: &'l LineIndex) -> Self {
+impl<'s, 'l, 'k, 'f> Builder<'s, 'l, 'k, 'f> {
+    fn new(text: &'s str, lines: &'l LineIndex, stream: Option<Stream<'k, 'f>>) -> Self {
         Builder {
             parser: Parser::new_from_str(text),
             text,
             lines,
+            stream,
             nodes: Vec::new(),
             pending: Vec::new(),
             open: Vec::new(),
@@ -369,12 +401,45 @@ impl<'s, 'l> Builder<'s, 'l> {
     }
 
     fn open(&mut self, mapping: bool, at: Place) {
+        let streamed =
+            (!mapping && self.is_streamed_key()).then_some((self.nodes.len(), self.strings.len()));
         self.open.push(Open {
             mapping,
             at,
             from: self.pending.len(),
             keys: None,
+            streamed,
         });
+    }
+
+    /// Whether the node about to open is the value of the streamed top-level key.
+    fn is_streamed_key(&self) -> bool {
+        let (Some(stream), [root]) = (&self.stream, self.open.as_slice()) else {
+            return false;
+        };
+        let entries = &self.pending[root.from..];
+        entries.len() % 2 == 1
+            && entries
+                .last()
+                .is_some_and(|key| scalar_text(self.text, &self.strings, key) == stream.key)
+    }
+
+    /// Hands `item`, just read, of the streamed list over, and forgets its nodes and strings.
+    fn hand_over(&mut self, item: Raw, (nodes, strings): (usize, usize)) {
+        let Some(stream) = &mut self.stream else {
+            return;
+        };
+        self.nodes.push(item);
+        let tree = Tree {
+            text: self.text,
+            nodes: std::mem::take(&mut self.nodes),
+            strings: std::mem::take(&mut self.strings),
+        };
+        (stream.each)(tree.node(tree.nodes.len() - 1));
+        self.nodes = tree.nodes;
+        self.strings = tree.strings;
+        self.nodes.truncate(nodes);
+        self.strings.truncate(strings);
     }
 
     /// A scalar's node: a range of the text where the value is written there as it reads.
@@ -404,6 +469,10 @@ impl<'s, 'l> Builder<'s, 'l> {
     /// Adds a finished node to its open parent; a mapping's value completes an entry, whose key
     /// must be new to the mapping.
     fn push(&mut self, raw: Raw) -> Result<(), TreeError> {
+        if let Some(marks) = self.open.last().and_then(|top| top.streamed) {
+            self.hand_over(raw, marks);
+            return Ok(());
+        }
         self.pending.push(raw);
         let Some(top) = self.open.last_mut() else {
             return Ok(());
@@ -538,6 +607,56 @@ mod tests {
         assert_eq!(scalar(at(&tree, &["é", "b"])), ("c", false, 1, 17));
         assert_eq!(scalar(at(&tree, &["x", "1"])), ("ö", true, 2, 8));
         assert!(tree.strings.is_empty(), "{}", tree.strings);
+    }
+
+    #[test]
+    fn a_streamed_list_hands_its_items_over_as_read_and_keeps_none() {
+        let text =
+            "a: [x]\nt:\n  - { k: \"\\u00e9\", n: [1, 2] }\n  - plain\n  - []\nb: { t: [y] }\n";
+        let lines = LineIndex::new(text);
+        let mut items = Vec::new();
+        let tree = Tree::parse_streaming(text, &lines, "t", &mut |item| {
+            let read = match item.value() {
+                Value::Mapping(map) => map
+                    .iter()
+                    .map(|(k, v)| match v.value() {
+                        Value::Scalar(s) => format!("{}={}", k.as_str(), s.as_str()),
+                        Value::Sequence(list) => format!("{}=[{}]", k.as_str(), list.iter().len()),
+                        Value::Mapping(_) => unreachable!(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                Value::Scalar(s) => s.as_str().to_owned(),
+                Value::Sequence(list) => format!("[{}]", list.iter().len()),
+            };
+            items.push((item.line(), item.column(), read));
+        })
+        .unwrap();
+        assert_eq!(
+            items,
+            [
+                (3, 5, "k=é,n=[2]".to_owned()),
+                (4, 5, "plain".to_owned()),
+                (5, 5, "[0]".to_owned())
+            ]
+        );
+        // The list is empty in the tree; the rest is whole, a nested `t` included.
+        let Value::Sequence(list) = at(&tree, &["t"]).value() else {
+            panic!("t is a list");
+        };
+        assert_eq!(list.iter().len(), 0);
+        assert_eq!(scalar(at(&tree, &["a", "0"])).0, "x");
+        assert_eq!(scalar(at(&tree, &["b", "t", "0"])).0, "y");
+        // Nothing of the items is left: no node, and not the string of the escaped scalar.
+        assert_eq!(
+            tree.nodes.len(),
+            parse("a: [x]\nt: []\nb: { t: [y] }\n").unwrap().nodes.len()
+        );
+        assert!(tree.strings.is_empty(), "{}", tree.strings);
+        // A problem past the list is still the parse's.
+        let text = "t: [1]\nt: [2]\n";
+        let lines = LineIndex::new(text);
+        assert!(Tree::parse_streaming(text, &lines, "t", &mut |_| {}).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::protocol::tree::Node;
 use super::model::*;
 use crate::codes::Code;
 use crate::span::{Span, Spanned, Str};
-use fields::truncate;
+use fields::{truncate, Decode};
 
 pub(crate) use fields::Decoder;
 pub(crate) use values::is_id;
@@ -48,8 +48,19 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     "gates",
 ];
 
-/// Decodes a whole protocol document.
-pub(crate) fn protocol(d: &mut Decoder, root: Node<'_>) -> Option<ProtocolParts> {
+/// One item of the `transitions` list, which the loader decodes as the tree reads it.
+pub(crate) fn transition(d: &mut Decoder, item: Node<'_>) -> Option<Transition> {
+    let span = d.span_of(item);
+    Transition::decode(d, item, span)
+}
+
+/// Decodes a whole protocol document, whose `transitions`, if the key is a list, were read
+/// (by `transition`) as `transitions` and are not in the tree.
+pub(crate) fn protocol(
+    d: &mut Decoder,
+    root: Node<'_>,
+    transitions: Vec<Transition>,
+) -> Option<ProtocolParts> {
     let at = Span::start_of_file();
     let f = d.fields(root, at, "a protocol", TOP_LEVEL)?;
     let id = f.req::<Spanned<Str>>(d, "protocol");
@@ -79,7 +90,13 @@ pub(crate) fn protocol(d: &mut Decoder, root: Node<'_>) -> Option<ProtocolParts>
         error_lines: f.or_default(d, "error_lines"),
         states: f.or_default(d, "states"),
         timers: f.or_default(d, "timers"),
-        transitions: f.or_default(d, "transitions"),
+        transitions: {
+            // A list here is empty in the tree: its items are `transitions`. Anything else
+            // is reported as it is.
+            let listed: Vec<Transition> = f.or_default(d, "transitions");
+            debug_assert!(listed.is_empty());
+            transitions
+        },
         gates: f.or_default(d, "gates"),
     })
 }
