@@ -68,8 +68,7 @@ impl Comment<'_> {
 }
 
 /// Every comment of YAML `text`, in order.
-fn comments(text: &str) -> Vec<Comment<'_>> {
-    let index = LineIndex::new(text);
+fn comments<'t>(text: &'t str, index: &LineIndex) -> Vec<Comment<'t>> {
     let mut out = Vec::new();
     // A quoted scalar may go on over several lines.
     let mut quote: Option<char> = None;
@@ -85,22 +84,19 @@ fn comments(text: &str) -> Vec<Comment<'_>> {
             }
             block = None;
         }
-        let chars: Vec<(usize, char)> = line.char_indices().collect();
+        // A line can be long (a list of thousands of states on one line): it is walked in
+        // place.
+        let mut chars = line.char_indices().peekable();
         let mut escaped = false;
         let mut previous: Option<char> = None;
         let mut significant: Option<char> = None;
         let mut code_end = line.len();
-        let mut i = 0;
-        while i < chars.len() {
-            let (byte, c) = chars[i];
+        while let Some((byte, c)) = chars.next() {
             match quote {
                 Some('\'') => {
-                    if c == '\'' {
-                        if chars.get(i + 1).is_some_and(|&(_, next)| next == '\'') {
-                            i += 1;
-                        } else {
-                            quote = None;
-                        }
+                    // `''` is a quote inside the scalar; a lone `'` ends it.
+                    if c == '\'' && chars.next_if(|&(_, next)| next == '\'').is_none() {
+                        quote = None;
                     }
                 }
                 Some(_) => {
@@ -137,7 +133,6 @@ fn comments(text: &str) -> Vec<Comment<'_>> {
                 significant = Some(c);
             }
             previous = Some(c);
-            i += 1;
         }
         if quote.is_none() {
             block = block_scalar_parent(&line[..code_end], indent);
@@ -183,10 +178,14 @@ fn block_scalar_parent(code: &str, indent: usize) -> Option<usize> {
 
 /// The ignore comments of the protocol `text` read from `path`, and the findings about the
 /// ones that are malformed.
-pub(crate) fn directives(path: &Path, text: &str) -> (Vec<Directive>, Vec<Diagnostic>) {
+pub(crate) fn directives(
+    path: &Path,
+    text: &str,
+    lines: &LineIndex,
+) -> (Vec<Directive>, Vec<Diagnostic>) {
     let mut found = Vec::new();
     let mut problems = Vec::new();
-    for comment in comments(text) {
+    for comment in comments(text, lines) {
         let body = comment.text();
         let trimmed = body.trim_start();
         let Some(rest) = trimmed.strip_prefix("warden:") else {
@@ -290,7 +289,7 @@ mod tests {
     use super::*;
 
     fn comment_lines(text: &str) -> Vec<(u32, bool, String)> {
-        comments(text)
+        comments(text, &LineIndex::new(text))
             .into_iter()
             .map(|c| (c.line, c.alone, c.text().to_owned()))
             .collect()
@@ -341,7 +340,7 @@ plain: don't # apostrophe
     #[test]
     fn a_directive_names_codes_with_their_columns() {
         let text = "a: 1  # warden: ignore[P060, unused-event]\n";
-        let (found, problems) = directives(Path::new("p.yaml"), text);
+        let (found, problems) = directives(Path::new("p.yaml"), text, &LineIndex::new(text));
         assert_eq!(problems, []);
         assert_eq!(found.len(), 1);
         assert!(!found[0].alone);
@@ -365,7 +364,7 @@ plain: don't # apostrophe
 # warden: ignore[]
 # warden: ignore[P090]
 ";
-        let (_, problems) = directives(Path::new("p.yaml"), text);
+        let (_, problems) = directives(Path::new("p.yaml"), text, &LineIndex::new(text));
         let found: Vec<_> = problems
             .iter()
             .map(|d| (d.code, d.line, d.column, d.len))
@@ -391,7 +390,7 @@ plain: don't # apostrophe
     #[test]
     fn a_comment_suppresses_its_line_or_alone_the_next() {
         let text = "a: 1 # warden: ignore[P060]\n# warden: ignore[P022, P033]\nb: 2\nc: 3\n";
-        let (mut found, _) = directives(Path::new("p.yaml"), text);
+        let (mut found, _) = directives(Path::new("p.yaml"), text, &LineIndex::new(text));
         let mut diagnostics = vec![
             warning(1, Code::P060),
             warning(1, Code::P012),
@@ -417,7 +416,7 @@ plain: don't # apostrophe
     #[test]
     fn errors_and_other_files_are_never_suppressed() {
         let text = "# warden: ignore[P060]\nb: 2\n";
-        let (mut found, _) = directives(Path::new("p.yaml"), text);
+        let (mut found, _) = directives(Path::new("p.yaml"), text, &LineIndex::new(text));
         let mut diagnostics = vec![
             Diagnostic::new(Code::P060, Path::new("t.md.j2"), Span::new(2, 1, 1), "w"),
             Diagnostic::new(Code::P011, Path::new("p.yaml"), Span::new(2, 1, 1), "e"),

@@ -119,7 +119,8 @@ pub fn check_protocol(protocol: &Protocol) -> Report {
     for rule in rules::ALL {
         rule(&cx, &mut diagnostics);
     }
-    let (mut directives, malformed) = ignore::directives(&protocol.path, &protocol.source);
+    let (mut directives, malformed) =
+        ignore::directives(&protocol.path, &protocol.source, &cx.lines);
     diagnostics.extend(malformed);
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
