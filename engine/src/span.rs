@@ -6,8 +6,8 @@
 use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
+use arcstr::ArcStr;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// A place in a source file: 1-based line and column (in characters) and a length in characters
@@ -92,9 +92,10 @@ impl Spanned<Str> {
 
 /// A string of a protocol: shared, so that the state ids, events, roles and guards that recur
 /// across a protocol's thousands of transitions are held once (the loader reads each distinct
-/// string into one allocation), and a copy costs a count, not an allocation.
+/// string into one allocation), and a copy costs a count, not an allocation. One pointer wide:
+/// its length is held with its text.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Str(Arc<str>);
+pub struct Str(ArcStr);
 
 impl Str {
     /// The string.
@@ -148,7 +149,7 @@ impl From<String> for Str {
 
 impl From<Str> for String {
     fn from(text: Str) -> String {
-        text.0.as_ref().to_owned()
+        text.0.to_string()
     }
 }
 
@@ -238,6 +239,7 @@ impl LineIndex {
                 .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
                 .map(|i| i + 1),
         );
+        starts.shrink_to_fit();
         let ascii = starts
             .iter()
             .enumerate()

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use smallvec::SmallVec;
+use thin_vec::ThinVec;
 
 use crate::span::{Span, Spanned, Str};
 
@@ -658,8 +660,8 @@ pub struct Timer {
 pub enum From {
     /// `"*"`: any non-final state.
     Any(Span),
-    /// One or more named states.
-    States(Vec<Spanned<Str>>),
+    /// One or more named states; one is held in place.
+    States(SmallVec<[Spanned<Str>; 1]>),
 }
 
 impl JsonSchema for From {
@@ -719,18 +721,18 @@ pub struct Transition {
     #[schemars(default)]
     pub set: Map<Spanned<Str>>,
     /// Counters to increment.
-    #[schemars(default)]
-    pub count: Vec<Spanned<Str>>,
+    #[schemars(default, with = "Vec<String>")]
+    pub count: ThinVec<Spanned<Str>>,
     /// Messages to render and send.
-    #[schemars(default)]
-    pub send: Vec<Send>,
+    #[schemars(default, with = "Vec<Send>")]
+    pub send: ThinVec<Send>,
     /// Job effects.
-    #[schemars(default, rename = "do")]
-    pub effects: Vec<Spanned<Effect>>,
+    #[schemars(default, rename = "do", with = "Vec<Effect>")]
+    pub effects: ThinVec<Spanned<Effect>>,
     /// Gates the transition requires: taken only when every one passes; when one fails, the
     /// transition is not taken and the failure is an `incident` in the current state.
-    #[schemars(default)]
-    pub gates: Vec<Spanned<Str>>,
+    #[schemars(default, with = "Vec<String>")]
+    pub gates: ThinVec<Spanned<Str>>,
     /// What the transition means.
     pub doc: Option<Spanned<Str>>,
 }
@@ -761,9 +763,10 @@ pub struct Send {
     pub text: Option<Spanned<Str>>,
 }
 
-/// One value, or a list of them, as YAML allows either.
+/// One value, or a list of them, as YAML allows either; one is held in place, with no
+/// allocation of its own.
 #[derive(Debug, Clone, Default)]
-pub struct OneOrMany<T>(pub Vec<T>);
+pub struct OneOrMany<T>(pub SmallVec<[T; 1]>);
 
 impl<T> std::ops::Deref for OneOrMany<T> {
     type Target = [T];
@@ -788,7 +791,7 @@ impl<T: JsonSchema> JsonSchema for OneOrMany<T> {
 /// (most mappings of a protocol have one or two entries, which are compared one by one).
 #[derive(Debug, Clone)]
 pub struct Map<T> {
-    entries: Vec<(Spanned<Str>, T)>,
+    entries: ThinVec<(Spanned<Str>, T)>,
     index: Option<Box<HashMap<Str, usize>>>,
 }
 
@@ -798,7 +801,7 @@ const UNINDEXED: usize = 8;
 impl<T> Default for Map<T> {
     fn default() -> Self {
         Map {
-            entries: Vec::new(),
+            entries: ThinVec::new(),
             index: None,
         }
     }
@@ -809,7 +812,7 @@ impl<T> FromIterator<(Spanned<Str>, T)> for Map<T> {
     fn from_iter<I: IntoIterator<Item = (Spanned<Str>, T)>>(entries: I) -> Self {
         let entries = entries.into_iter();
         let mut map = Map {
-            entries: Vec::with_capacity(entries.size_hint().0),
+            entries: ThinVec::with_capacity(entries.size_hint().0),
             index: None,
         };
         for (key, value) in entries {
@@ -1020,7 +1023,7 @@ pub fn normalize(path: &std::path::Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::{normalize, Map, Span, Spanned, UNINDEXED};
+    use super::{normalize, Map, OneOrMany, Send, Span, Spanned, State, Transition, UNINDEXED};
     use std::path::Path;
 
     #[test]
@@ -1033,6 +1036,23 @@ mod tests {
         assert_eq!(normalize(Path::new("../t")), Path::new("../t"));
         assert_eq!(normalize(Path::new("/x/../y")), Path::new("/y"));
         assert_eq!(normalize(Path::new("a/..")), Path::new("."));
+    }
+
+    /// A protocol of 50,000 states holds 150,000 transitions and 50,000 messages: their sizes
+    /// are most of what `warden check` holds (docs/benchmarks.md).
+    #[test]
+    fn the_parts_a_large_protocol_is_made_of_stay_small() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<crate::span::Str>(), 8);
+        assert_eq!(size_of::<Option<Spanned<crate::span::Str>>>(), 24);
+        assert_eq!(size_of::<OneOrMany<Spanned<crate::span::Str>>>(), 32);
+        assert!(
+            size_of::<Transition>() <= 200,
+            "{}",
+            size_of::<Transition>()
+        );
+        assert!(size_of::<Send>() <= 120, "{}", size_of::<Send>());
+        assert!(size_of::<Map<State>>() <= 16, "{}", size_of::<Map<State>>());
     }
 
     #[test]

@@ -19,16 +19,19 @@
 //! - { from: watch, on: exited, to: done, send: [{ from: trainer, to: director, text: "{{ incident.category }}" }] }   # P033
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
 
 use super::Cx;
 use crate::check::guarded::{reads, Read};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{Kind, Position};
-use crate::protocol::{Protocol, Transition};
+use crate::protocol::Transition;
 use crate::span::{Span, Spanned, Str};
 
 /// What is there on every path into a state: whether an incident has happened, and the names
@@ -64,35 +67,34 @@ fn on_incident(transition: &Transition) -> bool {
         .is_some_and(|on| on.as_str() == "incident")
 }
 
-/// The facts on every path into each state reached from the initial one.
-fn facts(p: &Protocol) -> BTreeMap<&str, Facts<'_>> {
-    let mut out: BTreeMap<&str, Vec<(&str, &Transition)>> = BTreeMap::new();
-    for transition in &p.transitions {
-        for (from, to) in p.edges(transition) {
-            out.entry(from).or_default().push((to, transition));
-        }
-    }
-    let mut facts = BTreeMap::new();
-    let Some(initial) = p.initial_state().map(|s| s.as_str()) else {
+/// The facts on every path into each state reached from the initial one, by the state's node
+/// in the state graph.
+fn facts<'p>(cx: &Cx<'p>) -> Vec<Option<Facts<'p>>> {
+    let p = cx.protocol;
+    let graph = cx.graph.graph();
+    let mut facts = vec![None; graph.node_count()];
+    let Some(initial) = p.initial_state().and_then(|s| cx.graph.node(s)) else {
         return facts;
     };
-    let start = Facts {
+    facts[initial.index()] = Some(Facts {
         incident: false,
         set: BTreeSet::new(),
-    };
-    facts.insert(initial, start);
+    });
     let mut todo = vec![initial];
     while let Some(state) = todo.pop() {
-        let here = facts[state].clone();
-        for &(to, transition) in out.get(state).into_iter().flatten() {
-            let after = here.after(transition);
-            let met = match facts.get(to) {
+        let Some(here) = facts[state.index()].clone() else {
+            continue;
+        };
+        for edge in graph.edges_directed(state, Direction::Outgoing) {
+            let after = here.after(&p.transitions[edge.weight().transition]);
+            let to = edge.target().index();
+            let met = match &facts[to] {
                 Some(old) => old.meet(&after),
                 None => after,
             };
-            if facts.get(to) != Some(&met) {
-                facts.insert(to, met);
-                todo.push(to);
+            if facts[to].as_ref() != Some(&met) {
+                facts[to] = Some(met);
+                todo.push(edge.target());
             }
         }
     }
@@ -177,7 +179,7 @@ impl<'p> Finder<'p> {
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
-    let facts = facts(p);
+    let facts = facts(cx);
     let mut finder = Finder {
         cx,
         // Names transitions set that are not vars (a var is always there).
@@ -197,7 +199,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let Some(before) = p
             .sources(transition)
             .iter()
-            .filter_map(|s| facts.get(s))
+            .filter_map(|s| facts[cx.graph.node(s)?.index()].as_ref())
             .cloned()
             .reduce(|a, b| a.meet(&b))
         else {

@@ -12,6 +12,8 @@ use crate::codes::Code;
 use crate::protocol::model::*;
 use crate::span::{Span, Spanned, Str};
 use crate::suggest;
+use smallvec::SmallVec;
+use thin_vec::ThinVec;
 
 fn scalar<'n>(d: &mut Decoder, node: Node<'n>, at: Span, expected: &str) -> Option<&'n str> {
     match node.value() {
@@ -63,30 +65,56 @@ impl<T: Decode> Decode for Spanned<T> {
     }
 }
 
+/// The items of a list, each decoded, handed to `collect`; a node that is no list is reported.
+fn list<T: Decode, C>(
+    d: &mut Decoder,
+    node: Node<'_>,
+    at: Span,
+    collect: impl FnOnce(&mut dyn Iterator<Item = T>) -> C,
+) -> Option<C> {
+    match node.value() {
+        Value::Sequence(items) => Some(collect(&mut items.iter().filter_map(|item| {
+            let span = d.span_of(item);
+            T::decode(d, item, span)
+        }))),
+        _ => {
+            d.error(
+                Code::P003,
+                at,
+                format!("expected a list, found {}", describe(node)),
+            );
+            None
+        }
+    }
+}
+
 impl<T: Decode> Decode for Vec<T> {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
-        match node.value() {
-            Value::Sequence(items) => Some(exact(items.iter().filter_map(|item| {
-                let span = d.span_of(item);
-                T::decode(d, item, span)
-            }))),
-            _ => {
-                d.error(
-                    Code::P003,
-                    at,
-                    format!("expected a list, found {}", describe(node)),
-                );
-                None
-            }
-        }
+        list(d, node, at, |items| exact(items))
+    }
+}
+
+/// The lists of a transition, mostly empty: an empty one is a pointer, with no allocation.
+impl<T: Decode> Decode for ThinVec<T> {
+    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
+        list(d, node, at, |items| {
+            let mut vec = ThinVec::with_capacity(items.size_hint().1.unwrap_or(0));
+            vec.extend(items);
+            vec.shrink_to_fit();
+            vec
+        })
     }
 }
 
 impl<T: Decode> Decode for OneOrMany<T> {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         match node.value() {
-            Value::Sequence(_) => Vec::decode(d, node, at).map(OneOrMany),
-            _ => T::decode(d, node, at).map(|one| OneOrMany(vec![one])),
+            Value::Sequence(_) => list(d, node, at, |items| {
+                let mut many: SmallVec<[T; 1]> = items.collect();
+                many.shrink_to_fit();
+                OneOrMany(many)
+            }),
+            _ => T::decode(d, node, at).map(|one| OneOrMany(smallvec::smallvec![one])),
         }
     }
 }
