@@ -63,7 +63,7 @@ pub fn check(text: &str) -> Result<(), TooDeep> {
 
 /// A bound on the flow nesting of text that does not parse: brackets counted as if nothing were
 /// quoted (so the count errs towards too deep, never towards too shallow, for real files).
-fn brackets(text: &str) -> Result<(), TooDeep> {
+pub(crate) fn brackets(text: &str) -> Result<(), TooDeep> {
     let mut depth = 0usize;
     for (number, line) in text.lines().enumerate() {
         for (column, c) in line.chars().enumerate() {

@@ -110,22 +110,6 @@ fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
         return Err(invalid(vec![diagnostic]));
     }
 
-    // Deep nesting would overflow the decoder's stack, which recurses: refused before the tree
-    // is built.
-    if let Err(deep) = crate::nesting::check(&text) {
-        let diagnostic = Diagnostic::new(
-            Code::P001,
-            path,
-            Span::new(deep.line, deep.column, 1),
-            format!(
-                "the YAML nests deeper than {} levels",
-                crate::nesting::MAX_DEPTH
-            ),
-        )
-        .with_help("no protocol needs this depth; write the nested part out flatter");
-        return Err(invalid(vec![diagnostic]));
-    }
-
     let lines = LineIndex::new(&text);
     let mut decoder = decode::Decoder::new(path, &text, &lines);
     // The transitions are decoded as the tree reads them, each once its nodes are read, so
@@ -218,6 +202,17 @@ fn yaml_error(path: &Path, error: TreeError) -> Diagnostic {
             at(p),
             "YAML tags (`!name`) are not supported in protocol files",
         ),
+        // Deep nesting would overflow the decoder's stack, which recurses: the tree refuses it.
+        TreeError::TooDeep(p) => Diagnostic::new(
+            Code::P001,
+            path,
+            at(p),
+            format!(
+                "the YAML nests deeper than {} levels",
+                crate::nesting::MAX_DEPTH
+            ),
+        )
+        .with_help("no protocol needs this depth; write the nested part out flatter"),
         TreeError::Syntax(p, info) => Diagnostic::new(
             Code::P001,
             path,

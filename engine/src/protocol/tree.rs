@@ -61,6 +61,9 @@ pub(crate) enum TreeError {
     Tag(Place),
     /// The text is not YAML.
     Syntax(Place, String),
+    /// Collections nested deeper than [`crate::nesting::MAX_DEPTH`]: where the one too deep
+    /// opens.
+    TooDeep(Place),
     /// A key given twice in one mapping.
     Duplicate {
         /// The key.
@@ -298,11 +301,30 @@ impl<'s, 'l, 'k, 'f> Builder<'s, 'l, 'k, 'f> {
 
     fn run(mut self) -> Result<Tree<'s>, TreeError> {
         let mut problem = None;
+        // How deep the collections nest: too deep is reported before any other problem, as
+        // the decoder, which recurses, is never to see it.
+        let mut depth = 0usize;
         loop {
-            let (event, mark) = self
-                .parser
-                .next_token()
-                .map_err(|e| TreeError::Syntax(place(*e.marker()), e.info().to_owned()))?;
+            let (event, mark) = self.parser.next_token().map_err(|e| {
+                // Text that is not YAML is refused for its brackets first (`nesting`).
+                match crate::nesting::brackets(self.text) {
+                    Err(deep) => TreeError::TooDeep(Place {
+                        line: deep.line,
+                        column: deep.column,
+                    }),
+                    Ok(()) => TreeError::Syntax(place(*e.marker()), e.info().to_owned()),
+                }
+            })?;
+            match event {
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    depth += 1;
+                    if depth > crate::nesting::MAX_DEPTH {
+                        return Err(TreeError::TooDeep(place(mark)));
+                    }
+                }
+                Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+                _ => {}
+            }
             match event {
                 // Only the first document is read (a second one is refused before).
                 Event::StreamEnd | Event::DocumentEnd => break,
@@ -657,6 +679,33 @@ mod tests {
         let text = "t: [1]\nt: [2]\n";
         let lines = LineIndex::new(text);
         assert!(Tree::parse_streaming(text, &lines, "t", &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn nesting_too_deep_is_refused_where_it_goes_too_deep_before_any_other_problem() {
+        use crate::nesting::{nested, MAX_DEPTH};
+        // Level MAX_DEPTH + 1 of the block form opens at character 2 * MAX_DEPTH + 1; the
+        // root mapping and `t`'s list are two levels more.
+        let text = format!("t:\n  - ok\n  - {}\n", nested(MAX_DEPTH, false));
+        let lines = LineIndex::new(&text);
+        let mut handed = 0;
+        let deep = Tree::parse_streaming(&text, &lines, "t", &mut |_| handed += 1).unwrap_err();
+        let column = 5 + 2 * (MAX_DEPTH - 2);
+        assert_eq!(
+            deep,
+            TreeError::TooDeep(Place {
+                line: 3,
+                column: to_u32(column)
+            })
+        );
+        assert_eq!(handed, 1, "the deep item is never handed over");
+        assert!(parse(&format!("a:\n  {}", nested(MAX_DEPTH - 1, true))).is_ok());
+        // Before a key given twice earlier, and, in text that is not YAML, by its brackets.
+        let twice = format!("a: 1\na: 2\nb: {}", nested(MAX_DEPTH, true));
+        assert!(matches!(parse(&twice), Err(TreeError::TooDeep(_))));
+        let broken = format!("a: [1\nb: {}\n", nested(MAX_DEPTH + 1, true));
+        assert!(matches!(parse(&broken), Err(TreeError::TooDeep(_))));
+        assert!(matches!(parse("a: [1\nb: 2\n"), Err(TreeError::Syntax(..))));
     }
 
     #[test]
