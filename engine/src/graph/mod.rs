@@ -35,13 +35,20 @@ pub struct StateNode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventId(u32);
 
-/// A transition from one state, as an edge.
+/// A transition from one state, as an edge: 12 bytes, as a protocol's `from: "*"`
+/// transitions add one for every state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
-    /// The transition's index in the protocol: its place in file order.
-    pub transition: usize,
+    transition: u32,
     /// Its event, `None` for an eventless transition.
     pub event: Option<EventId>,
+}
+
+impl Edge {
+    /// The transition's index in the protocol: its place in file order.
+    pub fn transition(&self) -> usize {
+        self.transition as usize
+    }
 }
 
 /// The states and transitions of a protocol.
@@ -79,7 +86,7 @@ impl StateGraph {
             for (from, to) in protocol.edges(transition).into_iter().rev() {
                 if let (Some(&from), Some(&to)) = (nodes.get(from), nodes.get(to)) {
                     let edge = Edge {
-                        transition: index,
+                        transition: u32::try_from(index).expect("fewer than 2^32 transitions"),
                         event,
                     };
                     graph.add_edge(from, to, edge);
@@ -150,7 +157,7 @@ impl StateGraph {
         found
             .into_iter()
             .flat_map(move |(node, event)| self.candidates(node, event))
-            .map(|edge| edge.weight().transition)
+            .map(|edge| edge.weight().transition())
     }
 
     /// Every edge, in file order of its transition, and for one transition in the order its
@@ -256,7 +263,7 @@ transitions:
         let g = StateGraph::new(&more());
         let order: Vec<(usize, &str)> = g
             .edges_in_file_order()
-            .map(|e| (e.weight().transition, g.state(e.source()).id.as_str()))
+            .map(|e| (e.weight().transition(), g.state(e.source()).id.as_str()))
             .collect();
         assert_eq!(
             order,

@@ -153,7 +153,7 @@ fn edges(protocol: &Protocol, options: &Options) -> Vec<Drawn> {
     };
     let mut drawn_from_any = None;
     for edge in graph.edges_in_file_order() {
-        let index = edge.weight().transition;
+        let index = edge.weight().transition();
         let transition = &protocol.transitions[index];
         let label = label_parts(transition, !options.no_guards);
         let (from, to) = (

@@ -280,7 +280,7 @@ impl<'m> Step<'m> {
         let graph = &self.machine.graph;
         for edge in graph.candidates(node, event) {
             let chosen = Chosen {
-                transition: edge.weight().transition,
+                transition: edge.weight().transition(),
                 target: edge.target(),
             };
             let compiled = &self.compiled().transitions[chosen.transition];

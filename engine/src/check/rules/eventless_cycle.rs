@@ -21,7 +21,7 @@ use crate::diagnostic::Diagnostic;
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let transitions = &cx.protocol.transitions;
     let unguarded_eventless = |edge: petgraph::graph::EdgeReference<'_, crate::graph::Edge>| {
-        let transition = &transitions[edge.weight().transition];
+        let transition = &transitions[edge.weight().transition()];
         transition.on.is_none() && transition.guard.is_none()
     };
     let graph = cx.graph.graph();
@@ -42,7 +42,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             .iter()
             .flat_map(|&node| graph.edges(node))
             .filter(|edge| unguarded_eventless(*edge) && inside(edge))
-            .map(|edge| edge.weight().transition)
+            .map(|edge| edge.weight().transition())
             .collect();
         members.sort_unstable();
         members.dedup();

@@ -86,7 +86,7 @@ fn facts<'p>(cx: &Cx<'p>) -> Vec<Option<Facts<'p>>> {
             continue;
         };
         for edge in graph.edges_directed(state, Direction::Outgoing) {
-            let after = here.after(&p.transitions[edge.weight().transition]);
+            let after = here.after(&p.transitions[edge.weight().transition()]);
             let to = edge.target().index();
             let met = match &facts[to] {
                 Some(old) => old.meet(&after),

@@ -52,7 +52,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     // The unbounded edges: a restart edge on one of their cycles restarts forever.
     let graph = cx.graph.graph();
     let unbounded = |edge: EdgeReference<'_, Edge>| {
-        let index = edge.weight().transition;
+        let index = edge.weight().transition();
         let state = &cx.graph.state(edge.source()).id;
         !bounded(index, &p.transitions[index], state)
     };
@@ -64,7 +64,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         }
     }
     let restart_edges = cx.graph.edges_in_file_order().filter(|&edge| {
-        let restarts = p.transitions[edge.weight().transition]
+        let restarts = p.transitions[edge.weight().transition()]
             .effects
             .iter()
             .any(|e| e.value == Effect::Restart);
@@ -72,7 +72,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     });
     let mut reported = BTreeSet::new();
     for edge in restart_edges {
-        let (index, from, to) = (edge.weight().transition, edge.source(), edge.target());
+        let (index, from, to) = (edge.weight().transition(), edge.source(), edge.target());
         if component[from.index()] != component[to.index()] || !reported.insert(index) {
             continue;
         }

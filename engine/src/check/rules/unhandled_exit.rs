@@ -53,7 +53,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     // tens of thousands of them, and no other index of them is made.
     let graph = cx.graph.graph();
     let transition = |edge: EdgeReference<'_, Edge>| {
-        let index = edge.weight().transition;
+        let index = edge.weight().transition();
         (index, &p.transitions[index])
     };
 
