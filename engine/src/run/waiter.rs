@@ -125,12 +125,35 @@ pub const RECORD_FOR: Duration = Duration::from_secs(24 * 3600);
 /// The longest pause between two tries.
 const RETRY_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
+/// Whether the file at `path` still holds what the waiter wrote or read there, as `ours`
+/// judges its bytes: `Some(false)` once it is gone or holds another's, `None` while it cannot
+/// be read (the directory made unreadable: it may still be this run's).
+fn still_ours(path: &Path, ours: impl Fn(&[u8]) -> bool) -> Option<bool> {
+    match super::files::read(path) {
+        Ok(bytes) => Some(ours(&bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Some(false),
+        Err(_) => None,
+    }
+}
+
 /// Writes `bytes` to `path` atomically, trying again while it cannot, for up to `limit`, unless
-/// the run's directory is gone (nobody would read it).
-fn record_patiently(path: &Path, bytes: &[u8], limit: Duration) -> std::io::Result<()> {
+/// the run's directory is gone (nobody would read it) or is another run's: a run removed
+/// and started again under its id while the waiter waited. `ours` tells which: before each
+/// try, whether the directory still holds this launch (`Some(false)`: it does not).
+fn record_patiently(
+    path: &Path,
+    bytes: &[u8],
+    limit: Duration,
+    ours: impl Fn() -> Option<bool>,
+) -> std::io::Result<()> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(10);
     loop {
+        if ours() == Some(false) {
+            return Err(std::io::Error::other(
+                "the run's directory holds another run's launch now",
+            ));
+        }
         let error = match write_atomic(path, bytes) {
             Ok(()) => return Ok(()),
             Err(error) => error,
@@ -152,17 +175,31 @@ pub fn main(dir: &Path, n: u32) -> i32 {
     // daemon that leaves the job's group and session stays in view, and is reaped here.
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let files = LaunchFiles::new(dir, n);
-    let Some(spec) = read_json::<LaunchSpec>(&files.spec) else {
+    let Ok(spec_bytes) = super::files::read(&files.spec) else {
         return 2;
     };
-    let record = |exit: &Exit| {
-        let json = serde_json::to_vec(exit).expect("an exit serializes");
-        record_patiently(&files.exit, &json, RECORD_FOR)
+    let Ok(spec) = serde_json::from_slice::<LaunchSpec>(&spec_bytes) else {
+        return 2;
     };
     let waiter = Identity::of(std::process::id()).unwrap_or(Identity {
         pid: std::process::id(),
         start_time: 0,
     });
+    // The exit is this launch's while the run's directory holds it: until the job is started,
+    // the spec the waiter read; after, the identity it wrote.
+    let record = |exit: &Exit, started: bool| {
+        let json = serde_json::to_vec(exit).expect("an exit serializes");
+        let ours = || {
+            if started {
+                still_ours(&files.started, |bytes| {
+                    serde_json::from_slice::<Identities>(bytes).is_ok_and(|i| i.waiter == waiter)
+                })
+            } else {
+                still_ours(&files.spec, |bytes| bytes == spec_bytes.as_slice())
+            }
+        };
+        record_patiently(&files.exit, &json, RECORD_FOR, ours)
+    };
     let cgroup = if spec.no_cgroup {
         None
     } else {
@@ -186,7 +223,7 @@ pub fn main(dir: &Path, n: u32) -> i32 {
                 error: Some(error.to_string()),
                 slurm_state: None,
             };
-            return if record(&exit).is_ok() { 1 } else { 2 };
+            return if record(&exit, false).is_ok() { 1 } else { 2 };
         }
     };
     // A job that could not move itself in is tracked by the subreaper alone.
@@ -213,7 +250,7 @@ pub fn main(dir: &Path, n: u32) -> i32 {
             slurm_state: None,
         },
     };
-    let recorded = record(&exit);
+    let recorded = record(&exit, true);
     // What the job left running (stopped by the supervisor, or ending by itself) is reaped as
     // it ends, so that it stays the waiter's until the last of it.
     while let Ok(_) | Err(Errno::EINTR) = waitpid(None, None) {}
@@ -244,5 +281,46 @@ fn wait_for(job: u32) -> nix::Result<Exit> {
             error: None,
             slurm_state: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit_file(dir: &Path) -> PathBuf {
+        dir.join("launch-1.exit.json")
+    }
+
+    #[test]
+    fn an_exit_is_written_only_while_the_directory_holds_the_launch() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("launch-1.started.json");
+        let ours = || still_ours(&started, |bytes| bytes == b"me");
+        // The run was removed and started again: its launch is not there yet, or another's.
+        assert_eq!(ours(), Some(false));
+        let refused = record_patiently(&exit_file(dir.path()), b"{}", Duration::ZERO, ours);
+        assert!(refused.is_err());
+        std::fs::write(&started, "another").unwrap();
+        let refused = record_patiently(&exit_file(dir.path()), b"{}", Duration::ZERO, ours);
+        assert!(refused.is_err());
+        assert!(!exit_file(dir.path()).exists());
+        // Its own launch: written.
+        std::fs::write(&started, "me").unwrap();
+        record_patiently(&exit_file(dir.path()), b"{}", Duration::ZERO, ours).unwrap();
+        assert_eq!(std::fs::read(exit_file(dir.path())).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn a_launch_that_cannot_be_read_is_not_taken_for_another() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be cannot be read as one: it may still be this run.
+        let started = dir.path().join("launch-1.started.json");
+        std::fs::create_dir(&started).unwrap();
+        assert_eq!(still_ours(&started, |_| true), None);
+        record_patiently(&exit_file(dir.path()), b"{}", Duration::ZERO, || {
+            still_ours(&started, |_| false)
+        })
+        .unwrap();
     }
 }
