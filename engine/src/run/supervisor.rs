@@ -87,8 +87,12 @@ impl Options {
     }
 }
 
-/// How often the job's artifacts are looked at (and always when the job ends).
+/// How often the job's artifacts are looked at while it runs (and always when it ends).
 const ARTIFACTS_EVERY: Duration = Duration::from_millis(100);
+
+/// How often they are looked at while no job runs, when only a person changes them: a run
+/// waiting for a fix then wakes once a second, not ten times.
+const ARTIFACTS_IDLE_EVERY: Duration = Duration::from_secs(1);
 
 /// What a source of the loop tells the handler.
 enum Happened {
@@ -391,7 +395,7 @@ impl<'o> Supervisor<'o> {
             }
         }
         if !self.state.instance().job.artifacts.is_empty() {
-            at(self.artifacts_seen + ARTIFACTS_EVERY);
+            at(self.artifacts_seen + self.artifacts_every());
         }
         due
     }
@@ -414,7 +418,7 @@ impl<'o> Supervisor<'o> {
             }
         }
         self.handle(&mut happened)?;
-        if self.artifacts_seen.elapsed() >= ARTIFACTS_EVERY {
+        if self.artifacts_seen.elapsed() >= self.artifacts_every() {
             self.watch_artifacts(&mut happened);
             self.handle(&mut happened)?;
         }
@@ -661,6 +665,15 @@ impl<'o> Supervisor<'o> {
     fn silence_limit(&self) -> Option<Duration> {
         let limit = self.state.machine().silence(self.state.instance())?;
         (self.job_runs() && !self.silence_reported).then_some(limit)
+    }
+
+    /// How often the artifacts are looked at now.
+    fn artifacts_every(&self) -> Duration {
+        if self.job_runs() {
+            ARTIFACTS_EVERY
+        } else {
+            ARTIFACTS_IDLE_EVERY
+        }
     }
 
     /// Whether a job runs: launched, and its end not seen yet.
