@@ -304,17 +304,27 @@ impl<'s, 'l, 'k, 'f> Builder<'s, 'l, 'k, 'f> {
         // How deep the collections nest: too deep is reported before any other problem, as
         // the decoder, which recurses, is never to see it.
         let mut depth = 0usize;
+        // Past the document's end (`...`) only the depth is counted: what follows is never
+        // read into the tree, but must not nest too deep either.
+        let mut ended = false;
         loop {
-            let (event, mark) = self.parser.next_token().map_err(|e| {
-                // Text that is not YAML is refused for its brackets first (`nesting`).
-                match crate::nesting::brackets(self.text) {
-                    Err(deep) => TreeError::TooDeep(Place {
-                        line: deep.line,
-                        column: deep.column,
-                    }),
-                    Ok(()) => TreeError::Syntax(place(*e.marker()), e.info().to_owned()),
+            let (event, mark) = match self.parser.next_token() {
+                Ok(next) => next,
+                Err(error) => {
+                    // Text that is not YAML is refused for its brackets first (`nesting`).
+                    if let Err(deep) = crate::nesting::brackets(self.text) {
+                        return Err(TreeError::TooDeep(Place {
+                            line: deep.line,
+                            column: deep.column,
+                        }));
+                    }
+                    if ended {
+                        break;
+                    }
+                    let at = place(*error.marker());
+                    return Err(TreeError::Syntax(at, error.info().to_owned()));
                 }
-            })?;
+            };
             match event {
                 Event::MappingStart(..) | Event::SequenceStart(..) => {
                     depth += 1;
@@ -326,9 +336,10 @@ impl<'s, 'l, 'k, 'f> Builder<'s, 'l, 'k, 'f> {
                 _ => {}
             }
             match event {
+                Event::StreamEnd => break,
                 // Only the first document is read (a second one is refused before).
-                Event::StreamEnd | Event::DocumentEnd => break,
-                _ if problem.is_some() => {}
+                Event::DocumentEnd => ended = true,
+                _ if ended || problem.is_some() => {}
                 event => problem = self.event(event, place(mark)).err(),
             }
         }
@@ -706,6 +717,11 @@ mod tests {
         let broken = format!("a: [1\nb: {}\n", nested(MAX_DEPTH + 1, true));
         assert!(matches!(parse(&broken), Err(TreeError::TooDeep(_))));
         assert!(matches!(parse("a: [1\nb: 2\n"), Err(TreeError::Syntax(..))));
+        // Past the document's end, too deep is refused; what else is there is not read.
+        let after_end = format!("a: 1\n...\n{}\n", nested(MAX_DEPTH + 1, true));
+        assert!(matches!(parse(&after_end), Err(TreeError::TooDeep(_))));
+        let tree = parse("a: 1\n...\n[1\n").unwrap();
+        assert_eq!(scalar(at(&tree, &["a"])).0, "1");
     }
 
     #[test]
