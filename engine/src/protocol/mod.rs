@@ -120,9 +120,15 @@ fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
     })
     .map_err(|error| invalid(vec![yaml_error(path, error)]))?;
     transitions.shrink_to_fit();
+    let streamed = decoder.diagnostics.len();
 
     let parts = decode::protocol(&mut decoder, tree.root(), transitions);
     let mut diagnostics = decoder.diagnostics;
+    if parts.is_none() {
+        // A file with no usable `protocol` key is reported for that, and its top-level keys,
+        // alone, as before its transitions were read along with its tree.
+        diagnostics.drain(..streamed);
+    }
     drop(tree);
     match parts {
         Some(parts) if diagnostics.is_empty() => Ok(Protocol {
@@ -311,6 +317,16 @@ mod tests {
             }
             Err(other) => vec![other.to_string()],
         }
+    }
+
+    #[test]
+    fn a_file_without_a_usable_protocol_key_is_reported_for_that_alone() {
+        let text = "protocol: [x]\nstates: { a: { initial: true, bogus: 1 } }\n\
+                    transitions: [{ form: a }]\n";
+        assert_eq!(
+            errors(text),
+            ["p.yaml:1:11: error[P003]: expected a string, found a list"]
+        );
     }
 
     #[test]
