@@ -8,7 +8,8 @@
 //! there once the job has logged `NAME`. A read is
 //! fine inside `{% if ... %}` (or `... if ... else ...`) whose condition mentions it, after an
 //! `and`/`or` whose left side does, and under a test or `default`:
-//! `metrics.loss if metrics.loss is defined else "not reported"`.
+//! `metrics.loss if metrics.loss is defined else "not reported"`. The paths into a transition
+//! are followed through declared states only (a state no `states` entry declares is P011's).
 //!
 //! **Why.** Undefined names are errors. A guard or `set` that fails leaves the run where it was;
 //! a message that fails is sent with its failure marked, in place of what it should have said,

@@ -5,7 +5,8 @@
 //! transition that neither stops it nor is on `exited`), which no transition takes `exited`
 //! from, and from which only the job's own events (`incident`, `exited`, `silence`,
 //! `launched`) lead to a final state or to a new launch. States the job is launched into are
-//! P041's.
+//! P041's. Paths are followed through declared states only: one through a state no `states`
+//! entry declares is P011's first.
 //!
 //! **Why.** If the job ends there, its exit is ignored and the run waits for events a job that
 //! is gone will never send: it is stranded, with no job and no end. A state that a role's event
@@ -80,6 +81,17 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    // The transition named for a state carried into is the first in the file that does it,
+    // whatever order the walk found them in: the edges last to first (the graph holds them
+    // so, `StateGraph::edges_in_file_order` being their reverse), each overwriting.
+    for edge in graph.edge_references() {
+        let (index, t) = transition(edge);
+        if running[edge.source().index()].is_some() && carries_job(t) {
+            if let Some((first, false)) = &mut running[edge.target().index()] {
+                *first = index;
+            }
+        }
+    }
 
     // The states a run with no job can still leave for a final state or a new launch, by
     // eventless transitions, timers and roles' events alone: back from such an edge.
@@ -135,5 +147,29 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                  role's way out such as `from: \"*\"` on a terminate event",
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codes::Code;
+
+    #[test]
+    fn the_transition_named_is_the_first_in_the_file_that_carries_the_job_there() {
+        // Both launched states carry the job into `degraded`; `alpha`'s way is written first,
+        // whichever of the two a walk of the states comes to first.
+        let protocol = "protocol: demo\nstates:\n  idle: { initial: true }\n  alpha: {}\n  \
+                        zeta: {}\n  degraded: {}\n  failed: { final: true }\n\
+                        transitions:\n\
+                        - { from: idle, on: a, to: alpha, do: [launch] }\n\
+                        - { from: idle, on: z, to: zeta, do: [launch] }\n\
+                        - { from: alpha, on: incident, to: degraded }\n\
+                        - { from: zeta, on: incident, to: degraded }\n\
+                        - { from: [alpha, zeta], on: exited, to: failed }\n\
+                        - { from: degraded, on: incident, to: failed, do: [stop] }\n";
+        let found = crate::check::findings_of(protocol, Code::P045);
+        let messages: Vec<_> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("on line 11 enters it"), "{messages:?}");
     }
 }
