@@ -3,8 +3,9 @@
 //! Loaders build their trees recursively, and libyaml (under serde_yaml) takes time quadratic in
 //! the depth of flow collections: a file nested thousands deep would overflow the stack or stall.
 //! No real protocol, scenario or context comes near [`MAX_DEPTH`]; every YAML file Warden reads is
-//! scanned here first, as a stream of events (no tree, no recursion), and refused with the place
-//! where it goes too deep.
+//! refused with the place where it goes too deep. Scenarios and contexts are scanned here first,
+//! as a stream of events (no tree, no recursion); a protocol's tree counts the depth itself as it
+//! reads the same events, counting brackets as this module does for text that is not YAML.
 
 use yaml_rust2::parser::{Event, Parser};
 
