@@ -29,12 +29,6 @@ fn scalar<'n>(d: &mut Decoder, node: Node<'n>, at: Span, expected: &str) -> Opti
     }
 }
 
-impl Decode for String {
-    fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
-        scalar(d, node, at, "a string").map(str::to_owned)
-    }
-}
-
 impl Decode for Str {
     fn decode(d: &mut Decoder, node: Node<'_>, at: Span) -> Option<Self> {
         let text = scalar(d, node, at, "a string")?;
