@@ -48,47 +48,40 @@ fn carries_job(transition: &Transition) -> bool {
     transition.starts_job() || !(stops || on_any(transition, &["exited"]))
 }
 
+/// Whether the job may run in a state, and how it came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runs {
+    No,
+    /// A transition launches it there.
+    Launched,
+    /// Only carried there, running, from a state it runs in.
+    Carried,
+}
+
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
     // The state graph's edges, walked forward and back: a protocol of thousands of states has
     // tens of thousands of them, and no other index of them is made.
     let graph = cx.graph.graph();
-    let transition = |edge: EdgeReference<'_, Edge>| {
-        let index = edge.weight().transition();
-        (index, &p.transitions[index])
-    };
+    let transition = |edge: EdgeReference<'_, Edge>| &p.transitions[edge.weight().transition()];
 
-    // The states the job may run in, each with the transition that first carries it there
-    // and whether that transition launches it.
-    let mut running: Vec<Option<(usize, bool)>> = vec![None; graph.node_count()];
-    for edge in cx.graph.edges_in_file_order() {
-        let (index, t) = transition(edge);
-        if t.starts_job() {
-            running[edge.target().index()].get_or_insert((index, true));
+    // The states the job may run in: launched into (P041's), or carried into from one.
+    let mut runs = vec![Runs::No; graph.node_count()];
+    for edge in graph.edge_references() {
+        if transition(edge).starts_job() {
+            runs[edge.target().index()] = Runs::Launched;
         }
     }
     let mut todo: Vec<_> = graph
         .node_indices()
-        .filter(|n| running[n.index()].is_some())
+        .filter(|n| runs[n.index()] == Runs::Launched)
         .collect();
     while let Some(state) = todo.pop() {
         for edge in graph.edges_directed(state, Direction::Outgoing) {
-            let (index, t) = transition(edge);
             let to = edge.target();
-            if carries_job(t) && running[to.index()].is_none() {
-                running[to.index()] = Some((index, false));
+            if carries_job(transition(edge)) && runs[to.index()] == Runs::No {
+                runs[to.index()] = Runs::Carried;
                 todo.push(to);
-            }
-        }
-    }
-    // The transition named for a state carried into is the first in the file that does it,
-    // whatever order the walk found them in: the edges last to first (the graph holds them
-    // so, `StateGraph::edges_in_file_order` being their reverse), each overwriting.
-    for edge in graph.edge_references() {
-        let (index, t) = transition(edge);
-        if running[edge.source().index()].is_some() && carries_job(t) {
-            if let Some((first, false)) = &mut running[edge.target().index()] {
-                *first = index;
             }
         }
     }
@@ -98,7 +91,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let without_job = |t: &Transition| !on_any(t, &JOB_EVENTS);
     let mut moves_on = vec![false; graph.node_count()];
     for edge in graph.edge_references() {
-        let (_, t) = transition(edge);
+        let t = transition(edge);
         if without_job(t) && (t.starts_job() || graph[edge.target()].is_final) {
             moves_on[edge.source().index()] = true;
         }
@@ -110,7 +103,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     while let Some(state) = todo.pop() {
         for edge in graph.edges_directed(state, Direction::Incoming) {
             let from = edge.source();
-            if without_job(transition(edge).1) && !moves_on[from.index()] {
+            if without_job(transition(edge)) && !moves_on[from.index()] {
                 moves_on[from.index()] = true;
                 todo.push(from);
             }
@@ -121,16 +114,23 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let Some(node) = cx.graph.node(id) else {
             continue;
         };
-        let Some((index, launched)) = running[node.index()] else {
-            continue;
-        };
-        if launched
+        if runs[node.index()] != Runs::Carried
             || state.is_final
             || cx.candidates(id, Some("exited")).next().is_some()
             || moves_on[node.index()]
         {
             continue;
         }
+        // Named: the first transition in the file that carries the job there.
+        let carrying = graph
+            .edges_directed(node, Direction::Incoming)
+            .filter(|edge| runs[edge.source().index()] != Runs::No)
+            .filter(|&edge| carries_job(transition(edge)))
+            .map(|edge| edge.weight().transition())
+            .min();
+        let Some(index) = carrying else {
+            continue; // carried there, so never
+        };
         let line = p.transitions[index].span.line;
         out.push(
             cx.at(
