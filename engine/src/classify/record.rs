@@ -1772,32 +1772,47 @@ mod tests {
 
         /// A line read as a shape's ([`key_values_of_shape`]) is one [`scan`] reads in place, of
         /// that shape, to the same record; and a line written with a shape's keys in its order
-        /// is read so.
+        /// is read so. Lines are drawn at random, and written with the shape's keys: with plain
+        /// values (which the shape reader must take), and with values holding `=`, quotes, DEL
+        /// or nothing, one or two spaces apart (which it may leave to the general reader).
         #[test]
         fn a_line_read_as_a_shape_s_reads_as_scan_reads_it(
             shape_line in SHAPED,
             text in SHAPED,
             values in proptest::collection::vec("[a-z0-9.]{0,3}|\"[a-z ]{0,2}\"", 4),
+            odd in proptest::collection::vec("[a-z0-9.=\"\x7f]{0,3}|\"[a-z =]{0,2}\"", 4),
+            gaps in proptest::collection::vec(" {1,2}", 4),
         ) {
             let Some(keys) = shape_in_place(&shape_line).filter(|k| key_values_shape(k)) else {
                 return Ok(());
             };
-            let mut fast = Pairs::default();
-            if key_values_of_shape(&text, &keys, &mut fast).is_some() {
+            // Read as the shape's, a line is read as the general reader reads it.
+            let same = |text: &str| -> Result<bool, proptest::test_runner::TestCaseError> {
+                let mut fast = Pairs::default();
+                if key_values_of_shape(text, &keys, &mut fast).is_none() {
+                    return Ok(false);
+                }
                 let mut general = Pairs::default();
-                proptest::prop_assert!(matches!(scan(&text, &mut general), Scanned::InPlace), "{:?}", text);
-                proptest::prop_assert_eq!(shape_in_place(&text), Some(keys.clone()), "{:?}", text);
-                proptest::prop_assert_eq!(fast.of(&text).to_record(), general.of(&text).to_record(), "{:?}", text);
-            }
-            let written: Vec<String> = keys
-                .split(|&b| b == 0)
-                .filter(|k| !k.is_empty())
-                .zip(&values)
-                .map(|(key, value)| format!("{}={value}", String::from_utf8_lossy(key)))
-                .collect();
-            let written = written.join(" ");
-            proptest::prop_assert!(key_values_of_shape(&written, &keys, &mut fast).is_some(), "{:?} of {:?}", written, keys);
-            proptest::prop_assert_eq!(shape_in_place(&written), Some(keys.clone()));
+                proptest::prop_assert!(matches!(scan(text, &mut general), Scanned::InPlace), "{:?}", text);
+                proptest::prop_assert_eq!(shape_in_place(text), Some(keys.clone()), "{:?}", text);
+                proptest::prop_assert_eq!(fast.of(text).to_record(), general.of(text).to_record(), "{:?}", text);
+                Ok(true)
+            };
+            same(&text)?;
+            let write = |values: &[String], gaps: &[String]| {
+                let mut line = String::new();
+                let names = keys.split(|&b| b == 0).filter(|k| !k.is_empty());
+                for (i, (key, value)) in names.zip(values).enumerate() {
+                    if i > 0 {
+                        line.push_str(&gaps[i % gaps.len()]);
+                    }
+                    line.push_str(&format!("{}={value}", String::from_utf8_lossy(key)));
+                }
+                line
+            };
+            let written = write(&values, &[" ".to_owned()]);
+            proptest::prop_assert!(same(&written)?, "{:?} of {:?}", written, keys);
+            same(&write(&odd, &gaps))?;
         }
     }
 
