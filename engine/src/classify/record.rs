@@ -1325,6 +1325,8 @@ fn printable_ascii(bytes: &[u8]) -> bool {
 }
 
 /// Where the first ' ' at or after `at` is in `bytes`, or its length: eight bytes at a time.
+/// A value is a few bytes long, where `memchr`'s setup costs more than it saves: with it in
+/// place of this, `instructions.sh feed-heavy` counted 3,042 instructions a line against 2,964.
 fn next_space(bytes: &[u8], mut at: usize) -> usize {
     while at + 8 <= bytes.len() {
         let x = word(bytes, at) ^ 0x2020_2020_2020_2020;
