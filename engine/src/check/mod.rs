@@ -20,7 +20,7 @@ use crate::diagnostic::{self, Diagnostic, Sources};
 use crate::expr;
 use crate::graph::StateGraph;
 use crate::protocol::{self, LoadError, Protocol, TemplateSource};
-use crate::span::{LineIndex, Span};
+use crate::span::{LineIndex, Span, Str};
 
 pub use scope::Scope;
 
@@ -149,7 +149,10 @@ pub(crate) struct Cx<'p> {
     lines: LineIndex,
     /// What every transition sees, before its event's fields.
     base_scope: Scope,
-    analyses: RefCell<HashMap<(expr::Kind, String), Rc<Analyzed>>>,
+    /// The scope of each event's transitions (`None`: eventless), built once.
+    scopes: RefCell<HashMap<Option<Str>, Rc<Scope>>>,
+    /// Each source analyzed, by kind: looked up by the borrowed text, copied only when new.
+    analyses: RefCell<HashMap<expr::Kind, HashMap<String, Rc<Analyzed>>>>,
     filters: RefCell<HashMap<String, bool>>,
     tests: RefCell<HashMap<String, bool>>,
 }
@@ -171,6 +174,7 @@ impl<'p> Cx<'p> {
             env: expr::environment(),
             lines: LineIndex::new(&protocol.source),
             base_scope: Scope::base(protocol),
+            scopes: RefCell::default(),
             analyses: RefCell::default(),
             filters: RefCell::default(),
             tests: RefCell::default(),
@@ -247,19 +251,34 @@ impl<'p> Cx<'p> {
         &self.base_scope
     }
 
-    /// What a transition's guard, `set` expressions and messages can read.
-    pub fn scope(&self, transition: &protocol::Transition) -> Scope {
-        self.base_scope.for_event(self.protocol, transition)
+    /// What a transition's guard, `set` expressions and messages can read: the same for every
+    /// transition on one event, so built once for each.
+    pub fn scope(&self, transition: &protocol::Transition) -> Rc<Scope> {
+        let on = transition.on.as_ref().map(|on| on.value.clone());
+        if let Some(scope) = self.scopes.borrow().get(&on) {
+            return scope.clone();
+        }
+        let scope = Rc::new(self.base_scope.for_event(self.protocol, on.as_deref()));
+        self.scopes.borrow_mut().insert(on, scope.clone());
+        scope
     }
 
     /// `source` analyzed once, however many rules ask.
     pub fn analyze(&self, source: &str, kind: expr::Kind) -> Rc<Analyzed> {
-        let key = (kind, source.to_owned());
-        if let Some(analyzed) = self.analyses.borrow().get(&key) {
+        if let Some(analyzed) = self
+            .analyses
+            .borrow()
+            .get(&kind)
+            .and_then(|a| a.get(source))
+        {
             return analyzed.clone();
         }
         let analyzed = Rc::new(expr::analyze(&self.env, source, kind));
-        self.analyses.borrow_mut().insert(key, analyzed.clone());
+        self.analyses
+            .borrow_mut()
+            .entry(kind)
+            .or_default()
+            .insert(source.to_owned(), analyzed.clone());
         analyzed
     }
 

@@ -6,7 +6,7 @@ use crate::context::{
     builtin_event, Shape, CADENCE_FIELDS, EVENT_FIELDS, INCIDENT_FIELDS, JOB_FIELDS, RUN_FIELDS,
 };
 use crate::expr::NameUse;
-use crate::protocol::{Protocol, Transition};
+use crate::protocol::Protocol;
 use crate::suggest;
 
 /// The top-level names of a context and what each holds.
@@ -71,11 +71,12 @@ impl Scope {
         scope
     }
 
-    /// This base scope, with `event` holding the fields of `transition`'s event.
-    pub fn for_event(&self, protocol: &Protocol, transition: &Transition) -> Scope {
+    /// This base scope, with `event` holding the fields of the event `on` (`None`: a
+    /// transition without one).
+    pub fn for_event(&self, protocol: &Protocol, on: Option<&str>) -> Scope {
         let mut scope = self.clone();
         let mut event: Vec<&str> = EVENT_FIELDS.to_vec();
-        if let Some(on) = &transition.on {
+        if let Some(on) = on {
             if let Some(fields) = builtin_event(on) {
                 event.extend(fields.iter().copied());
             } else if let Some(def) = protocol.events.get(on) {
