@@ -11,7 +11,7 @@
 //!   - { from: check, to: resume }   # P016
 //! ```
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::visit::{EdgeFiltered, EdgeRef};
 
 use super::Cx;
@@ -26,7 +26,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     };
     let graph = cx.graph.graph();
     let eventless = EdgeFiltered::from_fn(graph, unguarded_eventless);
-    for component in tarjan_scc(&eventless) {
+    for component in kosaraju_scc(&eventless) {
         let looped = |node| {
             graph
                 .edges(node)

@@ -77,3 +77,38 @@ pub(crate) const ALL: &[Rule] = &[
     unhandled_gate_failure::check,
     slurm_launcher::check,
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    /// The graph rules walk a chain of states with a stack of their own, not the thread's: a
+    /// protocol of 200,000 states in a row once overflowed it.
+    #[test]
+    fn a_long_chain_of_states_is_checked_on_a_small_stack() {
+        const STATES: usize = 20_000;
+        let mut text = String::from("protocol: chain\nstates:\n  s0: { initial: true }\n");
+        for i in 1..STATES {
+            let _ = writeln!(text, "  s{i}: {{}}");
+        }
+        text.push_str("  done: { final: true }\ntransitions:\n");
+        for i in 0..STATES {
+            let next = if i + 1 == STATES {
+                "done".to_owned()
+            } else {
+                format!("s{}", i + 1)
+            };
+            let _ = writeln!(text, "  - {{ from: s{i}, to: {next} }}");
+        }
+        let checked = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                crate::check::check_source("chain.yaml".as_ref(), &text)
+                    .map(|r| r.diagnostics.len())
+            })
+            .expect("a thread starts")
+            .join()
+            .expect("the check returns");
+        assert_eq!(checked.expect("the chain loads"), 0);
+    }
+}

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::EdgeReference;
 use petgraph::visit::{EdgeFiltered, EdgeRef};
 
@@ -58,7 +58,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     };
     let unbounded_graph = EdgeFiltered::from_fn(graph, unbounded);
     let mut component = vec![0; graph.node_count()];
-    for (id, members) in tarjan_scc(&unbounded_graph).into_iter().enumerate() {
+    for (id, members) in kosaraju_scc(&unbounded_graph).into_iter().enumerate() {
         for node in members {
             component[node.index()] = id;
         }
