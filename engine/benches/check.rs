@@ -37,3 +37,13 @@ fn generated_load_and_check(bencher: divan::Bencher, states: usize) {
         report
     });
 }
+
+/// `warden graph` of a generated protocol: one edge drawn for each pair of states, found by
+/// their names, so linear in the transitions.
+#[divan::bench(args = [1_000, 10_000], sample_count = 5, sample_size = 1)]
+fn generated_graph(bencher: divan::Bencher, states: usize) {
+    let text = generated(states);
+    let protocol = warden::protocol::parse(Path::new("generated.yaml"), text.as_bytes()).unwrap();
+    bencher
+        .bench(|| warden::graph::render(divan::black_box(&protocol), warden::graph::Format::Dot));
+}

@@ -1,7 +1,7 @@
 //! Pictures of the state graph, for people: Mermaid (as GitHub renders it in markdown) and
 //! Graphviz DOT.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use petgraph::visit::EdgeRef;
@@ -134,22 +134,28 @@ struct Drawn {
 fn edges(protocol: &Protocol, options: &Options) -> Vec<Drawn> {
     let graph = StateGraph::new(protocol);
     let mut edges: Vec<Drawn> = Vec::new();
-    let mut add = |from: &str, to: &str, label: Vec<String>, taken: usize| match edges
-        .iter_mut()
-        .find(|d| d.from == from && d.to == to)
-    {
-        Some(drawn) => {
-            if !drawn.labels.contains(&label) {
-                drawn.labels.push(label);
+    // Where each pair of states is drawn in `edges`: found at once, however many there are.
+    let mut drawn: HashMap<(String, String), usize> = HashMap::new();
+    let mut add = |from: &str, to: &str, label: Vec<String>, taken: usize| {
+        let key = (from.to_owned(), to.to_owned());
+        match drawn.get(&key) {
+            Some(&at) => {
+                let edge = &mut edges[at];
+                if !edge.labels.contains(&label) {
+                    edge.labels.push(label);
+                }
+                edge.taken += taken;
             }
-            drawn.taken += taken;
+            None => {
+                drawn.insert(key, edges.len());
+                edges.push(Drawn {
+                    from: from.to_owned(),
+                    to: to.to_owned(),
+                    labels: vec![label],
+                    taken,
+                });
+            }
         }
-        None => edges.push(Drawn {
-            from: from.to_owned(),
-            to: to.to_owned(),
-            labels: vec![label],
-            taken,
-        }),
     };
     let mut drawn_from_any = None;
     for edge in graph.edges_in_file_order() {
