@@ -818,7 +818,7 @@ fn run_simulate(path: &std::path::Path, format: TranscriptFormat) -> ExitCode {
                 TranscriptFormat::Text => {
                     print!(
                         "{}",
-                        replayed.transcript.to_text(&replayed.prepared.protocol)
+                        replayed.transcript.to_text(replayed.prepared.protocol())
                     )
                 }
                 TranscriptFormat::Json => println!(

@@ -12,7 +12,7 @@ fn phase5b_scenario_transcripts() {
     let mut replayed = 0;
     insta::glob!("../../protocols/phase5b/scenarios", "*.yaml", |path| {
         let (prepared, transcript) = scenario::run(path).unwrap();
-        let text = transcript.to_text(&prepared.protocol);
+        let text = transcript.to_text(prepared.protocol());
         let stored = std::fs::read_to_string(scenario::transcript_path(path)).unwrap();
         assert!(
             stored == text,

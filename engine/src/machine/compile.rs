@@ -1,9 +1,11 @@
 //! Compiling a protocol for running. Every guard, `set` expression, message, timer duration and
 //! field of the job is compiled once, into the protocol's one template environment, and the
 //! compiled transitions hold the handles of their templates: a step looks nothing up by name
-//! and parses nothing.
+//! and parses nothing. A guard or message text written on many transitions is compiled once,
+//! under the name of the first.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -177,6 +179,7 @@ pub(super) struct Set<'env> {
 }
 
 /// A guard: its template, and its native form when it has a common shape (see [`guard`]).
+#[derive(Clone)]
 pub(super) struct Guard<'env> {
     pub render: Render<'env>,
     pub native: Option<guard::Node>,
@@ -235,14 +238,22 @@ pub(super) fn program(
         let what = format!("template `{name}`");
         add(Key::Message(name), template.text.to_string(), what)?;
     }
+    let firsts = Firsts::of(protocol);
     for (index, transition) in protocol.transitions.iter().enumerate() {
-        if let Some(guard) = &transition.guard {
+        if let Some(guard) = transition
+            .guard
+            .as_ref()
+            .filter(|_| firsts.guard[index] == index)
+        {
             let source = format!("{{% if {} %}}1{{% endif %}}", guard.as_str());
             let what = format!("the guard on line {}", transition.span.line);
             add(Key::Guard(index), source, what)?;
         }
         for (k, send) in transition.send.iter().enumerate() {
             if let Some(text) = &send.text {
+                if firsts.text(index, k) != (index, k) {
+                    continue;
+                }
                 let key = Key::Text {
                     transition: index,
                     send: k,
@@ -327,6 +338,51 @@ pub(super) fn program(
     Program::try_new(Arc::new(env), |env| compiled(env, protocol))
 }
 
+/// For each guard and inline message text, the first transition (and message) written with the
+/// same text: generated protocols write one guard on thousands of transitions.
+struct Firsts {
+    /// By transition: the first with its guard's text (itself when it has none).
+    guard: Vec<usize>,
+    /// By transition and message, for the messages of inline text that are not their own first.
+    text: HashMap<(usize, usize), (usize, usize)>,
+}
+
+impl Firsts {
+    fn of(protocol: &Protocol) -> Firsts {
+        let mut guards: HashMap<&str, usize> = HashMap::new();
+        let mut texts: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut text = HashMap::new();
+        let guard = protocol
+            .transitions
+            .iter()
+            .enumerate()
+            .map(|(index, transition)| {
+                for (k, send) in transition.send.iter().enumerate() {
+                    if let Some(body) = &send.text {
+                        let first = *texts.entry(body.as_str()).or_insert((index, k));
+                        if first != (index, k) {
+                            text.insert((index, k), first);
+                        }
+                    }
+                }
+                match &transition.guard {
+                    Some(source) => *guards.entry(source.as_str()).or_insert(index),
+                    None => index,
+                }
+            })
+            .collect();
+        Firsts { guard, text }
+    }
+
+    /// The first message written with the text of message `send` of `transition`.
+    fn text(&self, transition: usize, send: usize) -> (usize, usize) {
+        self.text
+            .get(&(transition, send))
+            .copied()
+            .unwrap_or((transition, send))
+    }
+}
+
 /// The handles of the templates `program` added, and the `set` expressions.
 fn compiled<'env>(
     env: &'env Environment<'static>,
@@ -350,13 +406,22 @@ fn compiled<'env>(
             messages.insert(message.to_owned(), render(Key::Message(message))?);
         }
     }
+    let firsts = Firsts::of(protocol);
+    // The guards and texts rendered so far, by the first transition that has each.
+    let mut guards: HashMap<usize, Guard<'env>> = HashMap::new();
+    let mut texts: HashMap<(usize, usize), Render<'env>> = HashMap::new();
     let mut transitions = Vec::with_capacity(protocol.transitions.len());
     for (index, transition) in protocol.transitions.iter().enumerate() {
         let line = transition.span.line;
         let guard = match &transition.guard {
-            Some(source) => Some(Guard {
-                render: render(Key::Guard(index))?,
-                native: guard::compile(source),
+            Some(source) => Some(match guards.entry(firsts.guard[index]) {
+                Entry::Occupied(known) => known.get().clone(),
+                Entry::Vacant(new) => new
+                    .insert(Guard {
+                        render: render(Key::Guard(firsts.guard[index]))?,
+                        native: guard::compile(source),
+                    })
+                    .clone(),
             }),
             None => None,
         };
@@ -386,13 +451,16 @@ fn compiled<'env>(
                         .ok_or_else(|| CompileError::MissingTemplate(name.to_string()))?,
                     format!("`{}`", name.as_str()),
                 ),
-                None => (
-                    render(Key::Text {
-                        transition: index,
-                        send: k,
-                    })?,
-                    "text".to_owned(),
-                ),
+                None => {
+                    let (transition, send) = firsts.text(index, k);
+                    let body = match texts.entry((transition, send)) {
+                        Entry::Occupied(known) => known.get().clone(),
+                        Entry::Vacant(new) => {
+                            new.insert(render(Key::Text { transition, send })?).clone()
+                        }
+                    };
+                    (body, "text".to_owned())
+                }
             };
             send.push(Send {
                 from: message.from.to_string(),

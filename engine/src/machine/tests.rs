@@ -1121,3 +1121,46 @@ transitions:
     let out = m.step(&running.instance, ended("CANCELLED"), t(5)).unwrap();
     assert_eq!(states(&out), ["watch->ended"]);
 }
+
+#[test]
+fn a_guard_or_text_written_on_many_transitions_is_compiled_once_and_holds_for_each() {
+    let m = machine(
+        r#"
+protocol: shared
+roles: { director: {}, trainer: {} }
+channels: [{ from: trainer, to: director }]
+events:
+  next: { from: [director], fields: { note: { type: string } } }
+states:
+  a: { initial: true }
+  b: {}
+  c: {}
+  done: { final: true }
+transitions:
+  - { from: a, on: next, if: "event.note != 'hold'", to: b, send: [{ from: trainer, to: director, text: "{{ state }} to {{ target }}" }] }
+  - { from: b, on: next, if: "event.note != 'hold'", to: c, send: [{ from: trainer, to: director, text: "{{ state }} to {{ target }}" }] }
+  - { from: c, on: next, if: "event.note != 'hold'", to: done, send: [{ from: trainer, to: director, text: "{{ state }} to {{ target }}" }] }
+"#,
+    );
+    let env = m.program.borrow_owner();
+    let named = |prefix: &str| {
+        env.templates()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .count()
+    };
+    assert_eq!((named("guard:"), named("text:")), (1, 1));
+    let next = |note: &str| Input::Send {
+        event: "next".into(),
+        sender: "director".into(),
+        fields: BTreeMap::from([("note".to_owned(), serde_json::json!(note))]),
+    };
+    let mut run = m.start("r1", &BTreeMap::new(), t(0)).unwrap().instance;
+    let mut texts = Vec::new();
+    for (minute, note) in [(1, "go"), (2, "hold"), (3, "go"), (4, "go")] {
+        let out = m.step(&run, next(note), t(minute)).unwrap();
+        texts.extend(out.messages().map(|m| m.text.clone()));
+        run = out.instance;
+    }
+    assert_eq!(texts, ["a to b", "b to c", "c to done"]);
+    assert_eq!(run.state, "done");
+}

@@ -332,9 +332,14 @@ pub struct IncidentSummary {
 
 /// A scenario's protocol, loaded and compiled.
 pub struct Prepared {
-    /// The protocol.
-    pub protocol: Protocol,
     machine: Machine,
+}
+
+impl Prepared {
+    /// The protocol: the machine's own, not a copy.
+    pub fn protocol(&self) -> &Protocol {
+        self.machine.protocol()
+    }
 }
 
 /// Loads and compiles the protocol a scenario at `path` names.
@@ -351,10 +356,10 @@ pub fn prepare(path: &Path, scenario: &Scenario) -> Result<Prepared, ScenarioErr
         let first = problems.swap_remove(0);
         return Err(failure(ProtocolError::Template(Box::new(first))));
     }
-    let machine = Machine::new(protocol.clone(), &templates)
+    let machine = Machine::new(protocol, &templates)
         .map_err(|e| failure(e.into()))?
         .limit_firings(MAX_FIRINGS);
-    Ok(Prepared { protocol, machine })
+    Ok(Prepared { machine })
 }
 
 /// Replays the scenario at `path`; returns its protocol with the transcript.
@@ -408,7 +413,7 @@ pub fn replay_partial(
     prepared: &Prepared,
 ) -> (Transcript, Result<(), ScenarioError>) {
     let mut transcript = Transcript {
-        protocol: prepared.protocol.id.to_string(),
+        protocol: prepared.protocol().id.to_string(),
         steps: Vec::new(),
         state: String::new(),
         taken: BTreeSet::new(),
@@ -468,7 +473,7 @@ fn replay_into(
         .filter_map(|(n, s)| s.expect.as_ref().map(|e| (n + 1, e)))
         .chain(scenario.expect.as_ref().map(|e| (0, e)));
     for (step, expect) in expectations {
-        if let Some(problem) = expect.problems(&prepared.protocol, &start.instance).pop() {
+        if let Some(problem) = expect.problems(prepared.protocol(), &start.instance).pop() {
             return Err(if step == 0 {
                 ScenarioError::Malformed {
                     path: path.to_path_buf(),
@@ -1101,7 +1106,7 @@ transitions:
         )
         .unwrap();
         let replayed = run_keeping(&scenario).unwrap();
-        let text = replayed.transcript.to_text(&replayed.prepared.protocol);
+        let text = replayed.transcript.to_text(replayed.prepared.protocol());
         (text, replayed.result)
     }
 

@@ -307,7 +307,7 @@ fn one(
         Ok(replayed) => replayed,
         Err(error) => return Ok(Verdict::Failed(error)),
     };
-    let protocol = &replayed.prepared.protocol;
+    let protocol = replayed.prepared.protocol();
     taken
         .entry(protocol.path.clone())
         .or_insert_with(|| (protocol.clone(), BTreeSet::new()))
@@ -395,7 +395,7 @@ mod tests {
     /// The transcript `scenario` replays to.
     fn replayed(scenario: &Path) -> String {
         let (prepared, transcript) = run(scenario).unwrap();
-        transcript.to_text(&prepared.protocol)
+        transcript.to_text(prepared.protocol())
     }
 
     fn stored_pymc() -> String {
@@ -502,7 +502,7 @@ mod tests {
         let (prepared, transcript) = run(&scenario).unwrap();
         assert_eq!(
             std::fs::read_to_string(&stored_path).unwrap(),
-            transcript.to_text(&prepared.protocol)
+            transcript.to_text(prepared.protocol())
         );
         std::fs::write(&pending_path, "stale").unwrap();
         let (report, _) = suite(&[scenario], Mode::Accept);

@@ -71,7 +71,7 @@ fn replay_holds(text: &str) -> Result<(), TestCaseError> {
         };
     match scenario::replay(&path, &scenario, prepared) {
         Ok(transcript) => {
-            let text = transcript.to_text(&prepared.protocol);
+            let text = transcript.to_text(prepared.protocol());
             prop_assert!(!text.is_empty());
         }
         Err(error) => prop_assert!(!error.to_string().is_empty()),
