@@ -262,7 +262,7 @@ struct IncidentKey {
 
 #[derive(Clone)]
 struct Traceback {
-    lines: Vec<String>,
+    lines: rules::TracebackLines,
     before: Vec<String>,
     /// The innermost frame read since the last exception line.
     frame: Option<(String, u64)>,
@@ -750,7 +750,7 @@ impl Classifier {
             self.table = None;
             self.withdraw_error_line();
             self.traceback = Some(Traceback {
-                lines: vec![line.to_owned()],
+                lines: rules::TracebackLines::new(line),
                 before: self.recent.iter().cloned().collect(),
                 frame: None,
                 raised: Vec::new(),
@@ -988,7 +988,7 @@ impl Classifier {
         };
         let (category, severity) = self
             .rules
-            .match_traceback(&[(exception.as_deref(), &message)], &[]);
+            .match_traceback(&[(exception.as_deref(), &message)], None);
         let incident = self.incident(category, severity, exception, message, line, at);
         self.report(incident, out);
     }
@@ -1023,7 +1023,7 @@ impl Classifier {
                     traceback.last = Some((line.to_owned(), self.line_number));
                     traceback.phase = Phase::Ended { held: Vec::new() };
                 }
-                traceback.lines.push(line.to_owned());
+                traceback.lines.push(line, &self.rules);
                 self.remember(line);
                 Continue::Inside
             }
@@ -1034,8 +1034,10 @@ impl Classifier {
                 let wrapped = !chained
                     && memchr::memmem::find(line.as_bytes(), TRACEBACK_HEADER.as_bytes()).is_some();
                 if chained || wrapped {
-                    traceback.lines.append(held);
-                    traceback.lines.push(line.to_owned());
+                    for held in held.drain(..) {
+                        traceback.lines.push(&held, &self.rules);
+                    }
+                    traceback.lines.push(line, &self.rules);
                     traceback.phase = Phase::Frames;
                     traceback.frame = None;
                     traceback.nested = wrapped;
@@ -1076,7 +1078,7 @@ impl Classifier {
     ) {
         let (line, line_number) = traceback.last.clone().unwrap_or_else(|| {
             (
-                traceback.lines.last().cloned().unwrap_or_default(),
+                traceback.lines.last().unwrap_or_default().to_owned(),
                 self.line_number,
             )
         });
@@ -1107,7 +1109,7 @@ impl Classifier {
             .zip(&texts)
             .map(|(e, text)| (e.exception.as_deref(), text.as_str()))
             .collect();
-        let (category, severity) = self.rules.match_traceback(&views, &traceback.lines);
+        let (category, severity) = self.rules.match_traceback(&views, Some(&traceback.lines));
         let root = root_cause(&raised);
         let cause = &raised[root];
         let message = if cause.message.trim().is_empty() {
@@ -1132,7 +1134,7 @@ impl Classifier {
         );
         incident.line_number = line_number;
         incident.before = traceback.before;
-        incident.traceback = traceback.lines;
+        incident.traceback = traceback.lines.into_lines();
         // Where the job's code was when the traceback ended: the last exception's innermost
         // frame (a wrapped worker's frames come last, a chain's cause is inside a library).
         let frame = raised.last().and_then(|e| e.frame.clone());

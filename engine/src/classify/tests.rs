@@ -1328,3 +1328,46 @@ mod each_rules_remember_shapes {
         }
     }
 }
+
+#[test]
+fn a_long_traceback_keeps_its_ends_and_is_classified_by_every_line() {
+    use super::rules::TracebackLines;
+    let frames = |count: usize, at: usize| {
+        let mut log = String::from("Traceback (most recent call last):\n");
+        for i in 0..count {
+            let file = if i == at {
+                "/venv/lib/torch/utils/data/_utils/fetch.py"
+            } else {
+                "model_1.py"
+            };
+            log.push_str(&format!(
+                "  File \"{file}\", line {i}, in f\n    return f(x)\n"
+            ));
+        }
+        log + "KeyError: 'Gold'\n"
+    };
+    // The frame of the DataLoader's fetch is what tells the rule's category: read in a short
+    // traceback, and left out of the middle of a long one.
+    let short = classify(&frames(3, 1));
+    let long = classify(&frames(5_000, 1_000));
+    let (short, long) = (incidents(&short)[0], incidents(&long)[0]);
+    assert_eq!(long.category, short.category);
+    assert_ne!(
+        long.category,
+        incidents(&classify(&frames(3, 9)))[0].category
+    );
+    assert_eq!(
+        long.traceback.len(),
+        TracebackLines::HEAD + 1 + TracebackLines::TAIL
+    );
+    assert_eq!(long.traceback[0], "Traceback (most recent call last):");
+    assert_eq!(
+        long.traceback[TracebackLines::HEAD],
+        "    [... 9502 lines of the traceback left out ...]"
+    );
+    assert_eq!(long.traceback.last().unwrap(), "KeyError: 'Gold'");
+    assert_eq!(
+        (long.exception.as_deref(), long.line_number),
+        (Some("KeyError"), 10_002)
+    );
+}
