@@ -14,6 +14,7 @@
 //! [`Classifier::flush`]. Words like "Error" in an ordinary line are never incidents by
 //! themselves.
 
+mod ends;
 mod extract;
 mod feed;
 mod gate;
@@ -30,6 +31,7 @@ use compact_str::CompactString;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use ends::Ends;
 pub use feed::{CadenceSpec, Fed, Feed, LogLine, Spacing, LAST_LINE_BYTES};
 pub use record::{to_value as record_value, MetricValue, Record};
 use record::{RecordRef, Scanned};
@@ -47,6 +49,13 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 pub const REPEAT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Lines after an exception's line read as its message going on, at most.
 pub const MAX_CONTINUATION: usize = 50;
+/// The lines a traceback keeps from its start and from its end; those between are read, not
+/// kept.
+const HEAD_LINES: usize = 100;
+const TAIL_LINES: usize = 400;
+/// The exceptions a chain keeps from its start (the root cause) and from its end.
+const HEAD_RAISED: usize = 50;
+const TAIL_RAISED: usize = 50;
 
 const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 const CHAIN_HEADERS: [&str; 2] = [
@@ -262,12 +271,16 @@ struct IncidentKey {
 
 #[derive(Clone)]
 struct Traceback {
-    lines: rules::TracebackLines,
+    /// Its lines: the first and the last of a long one.
+    lines: Ends<String, HEAD_LINES, TAIL_LINES>,
+    /// What the rules made of the lines and exceptions left out.
+    left_out: rules::LeftOut,
     before: Vec<String>,
     /// The innermost frame read since the last exception line.
     frame: Option<(String, u64)>,
-    /// The exceptions read so far, in the order printed.
-    raised: Vec<Exception>,
+    /// The exceptions read so far, in the order printed: the first and the last of a long
+    /// chain.
+    raised: Ends<Exception, HEAD_RAISED, TAIL_RAISED>,
     /// The next exception is printed inside the last one's message (it is the one wrapped).
     nested: bool,
     /// The last exception line and its number.
@@ -276,7 +289,7 @@ struct Traceback {
     started: DateTime<Utc>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Exception {
     exception: Option<String>,
     message: String,
@@ -750,10 +763,11 @@ impl Classifier {
             self.table = None;
             self.withdraw_error_line();
             self.traceback = Some(Traceback {
-                lines: rules::TracebackLines::new(line),
+                lines: Ends::of(line.to_owned()),
+                left_out: rules::LeftOut::default(),
                 before: self.recent.iter().cloned().collect(),
                 frame: None,
-                raised: Vec::new(),
+                raised: Ends::default(),
                 nested: false,
                 last: None,
                 phase: Phase::Frames,
@@ -986,9 +1000,11 @@ impl Classifier {
             Some(caps) => (Some(caps[1].to_owned()), caps[2].trim().to_owned()),
             None => (None, text.trim().to_owned()),
         };
-        let (category, severity) = self
-            .rules
-            .match_traceback(&[(exception.as_deref(), &message)], None);
+        let (category, severity) = self.rules.match_traceback(
+            &[(exception.as_deref(), &message)],
+            &[],
+            &rules::LeftOut::default(),
+        );
         let incident = self.incident(category, severity, exception, message, line, at);
         self.report(incident, out);
     }
@@ -1013,17 +1029,23 @@ impl Classifier {
                         ),
                         None => (None, trimmed.to_owned()),
                     };
-                    traceback.raised.push(Exception {
+                    let left_out = traceback.raised.push(Exception {
                         exception,
                         message,
                         more: Vec::new(),
                         nested: std::mem::take(&mut traceback.nested),
                         frame: traceback.frame.take(),
                     });
+                    if let Some(e) = left_out {
+                        let text = e.text();
+                        let left = &mut traceback.left_out;
+                        self.rules
+                            .leave_out_exception(e.exception.as_deref(), &text, left);
+                    }
                     traceback.last = Some((line.to_owned(), self.line_number));
                     traceback.phase = Phase::Ended { held: Vec::new() };
                 }
-                traceback.lines.push(line, &self.rules);
+                self.keep_line(traceback, line);
                 self.remember(line);
                 Continue::Inside
             }
@@ -1034,10 +1056,10 @@ impl Classifier {
                 let wrapped = !chained
                     && memchr::memmem::find(line.as_bytes(), TRACEBACK_HEADER.as_bytes()).is_some();
                 if chained || wrapped {
-                    for held in held.drain(..) {
-                        traceback.lines.push(&held, &self.rules);
+                    for held in std::mem::take(held) {
+                        self.keep_line(traceback, &held);
                     }
-                    traceback.lines.push(line, &self.rules);
+                    self.keep_line(traceback, line);
                     traceback.phase = Phase::Frames;
                     traceback.frame = None;
                     traceback.nested = wrapped;
@@ -1078,11 +1100,12 @@ impl Classifier {
     ) {
         let (line, line_number) = traceback.last.clone().unwrap_or_else(|| {
             (
-                traceback.lines.last().unwrap_or_default().to_owned(),
+                traceback.lines.last().cloned().unwrap_or_default(),
                 self.line_number,
             )
         });
-        let mut raised = traceback.raised;
+        let raised_left_out = traceback.raised.left_out();
+        let mut raised = traceback.raised.into_vec();
         if raised.is_empty() {
             // Cut short before its exception line.
             raised.push(Exception {
@@ -1093,23 +1116,17 @@ impl Classifier {
                 frame: traceback.frame.clone(),
             });
         }
-        let texts: Vec<String> = raised
-            .iter()
-            .map(|e| {
-                let mut text = e.message.clone();
-                for more in &e.more {
-                    text.push('\n');
-                    text.push_str(more);
-                }
-                text
-            })
-            .collect();
+        let texts: Vec<String> = raised.iter().map(Exception::text).collect();
         let views: Vec<(Option<&str>, &str)> = raised
             .iter()
             .zip(&texts)
             .map(|(e, text)| (e.exception.as_deref(), text.as_str()))
             .collect();
-        let (category, severity) = self.rules.match_traceback(&views, Some(&traceback.lines));
+        let left_out = traceback.lines.left_out();
+        let mut lines = traceback.lines.into_vec();
+        let (category, severity) = self
+            .rules
+            .match_traceback(&views, &lines, &traceback.left_out);
         let root = root_cause(&raised);
         let cause = &raised[root];
         let message = if cause.message.trim().is_empty() {
@@ -1134,7 +1151,11 @@ impl Classifier {
         );
         incident.line_number = line_number;
         incident.before = traceback.before;
-        incident.traceback = traceback.lines.into_lines();
+        if left_out > 0 {
+            let said = format!("    [... {left_out} lines of the traceback left out ...]");
+            lines.insert(HEAD_LINES, said);
+        }
+        incident.traceback = lines;
         // Where the job's code was when the traceback ended: the last exception's innermost
         // frame (a wrapped worker's frames come last, a chain's cause is inside a library).
         let frame = raised.last().and_then(|e| e.frame.clone());
@@ -1150,6 +1171,15 @@ impl Classifier {
                     message: e.message.clone(),
                 })
                 .collect();
+            if raised_left_out > 0 {
+                let said = Raised {
+                    exception: None,
+                    message: format!(
+                        "[... {raised_left_out} exceptions of the chain left out ...]"
+                    ),
+                };
+                incident.chain.insert(HEAD_RAISED, said);
+            }
         }
         incident.after = after;
         self.report(incident, out);
@@ -1275,6 +1305,28 @@ impl IncidentKey {
 
 /// The exception the others of a traceback come from: the first printed (a chain prints the
 /// cause first), or, when that one's message holds another traceback, the one it wraps.
+impl Classifier {
+    /// Adds `line` to the traceback's lines; a line a long one leaves out is read by the
+    /// rules first.
+    fn keep_line(&self, traceback: &mut Traceback, line: &str) {
+        if let Some(out) = traceback.lines.push(line.to_owned()) {
+            self.rules.leave_out_line(&out, &mut traceback.left_out);
+        }
+    }
+}
+
+impl Exception {
+    /// Its message, all of its lines.
+    fn text(&self) -> String {
+        let mut text = self.message.clone();
+        for more in &self.more {
+            text.push('\n');
+            text.push_str(more);
+        }
+        text
+    }
+}
+
 fn root_cause(raised: &[Exception]) -> usize {
     let mut root = 0;
     while raised.get(root + 1).is_some_and(|e| e.nested) {

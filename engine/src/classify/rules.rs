@@ -4,7 +4,7 @@
 //! one environment. A metric rule reads the record's keys, then the run's vars, which each
 //! [`Classifier`](super::Classifier) is given.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use minijinja::Environment;
@@ -69,6 +69,27 @@ struct TracebackRule {
     message: Option<Regex>,
     traceback: Option<Regex>,
     severity: Option<IncidentSeverity>,
+}
+
+impl TracebackRule {
+    /// Whether an exception of type `exception` whose text is `message` is one this rule
+    /// reads: of one of its types (any, when it names none), its message matching.
+    fn raises(&self, exception: Option<&str>, message: &str) -> bool {
+        let type_ok = self.exceptions.is_empty()
+            || exception.is_some_and(|e| self.exceptions.iter().any(|r| exception_matches(r, e)));
+        type_ok && self.message.as_ref().is_none_or(|m| m.is_match(message))
+    }
+}
+
+/// What the lines and exceptions a long traceback left out matched, by traceback rule.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LeftOut {
+    /// Whether a line left out matched the rule's `traceback` pattern.
+    lines: Vec<bool>,
+    /// Whether an exception left out is of the rule's types, with its message.
+    raised: Vec<bool>,
+    /// Whether an exception left out had a type.
+    typed: bool,
 }
 
 #[derive(Clone)]
@@ -406,31 +427,56 @@ impl Rules {
     }
 
     /// The class of a traceback whose exceptions (in the order printed: a chain's, a wrapped
-    /// one's) are `raised`, each its type and text: the first rule some exception of the chain
-    /// satisfies, else the catch-all category when an exception has a type, else
-    /// uncategorized.
+    /// one's) are `raised`, each its type and text, and whose lines are `lines`, with what a
+    /// long one `left_out` (none for an error reported in words): the first rule some
+    /// exception of the chain satisfies, else the catch-all category when an exception has a
+    /// type, else uncategorized.
     pub(super) fn match_traceback(
         &self,
         raised: &[(Option<&str>, &str)],
-        lines: Option<&TracebackLines>,
+        lines: &[String],
+        left_out: &LeftOut,
     ) -> Class {
-        let matched = self.tracebacks.iter().enumerate().find(|(at, rule)| {
-            let raised_ok = raised.iter().any(|(exception, message)| {
-                let type_ok = rule.exceptions.is_empty()
-                    || exception
-                        .is_some_and(|e| rule.exceptions.iter().any(|r| exception_matches(r, e)));
-                type_ok && rule.message.as_ref().is_none_or(|m| m.is_match(message))
-            });
+        let matched = self.tracebacks.iter().enumerate().find(|&(at, rule)| {
+            let raised_ok = left_out.raised.get(at) == Some(&true)
+                || raised
+                    .iter()
+                    .any(|&(exception, message)| rule.raises(exception, message));
             raised_ok
-                && rule
-                    .traceback
-                    .as_ref()
-                    .is_none_or(|t| lines.is_some_and(|lines| lines.matches(*at, t)))
+                && rule.traceback.as_ref().is_none_or(|t| {
+                    left_out.lines.get(at) == Some(&true) || lines.iter().any(|l| t.is_match(l))
+                })
         });
         match matched {
             Some((_, rule)) => (rule.category, rule.severity),
-            None if raised.iter().any(|(e, _)| e.is_some()) => (self.catch_all, None),
+            None if left_out.typed || raised.iter().any(|(e, _)| e.is_some()) => {
+                (self.catch_all, None)
+            }
             None => (None, None),
+        }
+    }
+
+    /// Notes, for [`Rules::match_traceback`], which rules' `traceback` patterns `line`, a line
+    /// a long traceback leaves out, matches.
+    pub(super) fn leave_out_line(&self, line: &str, left_out: &mut LeftOut) {
+        left_out.lines.resize(self.tracebacks.len(), false);
+        for (matched, rule) in left_out.lines.iter_mut().zip(&self.tracebacks) {
+            *matched |= rule.traceback.as_ref().is_some_and(|t| t.is_match(line));
+        }
+    }
+
+    /// Notes which rules' exception types and messages an exception a long chain leaves out,
+    /// of type `exception` with the text `message`, satisfies.
+    pub(super) fn leave_out_exception(
+        &self,
+        exception: Option<&str>,
+        message: &str,
+        left_out: &mut LeftOut,
+    ) {
+        left_out.raised.resize(self.tracebacks.len(), false);
+        left_out.typed |= exception.is_some();
+        for (matched, rule) in left_out.raised.iter_mut().zip(&self.tracebacks) {
+            *matched |= rule.raises(exception, message);
         }
     }
 
@@ -834,83 +880,4 @@ pub(super) fn exception_matches(rule: &str, exception: &str) -> bool {
             && exception
                 .strip_suffix(rule)
                 .is_some_and(|prefix| prefix.ends_with('.')))
-}
-/// A traceback's lines as kept: every line of one of ordinary length; of a longer one the
-/// first [`TracebackLines::HEAD`] and the last [`TracebackLines::TAIL`], with a line saying how
-/// many between were left out. Each line left out is asked of the rules' `traceback` patterns
-/// as it goes, so that a rule still sees every line: a log cannot make a traceback hold
-/// memory without bound (a recursion printed frame by frame, a loop that never raises).
-#[derive(Clone)]
-pub(super) struct TracebackLines {
-    head: Vec<String>,
-    tail: VecDeque<String>,
-    left_out: usize,
-    /// By traceback rule: whether a line left out matched its `traceback` pattern.
-    left_out_matched: Vec<bool>,
-}
-
-impl TracebackLines {
-    /// Lines kept from a traceback's start.
-    pub const HEAD: usize = 100;
-    /// Lines kept from its end, where the exception is raised.
-    pub const TAIL: usize = 400;
-
-    pub(super) fn new(first: &str) -> TracebackLines {
-        TracebackLines {
-            head: vec![first.to_owned()],
-            tail: VecDeque::new(),
-            left_out: 0,
-            left_out_matched: Vec::new(),
-        }
-    }
-
-    /// Adds `line`; a line that no longer fits is left out, asked of `rules` first.
-    pub(super) fn push(&mut self, line: &str, rules: &Rules) {
-        if self.head.len() < Self::HEAD {
-            self.head.push(line.to_owned());
-            return;
-        }
-        if self.tail.len() == Self::TAIL {
-            let out = self.tail.pop_front().expect("the tail is full");
-            self.left_out += 1;
-            self.left_out_matched.resize(rules.tracebacks.len(), false);
-            for (matched, rule) in self.left_out_matched.iter_mut().zip(&rules.tracebacks) {
-                *matched |= rule.traceback.as_ref().is_some_and(|t| t.is_match(&out));
-            }
-            let mut reused = out;
-            reused.clear();
-            reused.push_str(line);
-            self.tail.push_back(reused);
-        } else {
-            self.tail.push_back(line.to_owned());
-        }
-    }
-
-    /// The last line.
-    pub(super) fn last(&self) -> Option<&str> {
-        self.tail.back().or(self.head.last()).map(String::as_str)
-    }
-
-    /// Whether a line matches `pattern`, the `traceback` pattern of traceback rule `rule`.
-    fn matches(&self, rule: usize, pattern: &Regex) -> bool {
-        self.left_out_matched.get(rule) == Some(&true)
-            || self
-                .head
-                .iter()
-                .chain(&self.tail)
-                .any(|l| pattern.is_match(l))
-    }
-
-    /// The lines kept, in order, the lines left out said in one.
-    pub(super) fn into_lines(self) -> Vec<String> {
-        let mut lines = self.head;
-        if self.left_out > 0 {
-            lines.push(format!(
-                "    [... {} lines of the traceback left out ...]",
-                self.left_out
-            ));
-        }
-        lines.extend(self.tail);
-        lines
-    }
 }

@@ -1331,7 +1331,7 @@ mod each_rules_remember_shapes {
 
 #[test]
 fn a_long_traceback_keeps_its_ends_and_is_classified_by_every_line() {
-    use super::rules::TracebackLines;
+    use super::{HEAD_LINES, TAIL_LINES};
     let frames = |count: usize, at: usize| {
         let mut log = String::from("Traceback (most recent call last):\n");
         for i in 0..count {
@@ -1356,18 +1356,57 @@ fn a_long_traceback_keeps_its_ends_and_is_classified_by_every_line() {
         long.category,
         incidents(&classify(&frames(3, 9)))[0].category
     );
-    assert_eq!(
-        long.traceback.len(),
-        TracebackLines::HEAD + 1 + TracebackLines::TAIL
-    );
+    assert_eq!(long.traceback.len(), HEAD_LINES + 1 + TAIL_LINES);
     assert_eq!(long.traceback[0], "Traceback (most recent call last):");
     assert_eq!(
-        long.traceback[TracebackLines::HEAD],
+        long.traceback[HEAD_LINES],
         "    [... 9502 lines of the traceback left out ...]"
     );
     assert_eq!(long.traceback.last().unwrap(), "KeyError: 'Gold'");
     assert_eq!(
         (long.exception.as_deref(), long.line_number),
         (Some("KeyError"), 10_002)
+    );
+}
+
+#[test]
+fn a_long_chain_keeps_its_ends_and_is_classified_by_every_exception() {
+    use super::{HEAD_RAISED, TAIL_RAISED};
+    let chain = |count: usize, at: usize| {
+        let mut log = String::new();
+        for i in 0..count {
+            let raised = if i == at {
+                "KeyError: 'Gold'"
+            } else {
+                "OSError: again"
+            };
+            log.push_str("Traceback (most recent call last):\n  File \"/venv/lib/pandas/core/frame.py\", line 9, in f\n");
+            log.push_str(&format!("{raised}\n"));
+            if i + 1 < count {
+                log.push_str(
+                    "\nDuring handling of the above exception, another exception occurred:\n\n",
+                );
+            }
+        }
+        log
+    };
+    // Phase 5B reads a KeyError raised in pandas as a data error: the KeyError is read in a
+    // short chain, and left out of the middle of a long one.
+    let short = classify(&chain(3, 1));
+    let long = classify(&chain(1_000, 500));
+    let (short, long) = (incidents(&short)[0], incidents(&long)[0]);
+    assert_eq!(long.category, short.category);
+    assert_ne!(
+        long.category,
+        incidents(&classify(&chain(3, 9)))[0].category
+    );
+    assert_eq!(long.chain.len(), HEAD_RAISED + 1 + TAIL_RAISED);
+    assert_eq!(
+        long.chain[HEAD_RAISED].message,
+        "[... 900 exceptions of the chain left out ...]"
+    );
+    assert_eq!(
+        long.chain.last().unwrap().exception.as_deref(),
+        Some("OSError")
     );
 }
