@@ -32,8 +32,18 @@ pub enum MetricValue {
 /// read ([`Record::get`], [`Record::iter`]): most records of a training log are only merged
 /// into the run's latest metrics, and most of their values are never read before a later
 /// record replaces them. The value is the one an eager reading would have given.
+///
+/// Past [`Record::INDEXED`] keys a record also indexes them: the run's latest metrics gather
+/// every key the log ever wrote, and a log that writes new keys without end (a key per step or
+/// per sample) would otherwise make each merge search them all.
 #[derive(Clone, Default)]
-pub struct Record(Vec<(CompactString, Slot)>);
+pub struct Record {
+    pairs: Vec<(CompactString, Slot)>,
+    /// Where each key is in `pairs`, once there are more than [`Record::INDEXED`].
+    index: Option<Box<KeyIndex>>,
+}
+
+type KeyIndex = std::collections::HashMap<CompactString, usize, foldhash::fast::RandomState>;
 
 /// A value of a record: read already, or its text, read when it is first asked for.
 #[derive(Clone)]
@@ -97,7 +107,7 @@ pub(super) fn read_raw(raw: &str, kind: Raw) -> MetricValue {
 
 impl PartialEq for Record {
     fn eq(&self, other: &Record) -> bool {
-        self.0.len() == other.0.len()
+        self.pairs.len() == other.pairs.len()
             && self
                 .iter()
                 .zip(other.iter())
@@ -113,6 +123,9 @@ impl std::fmt::Debug for Record {
 }
 
 impl Record {
+    /// How many keys a record searches one by one; past them it indexes them.
+    pub(super) const INDEXED: usize = 32;
+
     /// An empty record.
     pub fn new() -> Record {
         Record::default()
@@ -120,25 +133,48 @@ impl Record {
 
     /// An empty record, as a constant.
     pub(super) const fn empty() -> Record {
-        Record(Vec::new())
+        Record {
+            pairs: Vec::new(),
+            index: None,
+        }
     }
 
     /// An empty record with room for `capacity` keys.
     pub(super) fn with_capacity(capacity: usize) -> Record {
-        Record(Vec::with_capacity(capacity))
+        Record {
+            pairs: Vec::with_capacity(capacity),
+            index: None,
+        }
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&MetricValue> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.value())
+        self.position(key).map(|at| self.pairs[at].1.value())
     }
 
     /// Whether `key` has a value.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == key)
+        self.position(key).is_some()
+    }
+
+    /// Where `key` is among the pairs.
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.pairs.iter().position(|(k, _)| k == key),
+        }
+    }
+
+    /// Adds `key`, which the record does not have.
+    fn push(&mut self, key: CompactString, slot: Slot) {
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), self.pairs.len());
+        }
+        self.pairs.push((key, slot));
+        if self.index.is_none() && self.pairs.len() > Self::INDEXED {
+            let keys = self.pairs.iter().enumerate();
+            self.index = Some(Box::new(keys.map(|(at, (k, _))| (k.clone(), at)).collect()));
+        }
     }
 
     /// Sets `key` to `value`, replacing the value it had.
@@ -147,9 +183,9 @@ impl Record {
     }
 
     fn put(&mut self, key: CompactString, slot: Slot) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => *old = slot,
-            None => self.0.push((key, slot)),
+        match self.position(&key) {
+            Some(at) => self.pairs[at].1 = slot,
+            None => self.push(key, slot),
         }
     }
 
@@ -158,22 +194,22 @@ impl Record {
         // Records of one kind of line write their keys in the same order: each key is looked
         // for first just after where the last one was.
         let mut guess = 0;
-        for (key, slot) in other.0 {
-            if let Some((k, old)) = self.0.get_mut(guess) {
+        for (key, slot) in other.pairs {
+            if let Some((k, old)) = self.pairs.get_mut(guess) {
                 if *k == key {
                     *old = slot;
                     guess += 1;
                     continue;
                 }
             }
-            match self.0.iter().position(|(k, _)| *k == key) {
+            match self.position(&key) {
                 Some(at) => {
-                    self.0[at].1 = slot;
+                    self.pairs[at].1 = slot;
                     guess = at + 1;
                 }
                 None => {
-                    self.0.push((key, slot));
-                    guess = self.0.len();
+                    self.push(key, slot);
+                    guess = self.pairs.len();
                 }
             }
         }
@@ -181,12 +217,12 @@ impl Record {
 
     /// The keys and values, in the order they were first written.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &MetricValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.value()))
+        self.pairs.iter().map(|(k, v)| (k.as_str(), v.value()))
     }
 
     /// The keys, in the order they were first written, none of their values read.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.pairs.iter().map(|(k, _)| k.as_str())
     }
 
     /// The record as the rules read it.
@@ -196,20 +232,18 @@ impl Record {
 
     /// The value of `key`, not read yet.
     pub(super) fn lazy_get(&self, key: &str) -> Option<LazyValue<'_>> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| LazyValue::Slot(v))
+        self.position(key)
+            .map(|at| LazyValue::Slot(&self.pairs[at].1))
     }
 
     /// How many keys.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs.len()
     }
 
     /// Whether it has no keys.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs.is_empty()
     }
 }
 
@@ -452,9 +486,7 @@ impl<'l> LineRecord<'l> {
                 ValueRef::Read(value) => Slot::Read(value.clone()),
             };
             // The keys of a line's pairs are unique.
-            record
-                .0
-                .push((CompactString::from(pair.key(self.line)), slot));
+            record.push(CompactString::from(pair.key(self.line)), slot);
         }
         record
     }
@@ -507,7 +539,7 @@ impl<'r> RecordRef<'r> {
     /// The `at`th key.
     pub(super) fn key_at(self, at: usize) -> &'r str {
         match self {
-            RecordRef::Kept(record) => &record.0[at].0,
+            RecordRef::Kept(record) => &record.pairs[at].0,
             RecordRef::Line(line) => line.pairs[at].key(line.line),
         }
     }
@@ -515,7 +547,7 @@ impl<'r> RecordRef<'r> {
     /// The value of the `at`th key, not read yet.
     pub(super) fn value_at(self, at: usize) -> LazyValue<'r> {
         match self {
-            RecordRef::Kept(record) => LazyValue::Slot(&record.0[at].1),
+            RecordRef::Kept(record) => LazyValue::Slot(&record.pairs[at].1),
             RecordRef::Line(line) => LazyValue::Line(line.line, &line.pairs[at].value),
         }
     }
@@ -523,7 +555,7 @@ impl<'r> RecordRef<'r> {
     /// The keys with their values read only when asked for, in the order written.
     pub(super) fn lazy_iter(self) -> LazyPairs<'r> {
         match self {
-            RecordRef::Kept(record) => LazyPairs::Kept(record.0.iter()),
+            RecordRef::Kept(record) => LazyPairs::Kept(record.pairs.iter()),
             RecordRef::Line(line) => LazyPairs::Line(line.line, line.pairs.iter()),
         }
     }
@@ -569,7 +601,7 @@ impl std::ops::Index<&str> for Record {
 impl Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        let mut map = serializer.serialize_map(Some(self.pairs.len()))?;
         for (key, value) in self.iter() {
             map.serialize_entry(key, value)?;
         }
@@ -1876,6 +1908,47 @@ mod tests {
                     super::super::metric::holds(&node, record.view(), &vars),
                     "{}: {}", line, rule
                 );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A record answers as a list of pairs searched one by one would, before its keys are
+        /// indexed and after: keys set one at a time or merged from another record, values
+        /// replaced, the order of first writing kept.
+        #[test]
+        fn an_indexed_record_answers_as_a_list_of_pairs(
+            writes in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::collection::vec((0u8..90, 0i64..5), 1..6)),
+                0..40,
+            ),
+        ) {
+            let mut record = Record::new();
+            let mut model: Vec<(String, i64)> = Vec::new();
+            for (merge, pairs) in writes {
+                let pairs: Vec<(String, i64)> = pairs.into_iter().map(|(k, v)| (format!("k{k}"), v)).collect();
+                if merge {
+                    record.extend(pairs.iter().map(|(k, v)| (k.as_str(), MetricValue::Int(*v))).collect());
+                } else {
+                    for (k, v) in &pairs {
+                        record.insert(k.as_str(), MetricValue::Int(*v));
+                    }
+                }
+                for (k, v) in pairs {
+                    match model.iter_mut().find(|(m, _)| *m == k) {
+                        Some(pair) => pair.1 = v,
+                        None => model.push((k, v)),
+                    }
+                }
+            }
+            let keys: Vec<&str> = model.iter().map(|(k, _)| k.as_str()).collect();
+            proptest::prop_assert_eq!(record.keys().collect::<Vec<_>>(), keys);
+            for k in 0..90 {
+                let key = format!("k{k}");
+                let expected = model.iter().find(|(m, _)| *m == key).map(|(_, v)| MetricValue::Int(*v));
+                proptest::prop_assert_eq!(record.get(&key), expected.as_ref(), "{}", key);
+                proptest::prop_assert_eq!(record.contains_key(&key), expected.is_some());
+                proptest::prop_assert_eq!(record.lazy_get(&key).map(|v| v.read().into_owned()), expected);
             }
         }
     }
