@@ -1,5 +1,6 @@
 //! `warden check` speed: the shipped Phase 5B protocol, and generated protocols of 1,000 and
-//! 10,000 states (goals: < 10 ms for phase5b as a whole process, < 1 s for 10,000 states).
+//! 10,000 states (goals: < 10 ms for phase5b as a whole process, < 1 s for 10,000 states);
+//! and `warden graph` of the generated protocols.
 //!
 //! Run with `cargo bench -p warden --bench check`.
 
