@@ -289,7 +289,7 @@ struct Traceback {
     started: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct Exception {
     exception: Option<String>,
     message: String,
@@ -298,6 +298,18 @@ struct Exception {
     /// Printed inside the previous exception's message: the exception that one wraps.
     nested: bool,
     frame: Option<(String, u64)>,
+}
+
+impl Exception {
+    /// Its message, all of its lines.
+    fn text(&self) -> String {
+        let mut text = self.message.clone();
+        for more in &self.more {
+            text.push('\n');
+            text.push_str(more);
+        }
+        text
+    }
 }
 
 #[derive(Clone)]
@@ -1009,6 +1021,14 @@ impl Classifier {
         self.report(incident, out);
     }
 
+    /// Adds `line` to the traceback's lines; a line a long one leaves out is read by the
+    /// rules first.
+    fn keep_line(&self, traceback: &mut Traceback, line: &str) {
+        if let Some(out) = traceback.lines.push(line.to_owned()) {
+            self.rules.leave_out_line(&out, &mut traceback.left_out);
+        }
+    }
+
     /// Reads `line` as part of `traceback`, or says the traceback ended before it (handing back
     /// the lines held while that was undecided).
     fn continue_traceback(&mut self, traceback: &mut Traceback, line: &str) -> Continue {
@@ -1305,28 +1325,6 @@ impl IncidentKey {
 
 /// The exception the others of a traceback come from: the first printed (a chain prints the
 /// cause first), or, when that one's message holds another traceback, the one it wraps.
-impl Classifier {
-    /// Adds `line` to the traceback's lines; a line a long one leaves out is read by the
-    /// rules first.
-    fn keep_line(&self, traceback: &mut Traceback, line: &str) {
-        if let Some(out) = traceback.lines.push(line.to_owned()) {
-            self.rules.leave_out_line(&out, &mut traceback.left_out);
-        }
-    }
-}
-
-impl Exception {
-    /// Its message, all of its lines.
-    fn text(&self) -> String {
-        let mut text = self.message.clone();
-        for more in &self.more {
-            text.push('\n');
-            text.push_str(more);
-        }
-        text
-    }
-}
-
 fn root_cause(raised: &[Exception]) -> usize {
     let mut root = 0;
     while raised.get(root + 1).is_some_and(|e| e.nested) {

@@ -124,7 +124,7 @@ impl std::fmt::Debug for Record {
 
 impl Record {
     /// How many keys a record searches one by one; past them it indexes them.
-    pub(super) const INDEXED: usize = 32;
+    const INDEXED: usize = 32;
 
     /// An empty record.
     pub fn new() -> Record {
