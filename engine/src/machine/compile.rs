@@ -335,7 +335,7 @@ pub(super) fn program(
         }
     }
     crate::classify::add_metric_templates(&mut env, protocol)?;
-    Program::try_new(Arc::new(env), |env| compiled(env, protocol))
+    Program::try_new(Arc::new(env), |env| compiled(env, protocol, &firsts))
 }
 
 /// For each guard and inline message text, the first transition (and message) written with the
@@ -383,10 +383,12 @@ impl Firsts {
     }
 }
 
-/// The handles of the templates `program` added, and the `set` expressions.
+/// The handles of the templates `program` added (the first of each shared text, as `firsts`
+/// says), and the `set` expressions.
 fn compiled<'env>(
     env: &'env Environment<'static>,
     protocol: &Protocol,
+    firsts: &Firsts,
 ) -> Result<Compiled<'env>, CompileError> {
     let render = |key: Key<'_>| -> Result<Render<'env>, CompileError> {
         let name = key.to_string();
@@ -406,7 +408,6 @@ fn compiled<'env>(
             messages.insert(message.to_owned(), render(Key::Message(message))?);
         }
     }
-    let firsts = Firsts::of(protocol);
     // The guards and texts rendered so far, by the first transition that has each.
     let mut guards: HashMap<usize, Guard<'env>> = HashMap::new();
     let mut texts: HashMap<(usize, usize), Render<'env>> = HashMap::new();
