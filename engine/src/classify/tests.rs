@@ -1372,14 +1372,11 @@ fn a_long_traceback_keeps_its_ends_and_is_classified_by_every_line() {
 #[test]
 fn a_long_chain_keeps_its_ends_and_is_classified_by_every_exception() {
     use super::{HEAD_RAISED, TAIL_RAISED};
-    let chain = |count: usize, at: usize| {
+    // `count` exceptions, the one at `at` raised as `one`, the others as `other`.
+    let written = |count: usize, at: usize, one: &str, other: &str| {
         let mut log = String::new();
         for i in 0..count {
-            let raised = if i == at {
-                "KeyError: 'Gold'"
-            } else {
-                "OSError: again"
-            };
+            let raised = if i == at { one } else { other };
             log.push_str("Traceback (most recent call last):\n  File \"/venv/lib/pandas/core/frame.py\", line 9, in f\n");
             log.push_str(&format!("{raised}\n"));
             if i + 1 < count {
@@ -1390,6 +1387,7 @@ fn a_long_chain_keeps_its_ends_and_is_classified_by_every_exception() {
         }
         log
     };
+    let chain = |count, at| written(count, at, "KeyError: 'Gold'", "OSError: again");
     // Phase 5B reads a KeyError raised in pandas as a data error: the KeyError is read in a
     // short chain, and left out of the middle of a long one.
     let short = classify(&chain(3, 1));
@@ -1409,4 +1407,13 @@ fn a_long_chain_keeps_its_ends_and_is_classified_by_every_exception() {
         long.chain.last().unwrap().exception.as_deref(),
         Some("OSError")
     );
+    // An exception of a type no rule names is the catch-all's; a chain with none of a type is
+    // uncategorized. Left out, the typed one still counts.
+    let typed = |count, at| {
+        let log = written(count, at, "WeirdError: x", "the worker stopped");
+        incidents(&classify(&log))[0].category.clone()
+    };
+    assert_eq!(typed(1_000, 500), typed(3, 1));
+    assert_ne!(typed(3, 1), "uncategorized");
+    assert_eq!(typed(1_000, 1_000), "uncategorized");
 }
