@@ -15,9 +15,14 @@ use minijinja::value::{Value, ValueKind};
 use super::record::{read_raw, LazyValue, MetricValue, Raw, Record, RecordRef, Token, ValueRef};
 
 /// A compiled metric rule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Node {
     Key(String),
+    /// A name found, by [`bind`], among the keys of the records it is asked of: the value at
+    /// that place.
+    At(usize),
+    /// A name [`bind`] found neither among the keys nor among the vars: evaluating it stops.
+    Missing,
     /// An `each` rule's `value`: the value of the key it is asked for.
     Value,
     /// An `each` rule's `key`: the key it is asked for.
@@ -32,7 +37,7 @@ pub(crate) enum Node {
     Test(Test, Box<Node>),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Op {
     Eq,
     Ne,
@@ -48,7 +53,7 @@ pub(crate) enum Op {
     Div,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Test {
     Nan,
     Infinite,
@@ -91,6 +96,35 @@ pub(crate) fn compile_each(source: &str) -> Option<Node> {
         }
     }
     compile(source).map(each)
+}
+
+/// `node` with its names found where [`holds`] would find them, for records written with
+/// `keys` (in their order) over `vars`: a key by its place ([`Node::At`]), a var (which a key
+/// hides) by its value, read once here, any other name as [`Node::Missing`]. The same answers
+/// for every such record, without a name looked up among the keys and the vars for each. An
+/// `each` rule's names other than `key` and `value` are the vars': bound with no keys.
+pub(crate) fn bind(node: &Node, keys: &[&str], vars: &Record) -> Node {
+    let bound = |inner: &Node| Box::new(bind(inner, keys, vars));
+    match node {
+        Node::Key(name) => match keys.iter().position(|k| k == name) {
+            Some(at) => Node::At(at),
+            None => match vars.lazy_get(name).map(LazyValue::read) {
+                Some(value) => match value.as_ref() {
+                    MetricValue::Int(i) => Node::Number(*i as f64),
+                    MetricValue::Float(f) => Node::Number(*f),
+                    MetricValue::Bool(b) => Node::Bool(*b),
+                    MetricValue::Text(s) => Node::Text(s.clone()),
+                    MetricValue::Null => Node::Null,
+                },
+                None => Node::Missing,
+            },
+        },
+        Node::Not(inner) => Node::Not(bound(inner)),
+        Node::Neg(inner) => Node::Neg(bound(inner)),
+        Node::Test(test, inner) => Node::Test(*test, bound(inner)),
+        Node::Binary(op, left, right) => Node::Binary(*op, bound(left), bound(right)),
+        other => other.clone(),
+    }
 }
 
 fn node(expr: &Expr<'_>) -> Option<Node> {
@@ -253,7 +287,7 @@ pub(crate) fn needed(node: &Node) -> Vec<&str> {
 fn needs(node: &Node) -> Vec<&str> {
     match node {
         Node::Key(key) => vec![key.as_str()],
-        Node::Value | Node::KeyName => Vec::new(),
+        Node::Value | Node::KeyName | Node::At(_) | Node::Missing => Vec::new(),
         Node::Number(_) | Node::Text(_) | Node::Bool(_) | Node::Null => Vec::new(),
         Node::Not(inner) | Node::Neg(inner) => stops(inner),
         Node::Test(Test::Undefined, _) => Vec::new(),
@@ -283,7 +317,7 @@ fn needs(node: &Node) -> Vec<&str> {
 fn stops(node: &Node) -> Vec<&str> {
     match node {
         Node::Key(key) => vec![key.as_str()],
-        Node::Value | Node::KeyName => Vec::new(),
+        Node::Value | Node::KeyName | Node::At(_) | Node::Missing => Vec::new(),
         Node::Number(_) | Node::Text(_) | Node::Bool(_) | Node::Null | Node::Test(..) => Vec::new(),
         Node::Not(inner) | Node::Neg(inner) => stops(inner),
         // The right side is not always evaluated.
@@ -350,6 +384,8 @@ fn truthy(value: Val<'_>) -> bool {
 fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
     Ok(match node {
         Node::Key(key) => names.get(key).ok_or(Stop::Undefined)?,
+        Node::At(at) => Val::lazy(names.record.value_at(*at)),
+        Node::Missing => return Err(Stop::Undefined),
         Node::Value => Val::lazy(names.each.ok_or(Stop::Undefined)?.1),
         Node::KeyName => Val::Text(names.each.ok_or(Stop::Undefined)?.0),
         Node::Number(n) => Val::Number(*n),
@@ -362,6 +398,7 @@ fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
         Node::Test(Test::Nan | Test::Infinite | Test::NanOrInfinite, inner)
             if match &**inner {
                 Node::Key(key) => names.raw(key),
+                Node::At(at) => names.record.value_at(*at).raw(),
                 Node::Value => names.each.and_then(|(_, value)| value.raw()),
                 _ => None,
             }

@@ -225,8 +225,6 @@ pub struct Classifier {
     /// The run's vars that metric rules read, converted once: a name no rule reads is left out,
     /// so that looking up a key the record lacks costs little.
     vars: Arc<Record>,
-    /// The names rules read that the vars have, as [`Rules::names_bits`] counts them.
-    vars_bits: u64,
     /// The shape of the line being read ([`latest::shape_of`]).
     keys: Vec<u8>,
     /// The pairs of the last line read as a record, kept for their room: the next line's are
@@ -349,7 +347,6 @@ impl Classifier {
         Classifier {
             rules,
             vars: Arc::default(),
-            vars_bits: 0,
             keys: Vec::new(),
             pairs: record::Pairs::default(),
             latest: latest::Latest::default(),
@@ -394,7 +391,8 @@ impl Classifier {
     ) -> Classifier {
         let rules = &self.rules;
         self.vars = Arc::new(vars.filter(|(k, _)| rules.metric_reads(k)).collect());
-        self.vars_bits = self.rules.names_bits(self.vars.view());
+        // What the rules make of a shape's keys reads the vars.
+        self.latest.forget_facts();
         self
     }
 
@@ -746,7 +744,10 @@ impl Classifier {
         // What the rules make of the keys: made once for a shape of lines.
         let facts = shape
             .and_then(|at| self.latest.take_facts(at))
-            .unwrap_or_else(|| self.rules.key_facts(record, self.stamp.as_deref()));
+            .unwrap_or_else(|| {
+                self.rules
+                    .key_facts(record, self.stamp.as_deref(), &self.vars)
+            });
         self.record_line(record, &facts, line, at, out);
         // A long line is kept as its record, not as a line to read again.
         if line.len() <= latest::LINE_BYTES {
@@ -816,7 +817,9 @@ impl Classifier {
                         true
                     }
                     Scanned::Kept(record) => {
-                        let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
+                        let facts =
+                            self.rules
+                                .key_facts(record.view(), self.stamp.as_deref(), &self.vars);
                         self.record_line(record.view(), &facts, line, at, out);
                         self.latest.add_record(record, self.line_number);
                         true
@@ -859,7 +862,9 @@ impl Classifier {
                     reported: Vec::new(),
                 });
             } else if let Some(record) = self.rules.extract.pairs(line) {
-                let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
+                let facts = self
+                    .rules
+                    .key_facts(record.view(), self.stamp.as_deref(), &self.vars);
                 self.metric(record.view(), &facts, line, at, out);
                 self.latest.add_record(record, self.line_number);
             }
@@ -896,10 +901,7 @@ impl Classifier {
         at: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
-        if let Some(found) = self
-            .rules
-            .match_metric(record, facts, &self.vars, self.vars_bits)
-        {
+        if let Some(found) = self.rules.match_metric(record, facts, &self.vars) {
             let incident = self.metric_incident(&found, record.to_record(), line, None, at);
             self.report(incident, out);
         }
@@ -935,11 +937,10 @@ impl Classifier {
     /// A row of the table being read: its first incident of a class is reported, the others
     /// counted on it.
     fn table_row(&mut self, record: Record, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
-        let facts = self.rules.key_facts(record.view(), self.stamp.as_deref());
-        if let Some(found) =
-            self.rules
-                .match_metric(record.view(), &facts, &self.vars, self.vars_bits)
-        {
+        let facts = self
+            .rules
+            .key_facts(record.view(), self.stamp.as_deref(), &self.vars);
+        if let Some(found) = self.rules.match_metric(record.view(), &facts, &self.vars) {
             let class = found.class.0;
             let table = self.table.as_ref().expect("a table is being read");
             let earlier = table.reported.iter().find(|(c, _)| *c == class);

@@ -1908,6 +1908,14 @@ mod tests {
                     super::super::metric::holds(&node, record.view(), &vars),
                     "{}: {}", line, rule
                 );
+                // Its names found by their places in the line's keys, as a shape's facts ask.
+                let keys: Vec<&str> = view.keys().collect();
+                let bound = super::super::metric::bind(&node, &keys, &vars);
+                proptest::prop_assert_eq!(
+                    super::super::metric::holds(&bound, view, &vars),
+                    super::super::metric::holds(&node, record.view(), &vars),
+                    "{}: {} bound", line, rule
+                );
             }
         }
     }

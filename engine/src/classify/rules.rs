@@ -114,10 +114,10 @@ struct MetricRule {
     /// The names the rule reads; without one of them, in the record or the vars, the template
     /// does not hold.
     keys: Vec<String>,
-    /// The names it cannot hold without (see [`metric::needed`]), as bits of
-    /// [`Rules::metric_names`]' positions: a record without them, when the vars lack them too,
-    /// is not asked. None for an `each` rule, or when a name is past the 64th.
-    needed: Option<u64>,
+    /// The names it cannot hold without (see [`metric::needed`]; a template rule reads all it
+    /// names): a record without one of them, when the vars lack it too, is not asked. Empty
+    /// for an `each` rule, whose `key` and `value` are no record's keys.
+    needed: Vec<String>,
     severity: Option<IncidentSeverity>,
 }
 
@@ -142,10 +142,6 @@ pub struct Rules {
     metrics: Vec<MetricRule>,
     /// Every name some metric rule reads: the only vars a classifier keeps.
     metric_names: BTreeSet<String>,
-    /// The first 64 of them, in order: a rule's `needed` bits are their positions here.
-    name_bits: Vec<String>,
-    /// The [`record::key_bit`]s of those: a key without one of them is none of them.
-    names_filter: u64,
     /// What reads metrics out of lines that are not records: the keys rules name, and the
     /// keys `each` rules' globs match.
     pub(super) extract: super::extract::Extractor,
@@ -213,7 +209,7 @@ impl Rules {
                     native,
                     template,
                     keys,
-                    needed: None,
+                    needed: Vec::new(),
                     severity,
                 });
             } else if rule.is_exit() {
@@ -283,8 +279,14 @@ impl Rules {
             .iter()
             .flat_map(|m| m.keys.iter().cloned())
             .collect();
-        for rule in &mut metrics {
-            rule.needed = needed_bits(rule, &metric_names);
+        for rule in metrics.iter_mut().filter(|rule| rule.each.is_none()) {
+            rule.needed = match &rule.native {
+                Some(native) => metric::needed(native)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                None => rule.keys.clone(),
+            };
         }
         // What an `each` rule reads of a key is `key` and `value`, not names in the log.
         let named = metrics
@@ -328,11 +330,6 @@ impl Rules {
             error_lines,
             any_report,
             metrics,
-            name_bits: metric_names.iter().take(64).cloned().collect(),
-            names_filter: metric_names
-                .iter()
-                .take(64)
-                .fold(0, |bits, name| bits | record::key_bit(name)),
             metric_names,
             extract,
             candidates,
@@ -525,61 +522,40 @@ impl Rules {
 
     /// The first metric rule that holds for `record`, its names read from the record, then from
     /// the run's `vars`, with what it read of the record (for an `each` rule: the key it held
-    /// for).
-    /// `facts` are [`Rules::key_facts`] of the record's keys; `vars_bits` the vars'
-    /// [`Rules::names_bits`].
+    /// for). `facts` are [`Rules::key_facts`] of the record's keys over the same `vars`: the
+    /// rules they ask, in order, are the only ones asked.
     pub(super) fn match_metric(
         &self,
         record: RecordRef<'_>,
         facts: &KeyFacts,
         vars: &Record,
-        vars_bits: u64,
     ) -> Option<MetricMatch> {
         let mut context = None;
-        // The names rules read that are there, as bits: most rules cannot hold without a key
-        // the record lacks, and are not asked.
-        let there = facts.there | vars_bits;
-        let mut each_rule = 0;
-        for rule in &self.metrics {
-            // The rule's bit in the facts' globs, counted over every `each` rule in order.
-            let bit = 1u64.checked_shl(each_rule).unwrap_or(0);
-            each_rule += u32::from(rule.each.is_some());
-            if rule.needed.is_some_and(|needed| needed & !there != 0) {
-                continue;
-            }
-            if let Some(each) = &rule.each {
-                // The facts say which keys the glob matches; past the 64th `each` rule they
-                // have no bit for it, and the glob is asked.
-                for (at, &globs) in facts.globs.iter().enumerate() {
-                    if bit != 0 && globs & bit == 0 {
-                        continue;
+        for ask in &facts.asks {
+            let rule = &self.metrics[ask.rule];
+            if let Some(at) = ask.key {
+                let key = record.key_at(at);
+                let value = record.value_at(at);
+                let native = ask.native.as_ref();
+                let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
+                    Some(answer) => answer,
+                    None => {
+                        let one: Record = [
+                            ("key", MetricValue::Text(key.to_owned())),
+                            ("value", value.read().into_owned()),
+                        ]
+                        .into_iter()
+                        .collect();
+                        self.holds(rule, None, one.view(), vars, &mut None)
                     }
-                    let key = record.key_at(at);
-                    if bit == 0 && !each.is_match(key) {
-                        continue;
-                    }
-                    let value = record.value_at(at);
-                    let native = rule.native.as_ref();
-                    let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
-                        Some(answer) => answer,
-                        None => {
-                            let one: Record = [
-                                ("key", MetricValue::Text(key.to_owned())),
-                                ("value", value.read().into_owned()),
-                            ]
-                            .into_iter()
-                            .collect();
-                            self.holds(rule, one.view(), vars, &mut None)
-                        }
-                    };
-                    if holds {
-                        return Some(MetricMatch {
-                            class: (rule.category, rule.severity),
-                            read: vec![(key.to_owned(), value.read().into_owned())],
-                        });
-                    }
+                };
+                if holds {
+                    return Some(MetricMatch {
+                        class: (rule.category, rule.severity),
+                        read: vec![(key.to_owned(), value.read().into_owned())],
+                    });
                 }
-            } else if self.holds(rule, record, vars, &mut context) {
+            } else if self.holds(rule, ask.native.as_ref(), record, vars, &mut context) {
                 let read = rule
                     .keys
                     .iter()
@@ -594,49 +570,56 @@ impl Rules {
         None
     }
 
-    /// What the rules make of `record`'s keys, and where among them `stamp` is.
-    pub(super) fn key_facts(&self, record: RecordRef<'_>, stamp: Option<&str>) -> KeyFacts {
+    /// What the rules make of `record`'s keys over `vars`, and where among them `stamp` is.
+    pub(super) fn key_facts(
+        &self,
+        record: RecordRef<'_>,
+        stamp: Option<&str>,
+        vars: &Record,
+    ) -> KeyFacts {
+        let keys: Vec<&str> = record.keys().collect();
+        let there = |name: &String| keys.contains(&name.as_str()) || vars.contains_key(name);
+        let mut asks = Vec::new();
+        for (at, rule) in self.metrics.iter().enumerate() {
+            match &rule.each {
+                Some(glob) => {
+                    // Its names other than `key` and `value` are the vars'.
+                    let native = rule.native.as_ref().map(|n| metric::bind(n, &[], vars));
+                    let matched = keys.iter().enumerate().filter(|(_, k)| glob.is_match(k));
+                    asks.extend(matched.map(|(key, _)| Ask {
+                        rule: at,
+                        key: Some(key),
+                        native: native.clone(),
+                    }));
+                }
+                // A rule that cannot hold without a name neither the keys nor the vars have
+                // is not asked.
+                None if rule.needed.iter().all(there) => asks.push(Ask {
+                    rule: at,
+                    key: None,
+                    native: rule.native.as_ref().map(|n| metric::bind(n, &keys, vars)),
+                }),
+                None => {}
+            }
+        }
         KeyFacts {
-            there: self.names_bits(record),
-            globs: record.keys().map(|k| self.globs_matching(k)).collect(),
-            stamp: stamp.and_then(|stamp| record.keys().position(|k| k == stamp)),
-            leveled: record.keys().any(|k| super::LEVELS.contains(&k)),
+            asks,
+            stamp: stamp.and_then(|stamp| keys.iter().position(|&k| k == stamp)),
+            leveled: keys.iter().any(|k| super::LEVELS.contains(k)),
         }
     }
 
-    /// Which of the first 64 `each` rules' globs match `key`, as bits in their order.
-    fn globs_matching(&self, key: &str) -> u64 {
-        self.metrics
-            .iter()
-            .filter_map(|m| m.each.as_ref())
-            .take(64)
-            .enumerate()
-            .filter(|(_, glob)| glob.is_match(key))
-            .fold(0, |bits, (at, _)| bits | 1 << at)
-    }
-
-    /// The bits of the names rules read that `record` has (a name past the 64th has none).
-    pub(super) fn names_bits(&self, record: RecordRef<'_>) -> u64 {
-        // Most keys are no rule's: told so by one bit of their length and letters.
-        record
-            .keys()
-            .filter(|k| self.names_filter & record::key_bit(k) != 0)
-            .filter_map(|k| self.name_bits.iter().position(|n| n == k))
-            .fold(0, |bits, at| bits | 1 << at)
-    }
-
+    /// Whether `rule` holds for `record` over `vars`: by `native`, its native form (bound to
+    /// the record's keys, or not), when that can tell, else by its template.
     fn holds(
         &self,
         rule: &MetricRule,
+        native: Option<&metric::Node>,
         record: RecordRef<'_>,
         vars: &Record,
         context: &mut Option<minijinja::Value>,
     ) -> bool {
-        if let Some(answer) = rule
-            .native
-            .as_ref()
-            .and_then(|n| metric::holds(n, record, vars))
-        {
+        if let Some(answer) = native.and_then(|n| metric::holds(n, record, vars)) {
             return answer;
         }
         let known = |k: &String| record.lazy_get(k).is_some() || vars.contains_key(k);
@@ -654,33 +637,14 @@ impl Rules {
     }
 }
 
-/// The bits of the names `rule` cannot hold without, among `names` (in their order), when it
-/// is not an `each` rule (whose `key` and `value` are no record's keys) and all have a bit.
-fn needed_bits(rule: &MetricRule, names: &BTreeSet<String>) -> Option<u64> {
-    if rule.each.is_some() {
-        return None;
-    }
-    // A template rule reads every name it names; a native one may not.
-    let needed: Vec<&str> = match &rule.native {
-        Some(native) => metric::needed(native),
-        None => rule.keys.iter().map(String::as_str).collect(),
-    };
-    needed.iter().try_fold(0u64, |bits, name| {
-        let at = names.iter().position(|n| n == name)?;
-        (at < 64).then_some(bits | 1 << at)
-    })
-}
-
 /// What the rules make of a record's keys, in their order, and where the stamp key is among
 /// them ([`Rules::key_facts`]): the same for
 /// every record that writes those keys in that order, as the progress lines of a log do, so
 /// a classifier makes them once for each such shape of its lines.
 #[derive(Clone, Default, Debug, PartialEq)]
 pub(super) struct KeyFacts {
-    /// The names rules read that are among the keys, as [`Rules::names_bits`] counts them.
-    there: u64,
-    /// For each key, which of the first 64 `each` rules' globs match it, as bits in their order.
-    globs: Vec<u64>,
+    /// The metric rules a record of the keys is asked, in order.
+    asks: Vec<Ask>,
     /// Which key is the classifier's stamp key ([`Classifier::set_stamp`]).
     ///
     /// [`Classifier::set_stamp`]: super::Classifier::set_stamp
@@ -688,6 +652,19 @@ pub(super) struct KeyFacts {
     /// Whether a key names a level (`level`, `levelname`, ...), which may make the record an
     /// error report: most shapes have none, and their records are not asked.
     pub(super) leveled: bool,
+}
+
+/// A metric rule a record of some keys is asked: an `each` rule for one key its glob matches,
+/// or a rule over the whole record. Rules that cannot hold without a name neither the keys
+/// nor the vars have are not asked.
+#[derive(Clone, Debug, PartialEq)]
+struct Ask {
+    /// Its place among [`Rules::metrics`].
+    rule: usize,
+    /// For an `each` rule: the key it is asked for, by its place among the keys.
+    key: Option<usize>,
+    /// Its native form, its names found among the keys and the vars ([`metric::bind`]).
+    native: Option<metric::Node>,
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.

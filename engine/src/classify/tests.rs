@@ -860,6 +860,32 @@ mod native_metric_rules {
             }
         }
 
+        /// A rule bound to a record's keys and the vars ([`metric::bind`]), as a shape's facts
+        /// hold it, answers as the rule does for that record: its names found by their places,
+        /// the vars read once. An `each` rule's too, bound to the vars alone.
+        #[test]
+        fn a_rule_bound_to_the_keys_answers_as_the_rule(record in record(), vars in vars()) {
+            let keys: Vec<&str> = record.keys().collect();
+            for rule in RULES {
+                let node = metric::compile(rule).unwrap();
+                let bound = metric::bind(&node, &keys, &vars);
+                prop_assert_eq!(
+                    metric::holds(&bound, record.view(), &vars),
+                    metric::holds(&node, record.view(), &vars),
+                    "{} on {:?} over {:?}", rule, record, vars
+                );
+                let each = metric::compile_each(rule).unwrap();
+                let bound = metric::bind(&each, &[], &vars);
+                for (key, value) in record.view().lazy_iter() {
+                    prop_assert_eq!(
+                        metric::holds_each(&bound, key, value, &vars),
+                        metric::holds_each(&each, key, value, &vars),
+                        "{} for {} over {:?}", rule, key, vars
+                    );
+                }
+            }
+        }
+
         /// A record without a name a rule cannot hold without (the vars lacking it too) is
         /// not asked: neither evaluator would say it holds.
         #[test]
@@ -1307,13 +1333,13 @@ mod each_rules_remember_shapes {
                 let record = record::parse(&line).expect("a record");
                 let mut keys = Vec::new();
                 super::super::latest::shape_of(record.keys(), &mut keys);
-                let anew = rules.key_facts(record.view(), Some("step"));
+                let vars = classifier.vars.clone();
+                let anew = rules.key_facts(record.view(), Some("step"), &vars);
                 let at = classifier.latest.find(&keys);
                 if let Some(remembered) = at.and_then(|at| classifier.latest.take_facts(at)) {
                     remembered_once = true;
                     proptest::prop_assert_eq!(&remembered, &anew, "{}", line);
-                    let vars = Record::new();
-                    let found = |facts| rules.match_metric(record.view(), facts, &vars, 0);
+                    let found = |facts| rules.match_metric(record.view(), facts, &vars);
                     proptest::prop_assert_eq!(
                         found(&remembered).map(|m| (m.class.0, m.read)),
                         found(&anew).map(|m| (m.class.0, m.read)),
