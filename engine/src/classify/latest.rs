@@ -56,9 +56,9 @@ struct Shape {
     /// What the rules make of its keys; taken while a line of the shape is read
     /// ([`Latest::take_facts`]), or forgotten ([`Latest::forget_facts`]).
     facts: Option<KeyFacts>,
-    /// Whether its keys can be read as written in a line of `key=value` pairs
+    /// Its keys as a line of `key=value` pairs writes them, when it can be read so
     /// ([`record::key_values_of_shape`]).
-    key_values: bool,
+    key_values: Option<record::KeyValueShape>,
 }
 
 /// Writes a record's `keys` into `shape` (cleared first) as [`Latest`] knows a shape by: each
@@ -92,8 +92,8 @@ impl Latest {
     /// them against a shape's keys, tried, cost more than it saved.)
     pub(super) fn read_as_shape(&mut self, line: &str, pairs: &mut Pairs) -> Option<usize> {
         let at = self.last_key_values;
-        let shape = self.shapes.get(at).filter(|shape| shape.key_values)?;
-        record::key_values_of_shape(line, &shape.keys, pairs).map(|()| at)
+        let shape = self.shapes.get(at)?.key_values.as_ref()?;
+        record::key_values_of_shape(line, shape, pairs).map(|()| at)
     }
 
     /// Notes that the line just read, `line`, was of the shape kept at `at`.
@@ -149,7 +149,7 @@ impl Latest {
             self.note_form(line, at);
             return;
         }
-        let key_values = record::key_values_shape(keys);
+        let key_values = record::KeyValueShape::of(keys);
         let shape = Shape {
             keys: keys.to_vec(),
             line: line.to_owned(),

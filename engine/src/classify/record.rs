@@ -280,8 +280,10 @@ pub(super) fn key_slot(key: &str) -> usize {
 pub(super) enum LazyValue<'r> {
     /// A value of a [`Record`].
     Slot(&'r Slot),
-    /// A value of a [`LineRecord`]: its text, or what it read as already.
-    Line(&'r str, &'r Value),
+    /// A value of a [`LineRecord`] not read yet: the line, and where its text is in it.
+    Line(&'r str, RawAt),
+    /// A value of a [`LineRecord`] read already.
+    Read(&'r MetricValue),
 }
 
 /// What a value is now: its text and how that reads, or a value read.
@@ -301,11 +303,9 @@ impl<'r> LazyValue<'r> {
                 Some(read) => ValueRef::Read(read),
                 None => ValueRef::Raw(raw.as_str(), *kind),
             },
-            LazyValue::Slot(Slot::Read(value)) | LazyValue::Line(_, Value::Read(value)) => {
-                ValueRef::Read(value)
-            }
-            LazyValue::Line(line, Value::Raw { start, len, kind }) => {
-                ValueRef::Raw(&line[*start as usize..(*start + *len) as usize], *kind)
+            LazyValue::Slot(Slot::Read(value)) | LazyValue::Read(value) => ValueRef::Read(value),
+            LazyValue::Line(line, RawAt { start, len, kind }) => {
+                ValueRef::Raw(&line[start as usize..(start + len) as usize], kind)
             }
         }
     }
@@ -315,7 +315,7 @@ impl<'r> LazyValue<'r> {
         use std::borrow::Cow;
         match self {
             LazyValue::Slot(slot) => Cow::Borrowed(slot.value()),
-            LazyValue::Line(..) => match self.now() {
+            LazyValue::Line(..) | LazyValue::Read(_) => match self.now() {
                 ValueRef::Read(value) => Cow::Borrowed(value),
                 ValueRef::Raw(raw, kind) => Cow::Owned(read_raw(raw, kind)),
             },
@@ -361,11 +361,21 @@ impl<'r> LazyValue<'r> {
 }
 
 /// A value of a line's record: where its text is in the line, or what it read as already
-/// (Python's `NaN` and infinities, `true`, `false`, `null`, a number with an exponent).
-#[derive(Clone, Debug)]
+/// (Python's `NaN` and infinities, `true`, `false`, `null`, a number with an exponent), by
+/// its place among the [`Pairs`]' values read. Plain data: the pairs of a line are let go of
+/// without a value dropped.
+#[derive(Clone, Copy, Debug)]
 pub(super) enum Value {
-    Raw { start: u32, len: u32, kind: Raw },
-    Read(MetricValue),
+    Raw(RawAt),
+    Read(u32),
+}
+
+/// Where a value's text is in its line, and how it reads.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RawAt {
+    start: u32,
+    len: u32,
+    kind: Raw,
 }
 
 /// A pair of a line's record: where its key is in the line, and its value.
@@ -389,6 +399,8 @@ impl Pair {
 #[derive(Clone, Default)]
 pub(super) struct Pairs {
     pairs: Vec<Pair>,
+    /// The values read already of `pairs` ([`Value::Read`]): rare.
+    read: Vec<MetricValue>,
     /// The bits of [`key_bit`] of the keys written by [`Pairs::set`]: a key whose bit is not
     /// there is new, and is not looked for among them. (The pairs [`key_values_of_shape`]
     /// writes leave it empty: a shape's keys are distinct, and nothing is set after them.)
@@ -434,22 +446,24 @@ impl Pairs {
         LineRecord {
             line,
             pairs: &self.pairs,
+            read: &self.read,
         }
     }
 
     /// Sets `key` to the text `raw` of `kind`, both parts of `line`.
     fn raw(&mut self, line: &str, key: &str, raw: &str, kind: Raw) {
-        let value = Value::Raw {
+        let value = Value::Raw(RawAt {
             start: offset(line, raw),
             len: raw.len() as u32,
             kind,
-        };
+        });
         self.set(line, key, value);
     }
 
     /// Sets `key`, a part of `line`, to `value`.
     fn read(&mut self, line: &str, key: &str, value: MetricValue) {
-        self.set(line, key, Value::Read(value));
+        self.read.push(value);
+        self.set(line, key, Value::Read(self.read.len() as u32 - 1));
     }
 
     fn clear(&mut self) {
@@ -458,6 +472,7 @@ impl Pairs {
             self.pairs = Vec::new();
         }
         self.pairs.clear();
+        self.read.clear();
         self.seen = 0;
     }
 }
@@ -474,6 +489,8 @@ fn offset(text: &str, part: &str) -> u32 {
 pub(super) struct LineRecord<'l> {
     line: &'l str,
     pairs: &'l [Pair],
+    /// The values of `pairs` read already.
+    read: &'l [MetricValue],
 }
 
 impl<'l> LineRecord<'l> {
@@ -481,7 +498,7 @@ impl<'l> LineRecord<'l> {
     pub(super) fn to_record(self) -> Record {
         let mut record = Record::with_capacity(self.pairs.len());
         for pair in self.pairs {
-            let slot = match LazyValue::Line(self.line, &pair.value).now() {
+            let slot = match self.value(pair).now() {
                 ValueRef::Raw(raw, kind) => Slot::raw(raw, kind),
                 ValueRef::Read(value) => Slot::Read(value.clone()),
             };
@@ -495,12 +512,20 @@ impl<'l> LineRecord<'l> {
     pub(super) fn keys(self) -> impl Iterator<Item = &'l str> {
         self.pairs.iter().map(move |p| p.key(self.line))
     }
+
+    /// The value of `pair`, one of its pairs, not read yet.
+    fn value(self, pair: &Pair) -> LazyValue<'l> {
+        match pair.value {
+            Value::Raw(raw) => LazyValue::Line(self.line, raw),
+            Value::Read(at) => LazyValue::Read(&self.read[at as usize]),
+        }
+    }
 }
 
 /// The keys of a record with their values read only when asked for ([`RecordRef::lazy_iter`]).
 pub(super) enum LazyPairs<'r> {
     Kept(std::slice::Iter<'r, (CompactString, Slot)>),
-    Line(&'r str, std::slice::Iter<'r, Pair>),
+    Line(LineRecord<'r>, std::slice::Iter<'r, Pair>),
 }
 
 impl<'r> Iterator for LazyPairs<'r> {
@@ -509,9 +534,7 @@ impl<'r> Iterator for LazyPairs<'r> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             LazyPairs::Kept(pairs) => pairs.next().map(|(k, v)| (k.as_str(), LazyValue::Slot(v))),
-            LazyPairs::Line(line, pairs) => pairs
-                .next()
-                .map(|p| (p.key(line), LazyValue::Line(line, &p.value))),
+            LazyPairs::Line(line, pairs) => pairs.next().map(|p| (p.key(line.line), line.value(p))),
         }
     }
 }
@@ -532,7 +555,7 @@ impl<'r> RecordRef<'r> {
                 .pairs
                 .iter()
                 .find(|p| p.key(line.line) == key)
-                .map(|p| LazyValue::Line(line.line, &p.value)),
+                .map(|p| line.value(p)),
         }
     }
 
@@ -548,7 +571,7 @@ impl<'r> RecordRef<'r> {
     pub(super) fn value_at(self, at: usize) -> LazyValue<'r> {
         match self {
             RecordRef::Kept(record) => LazyValue::Slot(&record.pairs[at].1),
-            RecordRef::Line(line) => LazyValue::Line(line.line, &line.pairs[at].value),
+            RecordRef::Line(line) => line.value(&line.pairs[at]),
         }
     }
 
@@ -556,7 +579,7 @@ impl<'r> RecordRef<'r> {
     pub(super) fn lazy_iter(self) -> LazyPairs<'r> {
         match self {
             RecordRef::Kept(record) => LazyPairs::Kept(record.pairs.iter()),
-            RecordRef::Line(line) => LazyPairs::Line(line.line, line.pairs.iter()),
+            RecordRef::Line(line) => LazyPairs::Line(line, line.pairs.iter()),
         }
     }
 
@@ -1239,18 +1262,73 @@ pub(super) fn key_values_shape(keys: &[u8]) -> bool {
     })
 }
 
+/// The keys of a shape of `key=value` lines met before, made once to read its lines by
+/// ([`key_values_of_shape`]): each key with its `=`, and its first eight bytes as a word to
+/// compare with the line's at once.
+#[derive(Clone, Debug)]
+pub(super) struct KeyValueShape {
+    /// Each key followed by its `=`, one after the other.
+    text: Vec<u8>,
+    keys: Vec<ShapeKey>,
+}
+
+/// A key of a [`KeyValueShape`].
+#[derive(Clone, Debug)]
+struct ShapeKey {
+    /// Where the key and its `=` start in the shape's text.
+    start: u32,
+    /// The length of the key and its `=`.
+    len: u32,
+    /// Their first eight bytes as one word (the first byte the lowest), zero past their end.
+    word: u64,
+    /// The bytes of `word` that are theirs.
+    mask: u64,
+}
+
+impl KeyValueShape {
+    /// The shape of `keys`, as [`shape_of`](super::latest::shape_of) writes them, when a line
+    /// of it can be read so ([`key_values_shape`]).
+    pub(super) fn of(keys: &[u8]) -> Option<KeyValueShape> {
+        if !key_values_shape(keys) {
+            return None;
+        }
+        let mut shape = KeyValueShape {
+            text: Vec::with_capacity(keys.len()),
+            keys: Vec::new(),
+        };
+        for key in keys.split(|&b| b == 0).filter(|k| !k.is_empty()) {
+            let start = shape.text.len();
+            shape.text.extend_from_slice(key);
+            shape.text.push(b'=');
+            let with_equals = &shape.text[start..];
+            let head = &with_equals[..with_equals.len().min(8)];
+            let mut word = [0; 8];
+            word[..head.len()].copy_from_slice(head);
+            shape.keys.push(ShapeKey {
+                start: start as u32,
+                len: with_equals.len() as u32,
+                word: u64::from_le_bytes(word),
+                mask: u64::MAX >> (64 - 8 * head.len()),
+            });
+        }
+        Some(shape)
+    }
+}
+
 /// [`scan`] of a line of `key=value` pairs written with the keys of a shape met before, in
-/// its order: `keys` as [`shape_of`](super::latest::shape_of) writes them, each of them
-/// distinct, and [`key_values_shape`] holds of them. Reads what [`scan`] would read, without
-/// looking for a key twice or writing the line's shape, or `None` when the line is not so
-/// written (another shape, a pair more or fewer, JSON, bytes that are not ASCII): [`scan`]
-/// reads it then.
-pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) -> Option<()> {
+/// its order. Reads what [`scan`] would read, without looking for a key twice or writing the
+/// line's shape, or `None` when the line is not so written (another shape, a pair more or
+/// fewer, JSON, bytes that are not ASCII): [`scan`] reads it then.
+pub(super) fn key_values_of_shape(
+    line: &str,
+    shape: &KeyValueShape,
+    pairs: &mut Pairs,
+) -> Option<()> {
     let text = line.trim();
     let bytes = text.as_bytes();
     // Most lines not of the shape are told by their first key (a JSON object, at its brace).
-    let first = keys.iter().position(|&b| b == 0)?;
-    if !bytes.starts_with(&keys[..first]) || bytes.get(first) != Some(&b'=') {
+    let first = shape.keys.first()?;
+    if !key_at(shape, first, bytes, 0) {
         return None;
     }
     // Tabs and other spaces, control bytes, and bytes that are not ASCII are rare in progress
@@ -1260,28 +1338,18 @@ pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) ->
         return None;
     }
     pairs.clear();
+    pairs.pairs.reserve(shape.keys.len());
     let base = offset(line, text) as usize;
     let mut at = 0;
-    let mut k = 0;
-    while k < keys.len() {
+    for key in &shape.keys {
         while bytes.get(at) == Some(&b' ') {
             at += 1;
         }
+        if !key_at(shape, key, bytes, at) {
+            return None;
+        }
         let key_start = at;
-        let key_len = match short_key_at(keys, k, bytes, at) {
-            Some(Some(len)) => len,
-            Some(None) => return None,
-            None => {
-                let len = keys[k..].iter().position(|&b| b == 0)?;
-                let end = at + len;
-                if bytes.get(at..end) != Some(&keys[k..k + len]) || bytes.get(end) != Some(&b'=') {
-                    return None;
-                }
-                len
-            }
-        };
-        k += key_len + 1;
-        at += key_len + 1;
+        at += key.len as usize;
         let (start, len, kind) = if bytes.get(at) == Some(&b'"') {
             let close = at + 1 + memchr::memchr(b'"', &bytes[at + 1..])?;
             let value = (at + 1, close - at - 1, Raw::Text);
@@ -1292,16 +1360,15 @@ pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) ->
             at = next_space(bytes, at);
             (start, at - start, Raw::Token)
         };
-        let value = Value::Raw {
-            start: (base + start) as u32,
-            len: len as u32,
-            kind,
-        };
         // The shape's keys are distinct: none is looked for among those before.
         pairs.pairs.push(Pair {
             key_start: (base + key_start) as u32,
-            key_len: key_len as u32,
-            value,
+            key_len: key.len - 1,
+            value: Value::Raw(RawAt {
+                start: (base + start) as u32,
+                len: len as u32,
+                kind,
+            }),
         });
     }
     while bytes.get(at) == Some(&b' ') {
@@ -1310,24 +1377,23 @@ pub(super) fn key_values_of_shape(line: &str, keys: &[u8], pairs: &mut Pairs) ->
     (at == bytes.len()).then_some(())
 }
 
-/// The key at `k` in `keys` (which ends at its `\0`) read at `at` in `bytes`, eight bytes at
-/// a time, when it is shorter than eight and both have eight bytes there: `Some(Some(len))`
-/// when `bytes` holds it there followed by `=`, `Some(None)` when not; `None` when it cannot
-/// be told so.
-fn short_key_at(keys: &[u8], k: usize, bytes: &[u8], at: usize) -> Option<Option<usize>> {
-    if k + 8 > keys.len() || at + 8 > bytes.len() {
-        return None;
+/// Whether `bytes` holds `key` of `shape`, with its `=`, at `at`: its first eight bytes
+/// compared as one word where the line has eight there.
+#[inline(always)]
+fn key_at(shape: &KeyValueShape, key: &ShapeKey, bytes: &[u8], at: usize) -> bool {
+    let len = key.len as usize;
+    if at + 8 <= bytes.len() {
+        if (word(bytes, at) ^ key.word) & key.mask != 0 {
+            return false;
+        }
+        len <= 8 || {
+            let start = key.start as usize;
+            bytes.get(at + 8..at + len) == Some(&shape.text[start + 8..start + len])
+        }
+    } else {
+        let start = key.start as usize;
+        bytes.get(at..at + len) == Some(&shape.text[start..start + len])
     }
-    let key = word(keys, k);
-    let ends = key.wrapping_sub(ONES) & !key & HIGH_BITS;
-    if ends == 0 {
-        return None;
-    }
-    // The lowest flagged byte is the first `\0` (see `next_space`); keys are not empty.
-    let len = (ends.trailing_zeros() / 8) as usize;
-    let line = word(bytes, at);
-    let same = (line ^ key) & ((1 << (8 * len)) - 1) == 0 && (line >> (8 * len)) as u8 == b'=';
-    Some(same.then_some(len))
 }
 
 /// A one in each byte.
@@ -1764,6 +1830,7 @@ mod tests {
         let shape = shape_in_place("step=1 a=2 loss=3 grad_norm=4 epoch=5").unwrap();
         let mut pairs = Pairs::default();
         let line = "step=6 a=7 loss=8 grad_norm=9 epoch=10";
+        let shape = KeyValueShape::of(&shape).unwrap();
         assert!(key_values_of_shape(line, &shape, &mut pairs).is_some());
         assert_eq!(pairs.of(line).to_record(), parse(line).unwrap());
         for line in [
@@ -1820,10 +1887,11 @@ mod tests {
             let Some(keys) = shape_in_place(&shape_line).filter(|k| key_values_shape(k)) else {
                 return Ok(());
             };
+            let shape = KeyValueShape::of(&keys).expect("a shape of key=value lines");
             // Read as the shape's, a line is read as the general reader reads it.
             let same = |text: &str| -> Result<bool, proptest::test_runner::TestCaseError> {
                 let mut fast = Pairs::default();
-                if key_values_of_shape(text, &keys, &mut fast).is_none() {
+                if key_values_of_shape(text, &shape, &mut fast).is_none() {
                     return Ok(false);
                 }
                 let mut general = Pairs::default();
