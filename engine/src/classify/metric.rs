@@ -127,6 +127,82 @@ pub(crate) fn bind(node: &Node, keys: &[&str], vars: &Record) -> Node {
     }
 }
 
+/// The shapes most metric rules have, asked without walking a tree: a bound rule
+/// ([`bind`]) of one of them is asked by [`quick_holds`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Quick {
+    /// `x is nan or x is infinite`.
+    NotFinite(Operand),
+    /// `x OP n` (or `n OP x`, turned around) for a comparison `OP` and a number `n`.
+    Compare(Op, Operand, f64),
+}
+
+/// What a [`Quick`] rule reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Operand {
+    /// The value of the key at this place.
+    At(usize),
+    /// An `each` rule's `value`.
+    Value,
+}
+
+/// `node`, bound, as a [`Quick`] rule, when it has one of their shapes.
+pub(crate) fn quick(node: &Node) -> Option<Quick> {
+    let operand = |node: &Node| match node {
+        Node::At(at) => Some(Operand::At(*at)),
+        Node::Value => Some(Operand::Value),
+        _ => None,
+    };
+    match node {
+        Node::Test(Test::NanOrInfinite, inner) => operand(inner).map(Quick::NotFinite),
+        Node::Binary(op, left, right) => {
+            let turned = match op {
+                Op::Eq | Op::Ne => *op,
+                Op::Lt => Op::Gt,
+                Op::Lte => Op::Gte,
+                Op::Gt => Op::Lt,
+                Op::Gte => Op::Lte,
+                _ => return None,
+            };
+            match (&**left, &**right) {
+                (x, Node::Number(n)) => operand(x).map(|x| Quick::Compare(*op, x, *n)),
+                (Node::Number(n), x) => operand(x).map(|x| Quick::Compare(turned, x, *n)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether `quick` holds for `record` (for an `each` rule: for the key whose value is
+/// `value`), as [`holds`] or [`holds_each`] would say of the rule it was made of; `None` when
+/// they must be asked (a comparison of a value that is not a number).
+#[inline]
+pub(crate) fn quick_holds(
+    quick: Quick,
+    record: RecordRef<'_>,
+    value: Option<LazyValue<'_>>,
+) -> Option<bool> {
+    let read = |operand| match operand {
+        Operand::At(at) => Some(record.value_at(at)),
+        Operand::Value => value,
+    };
+    match quick {
+        Quick::NotFinite(x) => {
+            let x = read(x)?;
+            // `0.25` is finite, without reading it as a number.
+            if x.raw().is_some_and(|(raw, kind)| finite_or_text(raw, kind)) {
+                return Some(false);
+            }
+            Some(matches!(Val::lazy(x), Val::Number(n) if !n.is_finite()))
+        }
+        Quick::Compare(op, x, n) => match Val::lazy(read(x)?) {
+            Val::Number(x) => compare_numbers(op, x, n),
+            _ => None,
+        },
+    }
+}
+
 fn node(expr: &Expr<'_>) -> Option<Node> {
     Some(match expr {
         Expr::Var(var) => Node::Key(var.id.to_owned()),
@@ -454,6 +530,29 @@ fn number(value: Val<'_>) -> Option<f64> {
     }
 }
 
+/// `a OP b` for a comparison `OP`, as minijinja compares two numbers, without building
+/// template values: `==` and `!=` as floats do (NaN equals nothing, itself included), the
+/// others in its order (equal when `==`, else in total order, so NaN sorts above every
+/// number). `None` for an `OP` that is no comparison.
+#[inline]
+fn compare_numbers(op: Op, a: f64, b: f64) -> Option<bool> {
+    let order = if a == b {
+        std::cmp::Ordering::Equal
+    } else {
+        a.total_cmp(&b)
+    };
+    use std::cmp::Ordering::{Greater, Less};
+    match op {
+        Op::Eq => Some(a == b),
+        Op::Ne => Some(a != b),
+        Op::Lt => Some(order == Less),
+        Op::Lte => Some(order != Greater),
+        Op::Gt => Some(order == Greater),
+        Op::Gte => Some(order != Less),
+        _ => None,
+    }
+}
+
 /// Comparisons go through minijinja's own value ordering and equality (kinds ordered by kind,
 /// floats by total order, numbers coerced across representations), so they mean exactly what
 /// they mean in a template; arithmetic is on numbers.
@@ -465,26 +564,8 @@ fn binary<'r>(op: Op, left: Val<'r>, right: Val<'r>) -> Result<Val<'r>, Stop> {
         Val::Null => Value::from(()),
     };
     let number = |v| number(v).ok_or(Stop::Template);
-    // Two numbers compare as minijinja compares them, without building template values: `==`
-    // and `!=` as floats do (NaN equals nothing, itself included), the others in its order
-    // (equal when `==`, else in total order, so NaN sorts above every number).
     if let (Val::Number(a), Val::Number(b)) = (left, right) {
-        let order = if a == b {
-            std::cmp::Ordering::Equal
-        } else {
-            a.total_cmp(&b)
-        };
-        use std::cmp::Ordering::{Greater, Less};
-        let holds = match op {
-            Op::Eq => Some(a == b),
-            Op::Ne => Some(a != b),
-            Op::Lt => Some(order == Less),
-            Op::Lte => Some(order != Greater),
-            Op::Gt => Some(order == Greater),
-            Op::Gte => Some(order != Less),
-            _ => None,
-        };
-        if let Some(holds) = holds {
+        if let Some(holds) = compare_numbers(op, a, b) {
             return Ok(Val::Bool(holds));
         }
     }

@@ -1938,6 +1938,8 @@ mod tests {
             lines in proptest::collection::vec(line(), 1..8),
             rule in proptest::sample::select(vec![
                 "value is nan or value is infinite",
+                "value > 0.5",
+                "2 >= loss",
                 "loss > 0.5 or step == 3",
                 "lr is nan",
                 "a_much_longer_key_name_than_inline == 'x' or a < b",
@@ -1979,11 +1981,29 @@ mod tests {
                 // Its names found by their places in the line's keys, as a shape's facts ask.
                 let keys: Vec<&str> = view.keys().collect();
                 let bound = super::super::metric::bind(&node, &keys, &vars);
+                let answer = super::super::metric::holds(&node, record.view(), &vars);
                 proptest::prop_assert_eq!(
                     super::super::metric::holds(&bound, view, &vars),
-                    super::super::metric::holds(&node, record.view(), &vars),
+                    answer,
                     "{}: {} bound", line, rule
                 );
+                let quick = super::super::metric::quick(&bound)
+                    .and_then(|quick| super::super::metric::quick_holds(quick, view, None));
+                if quick.is_some() {
+                    proptest::prop_assert_eq!(quick, answer, "{}: {} quick", line, rule);
+                }
+                let each_bound = super::super::metric::bind(&each, &[], &vars);
+                for (key, in_place) in view.lazy_iter() {
+                    let quick = super::super::metric::quick(&each_bound)
+                        .and_then(|quick| super::super::metric::quick_holds(quick, view, Some(in_place)));
+                    if quick.is_some() {
+                        proptest::prop_assert_eq!(
+                            quick,
+                            super::super::metric::holds_each(&each, key, in_place, &vars),
+                            "{}: {} for {}, quick", line, rule, key
+                        );
+                    }
+                }
             }
         }
     }

@@ -537,7 +537,11 @@ impl Rules {
                 let key = record.key_at(at);
                 let value = record.value_at(at);
                 let native = ask.native.as_ref();
-                let holds = match native.and_then(|n| metric::holds_each(n, key, value, vars)) {
+                let answer = ask
+                    .quick
+                    .and_then(|quick| metric::quick_holds(quick, record, Some(value)))
+                    .or_else(|| native.and_then(|n| metric::holds_each(n, key, value, vars)));
+                let holds = match answer {
                     Some(answer) => answer,
                     None => {
                         let one: Record = [
@@ -555,7 +559,13 @@ impl Rules {
                         read: vec![(key.to_owned(), value.read().into_owned())],
                     });
                 }
-            } else if self.holds(rule, ask.native.as_ref(), record, vars, &mut context) {
+            } else if ask
+                .quick
+                .and_then(|quick| metric::quick_holds(quick, record, None))
+                .unwrap_or_else(|| {
+                    self.holds(rule, ask.native.as_ref(), record, vars, &mut context)
+                })
+            {
                 let read = rule
                     .keys
                     .iter()
@@ -585,20 +595,26 @@ impl Rules {
                 Some(glob) => {
                     // Its names other than `key` and `value` are the vars'.
                     let native = rule.native.as_ref().map(|n| metric::bind(n, &[], vars));
+                    let quick = native.as_ref().and_then(metric::quick);
                     let matched = keys.iter().enumerate().filter(|(_, k)| glob.is_match(k));
                     asks.extend(matched.map(|(key, _)| Ask {
                         rule: at,
                         key: Some(key),
                         native: native.clone(),
+                        quick,
                     }));
                 }
                 // A rule that cannot hold without a name neither the keys nor the vars have
                 // is not asked.
-                None if rule.needed.iter().all(there) => asks.push(Ask {
-                    rule: at,
-                    key: None,
-                    native: rule.native.as_ref().map(|n| metric::bind(n, &keys, vars)),
-                }),
+                None if rule.needed.iter().all(there) => {
+                    let native = rule.native.as_ref().map(|n| metric::bind(n, &keys, vars));
+                    asks.push(Ask {
+                        rule: at,
+                        key: None,
+                        quick: native.as_ref().and_then(metric::quick),
+                        native,
+                    });
+                }
                 None => {}
             }
         }
@@ -665,6 +681,8 @@ struct Ask {
     key: Option<usize>,
     /// Its native form, its names found among the keys and the vars ([`metric::bind`]).
     native: Option<metric::Node>,
+    /// That form, when it has a shape asked without walking it ([`metric::quick`]).
+    quick: Option<metric::Quick>,
 }
 
 /// A metric rule that held: its class, and the keys of the record it read with their values.

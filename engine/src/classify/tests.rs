@@ -732,6 +732,9 @@ mod native_metric_rules {
         "loss == true",
         // Vars, which records may hide.
         "r_hat > rhat_threshold",
+        "rhat_threshold < r_hat",
+        "1.0 <= auroc",
+        "0 != train_loss",
         "loss < limit or level == mode",
         "not (r_hat <= rhat_threshold) and limit is defined",
     ];
@@ -869,19 +872,32 @@ mod native_metric_rules {
             for rule in RULES {
                 let node = metric::compile(rule).unwrap();
                 let bound = metric::bind(&node, &keys, &vars);
+                let answer = metric::holds(&node, record.view(), &vars);
                 prop_assert_eq!(
                     metric::holds(&bound, record.view(), &vars),
-                    metric::holds(&node, record.view(), &vars),
+                    answer,
                     "{} on {:?} over {:?}", rule, record, vars
                 );
+                // Asked in its quick form, when it has one and that can tell.
+                let quick = metric::quick(&bound)
+                    .and_then(|quick| metric::quick_holds(quick, record.view(), None));
+                if quick.is_some() {
+                    prop_assert_eq!(quick, answer, "{} on {:?} over {:?}, quick", rule, record, vars);
+                }
                 let each = metric::compile_each(rule).unwrap();
                 let bound = metric::bind(&each, &[], &vars);
                 for (key, value) in record.view().lazy_iter() {
+                    let answer = metric::holds_each(&each, key, value, &vars);
                     prop_assert_eq!(
                         metric::holds_each(&bound, key, value, &vars),
-                        metric::holds_each(&each, key, value, &vars),
+                        answer,
                         "{} for {} over {:?}", rule, key, vars
                     );
+                    let quick = metric::quick(&bound)
+                        .and_then(|quick| metric::quick_holds(quick, record.view(), Some(value)));
+                    if quick.is_some() {
+                        prop_assert_eq!(quick, answer, "{} for {} over {:?}, quick", rule, key, vars);
+                    }
                 }
             }
         }
