@@ -517,7 +517,16 @@ impl Classifier {
                     header: next < start + end,
                 }
             });
-            self.push_line(&block[start..start + end], known, open, at, out);
+            let shaped = match known {
+                Some(Known {
+                    text,
+                    header: false,
+                }) if !open => self.line_of_known_shape(text, at, out),
+                _ => false,
+            };
+            if !shaped {
+                self.push_line(&block[start..start + end], known, open, at, out);
+            }
             start += end + 1;
             if reported(&out[found..]) {
                 break;
@@ -525,6 +534,30 @@ impl Classifier {
         }
         self.give_records(out);
         start
+    }
+
+    /// Reads `line`, a whole line of a block ended by `\n` that holds no traceback header, when
+    /// it is a progress line of the shape of the last one and nothing waits for later lines:
+    /// as [`Classifier::segment`] would, without asking what else it may start. Returns
+    /// whether it was read; if not, nothing was.
+    fn line_of_known_shape(
+        &mut self,
+        line: &str,
+        at: DateTime<Utc>,
+        out: &mut Vec<Finding>,
+    ) -> bool {
+        if self.open_line || line.len() > MAX_LINE_BYTES || !self.waits_for_nothing() {
+            return false;
+        }
+        let mut pairs = std::mem::take(&mut self.pairs);
+        let shape = self.latest.read_as_shape(line, &mut pairs);
+        if let Some(shape) = shape {
+            self.line_number += 1;
+            self.line_in_place(line, &pairs, Some(shape), at, out);
+            self.remember(line);
+        }
+        self.pairs = pairs;
+        shape.is_some()
     }
 
     /// No traceback, incident or table is being read: a line that holds nothing a rule reads

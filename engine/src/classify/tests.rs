@@ -1159,6 +1159,8 @@ mod passing_over {
     const LINES: &[&[u8]] = &[
         b"step=12 epoch=1 loss=0.5 lr=3.0e-4",
         b"step=13 loss=nan lr=3.0e-4",
+        // Of the first line's shape, a traceback header in a value.
+        b"step=14 epoch=1 loss=0.5 lr=\"Traceback (most recent call last):\"",
         b"{\"timestamp\": 1768836852.5, \"epoch\": 3, \"loss\": 0.25, \"r_hat\": 1.0}",
         b"{\"timestamp\": 1768836912.5, \"epoch\": 4, \"loss\": 0.25, \"r_hat\": 1.3}",
         b"{\"level\": \"ERROR\", \"message\": \"the loader died\"}",
@@ -1300,7 +1302,7 @@ mod passing_over {
             "every rule of Phase 5B has literals: its lines are passed over in blocks"
         );
         // Lines of nothing a rule reads are read in one go.
-        let log = [LINES[5], LINES[6], LINES[18]].join(&b'\n');
+        let log = [LINES[6], LINES[7], LINES[19]].join(&b'\n');
         let mut log = log;
         log.push(b'\n');
         let mut out = Vec::new();
