@@ -1263,8 +1263,8 @@ pub(super) fn key_values_shape(keys: &[u8]) -> bool {
 }
 
 /// The keys of a shape of `key=value` lines met before, made once to read its lines by
-/// ([`key_values_of_shape`]): each key with its `=`, and its first eight bytes as a word to
-/// compare with the line's at once.
+/// ([`key_values_of_shape`]): each key with its `=`, and its first sixteen bytes as two words
+/// to compare with the line's.
 #[derive(Clone, Debug)]
 pub(super) struct KeyValueShape {
     /// Each key followed by its `=`, one after the other.
@@ -1279,10 +1279,11 @@ struct ShapeKey {
     start: u32,
     /// The length of the key and its `=`.
     len: u32,
-    /// Their first eight bytes as one word (the first byte the lowest), zero past their end.
-    word: u64,
-    /// The bytes of `word` that are theirs.
-    mask: u64,
+    /// Their first sixteen bytes as two words (the first byte the lowest), zero past their
+    /// end.
+    words: [u64; 2],
+    /// The bytes of `words` that are theirs.
+    masks: [u64; 2],
 }
 
 impl KeyValueShape {
@@ -1301,14 +1302,19 @@ impl KeyValueShape {
             shape.text.extend_from_slice(key);
             shape.text.push(b'=');
             let with_equals = &shape.text[start..];
-            let head = &with_equals[..with_equals.len().min(8)];
-            let mut word = [0; 8];
-            word[..head.len()].copy_from_slice(head);
+            let mut words = [0; 2];
+            let mut masks = [0; 2];
+            for (at, chunk) in with_equals.chunks(8).take(2).enumerate() {
+                let mut word = [0; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                words[at] = u64::from_le_bytes(word);
+                masks[at] = u64::MAX >> (64 - 8 * chunk.len());
+            }
             shape.keys.push(ShapeKey {
                 start: start as u32,
                 len: with_equals.len() as u32,
-                word: u64::from_le_bytes(word),
-                mask: u64::MAX >> (64 - 8 * head.len()),
+                words,
+                masks,
             });
         }
         Some(shape)
@@ -1324,7 +1330,8 @@ pub(super) fn key_values_of_shape(
     shape: &KeyValueShape,
     pairs: &mut Pairs,
 ) -> Option<()> {
-    let text = line.trim();
+    // A line with other spaces than ASCII's at its ends is no line of printable ASCII.
+    let text = line.trim_ascii();
     let bytes = text.as_bytes();
     // Most lines not of the shape are told by their first key (a JSON object, at its brace).
     let first = shape.keys.first()?;
@@ -1377,18 +1384,17 @@ pub(super) fn key_values_of_shape(
     (at == bytes.len()).then_some(())
 }
 
-/// Whether `bytes` holds `key` of `shape`, with its `=`, at `at`: its first eight bytes
-/// compared as one word where the line has eight there.
+/// Whether `bytes` holds `key` of `shape`, with its `=`, at `at`: its first sixteen bytes
+/// compared as two words where the line has sixteen there.
 #[inline(always)]
 fn key_at(shape: &KeyValueShape, key: &ShapeKey, bytes: &[u8], at: usize) -> bool {
     let len = key.len as usize;
-    if at + 8 <= bytes.len() {
-        if (word(bytes, at) ^ key.word) & key.mask != 0 {
-            return false;
-        }
-        len <= 8 || {
+    if at + 16 <= bytes.len() {
+        let differ = (word(bytes, at) ^ key.words[0]) & key.masks[0]
+            | (word(bytes, at + 8) ^ key.words[1]) & key.masks[1];
+        differ == 0 && {
             let start = key.start as usize;
-            bytes.get(at + 8..at + len) == Some(&shape.text[start + 8..start + len])
+            len <= 16 || bytes.get(at + 16..at + len) == Some(&shape.text[start + 16..start + len])
         }
     } else {
         let start = key.start as usize;
