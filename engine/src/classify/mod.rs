@@ -23,7 +23,7 @@ mod metric;
 mod record;
 mod rules;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -248,7 +248,7 @@ pub struct Classifier {
     /// The last line read ended at a `\r`: the line it is part of goes on, unless a `\n`
     /// follows at once (`\r\n` is one line end).
     open_line: bool,
-    recent: VecDeque<String>,
+    recent: Recent,
     traceback: Option<Traceback>,
     table: Option<Table>,
     pending: Vec<Incident>,
@@ -366,7 +366,7 @@ impl Classifier {
             frame_line: Regex::new(r#"^\s*File "(.+)", line (\d+)"#).expect("valid regex"),
             line_number: 0,
             open_line: false,
-            recent: VecDeque::with_capacity(CONTEXT_LINES + 1),
+            recent: Recent::default(),
             traceback: None,
             table: None,
             pending: Vec::new(),
@@ -811,7 +811,7 @@ impl Classifier {
             self.traceback = Some(Traceback {
                 lines: Ends::of(line.to_owned()),
                 left_out: rules::LeftOut::default(),
-                before: self.recent.iter().cloned().collect(),
+                before: self.recent.lines(),
                 frame: None,
                 raised: Ends::default(),
                 nested: false,
@@ -1252,7 +1252,7 @@ impl Classifier {
             .rules
             .incident(category, severity, exception, message, line, at);
         incident.line_number = self.line_number;
-        incident.before = self.recent.iter().cloned().collect();
+        incident.before = self.recent.lines();
         incident
     }
 
@@ -1300,16 +1300,37 @@ impl Classifier {
         }
     }
 
-    /// Keeps `line` among the last five, reusing the oldest one's buffer.
+    /// Keeps `line` among the last five, in the oldest one's buffer.
     fn remember(&mut self, line: &str) {
-        let mut slot = if self.recent.len() == CONTEXT_LINES {
-            self.recent.pop_front().unwrap_or_default()
-        } else {
-            String::new()
-        };
+        self.recent.push(line);
+    }
+}
+
+/// The last [`CONTEXT_LINES`] lines read: a ring of buffers, each written over in turn.
+#[derive(Clone, Default)]
+struct Recent {
+    lines: [String; CONTEXT_LINES],
+    /// Where the next line is written: the oldest line's place, once the ring is full.
+    next: usize,
+    /// How many lines it holds.
+    len: usize,
+}
+
+impl Recent {
+    fn push(&mut self, line: &str) {
+        let slot = &mut self.lines[self.next];
         slot.clear();
         slot.push_str(line);
-        self.recent.push_back(slot);
+        self.next = (self.next + 1) % CONTEXT_LINES;
+        self.len = (self.len + 1).min(CONTEXT_LINES);
+    }
+
+    /// The lines, the oldest first.
+    fn lines(&self) -> Vec<String> {
+        let first = (self.next + CONTEXT_LINES - self.len) % CONTEXT_LINES;
+        (0..self.len)
+            .map(|at| self.lines[(first + at) % CONTEXT_LINES].clone())
+            .collect()
     }
 }
 

@@ -1461,3 +1461,22 @@ fn a_long_chain_keeps_its_ends_and_is_classified_by_every_exception() {
     assert_ne!(typed(3, 1), "uncategorized");
     assert_eq!(typed(1_000, 1_000), "uncategorized");
 }
+
+/// The context ring gives the last five lines read, the oldest first, before and after it
+/// wraps around.
+#[test]
+fn the_context_ring_keeps_the_last_five_lines_in_order() {
+    let mut recent = super::Recent::default();
+    assert!(recent.lines().is_empty());
+    for n in 1..=3 {
+        recent.push(&format!("line {n}"));
+    }
+    assert_eq!(recent.lines(), ["line 1", "line 2", "line 3"]);
+    for n in 4..=12 {
+        recent.push(&format!("line {n}"));
+    }
+    assert_eq!(
+        recent.lines(),
+        ["line 8", "line 9", "line 10", "line 11", "line 12"]
+    );
+}
