@@ -241,7 +241,7 @@ pub struct Classifier {
     header: memchr::memmem::Finder<'static>,
     /// The states the search for candidate lines made ([`rules::Candidates`]), made at its
     /// first search.
-    candidate_cache: Option<regex_automata::hybrid::dfa::Cache>,
+    candidate_cache: Option<rules::CandidateCache>,
     warning_line: Regex,
     frame_line: Regex,
     line_number: u64,

@@ -1294,12 +1294,58 @@ mod passing_over {
         }
     }
 
+    proptest! {
+        /// The vectorized search for candidate lines finds the line the lazy DFA finds: the
+        /// first that holds a literal, in any ASCII case, wherever the literals fall among the
+        /// windows it searches (logs of a few to some thousands of bytes).
+        #[test]
+        fn the_vectorized_candidate_search_finds_the_line_the_dfa_finds(
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        "", "\n", "x", " - INFO - saved ", "Loss", "LOSS", "lo", "ss", "=",
+                        "{", "r_Hat", "ERROR ", "error ", "Traceback (most recent call last):",
+                        "The rhat statistic is larger than", "ut-of-support values", "reache",
+                    ]),
+                    0..300usize,
+                ),
+                0..40,
+            ),
+        ) {
+            let candidates = classifier().rules.candidates.clone().unwrap();
+            let mut haystack = Vec::new();
+            for (part, filler) in parts {
+                haystack.extend_from_slice(part.as_bytes());
+                haystack.extend(std::iter::repeat_n(b'.', filler % 7 * filler));
+            }
+            let line_of = |end: Option<usize>| {
+                end.map(|end| {
+                    memchr::memrchr(b'\n', &haystack[..end.saturating_sub(1)]).map_or(0, |at| at + 1)
+                })
+            };
+            let mut cache = candidates.cache();
+            let fast = line_of(candidates.first_end(&mut cache, &haystack));
+            let dfa = line_of(candidates.first_end_by_dfa(&mut cache, &haystack));
+            prop_assert_eq!(fast, dfa, "{:?}", String::from_utf8_lossy(&haystack));
+        }
+    }
+
     #[test]
     fn phase5b_has_a_block_search() {
         let classifier = classifier();
         assert!(
             classifier.rules.candidates.is_some(),
             "every rule of Phase 5B has literals: its lines are passed over in blocks"
+        );
+        assert!(
+            classifier
+                .rules
+                .candidates
+                .as_ref()
+                .unwrap()
+                .is_vectorized()
+                || !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")),
+            "Phase 5B's literals are searched for by Teddy"
         );
         // Lines of nothing a rule reads are read in one go.
         let log = [LINES[6], LINES[7], LINES[19]].join(&b'\n');
