@@ -191,7 +191,9 @@ pub(crate) fn quick_holds(
         Quick::NotFinite(x) => {
             let x = read(x)?;
             // `0.25` is finite, without reading it as a number.
-            if x.raw().is_some_and(|(raw, kind)| finite_or_text(raw, kind)) {
+            if x.raw_bytes()
+                .is_some_and(|(raw, kind)| finite_or_text(raw, kind))
+            {
                 return Some(false);
             }
             Some(matches!(Val::lazy(x), Val::Number(n) if !n.is_finite()))
@@ -341,13 +343,23 @@ impl<'r> Val<'r> {
 /// Whether the number or text that `raw` of `kind` reads as is neither NaN nor infinite, told
 /// from its text: of digits, points and signs only, and too short to overflow, it reads as a
 /// finite number, or (not a number at all) as text.
-fn finite_or_text(raw: &str, kind: Raw) -> bool {
-    kind != Raw::Text
-        && raw.len() <= 300
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'))
+fn finite_or_text(raw: &[u8], kind: Raw) -> bool {
+    kind != Raw::Text && raw.len() <= 300 && raw.iter().all(|&b| NUMBER_BYTES[usize::from(b)])
 }
+
+/// The bytes [`finite_or_text`] takes: digits, points and signs.
+static NUMBER_BYTES: [bool; 256] = {
+    let mut bytes = [false; 256];
+    let mut digit = b'0';
+    while digit <= b'9' {
+        bytes[digit as usize] = true;
+        digit += 1;
+    }
+    bytes[b'.' as usize] = true;
+    bytes[b'-' as usize] = true;
+    bytes[b'+' as usize] = true;
+    bytes
+};
 
 /// Names the rule cannot hold without: when one of them is neither in the record nor in the
 /// vars, [`holds`] says it does not, and so does the template (which is rendered only when
@@ -478,7 +490,7 @@ fn eval<'r>(node: &'r Node, names: &Names<'r>) -> Result<Val<'r>, Stop> {
                 Node::Value => names.each.and_then(|(_, value)| value.raw()),
                 _ => None,
             }
-            .is_some_and(|(raw, kind)| finite_or_text(raw, kind)) =>
+            .is_some_and(|(raw, kind)| finite_or_text(raw.as_bytes(), kind)) =>
         {
             Val::Bool(false)
         }

@@ -346,6 +346,19 @@ impl<'r> LazyValue<'r> {
         }
     }
 
+    /// [`LazyValue::raw`] as bytes: of a line's value, without its text's character
+    /// boundaries asked again.
+    #[inline]
+    pub(super) fn raw_bytes(self) -> Option<(&'r [u8], Raw)> {
+        match self {
+            LazyValue::Line(line, RawAt { start, len, kind }) => Some((
+                &line.as_bytes()[start as usize..(start + len) as usize],
+                kind,
+            )),
+            other => other.raw().map(|(raw, kind)| (raw.as_bytes(), kind)),
+        }
+    }
+
     /// The value when it is text, without reading a number.
     pub(super) fn text(self) -> Option<&'r str> {
         match self.now() {

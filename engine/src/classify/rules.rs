@@ -534,13 +534,18 @@ impl Rules {
         for ask in &facts.asks {
             let rule = &self.metrics[ask.rule];
             if let Some(at) = ask.key {
-                let key = record.key_at(at);
                 let value = record.value_at(at);
-                let native = ask.native.as_ref();
-                let answer = ask
+                let quick = ask
                     .quick
-                    .and_then(|quick| metric::quick_holds(quick, record, Some(value)))
-                    .or_else(|| native.and_then(|n| metric::holds_each(n, key, value, vars)));
+                    .and_then(|quick| metric::quick_holds(quick, record, Some(value)));
+                // Most answers are the quick form's, and false: the key is read for the others.
+                if quick == Some(false) {
+                    continue;
+                }
+                let key = record.key_at(at);
+                let native = ask.native.as_ref();
+                let answer =
+                    quick.or_else(|| native.and_then(|n| metric::holds_each(n, key, value, vars)));
                 let holds = match answer {
                     Some(answer) => answer,
                     None => {
