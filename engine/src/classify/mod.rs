@@ -24,7 +24,7 @@ mod record;
 mod rules;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
@@ -58,6 +58,31 @@ const HEAD_RAISED: usize = 50;
 const TAIL_RAISED: usize = 50;
 
 const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
+
+/// The patterns every classifier reads some lines by, compiled the first time one is asked:
+/// most logs have no traceback, and compiling them took more instructions than a classifier's
+/// making did otherwise.
+fn pattern(source: &str) -> Regex {
+    Regex::new(source).expect("a valid pattern")
+}
+
+/// A traceback's `Type: message` line.
+static EXCEPTION_LINE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$"));
+
+/// An exception's `Type: message` anywhere in a line that reports an error in words.
+static TYPED_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(
+        r"(?:^|[\s:(\[])((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Fault)):\s*(.*)$",
+    )
+});
+
+/// Python's `file:line: Category: message` warning line.
+static WARNING_LINE: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"^(.+?):(\d+): ([A-Za-z_][A-Za-z0-9_.]*(?:Warning|Error)): (.*)$"));
+
+/// A traceback's `File "...", line N` frame line.
+static FRAME_LINE: LazyLock<Regex> = LazyLock::new(|| pattern(r#"^\s*File "(.+)", line (\d+)"#));
 const CHAIN_HEADERS: [&str; 2] = [
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
@@ -234,16 +259,11 @@ pub struct Classifier {
     latest: latest::Latest,
     /// The key whose value stamps each record ([`Finding::Metric`]'s `stamps`).
     stamp: Option<CompactString>,
-    exception_line: Regex,
-    /// An exception's `Type: message` anywhere in a line that reports an error in words.
-    typed_message: Regex,
     /// The traceback header, searched for anywhere in every line.
     header: memchr::memmem::Finder<'static>,
     /// The states the search for candidate lines made ([`rules::Candidates`]), made at its
     /// first search.
     candidate_cache: Option<rules::CandidateCache>,
-    warning_line: Regex,
-    frame_line: Regex,
     line_number: u64,
     /// The last line read ended at a `\r`: the line it is part of goes on, unless a `\n`
     /// follows at once (`\r\n` is one line end).
@@ -351,19 +371,8 @@ impl Classifier {
             pairs: record::Pairs::default(),
             latest: latest::Latest::default(),
             stamp: None,
-            exception_line: Regex::new(r"^([A-Za-z_][A-Za-z0-9_.]*)(?::\s?(.*))?$")
-                .expect("valid regex"),
-            typed_message: Regex::new(
-                r"(?:^|[\s:(\[])((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Fault)):\s*(.*)$",
-            )
-            .expect("valid regex"),
             header: memchr::memmem::Finder::new(TRACEBACK_HEADER.as_bytes()),
             candidate_cache: None,
-            warning_line: Regex::new(
-                r"^(.+?):(\d+): ([A-Za-z_][A-Za-z0-9_.]*(?:Warning|Error)): (.*)$",
-            )
-            .expect("valid regex"),
-            frame_line: Regex::new(r#"^\s*File "(.+)", line (\d+)"#).expect("valid regex"),
             line_number: 0,
             open_line: false,
             recent: Recent::default(),
@@ -868,7 +877,7 @@ impl Classifier {
         // Most lines are neither reports nor hold a metric: one literal search each says so.
         let reports = self.rules.may_report(line);
         if let Some((category, severity)) = reports.then(|| self.rules.match_line(line)).flatten() {
-            let mut incident = match self.warning_line.captures(line) {
+            let mut incident = match WARNING_LINE.captures(line) {
                 Some(caps) => {
                     let mut incident = self.incident(
                         category,
@@ -1042,7 +1051,7 @@ impl Classifier {
     /// message would be, with the type it names when it names one.
     fn error_report(&mut self, text: &str, line: &str, at: DateTime<Utc>, out: &mut Vec<Finding>) {
         self.error_line = Some(self.line_number);
-        let (exception, message) = match self.typed_message.captures(text) {
+        let (exception, message) = match TYPED_MESSAGE.captures(text) {
             Some(caps) => (Some(caps[1].to_owned()), caps[2].trim().to_owned()),
             None => (None, text.trim().to_owned()),
         };
@@ -1070,12 +1079,12 @@ impl Classifier {
             Phase::Frames => {
                 let indented = line.starts_with([' ', '\t']);
                 if indented || line.trim_start().starts_with(TRACEBACK_HEADER) || line.is_empty() {
-                    if let Some(caps) = self.frame_line.captures(line) {
+                    if let Some(caps) = FRAME_LINE.captures(line) {
                         traceback.frame = Some((caps[1].to_owned(), caps[2].parse().unwrap_or(0)));
                     }
                 } else {
                     let trimmed = line.trim();
-                    let (exception, message) = match self.exception_line.captures(trimmed) {
+                    let (exception, message) = match EXCEPTION_LINE.captures(trimmed) {
                         Some(caps) => (
                             Some(caps[1].to_owned()),
                             caps.get(2)

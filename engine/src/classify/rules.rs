@@ -66,9 +66,43 @@ pub(super) type Class = (Option<usize>, Option<IncidentSeverity>);
 struct TracebackRule {
     category: Option<usize>,
     exceptions: Vec<String>,
-    message: Option<Regex>,
-    traceback: Option<Regex>,
+    message: Option<LazyRegex>,
+    traceback: Option<LazyRegex>,
     severity: Option<IncidentSeverity>,
+}
+
+/// A traceback rule's pattern, or an `error_lines` one, compiled the first time a traceback
+/// or a line that may report an error asks it. Most logs raise few exceptions, and compiling
+/// every pattern of Phase 5B (case-insensitive, Unicode word boundaries) took most of the
+/// instructions a run or a simulation spent before reading a line. Parsed when the rules are made, so that a pattern that is not a regular expression
+/// is an error then; one too big for the regex crate's size limit (`warden check` reports it
+/// as P040) matches nothing.
+#[derive(Clone)]
+struct LazyRegex {
+    pattern: String,
+    regex: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: &str) -> Result<LazyRegex, regex::Error> {
+        regex_syntax::Parser::new()
+            .parse(pattern)
+            .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+        Ok(LazyRegex {
+            pattern: pattern.to_owned(),
+            regex: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.regex().is_some_and(|regex| regex.is_match(text))
+    }
 }
 
 impl TracebackRule {
@@ -135,7 +169,7 @@ pub struct Rules {
     catch_all: Option<usize>,
     exits: Vec<ExitRule>,
     /// The protocol's `error_lines`.
-    error_lines: Vec<Regex>,
+    error_lines: Vec<LazyRegex>,
     /// The literals every match of a line rule or an error line holds: most lines hold none,
     /// and are told so by one search.
     any_report: super::gate::LiteralGate,
@@ -236,7 +270,7 @@ impl Rules {
                 });
             } else {
                 let compile = |pattern: &Option<crate::span::Spanned<crate::span::Str>>| {
-                    pattern.as_ref().map(|p| Regex::new(p)).transpose()
+                    pattern.as_ref().map(|p| LazyRegex::new(p)).transpose()
                 };
                 tracebacks.push(TracebackRule {
                     category: index,
@@ -266,7 +300,7 @@ impl Rules {
         let error_lines = protocol
             .error_lines
             .iter()
-            .map(|p| Regex::new(p))
+            .map(|p| LazyRegex::new(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(error_line_error)?;
         let any_report = super::gate::LiteralGate::new(
@@ -506,7 +540,10 @@ impl Rules {
     /// The message of a line some `error_lines` pattern matches: its `message` capture, else
     /// the whole line. Asked only of lines [`Rules::may_report`] lets through.
     pub(super) fn match_error_line<'l>(&self, line: &'l str) -> Option<&'l str> {
-        let caps = self.error_lines.iter().find_map(|p| p.captures(line))?;
+        let caps = self
+            .error_lines
+            .iter()
+            .find_map(|p| p.regex()?.captures(line))?;
         Some(caps.name("message").map_or(line, |m| m.as_str()))
     }
 

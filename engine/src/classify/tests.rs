@@ -1526,3 +1526,51 @@ fn the_context_ring_keeps_the_last_five_lines_in_order() {
         ["line 8", "line 9", "line 10", "line 11", "line 12"]
     );
 }
+
+/// A traceback rule's or an `error_lines` pattern is compiled when it is first asked, but one
+/// that is no regular expression is an error when the classifier is made, as the regex crate
+/// words it.
+#[test]
+fn a_bad_pattern_is_an_error_when_the_classifier_is_made() {
+    let protocol = |rule: &str, error_lines: &str| {
+        format!(
+            "protocol: p\n{error_lines}categories:\n  - {{ id: a, owner: r, severity: warning, match: [{rule}] }}\nstates:\n  a: {{ initial: true }}\n  b: {{ final: true }}\ntransitions: [{{ from: a, to: b, on: incident }}]\n"
+        )
+    };
+    // The pattern is bad on purpose.
+    #[allow(clippy::invalid_regex)]
+    let expected = regex::Regex::new("(unclosed").unwrap_err().to_string();
+    for text in [
+        protocol("{ message: \"(unclosed\" }", ""),
+        protocol("{ traceback: \"(unclosed\" }", ""),
+        protocol("{ line: \"x\" }", "error_lines: [\"(unclosed\"]\n"),
+    ] {
+        let protocol = crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+        match Classifier::new(&protocol) {
+            Err(ClassifyError::Regex { source, .. }) => {
+                assert_eq!(source.to_string(), expected, "{text}");
+            }
+            Err(other) => panic!("{text}: {other}"),
+            Ok(_) => panic!("{text}: a bad pattern was taken"),
+        }
+    }
+    // A good one is compiled when asked, and read as before.
+    let text = protocol(
+        "{ exception: ValueError, message: \"(?i)bad (input|value)\" }",
+        "",
+    );
+    let protocol = crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+    let mut classifier = Classifier::new(&protocol).unwrap();
+    let mut out = Vec::new();
+    let log = b"Traceback (most recent call last):\n  File \"t.py\", line 1, in <module>\nValueError: Bad Value here\n";
+    classifier.push_chunk(log, t0(), &mut out);
+    classifier.flush(t0(), true, &mut out);
+    let categories: Vec<&str> = out
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Incident(incident) => Some(incident.category.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(categories, ["a"]);
+}
