@@ -325,6 +325,13 @@ impl<'r> LazyValue<'r> {
     /// The value when it is a whole number, or any other finite number, as a float; read
     /// without keeping what was read.
     pub(super) fn finite_number(self) -> Option<f64> {
+        // A short decimal, as most numbers of progress lines are, is what a token or a JSON
+        // number reads as first.
+        if let Some((bytes, Raw::Token | Raw::JsonNumber)) = self.raw_bytes() {
+            if let Some(float) = decimal_of(bytes) {
+                return Some(float);
+            }
+        }
         let value = match self.now() {
             ValueRef::Read(value) => return number(value),
             ValueRef::Raw(_, Raw::Text) => return None,
@@ -888,10 +895,14 @@ impl<'t> Token<'t> {
 /// of ten, which one correctly rounded division makes the float nearest to it, as
 /// [`str::parse`] reads it. `None` for anything else, which [`str::parse`] is left to read.
 pub(super) fn decimal(text: &str) -> Option<f64> {
+    decimal_of(text.as_bytes())
+}
+
+/// [`decimal`] of a text's bytes.
+pub(super) fn decimal_of(bytes: &[u8]) -> Option<f64> {
     const POWERS: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    let bytes = text.as_bytes();
     let negative = bytes.first() == Some(&b'-');
     let digits = &bytes[usize::from(negative)..];
     // At most 15 digits: their number is below 2^53, so exactly a float.
