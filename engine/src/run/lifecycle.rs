@@ -130,7 +130,9 @@ impl Lifecycle {
         if let Some(exit) = run.launch(job.n).read_exit() {
             // It ended while no supervisor ran; its waiter wrote down how.
             self.exit = Some(exit);
-        } else if !job.job.is_gone() {
+        } else if !job.job.is_gone() || !job.waiter.is_gone() {
+            // Running; or it ended a moment ago and its waiter, still there, is writing down
+            // how: watched until it has ([`Lifecycle::watch`]).
             out.push(JobEvent::Adopted(job.job.pid));
         } else {
             self.exit = Some(lost_exit(&job.job));
@@ -396,5 +398,77 @@ fn lost_exit(job: &Identity) -> Exit {
             job.pid
         )),
         slurm_state: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process that has ended, and its identity.
+    fn ended_process() -> Identity {
+        let mut child = Command::new("true").spawn().expect("`true` runs");
+        let identity = Identity::of(child.id()).expect("a running process");
+        child.wait().expect("it ends");
+        identity
+    }
+
+    fn launch(job: Identity, waiter: Identity) -> Launch {
+        Launch {
+            n: 1,
+            at: Utc::now(),
+            job,
+            waiter,
+            command: vec!["job".into()],
+            resumed: false,
+            ended: false,
+            slurm_job: None,
+        }
+    }
+
+    /// A job that ended a moment before its supervisor started again, its waiter still
+    /// writing down how, is watched until the waiter has: its exit is not taken as lost.
+    #[test]
+    fn a_job_that_just_ended_is_watched_while_its_waiter_writes_its_exit() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::new(root.path(), "r");
+        std::fs::create_dir_all(run.requests()).unwrap();
+        // The waiter is this process: still there.
+        let waiter = Identity::of(std::process::id()).unwrap();
+        let job = launch(ended_process(), waiter);
+        let mut lifecycle = Lifecycle::new(Vec::new());
+        let mut out = Vec::new();
+        lifecycle.adopt(&run, &job, &mut out);
+        assert!(matches!(out[..], [JobEvent::Adopted(_)]), "{out:?}");
+        assert!(!lifecycle.exited());
+        let exit = Exit {
+            at: Utc::now(),
+            exit_code: Some(0),
+            signal: None,
+            error: None,
+            slurm_state: None,
+        };
+        write_atomic(&run.launch(1).exit, &serde_json::to_vec(&exit).unwrap()).unwrap();
+        assert!(lifecycle.watch(&run, Some(&job), false));
+        let mut out = Vec::new();
+        lifecycle.finish(&run, &job, &mut out);
+        assert!(
+            matches!(&out[..], [JobEvent::Ended(exit)] if exit.exit_code == Some(0)),
+            "{out:?}"
+        );
+    }
+
+    /// With its waiter gone too and nothing written, the job's end is lost, and said so.
+    #[test]
+    fn a_job_gone_with_its_waiter_and_no_exit_is_taken_as_ended_unknown() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::new(root.path(), "r");
+        std::fs::create_dir_all(run.requests()).unwrap();
+        let job = launch(ended_process(), ended_process());
+        let mut lifecycle = Lifecycle::new(Vec::new());
+        let mut out = Vec::new();
+        lifecycle.adopt(&run, &job, &mut out);
+        assert!(matches!(out[..], [JobEvent::Warning(_)]), "{out:?}");
+        assert!(lifecycle.exited());
     }
 }
