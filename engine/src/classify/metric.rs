@@ -12,9 +12,7 @@ use minijinja::machinery::ast::{BinOpKind, Expr, UnaryOpKind};
 use minijinja::machinery::parse_expr;
 use minijinja::value::{Value, ValueKind};
 
-use super::record::{
-    decimal_of, read_raw, LazyValue, MetricValue, Raw, Record, RecordRef, Token, ValueRef,
-};
+use super::record::{read_raw, LazyValue, MetricValue, Raw, Record, RecordRef, Token, ValueRef};
 
 /// A compiled metric rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,20 +198,10 @@ pub(crate) fn quick_holds(
             }
             Some(matches!(Val::lazy(x), Val::Number(n) if !n.is_finite()))
         }
-        Quick::Compare(op, x, n) => {
-            let x = read(x)?;
-            // A short decimal, as most numbers of progress lines are, is what a token or a
-            // JSON number reads as first.
-            if let Some((bytes, Raw::Token | Raw::JsonNumber)) = x.raw_bytes() {
-                if let Some(x) = decimal_of(bytes) {
-                    return compare_numbers(op, x, n);
-                }
-            }
-            match Val::lazy(x) {
-                Val::Number(x) => compare_numbers(op, x, n),
-                _ => None,
-            }
-        }
+        Quick::Compare(op, x, n) => match Val::lazy(read(x)?) {
+            Val::Number(x) => compare_numbers(op, x, n),
+            _ => None,
+        },
     }
 }
 
@@ -334,6 +322,9 @@ impl<'r> Val<'r> {
     /// A value of a record as [`Val::of`] sees it once read, its text read here without
     /// keeping what it reads (a rule reads a value of a record once).
     fn lazy(value: LazyValue<'r>) -> Val<'r> {
+        if let Some(number) = value.short_decimal() {
+            return Val::Number(number);
+        }
         match value.now() {
             ValueRef::Read(value) => Val::of(value),
             ValueRef::Raw(raw, Raw::Text) => Val::Text(raw),

@@ -325,12 +325,8 @@ impl<'r> LazyValue<'r> {
     /// The value when it is a whole number, or any other finite number, as a float; read
     /// without keeping what was read.
     pub(super) fn finite_number(self) -> Option<f64> {
-        // A short decimal, as most numbers of progress lines are, is what a token or a JSON
-        // number reads as first.
-        if let Some((bytes, Raw::Token | Raw::JsonNumber)) = self.raw_bytes() {
-            if let Some(float) = decimal_of(bytes) {
-                return Some(float);
-            }
+        if let Some(float) = self.short_decimal() {
+            return Some(float);
         }
         let value = match self.now() {
             ValueRef::Read(value) => return number(value),
@@ -350,6 +346,17 @@ impl<'r> LazyValue<'r> {
         match self.now() {
             ValueRef::Raw(raw, kind) => Some((raw, kind)),
             ValueRef::Read(_) => None,
+        }
+    }
+
+    /// The value when it is a token or a JSON number not read yet, written as a short decimal
+    /// ([`decimal`]): what both read as first, read from its bytes. Most numbers of progress
+    /// lines are.
+    #[inline]
+    pub(super) fn short_decimal(self) -> Option<f64> {
+        match self.raw_bytes()? {
+            (bytes, Raw::Token | Raw::JsonNumber) => decimal_of(bytes),
+            (_, Raw::Text) => None,
         }
     }
 
@@ -899,7 +906,7 @@ pub(super) fn decimal(text: &str) -> Option<f64> {
 }
 
 /// [`decimal`] of a text's bytes.
-pub(super) fn decimal_of(bytes: &[u8]) -> Option<f64> {
+fn decimal_of(bytes: &[u8]) -> Option<f64> {
     const POWERS: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
