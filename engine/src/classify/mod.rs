@@ -59,9 +59,11 @@ const TAIL_RAISED: usize = 50;
 
 const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 
-/// The patterns every classifier reads some lines by, compiled the first time one is asked:
-/// most logs have no traceback, and compiling them took more instructions than a classifier's
-/// making did otherwise.
+// The patterns every classifier reads some lines by, shared and compiled the first time one
+// is asked: most logs have no traceback, and compiling them for each classifier took more
+// instructions than the rest of its making.
+
+/// `source`, one of the patterns below, compiled.
 fn pattern(source: &str) -> Regex {
     Regex::new(source).expect("a valid pattern")
 }
@@ -83,6 +85,7 @@ static WARNING_LINE: LazyLock<Regex> =
 
 /// A traceback's `File "...", line N` frame line.
 static FRAME_LINE: LazyLock<Regex> = LazyLock::new(|| pattern(r#"^\s*File "(.+)", line (\d+)"#));
+
 const CHAIN_HEADERS: [&str; 2] = [
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",

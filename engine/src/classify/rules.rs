@@ -74,9 +74,9 @@ struct TracebackRule {
 /// A traceback rule's pattern, or an `error_lines` one, compiled the first time a traceback
 /// or a line that may report an error asks it. Most logs raise few exceptions, and compiling
 /// every pattern of Phase 5B (case-insensitive, Unicode word boundaries) took most of the
-/// instructions a run or a simulation spent before reading a line. Parsed when the rules are made, so that a pattern that is not a regular expression
-/// is an error then; one too big for the regex crate's size limit (`warden check` reports it
-/// as P040) matches nothing.
+/// instructions a run or a simulation spent before reading a line. Parsed when the rules are
+/// made, so that a pattern that is not a regular expression is an error then; one too big
+/// for the regex crate's size limit (`warden check` reports it as P040) matches nothing.
 #[derive(Clone)]
 struct LazyRegex {
     pattern: String,
