@@ -770,8 +770,9 @@ fn candidates(
         .build_many(&patterns)
         .ok()?;
     // `=` and `{` are looked for by memchr: Teddy takes many literals of two bytes and more.
-    let mut lowered: Vec<Vec<u8>> = literals[2..]
+    let mut lowered: Vec<Vec<u8>> = literals
         .iter()
+        .filter(|l| !matches!(l.as_slice(), b"=" | b"{"))
         .map(|l| l.to_ascii_lowercase())
         .collect();
     lowered.sort_unstable();
