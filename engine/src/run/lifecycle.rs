@@ -127,13 +127,17 @@ impl Lifecycle {
 
     /// After a restart of the supervisor: finds the job of the last launch again.
     pub(super) fn adopt(&mut self, run: &RunDir, job: &Launch, out: &mut Vec<JobEvent>) {
-        if let Some(exit) = run.launch(job.n).read_exit() {
+        let files = run.launch(job.n);
+        if let Some(exit) = files.read_exit() {
             // It ended while no supervisor ran; its waiter wrote down how.
             self.exit = Some(exit);
-        } else if !job.job.is_gone() || !job.waiter.is_gone() {
+        } else if !both_gone(job) {
             // Running; or it ended a moment ago and its waiter, still there, is writing down
             // how: watched until it has ([`Lifecycle::watch`]).
             out.push(JobEvent::Adopted(job.job.pid));
+        } else if let Some(exit) = files.read_exit() {
+            // The waiter wrote it just before it ended, after the first look.
+            self.exit = Some(exit);
         } else {
             self.exit = Some(lost_exit(&job.job));
             out.push(JobEvent::Warning(format!(
@@ -163,7 +167,7 @@ impl Lifecycle {
                 // The end is lost only when the waiter is gone for sure and the job with it: a
                 // `/proc` read that failed is no end, and a waiter killed by itself leaves its
                 // job running, followed by its PID until it ends.
-                if job.waiter.is_gone() && job.job.is_gone() {
+                if both_gone(job) {
                     // The waiter may have written the exit just before it ended.
                     self.exit = Some(files.read_exit().unwrap_or_else(|| lost_exit(&job.job)));
                 }
@@ -386,6 +390,12 @@ pub(super) fn describe(processes: &[Identity]) -> String {
         "processes"
     };
     format!("{noun} {}", list.join(", "))
+}
+
+/// Whether the job and its waiter are both gone for sure: an exit the waiter has not written
+/// by now never will be.
+fn both_gone(job: &Launch) -> bool {
+    job.waiter.is_gone() && job.job.is_gone()
 }
 
 fn lost_exit(job: &Identity) -> Exit {
