@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use minijinja::Environment;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 use super::record::RecordRef;
 use super::{metric, record, ClassifyError, Incident, MetricValue, Record};
@@ -160,10 +160,12 @@ pub struct Rules {
     pub(super) categories: Vec<Category>,
     pub(super) uncategorized: Category,
     tracebacks: Vec<TracebackRule>,
-    /// All line rules as one alternation: a single regex gets a literal prefilter that a set
-    /// does not, so most lines are rejected without running the set.
+    /// All line rules as one alternation: whether a line is some line rule's, asked of the
+    /// lines the literals let through.
     any_line: Regex,
-    lines: RegexSet,
+    /// Each line rule's pattern, asked in order of a line `any_line` matched: the first that
+    /// matches is its rule. Compiled when first asked, as most logs match few of them.
+    lines: Vec<LazyRegex>,
     line_rules: Vec<Class>,
     /// The category that takes the exceptions no rule matched.
     catch_all: Option<usize>,
@@ -290,9 +292,13 @@ impl Rules {
             category: "(line rules)".into(),
             source,
         };
-        let lines = RegexSet::new(&patterns).map_err(set_error)?;
         let any_line =
             Regex::new(&alternation_of(patterns.iter().map(|p| p.as_str()))).map_err(set_error)?;
+        let lines = patterns
+            .iter()
+            .map(|p| LazyRegex::new(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(set_error)?;
         let error_line_error = |source| ClassifyError::Regex {
             category: "(error_lines)".into(),
             source,
@@ -553,7 +559,7 @@ impl Rules {
         if !self.any_line.is_match(line) {
             return None;
         }
-        let first = self.lines.matches(line).into_iter().next()?;
+        let first = self.lines.iter().position(|p| p.is_match(line))?;
         Some(self.line_rules[first])
     }
 

@@ -1574,3 +1574,32 @@ fn a_bad_pattern_is_an_error_when_the_classifier_is_made() {
         .collect();
     assert_eq!(categories, ["a"]);
 }
+
+/// A line two line rules match is the first one's, as the rules are written; each rule's
+/// pattern is compiled when first asked, and a line only the second matches is the second's.
+#[test]
+fn a_line_two_line_rules_match_is_the_first_rules() {
+    let text = "protocol: p\ncategories:\n  - { id: first, owner: r, severity: warning, match: [{ line: \"disk (full|quota)\" }] }\n  - { id: second, owner: r, severity: warning, match: [{ line: \"quota exceeded\" }] }\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions: [{ from: a, to: b, on: incident }]\n";
+    let protocol = crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+    let categories = |log: &[u8]| {
+        let mut classifier = Classifier::new(&protocol).unwrap();
+        let mut out = Vec::new();
+        classifier.push_chunk(log, t0(), &mut out);
+        classifier.flush(t0(), true, &mut out);
+        out.into_iter()
+            .filter_map(|f| match f {
+                Finding::Incident(incident) => Some(incident.category),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        categories(b"warning: disk quota exceeded on /data\n"),
+        ["first"]
+    );
+    assert_eq!(
+        categories(b"warning: inode quota exceeded on /data\n"),
+        ["second"]
+    );
+    assert!(categories(b"all is well\n").is_empty());
+}
