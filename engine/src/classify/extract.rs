@@ -8,6 +8,7 @@
 //! hold one of those keys at all are passed over by one literal search.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{LazyLock, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 
@@ -19,6 +20,14 @@ use super::rules::Glob;
 /// `nan` or `inf` in any of the spellings libraries print (`nan.0`, `Infinity`, `tensor(nan)`).
 const PAIR: &str = r#"\b([A-Za-z_][\w.\-/]*)['"]?(?:[ \t]*[=:][ \t]*|[ \t]+is[ \t]+)(?:tensor\()?['"]?([-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?:nan|inf|infinity)(?:\.0+)?))\b"#;
 
+/// [`PAIR`] compiled, case-insensitive: shared by every extractor, compiled when first asked.
+static PAIR_REGEX: LazyLock<Regex> = LazyLock::new(|| {
+    RegexBuilder::new(PAIR)
+        .case_insensitive(true)
+        .build()
+        .expect("valid regex")
+});
+
 /// Reads the metrics rules read out of free text.
 #[derive(Clone)]
 pub struct Extractor {
@@ -26,11 +35,12 @@ pub struct Extractor {
     names: HashMap<String, String>,
     /// The globs of `each` rules, case ignored.
     globs: Vec<Glob>,
-    /// A line holding none of these literals holds no key to read.
-    prefilter: Option<Regex>,
-    /// Those literals.
+    /// A line holding none of `literals` holds no key to read: their alternation,
+    /// case-insensitive, compiled when first asked (most lines are passed over before, by
+    /// the classifier's search for every literal); `None` when there are none.
+    prefilter: OnceLock<Option<Regex>>,
+    /// The literals, in lower case.
     literals: Vec<String>,
-    pair: Regex,
 }
 
 impl Extractor {
@@ -43,26 +53,11 @@ impl Extractor {
         let mut literals: Vec<String> = names.keys().cloned().collect();
         literals.extend(globs.iter().map(Glob::literal));
         literals.retain(|l| !l.is_empty());
-        let prefilter = (!literals.is_empty()).then(|| {
-            let alternation = literals
-                .iter()
-                .map(|l| regex::escape(l))
-                .collect::<Vec<_>>()
-                .join("|");
-            RegexBuilder::new(&alternation)
-                .case_insensitive(true)
-                .build()
-                .expect("escaped literals compile")
-        });
         Extractor {
             names,
             globs,
-            prefilter,
+            prefilter: OnceLock::new(),
             literals,
-            pair: RegexBuilder::new(PAIR)
-                .case_insensitive(true)
-                .build()
-                .expect("valid regex"),
         }
     }
 
@@ -74,7 +69,21 @@ impl Extractor {
 
     /// Whether `line` may hold a key to read.
     pub(super) fn may_hold(&self, line: &str) -> bool {
-        self.prefilter.as_ref().is_some_and(|p| p.is_match(line))
+        let prefilter = self.prefilter.get_or_init(|| {
+            (!self.literals.is_empty()).then(|| {
+                let alternation = self
+                    .literals
+                    .iter()
+                    .map(|l| regex::escape(l))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                RegexBuilder::new(&alternation)
+                    .case_insensitive(true)
+                    .build()
+                    .expect("escaped literals compile")
+            })
+        });
+        prefilter.as_ref().is_some_and(|p| p.is_match(line))
     }
 
     /// The name a key read from text is kept under: the rule's spelling of a name it reads,
@@ -93,7 +102,7 @@ impl Extractor {
     /// [`Extractor::may_hold`] some).
     pub(super) fn pairs(&self, line: &str) -> Option<Record> {
         let mut record = Record::new();
-        for caps in self.pair.captures_iter(line) {
+        for caps in PAIR_REGEX.captures_iter(line) {
             if let (Some(name), Some(value)) = (self.name(&caps[1]), number(&caps[2])) {
                 record.insert(name, value);
             }

@@ -767,14 +767,6 @@ fn candidates(
         .iter()
         .map(|literal| regex_syntax::escape(std::str::from_utf8(literal).expect("ASCII")))
         .collect();
-    let syntax = regex_automata::util::syntax::Config::new()
-        .case_insensitive(true)
-        .unicode(false)
-        .utf8(false);
-    let dfa = regex_automata::hybrid::dfa::DFA::builder()
-        .syntax(syntax)
-        .build_many(&patterns)
-        .ok()?;
     // `=` and `{` are looked for by memchr: Teddy takes many literals of two bytes and more.
     let mut lowered: Vec<Vec<u8>> = literals
         .iter()
@@ -788,7 +780,8 @@ fn candidates(
         .extend(&lowered)
         .build();
     Some(Candidates {
-        dfa,
+        patterns,
+        dfa: std::sync::OnceLock::new(),
         packed,
         overlap: lowered.iter().map(Vec::len).max().unwrap_or(1) - 1,
     })
@@ -801,10 +794,13 @@ fn candidates(
 /// aho-corasick's Teddy (up to 64 of them) over the window's bytes lowered to ASCII lower
 /// case. A lazy DFA of all the literals, case-insensitive, took about 10 instructions a byte
 /// passed over (an Aho-Corasick automaton 18); it is the search where Teddy cannot be had
-/// (more literals, a short one, or no SSSE3 or NEON).
+/// (more literals, a short one, or no SSSE3 or NEON), built when first asked.
 #[derive(Clone, Debug)]
 pub(super) struct Candidates {
-    dfa: regex_automata::hybrid::dfa::DFA,
+    /// The literals, escaped, case-insensitive: the lazy DFA's patterns.
+    patterns: Vec<String>,
+    /// The lazy DFA of `patterns`; `None` if it could not be built (not expected).
+    dfa: std::sync::OnceLock<Option<regex_automata::hybrid::dfa::DFA>>,
     /// The literals but `=` and `{`, in lower case, searched for together.
     packed: Option<aho_corasick::packed::Searcher>,
     /// The longest literal's length, less one: how far a window's search starts back in the
@@ -812,11 +808,11 @@ pub(super) struct Candidates {
     overlap: usize,
 }
 
-/// What a classifier's candidate searches keep from one to the next: the lazy DFA's states,
-/// and the room of the window of bytes lowered.
+/// What a classifier's candidate searches keep from one to the next: the lazy DFA's states
+/// (once it is asked), and the room of the window of bytes lowered.
 #[derive(Clone)]
 pub(super) struct CandidateCache {
-    dfa: regex_automata::hybrid::dfa::Cache,
+    dfa: Option<regex_automata::hybrid::dfa::Cache>,
     lowered: Vec<u8>,
 }
 
@@ -825,14 +821,29 @@ pub(super) struct CandidateCache {
 const FIRST_WINDOW: usize = 256;
 
 impl Candidates {
-    /// [`Candidates::first_end`] by the lazy DFA: the end of the literal that ends first.
+    /// [`Candidates::first_end`] by the lazy DFA: the end of the literal that ends first; 0
+    /// when the DFA could not be built or gave up.
     pub(super) fn first_end_by_dfa(
         &self,
         cache: &mut CandidateCache,
         haystack: &[u8],
     ) -> Option<usize> {
+        let dfa = self.dfa.get_or_init(|| {
+            let syntax = regex_automata::util::syntax::Config::new()
+                .case_insensitive(true)
+                .unicode(false)
+                .utf8(false);
+            regex_automata::hybrid::dfa::DFA::builder()
+                .syntax(syntax)
+                .build_many(&self.patterns)
+                .ok()
+        });
+        let Some(dfa) = dfa else {
+            return Some(0);
+        };
+        let dfa_cache = cache.dfa.get_or_insert_with(|| dfa.create_cache());
         let input = regex_automata::Input::new(haystack).earliest(true);
-        match self.dfa.try_search_fwd(&mut cache.dfa, &input) {
+        match dfa.try_search_fwd(dfa_cache, &input) {
             Ok(found) => found.map(|half| half.offset()),
             Err(_) => Some(0),
         }
@@ -847,7 +858,7 @@ impl Candidates {
     /// What a classifier's searches keep, made empty.
     pub(super) fn cache(&self) -> CandidateCache {
         CandidateCache {
-            dfa: self.dfa.create_cache(),
+            dfa: None,
             lowered: Vec::new(),
         }
     }
