@@ -1603,3 +1603,18 @@ fn a_line_two_line_rules_match_is_the_first_rules() {
     );
     assert!(categories(b"all is well\n").is_empty());
 }
+
+/// The metrics gates and guards read are read out of text too: an attribute or a quoted key
+/// of `metrics`, not a name that only ends with `metrics`.
+#[test]
+fn the_metrics_expressions_read_are_found_by_attribute_and_by_key() {
+    let names = super::rules::metrics_read_by_expressions(&phase5b());
+    assert!(names.contains("divergences"), "{names:?}");
+    let text = "protocol: p\nstates:\n  a: { initial: true }\n  b: { final: true }\ntransitions:\n  - { from: a, to: b, on: incident, if: \"metrics['r_hat'] < 1.01 and metrics.ess_bulk > 400 and my_metrics.loss > 1 and metrics.lr9 is defined\" }\n";
+    let protocol = crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+    let names = super::rules::metrics_read_by_expressions(&protocol);
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["ess_bulk", "lr9", "r_hat"]
+    );
+}
