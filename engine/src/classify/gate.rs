@@ -2,7 +2,7 @@
 //! of every pattern must hold, found with one vectorized multi-literal search. Most lines of a
 //! training log hold none, and are passed over without running any pattern.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::literal::Extractor;
 use regex_syntax::hir::{Hir, HirKind};
 
@@ -39,9 +39,12 @@ impl LiteralGate {
         // Literals are kept in lower case and looked for without regard to ASCII case: the
         // case variants of `(?i)maximum number` are one literal.
         // Few literals (up to 64) are searched for with SIMD (Teddy), nearly at memchr's speed.
-        // (Teddy serves leftmost searches only.)
+        // (Teddy serves leftmost searches only.) The automaton behind it only confirms what
+        // Teddy found, on the few lines that get here: a contiguous NFA, built in a fifth of
+        // the instructions of the DFA that would be chosen otherwise.
         let literals = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&all)
             .ok();
         let strings = literals.is_some().then_some(all);
