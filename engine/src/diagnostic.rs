@@ -46,9 +46,9 @@ impl Diagnostic {
             severity: code.severity(),
             message: message.into(),
             file: file.to_path_buf(),
-            line: span.line,
-            column: span.column,
-            len: span.len,
+            line: span.line(),
+            column: span.column(),
+            len: span.len(),
             help: None,
         }
     }

@@ -12,15 +12,13 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// A place in a source file: 1-based line and column (in characters) and a length in characters
 /// (at least 1) for the caret under it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Span {
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column, counted in characters.
-    pub column: u32,
-    /// Width of the marked text in characters; at least 1.
-    pub len: u32,
-}
+///
+/// Packed into 64 bits, as every string of a loaded protocol carries one: the line and the column
+/// in 26 bits each (up to 67,108,863; a position past that is held as the largest), the length in
+/// 12 (a caret wider than 4,095 characters is drawn 4,095 wide). Spans order by line, then
+/// column, then length.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span(u64);
 
 impl Default for Span {
     fn default() -> Span {
@@ -28,19 +26,52 @@ impl Default for Span {
     }
 }
 
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Span")
+            .field("line", &self.line())
+            .field("column", &self.column())
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
 impl Span {
-    /// A span of `len` characters at `line`:`column`.
+    const POSITION_BITS: u32 = 26;
+    const LEN_BITS: u32 = 12;
+    /// The largest line or column a span holds.
+    pub const MAX_POSITION: u32 = (1 << Span::POSITION_BITS) - 1;
+    /// The widest a span's caret is drawn.
+    pub const MAX_LEN: u32 = (1 << Span::LEN_BITS) - 1;
+
+    /// A span of `len` characters at `line`:`column`; each is at least 1, and at most
+    /// [`Span::MAX_POSITION`] (line and column) or [`Span::MAX_LEN`] (length).
     pub fn new(line: u32, column: u32, len: u32) -> Span {
-        Span {
-            line: line.max(1),
-            column: column.max(1),
-            len: len.max(1),
-        }
+        let line = u64::from(line.clamp(1, Span::MAX_POSITION));
+        let column = u64::from(column.clamp(1, Span::MAX_POSITION));
+        let len = u64::from(len.clamp(1, Span::MAX_LEN));
+        Span(line << (Span::POSITION_BITS + Span::LEN_BITS) | column << Span::LEN_BITS | len)
     }
 
     /// The first character of the file.
     pub fn start_of_file() -> Span {
         Span::new(1, 1, 1)
+    }
+
+    /// The 1-based line.
+    pub fn line(self) -> u32 {
+        (self.0 >> (Span::POSITION_BITS + Span::LEN_BITS)) as u32
+    }
+
+    /// The 1-based column, counted in characters.
+    pub fn column(self) -> u32 {
+        (self.0 >> Span::LEN_BITS) as u32 & Span::MAX_POSITION
+    }
+
+    /// The width of the marked text in characters; at least 1.
+    #[allow(clippy::len_without_is_empty)] // a span is never empty
+    pub fn len(self) -> u32 {
+        self.0 as u32 & Span::MAX_LEN
     }
 }
 
@@ -271,17 +302,17 @@ impl LineIndex {
 
     /// The byte range that `span` covers in `text`, clamped to its line.
     pub fn byte_range(&self, text: &str, span: Span) -> std::ops::Range<usize> {
-        let Some(&line_start) = self.starts.get(span.line as usize - 1) else {
+        let Some(&line_start) = self.starts.get(span.line() as usize - 1) else {
             return text.len()..text.len();
         };
-        let line = self.line(text, span.line);
+        let line = self.line(text, span.line());
         let char_offset = |chars: usize| {
             line.char_indices()
                 .nth(chars)
                 .map_or(line.len(), |(i, _)| i)
         };
-        let start = char_offset(span.column as usize - 1);
-        let end = char_offset((span.column + span.len) as usize - 1).max(start);
+        let start = char_offset(span.column() as usize - 1);
+        let end = char_offset((span.column() + span.len()) as usize - 1).max(start);
         line_start + start..line_start + end
     }
 }
@@ -299,6 +330,34 @@ mod tests {
         assert_eq!(index.line(text, 2), "b: 2");
         assert_eq!(index.line(text, 3), "c: 3");
         assert_eq!(index.from_column(text, 2, 4), "2");
+    }
+
+    #[test]
+    fn a_span_holds_its_line_column_and_length_and_orders_by_them() {
+        let span = Span::new(40_000, 400_000, 12);
+        assert_eq!(
+            (span.line(), span.column(), span.len()),
+            (40_000, 400_000, 12)
+        );
+        assert_eq!(Span::new(0, 0, 0), Span::start_of_file());
+        let largest = Span::new(u32::MAX, u32::MAX, u32::MAX);
+        assert_eq!(
+            (largest.line(), largest.column(), largest.len()),
+            (Span::MAX_POSITION, Span::MAX_POSITION, Span::MAX_LEN)
+        );
+        let mut spans = vec![
+            Span::new(2, 1, 1),
+            Span::new(1, 9, 1),
+            Span::new(1, 2, 7),
+            Span::new(1, 2, 3),
+        ];
+        spans.sort();
+        let order: Vec<_> = spans
+            .iter()
+            .map(|s| (s.line(), s.column(), s.len()))
+            .collect();
+        assert_eq!(order, [(1, 2, 3), (1, 2, 7), (1, 9, 1), (2, 1, 1)]);
+        assert_eq!(std::mem::size_of::<Span>(), 8);
     }
 
     #[test]

@@ -189,17 +189,17 @@ impl<'p> Cx<'p> {
     /// Maps a position inside an expression written at `span` in the protocol to the file.
     pub fn in_expression(&self, span: Span, position: expr::Position) -> Span {
         let source = &self.protocol.source;
-        let rest = self.lines.from_column(source, span.line, span.column);
+        let rest = self.lines.from_column(source, span.line(), span.column());
         let quoted = matches!(rest.chars().next(), Some('"' | '\''));
         let (line, column) = if position.line <= 1 {
             (
-                span.line,
-                span.column + u32::from(quoted) + position.column - 1,
+                span.line(),
+                span.column() + u32::from(quoted) + position.column - 1,
             )
         } else {
             (
-                span.line + position.line - 1,
-                span.column + position.column - 1,
+                span.line() + position.line - 1,
+                span.column() + position.column - 1,
             )
         };
         let width = |line: u32| self.lines.line(source, line).chars().count() as u32;
@@ -210,8 +210,8 @@ impl<'p> Cx<'p> {
         // lines) joined the file's lines with spaces. Walk them, each giving its text and one
         // space (a blank line gives only the line break it stands for).
         let mut offset = position.column - 1;
-        let mut line = span.line;
-        let mut start = span.column + u32::from(quoted);
+        let mut line = span.line();
+        let mut start = span.column() + u32::from(quoted);
         let mut text_width = width(line) + 1 - start;
         let last = self.lines.count();
         while offset > text_width && line < last {

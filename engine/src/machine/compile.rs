@@ -246,7 +246,7 @@ pub(super) fn program(
             .filter(|_| firsts.guard[index] == index)
         {
             let source = format!("{{% if {} %}}1{{% endif %}}", guard.as_str());
-            let what = format!("the guard on line {}", transition.span.line);
+            let what = format!("the guard on line {}", transition.span.line());
             add(Key::Guard(index), source, what)?;
         }
         for (k, send) in transition.send.iter().enumerate() {
@@ -258,7 +258,7 @@ pub(super) fn program(
                     transition: index,
                     send: k,
                 };
-                let what = format!("the message text on line {}", text.span.line);
+                let what = format!("the message text on line {}", text.span.line());
                 add(key, text.to_string(), what)?;
             } else if let Some(name) = &send.template {
                 if !templates.contains_key(name.as_str()) {
@@ -269,13 +269,13 @@ pub(super) fn program(
     }
     for (index, timer) in protocol.timers.iter().enumerate() {
         if let Some(duration) = timer.every.as_ref().or(timer.after.as_ref()) {
-            let what = format!("the timer on line {}", timer.span.line);
+            let what = format!("the timer on line {}", timer.span.line());
             add(Key::Timer(index), duration.to_string(), what)?;
         }
     }
     if let Some(job) = &protocol.job {
         let mut field = |field: JobField, text: &Spanned<Str>| {
-            let what = format!("`{}` on line {}", Key::Job(field), text.span.line);
+            let what = format!("`{}` on line {}", Key::Job(field), text.span.line());
             add(Key::Job(field), text.to_string(), what)
         };
         for (i, part) in job.command.iter().enumerate() {
@@ -314,7 +314,7 @@ pub(super) fn program(
             let what = format!(
                 "`{key}` of gate `{}` on line {}",
                 name.as_str(),
-                text.span.line
+                text.span.line()
             );
             add(Key::Gate(index, key, i), text.to_string(), what)
         };
@@ -413,7 +413,7 @@ fn compiled<'env>(
     let mut texts: HashMap<(usize, usize), Render<'env>> = HashMap::new();
     let mut transitions = Vec::with_capacity(protocol.transitions.len());
     for (index, transition) in protocol.transitions.iter().enumerate() {
-        let line = transition.span.line;
+        let line = transition.span.line();
         let guard = match &transition.guard {
             Some(source) => Some(match guards.entry(firsts.guard[index]) {
                 Entry::Occupied(known) => known.get().clone(),
@@ -500,7 +500,7 @@ fn compiled<'env>(
             };
             let resume = job.resume.as_ref();
             Some(JobTemplates {
-                line: job.span.line,
+                line: job.span.line(),
                 command: all(JobField::Command, job.command.len())?,
                 log: render(Key::Job(JobField::Log))?,
                 follow: all(JobField::Follow, job.follow.len())?,
@@ -509,7 +509,9 @@ fn compiled<'env>(
                     .transpose()?,
                 resume_args: all(JobField::ResumeArg, resume.map_or(0, |r| r.args.len()))?,
                 stop_grace: match &job.stop_grace {
-                    Some(grace) => Some((grace.span.line, render(Key::Job(JobField::StopGrace))?)),
+                    Some(grace) => {
+                        Some((grace.span.line(), render(Key::Job(JobField::StopGrace))?))
+                    }
                     None => None,
                 },
                 artifacts: job
@@ -522,7 +524,7 @@ fn compiled<'env>(
                     .collect::<Result<_, CompileError>>()?,
                 cadence: match &job.cadence {
                     Some(cadence) => Some(CadenceTemplates {
-                        line: cadence.span.line,
+                        line: cadence.span.line(),
                         min: cadence
                             .min
                             .as_ref()
@@ -558,7 +560,7 @@ fn compiled<'env>(
     };
     let mut gates = BTreeMap::new();
     for (index, (name, gate)) in protocol.gates.iter().enumerate() {
-        let line = gate.span.line;
+        let line = gate.span.line();
         let what = |key: &str| format!("`{key}` of gate `{}` on line {line}", name.as_str());
         let bounds = |def: &crate::protocol::BoundsDef| -> Result<Bounds<'env>, CompileError> {
             let one = |bound: &Option<crate::protocol::Bound>, key: &str| {

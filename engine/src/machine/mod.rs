@@ -86,7 +86,7 @@ impl Machine {
             {
                 return Err(CompileError::UnknownState {
                     state: unknown.to_string(),
-                    line: transition.span.line,
+                    line: transition.span.line(),
                 });
             }
         }
@@ -98,7 +98,7 @@ impl Machine {
             {
                 return Err(CompileError::UnknownGate {
                     gate: gate.to_string(),
-                    line: transition.span.line,
+                    line: transition.span.line(),
                 });
             }
         }

@@ -462,7 +462,7 @@ impl<'m> Step<'m> {
                             .checked_add_signed(period)
                             .ok_or_else(|| StepError::Duration {
                                 what: "the timer",
-                                line: timer.span.line,
+                                line: timer.span.line(),
                                 message: format!(
                                     "{} from now is past the last date Warden can keep",
                                     crate::duration::format(period.to_std().unwrap_or_default())
@@ -486,7 +486,7 @@ impl<'m> Step<'m> {
 
     fn duration(&self, index: usize) -> Result<chrono::TimeDelta, StepError> {
         let timer = &self.machine.protocol().timers[index];
-        let line = timer.span.line;
+        let line = timer.span.line();
         let invalid = |message: String| StepError::Duration {
             what: "the timer",
             line,

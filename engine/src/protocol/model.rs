@@ -1044,14 +1044,14 @@ mod tests {
     fn the_parts_a_large_protocol_is_made_of_stay_small() {
         use std::mem::size_of;
         assert_eq!(size_of::<crate::span::Str>(), 8);
-        assert_eq!(size_of::<Option<Spanned<crate::span::Str>>>(), 24);
-        assert_eq!(size_of::<OneOrMany<Spanned<crate::span::Str>>>(), 32);
+        assert_eq!(size_of::<Option<Spanned<crate::span::Str>>>(), 16);
+        assert_eq!(size_of::<OneOrMany<Spanned<crate::span::Str>>>(), 24);
         assert!(
-            size_of::<Transition>() <= 200,
+            size_of::<Transition>() <= 152,
             "{}",
             size_of::<Transition>()
         );
-        assert!(size_of::<Send>() <= 120, "{}", size_of::<Send>());
+        assert!(size_of::<Send>() <= 80, "{}", size_of::<Send>());
         assert!(size_of::<Map<State>>() <= 16, "{}", size_of::<Map<State>>());
     }
 

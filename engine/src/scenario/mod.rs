@@ -958,7 +958,7 @@ fn write_outcome(out: &mut String, protocol: &Protocol, outcome: &Outcome) {
         let _ = writeln!(out, "gate {}: {verdict}: {}", gate.gate, gate.reason);
     }
     for taken in &outcome.transitions {
-        let line = protocol.transitions[taken.transition].span.line;
+        let line = protocol.transitions[taken.transition].span.line();
         let on = taken
             .event
             .as_deref()

@@ -201,7 +201,7 @@ impl Coverage {
             .filter(|(index, _)| !taken.contains(index))
             .map(|(index, transition)| Untaken {
                 transition: index,
-                line: transition.span.line,
+                line: transition.span.line(),
                 label: graph::label(transition),
             })
             .collect();

@@ -52,7 +52,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 .with_help(format!(
                     "`{}` is first defined on line {}",
                     id.as_str(),
-                    first.line
+                    first.line()
                 )),
             );
         }

@@ -49,7 +49,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let first = &cx.protocol.transitions[members[0]];
         let lines: Vec<String> = members
             .iter()
-            .map(|&i| cx.protocol.transitions[i].span.line.to_string())
+            .map(|&i| cx.protocol.transitions[i].span.line().to_string())
             .collect();
         out.push(
             cx.at(Code::P016, first.span, "eventless transitions without guards form a cycle")

@@ -46,7 +46,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                     .with_help(format!(
                         "`{}` (line {}) is initial already; a run has one start",
                         first.as_str(),
-                        first.span.line
+                        first.span.line()
                     )),
                 );
             }

@@ -149,7 +149,7 @@ impl<'p> Finder<'p> {
     fn report(&mut self, file: &Path, span: Span, path: &[String], why: String, what: &str) {
         if self
             .reported
-            .insert((file.to_path_buf(), span.line, span.column))
+            .insert((file.to_path_buf(), span.line(), span.column()))
         {
             let message = format!("{what} reads `{}`, which may not be there", path.join("."));
             self.out
@@ -227,7 +227,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             let what = format!(
                 "template `{}`, sent on the transition on line {},",
                 name.as_str(),
-                transition.span.line
+                transition.span.line()
             );
             finder.template(&template.path, &template.text, &after, &what);
         }

@@ -27,7 +27,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 cx.candidates(state, event)
                     .take_while(|&(i, _)| i < index)
                     .find(|(_, earlier)| earlier.guard.is_none())
-                    .map(|(_, earlier)| (*state, earlier.span.line))
+                    .map(|(_, earlier)| (*state, earlier.span.line()))
             })
             .collect();
         if shadows.is_empty() || shadows.iter().any(Option::is_none) {

@@ -35,7 +35,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 "template `{}`, sent on the transition at {}:{}",
                 name.as_str(),
                 p.path.display(),
-                transition.span.line
+                transition.span.line()
             );
             let place = |position: crate::expr::Position| {
                 Span::new(position.line, position.column, position.len)

@@ -131,7 +131,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let Some(index) = carrying else {
             continue; // carried there, so never
         };
-        let line = p.transitions[index].span.line;
+        let line = p.transitions[index].span.line();
         out.push(
             cx.at(
                 Code::P045,
