@@ -345,7 +345,7 @@ mod tests {
             (largest.line(), largest.column(), largest.len()),
             (Span::MAX_POSITION, Span::MAX_POSITION, Span::MAX_LEN)
         );
-        let mut spans = vec![
+        let mut spans = [
             Span::new(2, 1, 1),
             Span::new(1, 9, 1),
             Span::new(1, 2, 7),
