@@ -32,7 +32,7 @@ impl Scope {
     /// expressions and templates are evaluated in the state a transition is leaving.
     pub fn base(protocol: &Protocol) -> Scope {
         let mut scope = Scope::vars_only(protocol);
-        for set in protocol.transitions.iter().flat_map(|t| t.set.keys()) {
+        for set in protocol.transitions.iter().flat_map(|t| t.set().keys()) {
             scope.names.insert(set.to_string(), Shape::Open);
         }
         let counters: BTreeSet<&str> = protocol

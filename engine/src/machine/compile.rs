@@ -426,8 +426,8 @@ fn compiled<'env>(
             }),
             None => None,
         };
-        let mut set = Vec::with_capacity(transition.set.len());
-        for (key, expression) in transition.set.iter() {
+        let mut set = Vec::with_capacity(transition.set().len());
+        for (key, expression) in transition.set().iter() {
             let compiled = crate::expr::placeable(expression)
                 .and_then(|()| env.compile_expression_owned(expression.to_string()))
                 .map_err(|source| CompileError::Template {
@@ -479,7 +479,7 @@ fn compiled<'env>(
             count: transition.count.iter().map(|c| c.to_string()).collect(),
             send,
             effects: transition.effects.iter().map(|e| e.value).collect(),
-            gates: transition.gates.iter().map(|g| g.to_string()).collect(),
+            gates: transition.gates().iter().map(|g| g.to_string()).collect(),
         });
     }
     let timers = protocol

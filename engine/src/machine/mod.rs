@@ -92,7 +92,7 @@ impl Machine {
         }
         for transition in &protocol.transitions {
             if let Some(gate) = transition
-                .gates
+                .gates()
                 .iter()
                 .find(|gate| !protocol.gates.contains(gate.as_str()))
             {
@@ -223,7 +223,7 @@ impl Machine {
             })?;
             vars.insert(name.to_string(), value);
         }
-        for key in protocol.transitions.iter().flat_map(|t| t.set.keys()) {
+        for key in protocol.transitions.iter().flat_map(|t| t.set().keys()) {
             vars.entry(key.to_string()).or_insert(Value::from(()));
         }
         let initial = protocol

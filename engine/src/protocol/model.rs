@@ -717,9 +717,6 @@ pub struct Transition {
     /// Guard: an expression that must hold.
     #[schemars(rename = "if")]
     pub guard: Option<Spanned<Str>>,
-    /// Variables to set, each to an expression evaluated before the transition.
-    #[schemars(default)]
-    pub set: Map<Spanned<Str>>,
     /// Counters to increment.
     #[schemars(default, with = "Vec<String>")]
     pub count: ThinVec<Spanned<Str>>,
@@ -729,6 +726,18 @@ pub struct Transition {
     /// Job effects.
     #[schemars(default, rename = "do", with = "Vec<Effect>")]
     pub effects: ThinVec<Spanned<Effect>>,
+    /// `set`, `gates` and `doc`, which most transitions do without: held apart, so that a
+    /// transition with none of them holds one empty pointer for the three.
+    #[schemars(flatten)]
+    pub(in crate::protocol) rare: Option<Box<RareParts>>,
+}
+
+/// The parts of a transition that most transitions do without.
+#[derive(Debug, Clone, Default, JsonSchema)]
+pub struct RareParts {
+    /// Variables to set, each to an expression evaluated before the transition.
+    #[schemars(default)]
+    pub set: Map<Spanned<Str>>,
     /// Gates the transition requires: taken only when every one passes; when one fails, the
     /// transition is not taken and the failure is an `incident` in the current state.
     #[schemars(default, with = "Vec<String>")]
@@ -737,7 +746,39 @@ pub struct Transition {
     pub doc: Option<Spanned<Str>>,
 }
 
+impl RareParts {
+    fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.gates.is_empty() && self.doc.is_none()
+    }
+}
+
 impl Transition {
+    /// Gives the transition its rare parts; none are held apart when all are empty.
+    pub fn with_rare_parts(mut self, rare: RareParts) -> Transition {
+        self.rare = (!rare.is_empty()).then(|| Box::new(rare));
+        self
+    }
+
+    /// Variables to set, each to an expression evaluated before the transition.
+    pub fn set(&self) -> &Map<Spanned<Str>> {
+        static NONE: Map<Spanned<Str>> = Map {
+            entries: ThinVec::new(),
+            index: None,
+        };
+        self.rare.as_ref().map_or(&NONE, |rare| &rare.set)
+    }
+
+    /// Gates the transition requires: taken only when every one passes; when one fails, the
+    /// transition is not taken and the failure is an `incident` in the current state.
+    pub fn gates(&self) -> &[Spanned<Str>] {
+        self.rare.as_ref().map_or(&[], |rare| &rare.gates)
+    }
+
+    /// What the transition means.
+    pub fn doc(&self) -> Option<&Spanned<Str>> {
+        self.rare.as_ref().and_then(|rare| rare.doc.as_ref())
+    }
+
     /// Whether the transition does `launch` or `restart`.
     pub fn starts_job(&self) -> bool {
         self.effects
@@ -1047,7 +1088,7 @@ mod tests {
         assert_eq!(size_of::<Option<Spanned<crate::span::Str>>>(), 16);
         assert_eq!(size_of::<OneOrMany<Spanned<crate::span::Str>>>(), 24);
         assert!(
-            size_of::<Transition>() <= 152,
+            size_of::<Transition>() <= 120,
             "{}",
             size_of::<Transition>()
         );
@@ -1077,5 +1118,29 @@ mod tests {
             assert_eq!(keys.len(), size);
             assert_eq!(keys[0], "k0");
         }
+    }
+
+    #[test]
+    fn a_transition_holds_its_rare_parts_apart_only_when_it_has_some() {
+        let text = "protocol: p\nroles: { r: {} }\ngates: { tests: { expr: \"true\", category: data } }\n\
+                    states: { a: { initial: true }, b: { final: true } }\n\
+                    transitions:\n\
+                    \x20 - { from: a, on: go, to: b }\n\
+                    \x20 - { from: a, on: stop, to: b, set: { why: \"'stop'\" }, gates: [tests], doc: Stops. }\n";
+        let protocol = crate::protocol::parse(Path::new("p.yaml"), text.as_bytes()).unwrap();
+        let [plain, rich] = &protocol.transitions[..] else {
+            panic!("{:?}", protocol.transitions)
+        };
+        assert!(plain.rare.is_none());
+        assert!(plain.set().is_empty() && plain.gates().is_empty() && plain.doc().is_none());
+        assert!(rich.rare.is_some());
+        let set: Vec<(&str, &str)> = rich
+            .set()
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        assert_eq!(set, [("why", "'stop'")]);
+        assert_eq!(rich.gates()[0].as_str(), "tests");
+        assert_eq!(rich.doc().map(|doc| doc.as_str()), Some("Stops."));
     }
 }

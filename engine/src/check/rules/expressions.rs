@@ -32,7 +32,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         if let Some(guard) = &transition.guard {
             lint_in_protocol(cx, guard, Kind::Expression, Some(&scope), "guard", out);
         }
-        for (_, value) in transition.set.iter() {
+        for (_, value) in transition.set().iter() {
             lint_in_protocol(
                 cx,
                 value,

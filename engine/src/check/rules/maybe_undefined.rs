@@ -48,7 +48,9 @@ impl<'p> Facts<'p> {
     fn after(&self, transition: &'p Transition) -> Facts<'p> {
         let mut after = self.clone();
         after.incident |= on_incident(transition);
-        after.set.extend(transition.set.keys().map(|k| k.as_str()));
+        after
+            .set
+            .extend(transition.set().keys().map(|k| k.as_str()));
         after
     }
 
@@ -187,7 +189,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         set_names: p
             .transitions
             .iter()
-            .flat_map(|t| t.set.keys())
+            .flat_map(|t| t.set().keys())
             .map(|k| k.as_str())
             .filter(|name| !p.vars.contains(name))
             .collect(),
@@ -213,7 +215,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         if let Some(guard) = &transition.guard {
             finder.inline(guard, Kind::Expression, &seen, "the guard");
         }
-        for (_, value) in transition.set.iter() {
+        for (_, value) in transition.set().iter() {
             finder.inline(value, Kind::Expression, &seen, "the `set` expression");
         }
         for send in &transition.send {

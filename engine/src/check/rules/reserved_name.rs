@@ -28,7 +28,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         );
     }
     for transition in &cx.protocol.transitions {
-        for name in transition.set.keys().filter(|n| reserved(n)) {
+        for name in transition.set().keys().filter(|n| reserved(n)) {
             out.push(
                 cx.at(
                     Code::P005,

@@ -24,7 +24,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
     let mut reported = BTreeSet::new();
     for transition in p.transitions.iter() {
-        let Some(gate) = transition.gates.first() else {
+        let Some(gate) = transition.gates().first() else {
             continue;
         };
         for state in p.sources(transition) {
@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                          add a transition from `{state}` on `incident`"
                     ),
                 )
-            } else if on_incident.all(|(_, t)| !t.gates.is_empty()) {
+            } else if on_incident.all(|(_, t)| !t.gates().is_empty()) {
                 (
                     format!(
                         "gate `{}` can fail in `{state}`, whose transitions on `incident` all \

@@ -19,7 +19,7 @@ use crate::suggest;
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
     let declared: Vec<&str> = p.gates.keys().map(|k| k.as_str()).collect();
-    for name in p.transitions.iter().flat_map(|t| &t.gates) {
+    for name in p.transitions.iter().flat_map(|t| t.gates()) {
         if p.gates.contains(name) {
             continue;
         }

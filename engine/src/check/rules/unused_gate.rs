@@ -22,7 +22,7 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let required: HashSet<&str> = p
         .transitions
         .iter()
-        .flat_map(|t| &t.gates)
+        .flat_map(|t| t.gates())
         .map(|g| g.as_str())
         .collect();
     for name in p.gates.keys().filter(|n| !required.contains(n.as_str())) {

@@ -92,19 +92,20 @@ impl Decode for Transition {
         let effects = f.or_default(d, "do");
         let gates = f.or_default(d, "gates");
         let doc = f.opt(d, "doc");
-        Some(Transition {
-            span: at,
-            from: from?,
-            to,
-            on,
-            guard,
-            set,
-            count,
-            send,
-            effects,
-            gates,
-            doc,
-        })
+        Some(
+            Transition {
+                span: at,
+                from: from?,
+                to,
+                on,
+                guard,
+                count,
+                send,
+                effects,
+                rare: None,
+            }
+            .with_rare_parts(RareParts { set, gates, doc }),
+        )
     }
 }
 
