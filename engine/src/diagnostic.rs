@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
+use arcstr::ArcStr;
 
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::SimpleFiles;
@@ -127,12 +128,12 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 /// The texts of the files findings point into, so they can be shown with their source lines.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
-    files: BTreeMap<PathBuf, Arc<str>>,
+    files: BTreeMap<PathBuf, ArcStr>,
 }
 
 impl Sources {
     /// Remembers the text of `path`.
-    pub fn insert(&mut self, path: &Path, text: Arc<str>) {
+    pub fn insert(&mut self, path: &Path, text: ArcStr) {
         self.files.insert(path.to_path_buf(), text);
     }
 
@@ -287,7 +288,7 @@ mod tests {
         let mut sources = Sources::default();
         sources.insert(
             path,
-            Arc::from("states:\n  watch: {}\n  bad: { initial: maybe }\n"),
+            ArcStr::from("states:\n  watch: {}\n  bad: { initial: maybe }\n"),
         );
         let diagnostic = Diagnostic::new(
             Code::P003,

@@ -10,7 +10,8 @@ mod tree;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
+use arcstr::ArcStr;
 
 pub use model::*;
 
@@ -42,7 +43,7 @@ pub enum LoadError {
     )]
     Invalid {
         /// The file's text, when it was text.
-        source_text: Option<Arc<str>>,
+        source_text: Option<ArcStr>,
         /// Every problem found.
         diagnostics: Vec<Diagnostic>,
     },
@@ -50,14 +51,48 @@ pub enum LoadError {
 
 /// Reads and parses the protocol at `path`.
 pub fn load(path: &Path) -> Result<Protocol, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    // The bytes are dropped once they are the protocol's text, before it is decoded.
+    };
+    if let Some(text) = read_in_place(path).map_err(io)? {
+        return parse_text(path, text);
+    }
+    // Not UTF-8, not a plain file, or changed while it was read: read as bytes, whose
+    // problems say where they are.
+    let bytes = std::fs::read(path).map_err(io)?;
     let text = text(path, &bytes)?;
     drop(bytes);
     parse_text(path, text)
+}
+
+/// The text of the plain file at `path`, read into the one buffer that keeps it; `None` when
+/// it is not a plain file, is not UTF-8, or changed size while it was read.
+///
+/// Reading the bytes and copying them into the text would free a buffer as large as the file
+/// before the protocol is decoded: glibc then serves every allocation below that size from
+/// its heap instead of mapping it, and the vectors the decoder grows and the checks build
+/// leave their old room behind in that heap (a 10,000-state check took 2 MiB more of RSS,
+/// a 50,000-state one 16 MiB: docs/benchmarks.md).
+fn read_in_place(path: &Path) -> std::io::Result<Option<ArcStr>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let metadata = file.metadata()?;
+    let Ok(len) = usize::try_from(metadata.len()) else {
+        return Ok(None);
+    };
+    if !metadata.is_file() {
+        return Ok(None);
+    }
+    let mut read = Ok(());
+    let text = ArcStr::init_with(len, |buffer| read = file.read_exact(buffer));
+    match read {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let grew = file.read(&mut [0])? > 0;
+    Ok(text.ok().filter(|_| !grew))
 }
 
 /// Parses protocol `bytes` read from `path`.
@@ -66,9 +101,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Protocol, LoadError> {
 }
 
 /// The text of protocol `bytes`; bytes that are not UTF-8 are P001.
-fn text(path: &Path, bytes: &[u8]) -> Result<Arc<str>, LoadError> {
+fn text(path: &Path, bytes: &[u8]) -> Result<ArcStr, LoadError> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(Arc::from(text)),
+        Ok(text) => Ok(ArcStr::from(text)),
         Err(error) => {
             let valid = String::from_utf8_lossy(&bytes[..error.valid_up_to()]);
             let line = valid.matches('\n').count() + 1;
@@ -85,7 +120,7 @@ fn text(path: &Path, bytes: &[u8]) -> Result<Arc<str>, LoadError> {
             )
             .with_help("protocol files are UTF-8; re-save the file as UTF-8");
             Err(LoadError::Invalid {
-                source_text: Some(Arc::from(String::from_utf8_lossy(bytes).as_ref())),
+                source_text: Some(ArcStr::from(String::from_utf8_lossy(bytes))),
                 diagnostics: vec![diagnostic],
             })
         }
@@ -93,7 +128,7 @@ fn text(path: &Path, bytes: &[u8]) -> Result<Arc<str>, LoadError> {
 }
 
 /// Parses a protocol's `text`, read from `path`.
-fn parse_text(path: &Path, text: Arc<str>) -> Result<Protocol, LoadError> {
+fn parse_text(path: &Path, text: ArcStr) -> Result<Protocol, LoadError> {
     let invalid = |diagnostics: Vec<Diagnostic>| LoadError::Invalid {
         source_text: Some(text.clone()),
         diagnostics,
@@ -245,7 +280,7 @@ pub struct TemplateSource {
     /// The file it was read from.
     pub path: PathBuf,
     /// Its text.
-    pub text: Arc<str>,
+    pub text: ArcStr,
 }
 
 /// The file a template name resolves to.
@@ -276,7 +311,7 @@ pub fn load_templates(protocol: &Protocol) -> (BTreeMap<String, TemplateSource>,
                         TemplateSource {
                             name: name.to_string(),
                             path,
-                            text: Arc::from(text),
+                            text: ArcStr::from(text),
                         },
                     );
                     continue;

@@ -7,8 +7,8 @@
 use std::borrow::Cow;
 /// Hash maps keyed by names from the protocol: a fast hasher (no attacker chooses the keys).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use arcstr::ArcStr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use smallvec::SmallVec;
@@ -25,7 +25,7 @@ pub struct Protocol {
     pub path: PathBuf,
     /// The file's text.
     #[schemars(skip)]
-    pub source: Arc<str>,
+    pub source: ArcStr,
     /// Protocol id: `[a-z][a-z0-9_-]*`.
     #[schemars(rename = "protocol", regex(pattern = r"^[a-z][a-z0-9_-]*$"))]
     pub id: Spanned<Str>,

@@ -1,9 +1,9 @@
 //! The protocol a run follows, copied into the run when it starts: replaying the journal needs
 //! the protocol and templates exactly as they were, whatever happens to the files later.
 
+use arcstr::ArcStr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,7 @@ impl Snapshot {
                 let source = TemplateSource {
                     name: name.clone(),
                     path: protocol::template_path(&protocol, name),
-                    text: Arc::from(text.as_str()),
+                    text: ArcStr::from(text.as_str()),
                 };
                 (name.clone(), source)
             })
