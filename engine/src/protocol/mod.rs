@@ -58,7 +58,7 @@ pub fn load(path: &Path) -> Result<Protocol, LoadError> {
     if let Some(text) = read_in_place(path).map_err(io)? {
         return parse_text(path, text);
     }
-    // Not UTF-8, not a plain file, or changed while it was read: read as bytes, whose
+    // Empty, not UTF-8, not a plain file, or changed while it was read: read as bytes, whose
     // problems say where they are.
     let bytes = std::fs::read(path).map_err(io)?;
     let text = text(path, &bytes)?;
@@ -67,7 +67,7 @@ pub fn load(path: &Path) -> Result<Protocol, LoadError> {
 }
 
 /// The text of the plain file at `path`, read into the one buffer that keeps it; `None` when
-/// it is not a plain file, is not UTF-8, or changed size while it was read.
+/// it is not a plain file, is empty, is not UTF-8, or changed size while it was read.
 ///
 /// Reading the bytes and copying them into the text would free a buffer as large as the file
 /// before the protocol is decoded: glibc then serves every allocation below that size from
@@ -81,7 +81,9 @@ fn read_in_place(path: &Path) -> std::io::Result<Option<ArcStr>> {
     let Ok(len) = usize::try_from(metadata.len()) else {
         return Ok(None);
     };
-    if !metadata.is_file() {
+    // An empty file is read as bytes too: `ArcStr` makes no empty buffer, and a file of
+    // `/proc` says it is empty whatever it holds.
+    if !metadata.is_file() || len == 0 {
         return Ok(None);
     }
     let mut read = Ok(());
@@ -489,6 +491,48 @@ mod tests {
             errors("protocol: p\n---\nprotocol: q\n"),
             ["p.yaml:2:1: error[P001]: a protocol file holds one YAML document; found a second"]
         );
+    }
+
+    #[test]
+    fn a_file_loads_as_its_bytes_parse_and_bad_bytes_are_still_p001() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.yaml");
+        let text = "protocol: p\ntitle: caf\u{e9}\nstates: { a: { initial: true, final: true } }\n";
+        std::fs::write(&good, text).unwrap();
+        let loaded = load(&good).unwrap();
+        assert_eq!(&*loaded.source, text);
+        assert_eq!(
+            loaded.title.map(|t| t.to_string()).as_deref(),
+            Some("caf\u{e9}")
+        );
+
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, b"protocol: p\ntitle: ab\xff\n").unwrap();
+        match load(&bad) {
+            Err(LoadError::Invalid {
+                source_text,
+                diagnostics,
+            }) => {
+                assert_eq!(
+                    diagnostics[0].message,
+                    "the file is not valid UTF-8 (byte 22 of the file)"
+                );
+                assert_eq!(
+                    source_text.as_deref(),
+                    Some("protocol: p\ntitle: ab\u{fffd}\n")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let empty = dir.path().join("empty.yaml");
+        std::fs::write(&empty, "").unwrap();
+        assert!(matches!(load(&empty), Err(LoadError::Invalid { .. })));
+        assert!(matches!(load(dir.path()), Err(LoadError::Io { .. })));
+        assert!(matches!(
+            load(&dir.path().join("missing.yaml")),
+            Err(LoadError::Io { .. })
+        ));
     }
 
     #[test]
