@@ -226,9 +226,12 @@ pub(crate) fn indexed() -> usize {
 }
 
 /// Line starts of a text, to turn (line, column) positions into byte offsets and back.
+///
+/// A start is 32 bits: the lines of a text that start past 4 GiB are not indexed, and read as
+/// past its end (empty), as a span's line and column stop at [`Span::MAX_POSITION`].
 #[derive(Debug, Clone)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    starts: Vec<u32>,
     /// Whether each line is ASCII, where a column is a byte offset and needs no walk.
     ascii: Vec<bool>,
 }
@@ -244,25 +247,32 @@ impl LineIndex {
         starts.extend(
             memchr::memchr2_iter(b'\n', b'\r', bytes)
                 .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
-                .map(|i| i + 1),
+                .map_while(|i| u32::try_from(i + 1).ok()),
         );
         starts.shrink_to_fit();
-        let ascii = starts
-            .iter()
-            .enumerate()
-            .map(|(i, &start)| {
-                let end = starts.get(i + 1).copied().unwrap_or(text.len());
-                text.as_bytes()[start..end].is_ascii()
-            })
+        let ascii = (0..starts.len())
+            .map(|i| text.as_bytes()[LineIndex::range(&starts, text, i)].is_ascii())
             .collect();
         LineIndex { starts, ascii }
+    }
+
+    /// The byte range of 0-based line `i` of `text` indexed by `starts`, its line break
+    /// included.
+    fn range(starts: &[u32], text: &str, i: usize) -> std::ops::Range<usize> {
+        let end = starts.get(i + 1).map_or(text.len(), |&next| next as usize);
+        starts[i] as usize..end
     }
 
     /// The text of 1-based `line` from 1-based `column` (in characters) to the end of the line.
     pub fn from_column<'t>(&self, text: &'t str, line: u32, column: u32) -> &'t str {
         let line_text = self.line(text, line);
         let skip = column.saturating_sub(1) as usize;
-        let offset = if self.ascii.get(line as usize - 1).copied().unwrap_or(false) {
+        let offset = if self
+            .ascii
+            .get((line as usize).wrapping_sub(1))
+            .copied()
+            .unwrap_or(false)
+        {
             skip.min(line_text.len())
         } else {
             line_text
@@ -279,7 +289,7 @@ impl LineIndex {
         let Some(&start) = self.starts.get((line as usize).wrapping_sub(1)) else {
             return text.len();
         };
-        start + (self.line(text, line).len() - self.from_column(text, line, column).len())
+        start as usize + (self.line(text, line).len() - self.from_column(text, line, column).len())
     }
 
     /// How many lines the text has.
@@ -290,21 +300,22 @@ impl LineIndex {
     /// The text of 1-based `line`, without its line break (`\n`, `\r\n` or `\r`); empty past
     /// the end.
     pub fn line<'t>(&self, text: &'t str, line: u32) -> &'t str {
-        let Some(&start) = self.starts.get(line as usize - 1) else {
+        let i = (line as usize).wrapping_sub(1);
+        if i >= self.starts.len() {
             return "";
-        };
-        let end = self
-            .starts
-            .get(line as usize)
-            .map_or(text.len(), |&next| next - 1);
-        text[start..end].trim_end_matches('\r')
+        }
+        let range = LineIndex::range(&self.starts, text, i);
+        let with_break = &text[range];
+        let without = with_break.strip_suffix('\n').unwrap_or(with_break);
+        without.strip_suffix('\r').unwrap_or(without)
     }
 
     /// The byte range that `span` covers in `text`, clamped to its line.
     pub fn byte_range(&self, text: &str, span: Span) -> std::ops::Range<usize> {
-        let Some(&line_start) = self.starts.get(span.line() as usize - 1) else {
+        let Some(&line_start) = self.starts.get((span.line() as usize).wrapping_sub(1)) else {
             return text.len()..text.len();
         };
+        let line_start = line_start as usize;
         let line = self.line(text, span.line());
         let char_offset = |chars: usize| {
             line.char_indices()
@@ -330,6 +341,17 @@ mod tests {
         assert_eq!(index.line(text, 2), "b: 2");
         assert_eq!(index.line(text, 3), "c: 3");
         assert_eq!(index.from_column(text, 2, 4), "2");
+        assert_eq!((index.line(text, 0), index.line(text, 5)), ("", ""));
+        assert_eq!(index.from_column(text, 0, 1), "");
+        assert_eq!(index.offset(text, 9, 1), text.len());
+        let unended = "a\r\n\r\nlast";
+        let index = LineIndex::new(unended);
+        assert_eq!(index.count(), 3);
+        assert_eq!(
+            (index.line(unended, 2), index.line(unended, 3)),
+            ("", "last")
+        );
+        assert_eq!(index.offset(unended, 3, 3), 7);
     }
 
     #[test]
