@@ -20,6 +20,14 @@ use crate::diagnostic::Diagnostic;
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let transitions = &cx.protocol.transitions;
+    // With no unguarded eventless transition there is no cycle of them, and no components
+    // to find (one for each state).
+    if !transitions
+        .iter()
+        .any(|t| t.on.is_none() && t.guard.is_none())
+    {
+        return;
+    }
     let unguarded_eventless = |edge: petgraph::graph::EdgeReference<'_, crate::graph::Edge>| {
         let transition = &transitions[edge.weight().transition()];
         transition.on.is_none() && transition.guard.is_none()

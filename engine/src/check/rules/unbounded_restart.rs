@@ -34,6 +34,12 @@ fn reads_counters(names: &[Vec<String>]) -> bool {
 
 pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let p = cx.protocol;
+    let restarts = |t: &Transition| t.effects.iter().any(|e| e.value == Effect::Restart);
+    // With no restart there is nothing to bound, and no components to find (one for each
+    // state).
+    if !p.transitions.iter().any(restarts) {
+        return;
+    }
     let counted: Vec<bool> = p
         .transitions
         .iter()
@@ -63,13 +69,10 @@ pub(crate) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             component[node.index()] = id;
         }
     }
-    let restart_edges = cx.graph.edges_in_file_order().filter(|&edge| {
-        let restarts = p.transitions[edge.weight().transition()]
-            .effects
-            .iter()
-            .any(|e| e.value == Effect::Restart);
-        restarts && unbounded(edge)
-    });
+    let restart_edges = cx
+        .graph
+        .edges_in_file_order()
+        .filter(|&edge| restarts(&p.transitions[edge.weight().transition()]) && unbounded(edge));
     let mut reported = BTreeSet::new();
     for edge in restart_edges {
         let (index, from, to) = (edge.weight().transition(), edge.source(), edge.target());
